@@ -1,0 +1,146 @@
+"""`vigil`: the operator's entry point — serve, migrate, manage users and tokens, set up a demo."""
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+
+from backend.core.database import Database
+from backend.core.settings import Settings
+from backend.users import service as users
+from backend.users.roles import Role
+
+ROLES = [r.value for r in Role]
+
+
+def _read_password(prompt_for: str) -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"Password for {prompt_for}: ")
+        if getpass.getpass("Again: ") != first:
+            raise SystemExit("the two passwords differ; nothing changed")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "backend.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        proxy_headers=True,
+        log_level=args.log_level,
+    )
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
+    from backend.migrations import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"database at {settings.database_url} is at revision {args.revision}")
+
+
+def cmd_user_add(args: argparse.Namespace, settings: Settings) -> None:
+    from pydantic import ValidationError
+
+    from backend.users.schemas import UserCreate
+
+    try:
+        body = UserCreate(
+            username=args.name,
+            password=_read_password(args.name),
+            role=Role(args.role),
+            display_name=args.display_name,
+        )
+    except ValidationError as exc:
+        raise SystemExit("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
+    database = Database(settings.database_url)
+    with database.unit_of_work(write=True) as db:
+        users.create_user(db, body.username, body.password, body.role, body.display_name)
+    print(f"created {body.role.value} {body.username}")
+
+
+def cmd_user_list(_: argparse.Namespace, settings: Settings) -> None:
+    database = Database(settings.database_url)
+    with database.unit_of_work(write=False) as db:
+        for user in users.list_users(db):
+            state = "" if user.is_active else "  (disabled)"
+            print(f"{user.username:20} {user.role:8} {user.display_name}{state}")
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
+    database = Database(settings.database_url)
+    with database.unit_of_work(write=True) as db:
+        _, secret = users.create_token(db, args.name, Role(args.role))
+    print(secret)
+    print(f"(token {args.name!r}, role {args.role}; shown once, store it now)", file=sys.stderr)
+
+
+def cmd_setup(args: argparse.Namespace, settings: Settings) -> None:
+    """First-run set-up: the first admin account, and demo data when asked for."""
+    database = Database(settings.database_url)
+    with database.unit_of_work(write=True) as db:
+        generated = users.ensure_admin(db, settings.admin_password)
+    if generated:
+        print("\n  First run: created the administrator account. It is shown only now:")
+        print(f"    username: {users.ADMIN_USERNAME}\n    password: {generated}\n")
+    if args.demo:
+        from backend.demo import seed_demo
+
+        with database.unit_of_work(write=True) as db:
+            created = seed_demo(db)
+        if created:
+            print(f"  Demo data: {created} sessions on the ward (marked DEMO in their notes).")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=cmd_serve)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    upgrade = db.add_parser("upgrade", help="apply migrations")
+    upgrade.add_argument("--revision", default="head")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    user = commands.add_parser("user", help="accounts").add_subparsers(dest="user", required=True)
+    add = user.add_parser("add", help="create an account (password from a prompt or stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--display-name")
+    add.set_defaults(func=cmd_user_add)
+    user.add_parser("list", help="list accounts").set_defaults(func=cmd_user_list)
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(
+        dest="token", required=True
+    )
+    create = token.add_parser("create", help="create a bearer token for a machine client")
+    create.add_argument("name")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.set_defaults(func=cmd_token_create)
+
+    setup = commands.add_parser("setup", help="first-run set-up: admin account, optional demo data")
+    setup.add_argument("--demo", action="store_true", help="add demo sessions if the ward is empty")
+    setup.set_defaults(func=cmd_setup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from backend.core.errors import DomainError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args, Settings())
+    except DomainError as exc:
+        raise SystemExit(f"vigil: {exc.message}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Request dependencies: the one database session per request, settings, and who is asking.
+
+The session dependency has function scope, so its commit runs after the endpoint returns but
+before the response is sent: a client is never told "stored" about something not yet committed.
+"""
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.requests import HTTPConnection
+from sqlalchemy.orm import Session
+
+from backend.core.actor import Actor
+from backend.core.database import Database
+from backend.core.settings import Settings
+from backend.core.timeutil import utcnow
+from backend.users import service as users
+from backend.users.roles import Role
+
+SESSION_COOKIE = "vigil_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(conn: HTTPConnection) -> Settings:
+    settings: Settings = conn.app.state.settings
+    return settings
+
+
+def get_database(conn: HTTPConnection) -> Database:
+    database: Database = conn.app.state.database
+    return database
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_db(request: Request, database: DatabaseDep) -> Iterator[Session]:
+    with database.unit_of_work(write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:
+    """A browser may only act from Vigil's own pages (or an origin IT explicitly allowed)."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: machine clients do not send Origin
+    host = conn.headers.get("host", "")
+    own = {f"http://{host}", f"https://{host}"}
+    return origin in own or origin in settings.allowed_origins
+
+
+def resolve_actor(
+    conn: HTTPConnection, db: Session, database: Database, settings: Settings
+) -> Actor | None:
+    """The user or token behind a request or WebSocket handshake, or None."""
+    authorization = conn.headers.get("authorization", "")
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credential:
+        token = users.find_token(db, credential.strip())
+        if token is None:
+            return None
+        if token.last_used_at is None or utcnow() - token.last_used_at > users.TOUCH_INTERVAL:
+            with database.unit_of_work(write=True) as writer:
+                users.touch_token(writer, token.id)
+        return users.token_actor(token)
+    secret = conn.cookies.get(SESSION_COOKIE)
+    if not secret:
+        return None
+    found = users.find_login(db, secret, timedelta(minutes=settings.login_idle_minutes))
+    if found is None:
+        return None
+    login, user = found
+    if users.login_needs_touch(login, utcnow()):
+        with database.unit_of_work(write=True) as writer:
+            users.touch_login(writer, login.id)
+    return users.user_actor(user)
+
+
+def get_actor(
+    request: Request, db: SessionDep, database: DatabaseDep, settings: SettingsDep
+) -> Actor:
+    actor = resolve_actor(request, db, database, settings)
+    if actor is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "sign in, or send a valid API token as 'Authorization: Bearer …'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if (
+        actor.kind == "user"
+        and request.method not in SAFE_METHODS
+        and not origin_allowed(request, settings)
+    ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "request from a foreign origin refused")
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+def require_role(*roles: Role) -> Callable[[Actor], Actor]:
+    """A dependency that lets only the given roles through (admins always pass)."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    def check(actor: CurrentActor) -> Actor:
+        if actor.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {names}")
+        return actor
+
+    return check
+
+
+AdminActor = Annotated[Actor, Depends(require_role(Role.ADMIN))]
+ClinicalActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.STAFF))]
+NurseActor = Annotated[Actor, Depends(require_role(Role.NURSE))]
+RecorderActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.STAFF, Role.TRAINER))]
+# Phases are a clinical decision: nurses (and trainers, on simulated sessions) move them.
+PhaseActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.TRAINER))]

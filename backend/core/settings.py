@@ -1,0 +1,36 @@
+"""The one settings object: every knob comes from a `VIGIL_` environment variable or `.env`."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/vigil.db",
+        description="SQLAlchemy URL; a relative SQLite path is relative to the working directory.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    frontend_dir: Path = REPO_ROOT / "frontend"
+    # "auto" marks the cookie Secure when the request arrived over HTTPS (directly or via a proxy
+    # that uvicorn trusts); set "true" behind any TLS-terminating proxy you do not configure.
+    cookie_secure: Literal["auto", "true", "false"] = "auto"
+    login_idle_minutes: int = Field(default=12 * 60, ge=5)
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra browser origins allowed to call the API; Vigil's own always is.",
+    )
+    future_tolerance_seconds: int = Field(
+        default=120, ge=0, description="How far ahead of the server clock a taken_at may be."
+    )
+    stream_queue_size: int = Field(default=1000, ge=10)
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    stream_gap_wait_seconds: float = Field(default=0.5, gt=0)
+    admin_password: str | None = None

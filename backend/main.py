@@ -1,0 +1,145 @@
+"""The app factory: `create_app(settings)` builds Vigil; lifespan opens the database and the bus."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from backend import __version__
+from backend.core.database import Database
+from backend.core.errors import DomainError, InvalidInput
+from backend.core.settings import Settings
+from backend.frontend import mount_frontend
+from backend.health.router import router as health_router
+from backend.patients.router import router as patients_router
+from backend.readings.router import router as readings_router
+from backend.sessions.router import router as sessions_router
+from backend.streaming.bus import EventBus
+from backend.streaming.events import Event
+from backend.streaming.outbox import install_outbox, last_sequence, load_events
+from backend.streaming.router import router as stream_router
+from backend.users.router import auth_router, tokens_router, users_router
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'"
+    ),
+}
+
+
+def _field(loc: tuple[object, ...] | list[object]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "request"
+
+
+def _problem(errors: list[dict[str, object]]) -> JSONResponse:
+    message = "; ".join(
+        f"{_field(e['loc'])}: {e['msg']}"  # type: ignore[arg-type]
+        for e in errors
+    )
+    return JSONResponse(
+        status_code=422, content=jsonable_encoder({"detail": errors, "message": message})
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k != "url"} for e in exc.errors()]
+        return _problem(errors)
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(_: Request, exc: InvalidInput) -> JSONResponse:
+        return _problem(
+            [
+                {
+                    "type": "invalid_input",
+                    "loc": list(exc.loc),
+                    "msg": exc.message,
+                    "input": exc.value,
+                }
+            ]
+        )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
+
+
+def _check_schema(database: Database) -> int:
+    try:
+        with database.unit_of_work(write=False) as db:
+            return last_sequence(db)
+    except (OperationalError, ProgrammingError) as exc:
+        raise RuntimeError(
+            f"the database at {database.url!r} has no Vigil schema; run 'vigil db upgrade' first"
+        ) from exc
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database_url)
+
+        def load_range(after: int, upto: int) -> list[Event]:
+            with database.unit_of_work(write=False) as db:
+                return load_events(db, after, upto)
+
+        bus = EventBus(
+            load_range,
+            queue_size=settings.stream_queue_size,
+            gap_wait=settings.stream_gap_wait_seconds,
+        )
+        install_outbox((database.read_sessions, database.write_sessions), bus.publish_threadsafe)
+        bus.start(_check_schema(database))
+        app.state.database = database
+        app.state.bus = bus
+        try:
+            yield
+        finally:
+            await bus.stop()
+            database.dispose()
+
+    app = FastAPI(
+        title="Vigil",
+        version=__version__,
+        summary="Live vital-signs monitoring and alerting for infusion clinics",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    _install_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    for router in (
+        health_router,
+        auth_router,
+        users_router,
+        tokens_router,
+        patients_router,
+        sessions_router,
+        readings_router,
+        stream_router,
+    ):
+        app.include_router(router)
+    mount_frontend(app, settings.frontend_dir)
+    return app

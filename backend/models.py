@@ -1,0 +1,21 @@
+"""Every table Vigil has, imported in one place for Alembic and for the model/migration check."""
+
+from backend.core.database import Base
+from backend.patients.models import Patient
+from backend.readings.models import Reading
+from backend.sessions.models import InfusionSession, PhaseChange
+from backend.streaming.models import StreamCounter, StreamEvent
+from backend.users.models import ApiToken, BrowserLogin, User
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "BrowserLogin",
+    "InfusionSession",
+    "Patient",
+    "PhaseChange",
+    "Reading",
+    "StreamCounter",
+    "StreamEvent",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Patients: a clinic identifier and a display name, nothing more than the job needs."""

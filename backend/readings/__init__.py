@@ -1,0 +1,1 @@
+"""Readings: validated (vitals, schemas), stored and published (service), served (router)."""

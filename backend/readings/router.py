@@ -1,0 +1,103 @@
+"""Reading endpoints: post one, post a batch, list a session's readings, the vitals catalogue."""
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
+
+from backend.core.dependencies import CurrentActor, RecorderActor, SessionDep, SettingsDep
+from backend.core.timeutil import utcnow
+from backend.readings import service
+from backend.readings.schemas import (
+    MAX_BATCH,
+    ReadingBatchIn,
+    ReadingIn,
+    ReadingPage,
+    ReadingPublic,
+    VitalsCatalogue,
+    VitalSpecPublic,
+)
+from backend.readings.vitals import CONSCIOUSNESS_LEVELS, VITALS
+
+router = APIRouter(tags=["readings"])
+
+
+@router.post(
+    "/api/sessions/{session_id}/readings",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record one reading",
+    responses={200: {"description": "A retry: this id was stored before, nothing new stored"}},
+)
+def post_reading(
+    session_id: int,
+    body: ReadingIn,
+    response: Response,
+    actor: RecorderActor,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> ReadingPublic:
+    (result,) = service.ingest(
+        db,
+        session_id,
+        [body],
+        actor,
+        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+    )
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return ReadingPublic.model_validate(result.reading)
+
+
+@router.post(
+    "/api/sessions/{session_id}/readings/batch",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record several readings at once, all or nothing",
+)
+def post_batch(
+    session_id: int,
+    body: ReadingBatchIn,
+    actor: RecorderActor,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> list[ReadingPublic]:
+    results = service.ingest(
+        db,
+        session_id,
+        body.readings,
+        actor,
+        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+        batch=True,
+    )
+    return [ReadingPublic.model_validate(r.reading) for r in results]
+
+
+@router.get(
+    "/api/sessions/{session_id}/readings",
+    summary="A session's readings by time taken, oldest first, paginated",
+)
+def list_readings(
+    session_id: int,
+    _: CurrentActor,
+    db: SessionDep,
+    since: Annotated[AwareDatetime | None, Query(description="taken_at ≥ this")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="taken_at < this")] = None,
+    page: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=20000)] = 1000,
+) -> ReadingPage:
+    result = service.list_readings(db, session_id, since=since, until=until, page=page, limit=limit)
+    return ReadingPage(
+        items=[ReadingPublic.model_validate(r) for r in result.items],
+        next_page=result.next_page,
+        stream_cursor=str(result.stream_cursor),
+    )
+
+
+@router.get("/api/vitals", summary="The vitals, units and plausibility ranges the server enforces")
+def vitals_catalogue(_: CurrentActor) -> VitalsCatalogue:
+    return VitalsCatalogue(
+        vitals=[VitalSpecPublic.model_validate(spec) for spec in VITALS.values()],
+        consciousness=CONSCIOUSNESS_LEVELS,
+        max_batch=MAX_BATCH,
+        server_time=utcnow(),
+    )

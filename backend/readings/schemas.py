@@ -1,0 +1,126 @@
+"""Reading bodies, and where every reading is validated before anything is stored."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from backend.core.schema import Schema
+from backend.readings.vitals import (
+    CONSCIOUSNESS_LEVELS,
+    VITAL_FIELDS,
+    VITALS,
+    blood_pressure_error,
+    range_error,
+)
+
+
+class Source(StrEnum):
+    MANUAL = "manual"
+    SIMULATOR = "simulator"
+    DEVICE = "device"
+
+
+Consciousness = Literal["A", "C", "V", "P", "U"]
+MAX_BATCH = 1000
+
+
+class VitalsBody(Schema):
+    heart_rate: int | None = Field(default=None, description="/min")
+    systolic: int | None = Field(default=None, description="mmHg")
+    diastolic: int | None = Field(default=None, description="mmHg")
+    spo2: int | None = Field(default=None, description="%")
+    respiratory_rate: int | None = Field(default=None, description="/min")
+    temperature: float | None = Field(default=None, description="°C")
+    consciousness: Consciousness | None = Field(
+        default=None,
+        description="ACVPU: " + ", ".join(f"{k} {v}" for k, v in CONSCIOUSNESS_LEVELS.items()),
+    )
+
+    @field_validator(*VITALS, mode="after")
+    @classmethod
+    def _possible(cls, value: float | None, info: Any) -> float | None:
+        if value is not None:
+            problem = range_error(info.field_name, value)
+            if problem:
+                spec = VITALS[info.field_name]
+                raise PydanticCustomError(
+                    "impossible_value",
+                    problem,
+                    {"lowest": spec.lowest, "highest": spec.highest, "unit": spec.unit},
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if all(getattr(self, name) is None for name in VITAL_FIELDS):
+            raise PydanticCustomError(
+                "no_vitals", "a reading needs at least one vital: " + ", ".join(VITAL_FIELDS)
+            )
+        problem = blood_pressure_error(self.systolic, self.diastolic)
+        if problem:
+            raise PydanticCustomError("diastolic_not_below_systolic", problem)
+        return self
+
+
+class ReadingIn(VitalsBody):
+    id: UUID | None = Field(
+        default=None,
+        description="Your own UUID for this reading: resending it is safe and stores nothing new",
+    )
+    taken_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the values were measured (ISO 8601 with offset); now if omitted",
+    )
+    source: Source | None = Field(
+        default=None, description="manual for people, device for tokens, unless given"
+    )
+
+
+class ReadingBatchIn(Schema):
+    readings: Annotated[list[ReadingIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class ReadingPublic(Schema):
+    id: str
+    session_id: int
+    taken_at: datetime
+    received_at: datetime
+    source: Source
+    entered_by: str
+    heart_rate: int | None
+    systolic: int | None
+    diastolic: int | None
+    spo2: int | None
+    respiratory_rate: int | None
+    temperature: float | None
+    consciousness: Consciousness | None
+
+
+class ReadingPage(Schema):
+    items: list[ReadingPublic]
+    next_page: str | None = Field(description="Pass as `page` to get the following readings")
+    stream_cursor: str = Field(
+        description="Open the live stream with after=this to receive what came after this page"
+    )
+
+
+class VitalSpecPublic(Schema):
+    name: str
+    label: str
+    unit: str
+    lowest: float
+    highest: float
+    confirm_low: float | None
+    confirm_high: float | None
+    integer: bool
+
+
+class VitalsCatalogue(Schema):
+    vitals: list[VitalSpecPublic]
+    consciousness: dict[str, str]
+    max_batch: int
+    server_time: datetime

@@ -1,0 +1,227 @@
+"""The ingest path every reading takes, whatever its source: check, store, publish.
+
+Schemas have already rejected impossible values; here live the rules that need the clock or
+the database (future times, ended sessions, retried ids). Alerts will be evaluated here too,
+inside the same transaction, so a reading and the alarm it raised commit together.
+"""
+
+import base64
+import binascii
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.core.actor import Actor
+from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.timeutil import as_utc, utcnow
+from backend.readings.models import Reading
+from backend.readings.schemas import ReadingIn, ReadingPublic, Source
+from backend.readings.vitals import VITAL_FIELDS
+from backend.sessions import service as sessions
+from backend.sessions.models import InfusionSession
+from backend.streaming.outbox import last_sequence, record_events
+
+Loc = Callable[..., tuple[str | int, ...]]  # (item index, *field names) -> error location
+
+
+@dataclass(frozen=True)
+class Ingested:
+    reading: Reading
+    created: bool  # False when this was a retry of a reading already stored
+
+
+def ingest(
+    db: Session,
+    session_id: int,
+    items: Sequence[ReadingIn],
+    actor: Actor,
+    *,
+    future_tolerance: timedelta,
+    loc_prefix: tuple[str | int, ...] = ("body",),
+    batch: bool = False,
+) -> list[Ingested]:
+    """Store `items` for one session, all or nothing; retries return what was stored before."""
+    session = sessions.open_session_for_writing(db, session_id, actor)
+    now = utcnow()
+
+    def loc(index: int, *rest: str) -> tuple[str | int, ...]:
+        return (*loc_prefix, "readings", index, *rest) if batch else (*loc_prefix, *rest)
+
+    for index, item in enumerate(items):
+        if item.taken_at is not None and as_utc(item.taken_at) > now + future_tolerance:
+            raise InvalidInput(
+                loc(index, "taken_at"),
+                f"{item.taken_at.isoformat()} is in the future (server time is "
+                f"{now.isoformat()}); check the device clock",
+                item.taken_at.isoformat(),
+            )
+
+    try:
+        with db.begin_nested():
+            results = _store(db, session, items, actor, now, loc)
+    except IntegrityError:
+        # Another request stored the same id between our look-up and our insert: look again,
+        # now that its row is committed, and answer as for any retry.
+        with db.begin_nested():
+            results = _store(db, session, items, actor, now, loc)
+    record_events(
+        db,
+        [
+            (
+                "reading.created",
+                session.id,
+                ReadingPublic.model_validate(r.reading).model_dump(mode="json"),
+            )
+            for r in results
+            if r.created
+        ],
+    )
+    return results
+
+
+def _store(
+    db: Session,
+    session: InfusionSession,
+    items: Sequence[ReadingIn],
+    actor: Actor,
+    now: datetime,
+    loc: Loc,
+) -> list[Ingested]:
+    ids = [str(item.id) for item in items if item.id is not None]
+    stored = (
+        {r.id: r for r in db.scalars(select(Reading).where(Reading.id.in_(ids)))} if ids else {}
+    )
+    results: list[Ingested] = []
+    fresh: list[Reading] = []
+    for index, item in enumerate(items):
+        reading_id = str(item.id) if item.id is not None else str(uuid.uuid4())
+        existing = stored.get(reading_id)
+        if existing is not None:
+            problem = _retry_mismatch(existing, item, session.id)
+            if problem:
+                raise Conflict(
+                    f"reading {reading_id}{_item_label(loc, index)} was already stored with "
+                    f"different content ({problem}); a new reading needs a new id"
+                )
+            results.append(Ingested(existing, created=False))
+            continue
+        reading = Reading(
+            id=reading_id,
+            session_id=session.id,
+            taken_at=item.taken_at or now,
+            received_at=now,
+            source=(item.source or _default_source(actor)).value,
+            entered_by=actor.label,
+            **{name: getattr(item, name) for name in VITAL_FIELDS},
+        )
+        stored[reading_id] = reading
+        fresh.append(reading)
+        results.append(Ingested(reading, created=True))
+    db.add_all(fresh)
+    db.flush()
+    return results
+
+
+def _item_label(loc: Loc, index: int) -> str:
+    where = loc(index)
+    return f" (item {where[-1]})" if len(where) > 1 and isinstance(where[-1], int) else ""
+
+
+def _default_source(actor: Actor) -> Source:
+    return Source.MANUAL if actor.kind == "user" else Source.DEVICE
+
+
+def _retry_mismatch(existing: Reading, item: ReadingIn, session_id: int) -> str | None:
+    """What differs between a stored reading and a resubmission claiming the same id."""
+    if existing.session_id != session_id:
+        return f"it belongs to session {existing.session_id}"
+    if item.taken_at is not None and as_utc(item.taken_at) != existing.taken_at:
+        return "taken_at differs"
+    if item.source is not None and item.source.value != existing.source:
+        return "source differs"
+    differing = [n for n in VITAL_FIELDS if getattr(item, n) != getattr(existing, n)]
+    return ", ".join(differing) + " differ" if differing else None
+
+
+def _encode_page(taken_at: datetime, reading_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{taken_at.isoformat()}|{reading_id}".encode()).decode()
+
+
+def _decode_page(token: str) -> tuple[datetime, str]:
+    try:
+        taken, reading_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
+        return as_utc(datetime.fromisoformat(taken)), reading_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput(
+            ("query", "page"), "not a page token this server gave out", token
+        ) from None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Reading]
+    next_page: str | None
+    stream_cursor: int
+
+
+def list_readings(
+    db: Session,
+    session_id: int,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    page: str | None,
+    limit: int,
+) -> Page:
+    """Readings of a session by taken_at, oldest first, in keyset pages."""
+    if db.get(InfusionSession, session_id) is None:
+        raise NotFound(f"no session with id {session_id}")
+    # Read before the readings: a reading committed in between then arrives on the stream as
+    # well as in the page (the browser de-duplicates by id) instead of falling between the two.
+    cursor = last_sequence(db)
+    query = select(Reading).where(Reading.session_id == session_id)
+    if since is not None:
+        query = query.where(Reading.taken_at >= since)
+    if until is not None:
+        query = query.where(Reading.taken_at < until)
+    if page is not None:
+        after_time, after_id = _decode_page(page)
+        query = query.where(tuple_(Reading.taken_at, Reading.id) > tuple_(after_time, after_id))
+    rows = list(db.scalars(query.order_by(Reading.taken_at, Reading.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_page = _encode_page(rows[-1].taken_at, rows[-1].id) if more else None
+    return Page(rows, next_page, cursor)
+
+
+def latest_values(
+    db: Session, session_ids: Sequence[int]
+) -> dict[int, dict[str, tuple[float | str, datetime]]]:
+    """For each session, each vital's most recent value and when it was taken."""
+    latest: dict[int, dict[str, tuple[float | str, datetime]]] = {sid: {} for sid in session_ids}
+    if not session_ids:
+        return latest
+    for name in VITAL_FIELDS:
+        column = getattr(Reading, name)
+        ranked = (
+            select(
+                Reading.session_id,
+                column.label("value"),
+                Reading.taken_at,
+                func.row_number()
+                .over(partition_by=Reading.session_id, order_by=Reading.taken_at.desc())
+                .label("rank"),
+            )
+            .where(Reading.session_id.in_(session_ids), column.is_not(None))
+            .subquery()
+        )
+        for session_id, value, taken_at in db.execute(
+            select(ranked.c.session_id, ranked.c.value, ranked.c.taken_at).where(ranked.c.rank == 1)
+        ):
+            latest[session_id][name] = (value, as_utc(taken_at))
+    return latest

@@ -1,0 +1,1 @@
+"""Infusion sessions and their phases: baseline, infusing, recovery, discharged or stopped early."""

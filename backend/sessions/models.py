@@ -1,0 +1,49 @@
+"""Infusion sessions and the record of every phase change."""
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.core.database import Base
+from backend.patients.models import Patient
+
+
+class InfusionSession(Base):
+    __tablename__ = "infusion_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    chair: Mapped[str] = mapped_column(String(32))
+    drug: Mapped[str] = mapped_column(String(16))
+    route: Mapped[str] = mapped_column(String(16))
+    planned_dose_mg: Mapped[float | None] = mapped_column(Float)
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    planned_duration_min: Mapped[int | None]
+    simulated: Mapped[bool] = mapped_column(default=False)
+    phase: Mapped[str] = mapped_column(String(16), index=True)
+    phase_changed_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(80))
+    ended_at: Mapped[datetime | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    patient: Mapped[Patient] = relationship(lazy="raise")
+    phase_changes: Mapped[list["PhaseChange"]] = relationship(
+        lazy="raise", order_by="PhaseChange.id"
+    )
+
+
+class PhaseChange(Base):
+    __tablename__ = "phase_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("infusion_sessions.id", ondelete="CASCADE"), index=True
+    )
+    from_phase: Mapped[str | None] = mapped_column(String(16))
+    to_phase: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(Text)

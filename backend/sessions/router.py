@@ -1,0 +1,65 @@
+"""Session endpoints: start, list (with latest vitals for the ward), read, change phase."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from backend.core.dependencies import CurrentActor, PhaseActor, RecorderActor, SessionDep
+from backend.readings.service import latest_values
+from backend.sessions import service
+from backend.sessions.models import InfusionSession
+from backend.sessions.schemas import (
+    LatestValue,
+    PhaseChangeIn,
+    SessionCreate,
+    SessionPublic,
+    SessionStatus,
+    SessionSummary,
+)
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+
+def _summaries(db: SessionDep, rows: list[InfusionSession]) -> list[SessionSummary]:
+    latest = latest_values(db, [s.id for s in rows])
+    return [
+        SessionSummary(
+            **SessionPublic.model_validate(s).model_dump(),
+            latest={
+                name: LatestValue(value=value, taken_at=at)
+                for name, (value, at) in latest[s.id].items()
+            },
+        )
+        for s in rows
+    ]
+
+
+@router.get("", summary="Sessions with each vital's latest value (the ward view)")
+def list_sessions(
+    _: CurrentActor,
+    db: SessionDep,
+    status: Annotated[SessionStatus, Query()] = SessionStatus.ACTIVE,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[SessionSummary]:
+    return _summaries(db, service.list_sessions(db, status, limit))
+
+
+@router.post("", status_code=201, summary="Start a session (in the baseline phase)")
+def create_session(body: SessionCreate, actor: RecorderActor, db: SessionDep) -> SessionPublic:
+    return SessionPublic.model_validate(service.create_session(db, body, actor))
+
+
+@router.get("/{session_id}", summary="One session with its latest vitals and phase history")
+def get_session(session_id: int, _: CurrentActor, db: SessionDep) -> SessionSummary:
+    (summary,) = _summaries(db, [service.get_session(db, session_id)])
+    return summary
+
+
+@router.post(
+    "/{session_id}/phase",
+    summary="Move a session to its next phase: infusing, recovery, discharged or stopped",
+)
+def change_phase(
+    session_id: int, body: PhaseChangeIn, actor: PhaseActor, db: SessionDep
+) -> SessionPublic:
+    return SessionPublic.model_validate(service.change_phase(db, session_id, body, actor))

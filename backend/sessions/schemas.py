@@ -1,0 +1,92 @@
+"""Infusion session request and response bodies."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from backend.core.schema import Schema
+from backend.patients.schemas import PatientPublic
+from backend.sessions.phases import Phase
+
+
+class Drug(StrEnum):
+    KETAMINE = "ketamine"
+    ESKETAMINE = "esketamine"
+
+
+class Route(StrEnum):
+    IV = "iv"
+    IM = "im"
+    INTRANASAL = "intranasal"
+    SC = "sc"
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+    ALL = "all"
+
+
+Chair = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+class SessionCreate(Schema):
+    patient_id: int
+    chair: Chair = Field(description="Chair or bay label as the clinic names it, e.g. 'Chair 3'")
+    drug: Drug
+    route: Route
+    planned_dose_mg: float | None = Field(default=None, gt=0, le=2000)
+    weight_kg: float | None = Field(default=None, gt=0, le=400)
+    planned_duration_min: int | None = Field(default=None, ge=1, le=720)
+    simulated: bool = Field(default=False, description="A training session, never a real patient")
+    notes: Note | None = None
+
+
+class PhaseChangeIn(Schema):
+    phase: Phase
+    at: AwareDatetime | None = Field(
+        default=None, description="When it happened; defaults to now. May be set back, not ahead."
+    )
+    note: Note | None = None
+
+
+class PhaseChangePublic(Schema):
+    from_phase: Phase | None
+    to_phase: Phase
+    at: datetime
+    recorded_at: datetime
+    by: str
+    note: str | None
+
+
+class SessionPublic(Schema):
+    id: int
+    patient: PatientPublic
+    chair: str
+    drug: Drug
+    route: Route
+    planned_dose_mg: float | None
+    weight_kg: float | None
+    planned_duration_min: int | None
+    simulated: bool
+    phase: Phase
+    phase_changed_at: datetime
+    created_at: datetime
+    created_by: str
+    ended_at: datetime | None
+    notes: str | None
+    phase_changes: list[PhaseChangePublic]
+
+
+class LatestValue(Schema):
+    value: float | str
+    taken_at: datetime
+
+
+class SessionSummary(SessionPublic):
+    latest: dict[str, LatestValue] = Field(
+        description="For each vital, its most recent value and when it was taken"
+    )

@@ -1,0 +1,24 @@
+"""The event as it travels on the bus and over the wire."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    kind: str
+    session_id: int | None
+    data: dict[str, Any]
+    at: datetime
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "type": "event",
+            "cursor": str(self.seq),
+            "kind": self.kind,
+            "session_id": self.session_id,
+            "at": self.at.isoformat(),
+            "data": self.data,
+        }

@@ -1,0 +1,1 @@
+"""Users, roles, browser sign-in sessions and API tokens for machine clients."""

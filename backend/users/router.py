@@ -1,0 +1,108 @@
+"""Sign-in for browsers, and account and token management for admins."""
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from backend.core.dependencies import (
+    SESSION_COOKIE,
+    AdminActor,
+    CurrentActor,
+    SessionDep,
+    SettingsDep,
+)
+from backend.users import service
+from backend.users.schemas import (
+    LoginIn,
+    Me,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
+
+auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
+users_router = APIRouter(prefix="/api/users", tags=["users"])
+tokens_router = APIRouter(prefix="/api/tokens", tags=["tokens"])
+
+
+def _cookie_secure(request: Request, settings: SettingsDep) -> bool:
+    if settings.cookie_secure == "auto":
+        return request.url.scheme == "https"
+    return settings.cookie_secure == "true"
+
+
+@auth_router.post("/login", summary="Sign in and receive the session cookie")
+def login(
+    body: LoginIn, request: Request, response: Response, db: SessionDep, settings: SettingsDep
+) -> Me:
+    user = service.authenticate(db, body.username, body.password)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    secret = service.start_login(db, user)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=settings.login_idle_minutes * 60,
+        httponly=True,
+        samesite="strict",
+        secure=_cookie_secure(request, settings),
+        path="/",
+    )
+    return Me(kind="user", name=user.username, role=user.role, display_name=user.display_name)
+
+
+@auth_router.post("/logout", status_code=204, summary="Sign out this browser")
+def logout(request: Request, response: Response, db: SessionDep) -> None:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        service.end_login(db, secret)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@auth_router.get("/me", summary="Who is signed in")
+def me(actor: CurrentActor, db: SessionDep) -> Me:
+    display_name = None
+    if actor.kind == "user":
+        display_name = service.get_user(db, actor.id).display_name
+    return Me(kind=actor.kind, name=actor.name, role=actor.role, display_name=display_name)
+
+
+@users_router.get("", summary="List accounts")
+def list_users(_: AdminActor, db: SessionDep) -> list[UserPublic]:
+    return [UserPublic.model_validate(u) for u in service.list_users(db)]
+
+
+@users_router.post("", status_code=201, summary="Create an account")
+def create_user(body: UserCreate, _: AdminActor, db: SessionDep) -> UserPublic:
+    user = service.create_user(db, body.username, body.password, body.role, body.display_name)
+    return UserPublic.model_validate(user)
+
+
+@users_router.patch("/{user_id}", summary="Change an account's role, name, password or status")
+def update_user(user_id: int, body: UserUpdate, _: AdminActor, db: SessionDep) -> UserPublic:
+    user = service.update_user(
+        db,
+        service.get_user(db, user_id),
+        role=body.role,
+        display_name=body.display_name,
+        is_active=body.is_active,
+        password=body.password,
+    )
+    return UserPublic.model_validate(user)
+
+
+@tokens_router.get("", summary="List API tokens (secrets are never shown again)")
+def list_tokens(_: AdminActor, db: SessionDep) -> list[TokenPublic]:
+    return [TokenPublic.model_validate(t) for t in service.list_tokens(db)]
+
+
+@tokens_router.post("", status_code=201, summary="Create an API token for a machine client")
+def create_token(body: TokenCreate, _: AdminActor, db: SessionDep) -> TokenCreated:
+    token, secret = service.create_token(db, body.name, body.role)
+    return TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=secret)
+
+
+@tokens_router.delete("/{token_id}", summary="Revoke an API token")
+def revoke_token(token_id: int, _: AdminActor, db: SessionDep) -> TokenPublic:
+    return TokenPublic.model_validate(service.revoke_token(db, token_id))

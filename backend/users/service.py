@@ -1,0 +1,211 @@
+"""Accounts, sign-in and token logic. Services flush; the request's unit of work commits."""
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.core.actor import Actor
+from backend.core.errors import Conflict, NotFound
+from backend.core.security import (
+    TOKEN_PREFIX,
+    digest,
+    hash_password,
+    needs_rehash,
+    new_secret,
+    verify_password,
+)
+from backend.core.timeutil import utcnow
+from backend.users.models import ApiToken, BrowserLogin, User
+from backend.users.roles import Role
+
+ADMIN_USERNAME = "admin"
+# last_seen_at is refreshed at most this often, so reads stay reads.
+TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def create_user(
+    db: Session, username: str, password: str, role: Role, display_name: str | None = None
+) -> User:
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=role.value,
+        password_hash=hash_password(password),
+        is_active=True,
+        created_at=utcnow(),
+    )
+    db.add(user)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"a user named {username!r} already exists") from None
+    return user
+
+
+def list_users(db: Session) -> list[User]:
+    return list(db.scalars(select(User).order_by(User.username)))
+
+
+def get_user(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+def update_user(
+    db: Session,
+    user: User,
+    *,
+    role: Role | None = None,
+    display_name: str | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    if role is not None:
+        user.role = role.value
+    if display_name is not None:
+        user.display_name = display_name
+    if is_active is not None:
+        user.is_active = is_active
+    if password is not None:
+        user.password_hash = hash_password(password)
+    if is_active is False or password is not None:
+        end_logins_of(db, user.id)
+    db.flush()
+    return user
+
+
+def count_users(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(User)) or 0
+
+
+def ensure_admin(db: Session, password: str | None) -> str | None:
+    """Create the first admin when there are no users; return the password if we generated it."""
+    if count_users(db):
+        return None
+    generated = password is None
+    chosen = password if password is not None else secrets.token_urlsafe(12)
+    create_user(db, ADMIN_USERNAME, chosen, Role.ADMIN, "Administrator")
+    return chosen if generated else None
+
+
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    user = db.scalar(select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def start_login(db: Session, user: User) -> str:
+    secret = new_secret()
+    now = utcnow()
+    db.add(
+        BrowserLogin(
+            secret_digest=digest(secret), user_id=user.id, created_at=now, last_seen_at=now
+        )
+    )
+    db.flush()
+    return secret
+
+
+def end_login(db: Session, secret: str) -> None:
+    login = db.scalar(select(BrowserLogin).where(BrowserLogin.secret_digest == digest(secret)))
+    if login is not None and login.ended_at is None:
+        login.ended_at = utcnow()
+        db.flush()
+
+
+def end_logins_of(db: Session, user_id: int) -> None:
+    now = utcnow()
+    for login in db.scalars(
+        select(BrowserLogin).where(BrowserLogin.user_id == user_id, BrowserLogin.ended_at.is_(None))
+    ):
+        login.ended_at = now
+
+
+def find_login(db: Session, secret: str, idle: timedelta) -> tuple[BrowserLogin, User] | None:
+    """The live sign-in behind a cookie secret, or None if unknown, ended, idle or disabled."""
+    row = db.execute(
+        select(BrowserLogin, User)
+        .join(User, User.id == BrowserLogin.user_id)
+        .where(BrowserLogin.secret_digest == digest(secret))
+    ).first()
+    if row is None:
+        return None
+    login, user = row
+    if login.ended_at is not None or not user.is_active:
+        return None
+    if utcnow() - login.last_seen_at > idle:
+        return None
+    return login, user
+
+
+def login_needs_touch(login: BrowserLogin, now: datetime) -> bool:
+    return now - login.last_seen_at > TOUCH_INTERVAL
+
+
+def touch_login(db: Session, login_id: int) -> None:
+    login = db.get(BrowserLogin, login_id)
+    if login is not None:
+        login.last_seen_at = utcnow()
+
+
+def user_actor(user: User) -> Actor:
+    return Actor("user", user.id, user.username, Role(user.role))
+
+
+def create_token(db: Session, name: str, role: Role) -> tuple[ApiToken, str]:
+    secret = new_secret(TOKEN_PREFIX)
+    token = ApiToken(
+        name=name,
+        role=role.value,
+        secret_digest=digest(secret),
+        hint=secret[: len(TOKEN_PREFIX) + 4],
+        created_at=utcnow(),
+    )
+    db.add(token)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"a token named {name!r} already exists") from None
+    return token, secret
+
+
+def list_tokens(db: Session) -> list[ApiToken]:
+    return list(db.scalars(select(ApiToken).order_by(ApiToken.name)))
+
+
+def revoke_token(db: Session, token_id: int) -> ApiToken:
+    token = db.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no API token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.flush()
+    return token
+
+
+def find_token(db: Session, secret: str) -> ApiToken | None:
+    token = db.scalar(select(ApiToken).where(ApiToken.secret_digest == digest(secret)))
+    if token is None or token.revoked_at is not None:
+        return None
+    return token
+
+
+def token_actor(token: ApiToken) -> Actor:
+    return Actor("token", token.id, token.name, Role(token.role))
+
+
+def touch_token(db: Session, token_id: int) -> None:
+    token = db.get(ApiToken, token_id)
+    if token is not None:
+        token.last_used_at = utcnow()

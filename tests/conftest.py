@@ -1,0 +1,146 @@
+"""Shared fixtures: a database built by migrations (SQLite, or PostgreSQL when asked), one
+account per role, an in-process client, and a real server on a loopback port."""
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, make_url, text
+
+from backend.core.database import Database
+from backend.core.settings import Settings
+from backend.main import create_app
+from backend.migrations import upgrade
+from backend.users import service as users
+from backend.users.roles import Role
+
+PASSWORD = "correct-horse-battery"
+ROLE_USERS = {role: f"test-{role.value}" for role in Role}
+
+
+def _postgres_admin_url() -> str | None:
+    return os.environ.get("VIGIL_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database for this test run, its schema made by `alembic upgrade head`."""
+    admin_url = _postgres_admin_url()
+    if os.environ.get("VIGIL_TEST_DATABASE", "sqlite") != "postgresql":
+        path: Path = tmp_path_factory.mktemp("db") / "vigil-test.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    if not admin_url:
+        pytest.exit("VIGIL_TEST_DATABASE=postgresql needs VIGIL_TEST_POSTGRES_URL", returncode=2)
+    name = f"vigil_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, stream_heartbeat_seconds=1.0, _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings.database_url)
+    with db.unit_of_work(write=True) as session:
+        for role, name in ROLE_USERS.items():
+            users.create_user(session, name, PASSWORD, role)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def sign_in(client: TestClient, role: Role) -> TestClient:
+    response = client.post(
+        "/api/auth/login", json={"username": ROLE_USERS[role], "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return client
+
+
+@pytest.fixture
+def nurse(client: TestClient) -> TestClient:
+    return sign_in(client, Role.NURSE)
+
+
+@pytest.fixture
+def admin(client: TestClient) -> TestClient:
+    return sign_in(client, Role.ADMIN)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """Vigil served by uvicorn in a thread of this process, on a loopback port."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self._settings = settings
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            create_app(self._settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+            self._server = None
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
+    server = LiveServer(settings)
+    server.start()
+    yield server
+    server.stop()
