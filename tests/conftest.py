@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,30 +31,33 @@ def _postgres_admin_url() -> str | None:
     return os.environ.get("VIGIL_TEST_POSTGRES_URL")
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh database for this test run, its schema made by `alembic upgrade head`."""
-    admin_url = _postgres_admin_url()
+@contextmanager
+def empty_database(tmp_dir: Path) -> Iterator[str]:
+    """A new, empty database on the backend under test; dropped afterwards."""
     if os.environ.get("VIGIL_TEST_DATABASE", "sqlite") != "postgresql":
-        path: Path = tmp_path_factory.mktemp("db") / "vigil-test.db"
-        url = f"sqlite:///{path}"
-        upgrade(url)
-        yield url
+        yield f"sqlite:///{tmp_dir / f'vigil-{uuid.uuid4().hex[:8]}.db'}"
         return
+    admin_url = _postgres_admin_url()
     if not admin_url:
         pytest.exit("VIGIL_TEST_DATABASE=postgresql needs VIGIL_TEST_POSTGRES_URL", returncode=2)
     name = f"vigil_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
-        yield url
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The test run's database, its schema made by `alembic upgrade head`."""
+    with empty_database(tmp_path_factory.mktemp("db")) as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -55,10 +55,20 @@ def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:
     return origin in own or origin in settings.allowed_origins
 
 
-def resolve_actor(
+def resolve_actor(conn: HTTPConnection, database: Database, settings: Settings) -> Actor | None:
+    """The user or token behind a request or WebSocket handshake, or None.
+
+    Runs in transactions of its own, finished before the request's unit of work begins: a
+    write request holds SQLite's write lock from its first statement, so a nested write here
+    would wait for itself.
+    """
+    with database.unit_of_work(write=False) as db:
+        return _lookup_actor(conn, db, database, settings)
+
+
+def _lookup_actor(
     conn: HTTPConnection, db: Session, database: Database, settings: Settings
 ) -> Actor | None:
-    """The user or token behind a request or WebSocket handshake, or None."""
     authorization = conn.headers.get("authorization", "")
     scheme, _, credential = authorization.partition(" ")
     if scheme.lower() == "bearer" and credential:
@@ -82,10 +92,8 @@ def resolve_actor(
     return users.user_actor(user)
 
 
-def get_actor(
-    request: Request, db: SessionDep, database: DatabaseDep, settings: SettingsDep
-) -> Actor:
-    actor = resolve_actor(request, db, database, settings)
+def get_actor(request: Request, database: DatabaseDep, settings: SettingsDep) -> Actor:
+    actor = resolve_actor(request, database, settings)
     if actor is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

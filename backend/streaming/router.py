@@ -17,7 +17,6 @@ import logging
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from backend.core.actor import Actor
 from backend.core.database import Database
 from backend.core.dependencies import origin_allowed, resolve_actor
 from backend.core.settings import Settings
@@ -30,11 +29,6 @@ router = APIRouter(tags=["stream"])
 
 SEND_TIMEOUT_SECONDS = 10.0
 BACKFILL_CHUNK = 500
-
-
-def _authenticate(ws: WebSocket, database: Database, settings: Settings) -> Actor | None:
-    with database.unit_of_work(write=False) as db:
-        return resolve_actor(ws, db, database, settings)
 
 
 def _last_sequence(database: Database) -> int:
@@ -56,7 +50,7 @@ async def stream(ws: WebSocket, session_id: int | None = None, after: str | None
     if not origin_allowed(ws, settings):
         await ws.close(code=1008, reason="foreign origin")
         return
-    actor = await run_in_threadpool(_authenticate, ws, database, settings)
+    actor = await run_in_threadpool(resolve_actor, ws, database, settings)
     await ws.accept()
     if actor is None:
         await ws.close(code=4401, reason="sign in first")

@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run install test lint typecheck test-sqlite test-postgres bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Vigil needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: set up, migrate the embedded SQLite database, add demo data, serve on 127.0.0.1:8000
+run: install
+	$(BIN)/vigil db upgrade
+	$(BIN)/vigil setup --demo
+	$(BIN)/vigil serve
+
+## make test: lint, type check, the whole suite on SQLite, then on PostgreSQL when one is reachable
+test: install lint typecheck test-sqlite test-postgres
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+test-sqlite:
+	$(BIN)/pytest
+
+test-postgres:
+	@url=$$($(BIN)/python -m tests.postgres_probe) || exit 1; \
+	if [ -z "$$url" ]; then \
+		echo "PostgreSQL not reachable: skipped the PostgreSQL run (set VIGIL_TEST_POSTGRES_URL)"; \
+	else \
+		echo "Running the suite again on PostgreSQL"; \
+		VIGIL_TEST_DATABASE=postgresql VIGIL_TEST_POSTGRES_URL="$$url" $(BIN)/pytest; \
+	fi
+
+## make bench: the ingest and streaming benchmark against a same-run baseline
+bench: install
+	$(BIN)/python -m benchmarks.ingest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

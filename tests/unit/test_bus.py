@@ -1,0 +1,109 @@
+"""The event bus: ordering, gap filling and dropping slow subscribers, without a server."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from backend.streaming.bus import EventBus
+from backend.streaming.events import Event
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def event(seq: int, session_id: int | None = 1) -> Event:
+    return Event(seq, "reading.created", session_id, {"n": seq}, AT)
+
+
+def drain(queue: "asyncio.Queue[Event]") -> list[int]:
+    seqs = []
+    while not queue.empty():
+        seqs.append(queue.get_nowait().seq)
+    return seqs
+
+
+def no_database(after: int, upto: int) -> list[Event]:
+    raise AssertionError(f"unexpected database read {after}..{upto}")
+
+
+async def test_events_published_out_of_order_are_delivered_in_sequence() -> None:
+    bus = EventBus(no_database, queue_size=10, gap_wait=5)
+    bus.start(last_seq=0)
+    sub = bus.subscribe(None)
+    bus.accept([event(2), event(3)])
+    assert drain(sub.queue) == []
+    bus.accept([event(1)])
+    assert drain(sub.queue) == [1, 2, 3]
+    assert bus.position == 3
+    await bus.stop()
+
+
+async def test_an_event_seen_twice_is_delivered_once() -> None:
+    bus = EventBus(no_database, queue_size=10, gap_wait=5)
+    bus.start(last_seq=0)
+    sub = bus.subscribe(None)
+    bus.accept([event(1)])
+    bus.accept([event(1), event(2)])
+    assert drain(sub.queue) == [1, 2]
+    await bus.stop()
+
+
+async def test_a_gap_that_does_not_fill_itself_is_read_from_the_database() -> None:
+    reads: list[tuple[int, int]] = []
+
+    def database(after: int, upto: int) -> list[Event]:
+        reads.append((after, upto))
+        return [event(seq) for seq in range(after + 1, upto + 1)]
+
+    bus = EventBus(database, queue_size=10, gap_wait=0.01)
+    bus.start(last_seq=4)
+    sub = bus.subscribe(None)
+    bus.accept([event(8)])
+    await asyncio.sleep(0.2)
+    assert reads == [(4, 7)]
+    assert drain(sub.queue) == [5, 6, 7, 8]
+    await bus.stop()
+
+
+async def test_a_gap_the_database_cannot_fill_is_skipped_rather_than_blocking_forever() -> None:
+    bus = EventBus(lambda after, upto: [], queue_size=10, gap_wait=0.01)
+    bus.start(last_seq=0)
+    sub = bus.subscribe(None)
+    bus.accept([event(3)])
+    await asyncio.sleep(0.2)
+    assert drain(sub.queue) == [3]
+    await bus.stop()
+
+
+async def test_a_subscriber_that_falls_behind_is_dropped_and_the_others_keep_receiving() -> None:
+    bus = EventBus(no_database, queue_size=3, gap_wait=5)
+    bus.start(last_seq=0)
+    slow, fast = bus.subscribe(None), bus.subscribe(None)
+    for seq in range(1, 4):
+        bus.accept([event(seq)])
+        assert drain(fast.queue) == [seq]
+    bus.accept([event(4)])
+    assert slow.dropped.is_set()
+    assert drain(fast.queue) == [4]
+    assert bus.subscriber_count == 1
+    await bus.stop()
+
+
+async def test_a_session_subscription_only_gets_that_session() -> None:
+    bus = EventBus(no_database, queue_size=10, gap_wait=5)
+    bus.start(last_seq=0)
+    mine = bus.subscribe(7)
+    bus.accept([event(1, session_id=7), event(2, session_id=8), event(3, session_id=None)])
+    assert drain(mine.queue) == [1]
+    await bus.stop()
+
+
+async def test_publishing_when_not_serving_is_harmless() -> None:
+    bus = EventBus(no_database, queue_size=10, gap_wait=5)
+    bus.publish_threadsafe([event(1)])  # no loop yet: nothing to do, nothing raised
