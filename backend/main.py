@@ -95,10 +95,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with database.unit_of_work(write=False) as db:
                 return load_events(db, after, upto)
 
+        def last_seq() -> int:
+            with database.unit_of_work(write=False) as db:
+                return last_sequence(db)
+
         bus = EventBus(
             load_range,
+            last_seq=last_seq,
             queue_size=settings.stream_queue_size,
             gap_wait=settings.stream_gap_wait_seconds,
+            poll_interval=settings.stream_poll_seconds,
         )
         install_outbox((database.read_sessions, database.write_sessions), bus.publish_threadsafe)
         bus.start(_check_schema(database))

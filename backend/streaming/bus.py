@@ -5,6 +5,9 @@ the bus as 8 then 7. The bus holds 8 back until 7 arrives; if 7 does not come wi
 wait (it was written by another process), it reads the missing range from the database, where
 the gapless sequence guarantees it is already committed.
 
+Events committed by another process (a second worker) never reach this bus directly; a poll of
+the sequence counter every `poll_interval` seconds picks them up from the database.
+
 A subscriber has a bounded queue. When it is full the subscriber is dropped, never waited for:
 one slow browser must not delay every other screen. A dropped client reconnects with its cursor.
 """
@@ -19,6 +22,7 @@ from backend.streaming.events import Event
 log = logging.getLogger(__name__)
 
 LoadRange = Callable[[int, int], list[Event]]  # (after, upto) -> committed events, in order
+LastSeq = Callable[[], int]  # the last committed seq in the database
 
 
 @dataclass(eq=False)
@@ -33,8 +37,19 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self, load_range: LoadRange, *, queue_size: int, gap_wait: float) -> None:
+    def __init__(
+        self,
+        load_range: LoadRange,
+        *,
+        queue_size: int,
+        gap_wait: float,
+        last_seq: LastSeq | None = None,
+        poll_interval: float = 1.0,
+    ) -> None:
         self._load_range = load_range
+        self._last_seq = last_seq
+        self._poll_interval = poll_interval
+        self._poll_task: asyncio.Task[None] | None = None
         self._queue_size = queue_size
         self._gap_wait = gap_wait
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -52,12 +67,15 @@ class EventBus:
     def start(self, last_seq: int) -> None:
         self._loop = asyncio.get_running_loop()
         self._next = last_seq + 1
+        if self._last_seq is not None:
+            self._poll_task = self._loop.create_task(self._poll())
 
     async def stop(self) -> None:
         if self._gap_timer:
             self._gap_timer.cancel()
-        if self._gap_task:
-            self._gap_task.cancel()
+        for task in (self._gap_task, self._poll_task):
+            if task:
+                task.cancel()
         for sub in list(self._subscriptions):
             self._drop(sub)
         self._loop = None
@@ -120,6 +138,31 @@ class EventBus:
         self._gap_timer = None
         if self._pending and (self._gap_task is None or self._gap_task.done()):
             self._gap_task = asyncio.get_running_loop().create_task(self._fill_gap())
+
+    async def _poll(self) -> None:
+        assert self._last_seq is not None
+        while True:
+            await asyncio.sleep(self._poll_interval)
+            try:
+                latest = await asyncio.to_thread(self._last_seq)
+            except Exception:
+                log.exception("could not read the stream's last sequence")
+                continue
+            if latest > self.position and not self._pending:
+                await self._catch_up(latest)
+
+    async def _catch_up(self, latest: int) -> None:
+        """Deliver events up to `latest` that were committed elsewhere."""
+        while self.position < latest:
+            try:
+                events = await asyncio.to_thread(self._load_range, self.position, latest)
+            except Exception:
+                log.exception("could not read stream events after %d", self.position)
+                return
+            before = self.position
+            self.accept(events)
+            if self.position == before:
+                return  # a hole: the gap filler deals with it
 
     async def _fill_gap(self) -> None:
         while self._pending and min(self._pending) > self._next:

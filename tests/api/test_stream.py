@@ -9,6 +9,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from backend.core.database import Database
+from backend.core.settings import Settings
 from backend.users import service as users
 from backend.users.roles import Role
 from tests.conftest import LiveServer
@@ -131,6 +132,24 @@ def test_a_client_that_stops_reading_does_not_stall_the_others(
         for i in range(40):
             post_reading(api, session_id, heart_rate=50 + i)
         assert len(attentive.events(40)) == 40
+
+
+def test_a_reading_committed_by_another_worker_reaches_this_workers_stream(
+    live_server: LiveServer, settings: Settings, token: str, session_id: int
+) -> None:
+    other_worker = LiveServer(settings)
+    other_worker.start()
+    try:
+        with open_stream(live_server.ws_url, token, session_id=session_id) as stream:
+            stream.until_ready()
+            with httpx2.Client(
+                base_url=other_worker.url, headers={"Authorization": f"Bearer {token}"}
+            ) as elsewhere:
+                stored = post_reading(elsewhere, session_id, spo2=93).json()
+            (event,) = stream.events(1, timeout=5)
+    finally:
+        other_worker.stop()
+    assert event["data"]["id"] == stored["id"]
 
 
 def test_a_stream_without_credentials_is_closed_with_4401(live_server: LiveServer) -> None:

@@ -107,3 +107,23 @@ async def test_a_session_subscription_only_gets_that_session() -> None:
 async def test_publishing_when_not_serving_is_harmless() -> None:
     bus = EventBus(no_database, queue_size=10, gap_wait=5)
     bus.publish_threadsafe([event(1)])  # no loop yet: nothing to do, nothing raised
+
+
+async def test_events_committed_by_another_process_are_found_by_polling() -> None:
+    committed = [event(1), event(2)]
+
+    def database(after: int, upto: int) -> list[Event]:
+        return [e for e in committed if after < e.seq <= upto]
+
+    bus = EventBus(
+        database,
+        last_seq=lambda: committed[-1].seq,
+        queue_size=10,
+        gap_wait=5,
+        poll_interval=0.01,
+    )
+    bus.start(last_seq=0)
+    sub = bus.subscribe(None)
+    await asyncio.sleep(0.2)
+    assert drain(sub.queue) == [1, 2]
+    await bus.stop()
