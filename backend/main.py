@@ -23,6 +23,7 @@ from backend.streaming.events import Event
 from backend.streaming.outbox import install_outbox, last_sequence, load_events
 from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
+from backend.users.throttle import LoginThrottle
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.login_throttle = LoginThrottle()
     _install_error_handlers(app)
 
     @app.middleware("http")

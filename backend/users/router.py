@@ -10,6 +10,7 @@ from backend.core.dependencies import (
     SettingsDep,
 )
 from backend.users import service
+from backend.users.throttle import LoginThrottle
 from backend.users.schemas import (
     LoginIn,
     Me,
@@ -36,9 +37,19 @@ def _cookie_secure(request: Request, settings: SettingsDep) -> bool:
 def login(
     body: LoginIn, request: Request, response: Response, db: SessionDep, settings: SettingsDep
 ) -> Me:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    wait = throttle.retry_after(body.username)
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed sign-ins for this name; try again in {int(wait) + 1} s",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
     user = service.authenticate(db, body.username, body.password)
     if user is None:
+        throttle.failed(body.username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    throttle.succeeded(body.username)
     secret = service.start_login(db, user)
     response.set_cookie(
         SESSION_COOKIE,
