@@ -125,6 +125,13 @@ def upgrade() -> None:
             batch_op.f("ix_infusion_sessions_patient_id"), ["patient_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_infusion_sessions_phase"), ["phase"], unique=False)
+        batch_op.create_index(
+            "uq_infusion_sessions_open_chair",
+            ["chair"],
+            unique=True,
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        )
 
     op.create_table(
         "phase_changes",
@@ -188,6 +195,7 @@ def downgrade() -> None:
 
     op.drop_table("phase_changes")
     with op.batch_alter_table("infusion_sessions", schema=None) as batch_op:
+        batch_op.drop_index("uq_infusion_sessions_open_chair")
         batch_op.drop_index(batch_op.f("ix_infusion_sessions_phase"))
         batch_op.drop_index(batch_op.f("ix_infusion_sessions_patient_id"))
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.database import Base
@@ -11,6 +11,17 @@ from backend.patients.models import Patient
 
 class InfusionSession(Base):
     __tablename__ = "infusion_sessions"
+    # One open session per chair, enforced by the database so two nurses starting sessions on the
+    # same chair at the same moment cannot both succeed.
+    __table_args__ = (
+        Index(
+            "uq_infusion_sessions_open_chair",
+            "chair",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -54,7 +55,11 @@ def create_session(db: Session, body: SessionCreate, actor: Actor) -> InfusionSe
     )
     session.patient = patient
     db.add(session)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"{body.chair} already has an active session; end it first") from None
     db.add(
         PhaseChange(
             session_id=session.id,

@@ -15,7 +15,7 @@ from backend.core.database import Database
 from backend.readings.models import Reading
 from backend.users.roles import Role
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer, sign_in
-from tests.helpers import new_session
+from tests.helpers import new_patient, new_session
 
 
 def count_readings(database: Database, reading_id: str) -> int:
@@ -80,3 +80,29 @@ def test_the_same_reading_sent_at_once_from_two_connections_is_stored_once(
         thread.join()
     assert sorted(statuses) == [200, 200, 200, 201]
     assert count_readings(database, body["id"]) == 1
+
+
+def test_two_sessions_started_at_once_on_one_chair_leave_one_open(
+    live_server: LiveServer,
+) -> None:
+    credentials = {"username": ROLE_USERS[Role.NURSE], "password": PASSWORD}
+    chair = f"Chair {uuid.uuid4().hex[:6]}"
+    with httpx2.Client(base_url=live_server.url) as setup:
+        assert setup.post("/api/auth/login", json=credentials).status_code == 200
+        cookie = setup.cookies["vigil_session"]
+        patients = [new_patient(setup)["id"] for _ in range(4)]
+    statuses: list[int] = []
+    barrier = threading.Barrier(len(patients))
+
+    def start(patient_id: int) -> None:
+        with httpx2.Client(base_url=live_server.url, cookies={"vigil_session": cookie}) as client:
+            barrier.wait()
+            body = {"patient_id": patient_id, "chair": chair, "drug": "ketamine", "route": "iv"}
+            statuses.append(client.post("/api/sessions", json=body).status_code)
+
+    threads = [threading.Thread(target=start, args=(p,)) for p in patients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201, 409, 409, 409]
