@@ -24,6 +24,7 @@ from backend.sessions.schemas import Drug, PhaseChangeIn, Route, SessionCreate
 from backend.users.roles import Role
 
 DEMO_ACTOR = Actor("user", 0, "demo", Role.ADMIN)
+NO_SLACK = timedelta(0)
 # (chair, clinic id, name, minutes since start, minutes of infusion done or None if not started)
 DEMO_CHAIRS = (
     ("Chair 1", "DEMO-001", "Demo patient A", 55, 40),
@@ -64,21 +65,17 @@ def seed_demo(db: Session, seed: int = 7) -> int:
         session.phase_changes[0].at = start
         dose_start = start + timedelta(minutes=10)
         if started_min_ago > 10:
-            sessions.change_phase(
-                db, session.id, PhaseChangeIn(phase=Phase.INFUSING, at=dose_start), DEMO_ACTOR, now
-            )
+            body = PhaseChangeIn(phase=Phase.INFUSING, at=dose_start)
+            sessions.change_phase(db, session.id, body, DEMO_ACTOR, future_tolerance=NO_SLACK)
         if infused is not None and started_min_ago > 10 + infused:
             at = dose_start + timedelta(minutes=infused)
-            sessions.change_phase(
-                db, session.id, PhaseChangeIn(phase=Phase.RECOVERY, at=at), DEMO_ACTOR, now
-            )
+            body = PhaseChangeIn(phase=Phase.RECOVERY, at=at)
+            sessions.change_phase(db, session.id, body, DEMO_ACTOR, future_tolerance=NO_SLACK)
         items = [
             _reading(rng, start + timedelta(seconds=s), (s / 60 - 10) if s >= 600 else None)
             for s in range(0, started_min_ago * 60, 30)
         ]
-        readings.ingest(
-            db, session.id, items, DEMO_ACTOR, future_tolerance=timedelta(0), batch=True
-        )
+        readings.ingest(db, session.id, items, DEMO_ACTOR, future_tolerance=NO_SLACK, batch=True)
     return len(DEMO_CHAIRS)
 
 

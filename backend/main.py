@@ -1,9 +1,9 @@
 """The app factory: `create_app(settings)` builds Vigil; lifespan opens the database and the bus."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from backend import __version__
 from backend.core.database import Database
 from backend.core.errors import DomainError, InvalidInput
+from backend.core.headers import SecurityHeaders
 from backend.core.settings import Settings
 from backend.frontend import mount_frontend
 from backend.health.router import router as health_router
@@ -24,16 +25,6 @@ from backend.streaming.outbox import install_outbox, last_sequence, load_events
 from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
 from backend.users.throttle import LoginThrottle
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'"
-    ),
-}
 
 
 def _field(loc: tuple[object, ...] | list[object]) -> str:
@@ -127,16 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     _install_error_handlers(app)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     for router in (
         health_router,

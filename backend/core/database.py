@@ -5,6 +5,7 @@ BEGIN IMMEDIATE: a deferred transaction that reads and then writes can fail at o
 SQLITE_BUSY when another writer committed in between, which would turn a valid reading into a 500.
 """
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -76,10 +77,32 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    # SQLite admits one writer at a time. Queue this process's writers on a lock, first come
+    # first served, instead of leaving them to SQLite's busy handler, which polls with sleeps of
+    # up to 100 ms and turned a burst of readings into second-long waits.
+    writer = threading.Lock()
+
+    def _writes(conn: Connection) -> bool:
+        return bool(conn.get_execution_options().get("vigil_writes", False))
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        writes = conn.get_execution_options().get("vigil_writes", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        if not _writes(conn):
+            conn.exec_driver_sql("BEGIN")
+            return
+        writer.acquire()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writer.release()
+            raise
+        conn.info["vigil_holds_writer"] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Connection) -> None:
+        if conn.info.pop("vigil_holds_writer", False):
+            writer.release()
 
     return engine
 

@@ -4,7 +4,7 @@ The session dependency has function scope, so its commit runs after the endpoint
 before the response is sent: a client is never told "stored" about something not yet committed.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Annotated
 
@@ -23,12 +23,13 @@ SESSION_COOKIE = "vigil_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+# Trivial dependencies are async so FastAPI does not hop to a worker thread for each of them.
+async def get_settings(conn: HTTPConnection) -> Settings:
     settings: Settings = conn.app.state.settings
     return settings
 
 
-def get_database(conn: HTTPConnection) -> Database:
+async def get_database(conn: HTTPConnection) -> Database:
     database: Database = conn.app.state.database
     return database
 
@@ -112,11 +113,11 @@ def get_actor(request: Request, database: DatabaseDep, settings: SettingsDep) ->
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 
-def require_role(*roles: Role) -> Callable[[Actor], Actor]:
+def require_role(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency that lets only the given roles through (admins always pass)."""
     allowed = frozenset(roles) | {Role.ADMIN}
 
-    def check(actor: CurrentActor) -> Actor:
+    async def check(actor: CurrentActor) -> Actor:
         if actor.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {names}")
@@ -126,7 +127,6 @@ def require_role(*roles: Role) -> Callable[[Actor], Actor]:
 
 
 AdminActor = Annotated[Actor, Depends(require_role(Role.ADMIN))]
-ClinicalActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.STAFF))]
 NurseActor = Annotated[Actor, Depends(require_role(Role.NURSE))]
 RecorderActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.STAFF, Role.TRAINER))]
 # Phases are a clinical decision: nurses (and trainers, on simulated sessions) move them.

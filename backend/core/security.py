@@ -1,5 +1,6 @@
 """Password hashing (argon2) and opaque secrets for sign-in cookies and API tokens."""
 
+import functools
 import hashlib
 import secrets
 
@@ -7,8 +8,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("vigil-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong name costs as long as a wrong
+    password. Made on first use: hashing at import would cost every process 64 MiB and a pause."""
+    return _hasher.hash("vigil-timing-equaliser")
+
 
 TOKEN_PREFIX = "vgl_"  # noqa: S105 - a marker that makes leaked tokens easy to find
 
@@ -19,7 +26,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.core.dependencies import ClinicalActor, CurrentActor, SessionDep
+from backend.core.dependencies import CurrentActor, RecorderActor, SessionDep
 from backend.patients import service
 from backend.patients.schemas import PatientCreate, PatientPublic
 
@@ -22,7 +22,7 @@ def list_patients(
 
 
 @router.post("", status_code=201, summary="Register a patient")
-def create_patient(body: PatientCreate, _: ClinicalActor, db: SessionDep) -> PatientPublic:
+def create_patient(body: PatientCreate, _: RecorderActor, db: SessionDep) -> PatientPublic:
     return PatientPublic.model_validate(service.create_patient(db, body))
 
 

@@ -27,7 +27,12 @@ router = APIRouter(tags=["readings"])
     "/api/sessions/{session_id}/readings",
     status_code=status.HTTP_201_CREATED,
     summary="Record one reading",
-    responses={200: {"description": "A retry: this id was stored before, nothing new stored"}},
+    responses={
+        200: {
+            "model": ReadingPublic,
+            "description": "A retry: this id was stored before, nothing new stored",
+        }
+    },
 )
 def post_reading(
     session_id: int,

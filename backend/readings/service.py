@@ -46,11 +46,17 @@ def ingest(
     batch: bool = False,
 ) -> list[Ingested]:
     """Store `items` for one session, all or nothing; retries return what was stored before."""
-    session = sessions.open_session_for_writing(db, session_id, actor)
     now = utcnow()
 
     def loc(index: int, *rest: str) -> tuple[str | int, ...]:
         return (*loc_prefix, "readings", index, *rest) if batch else (*loc_prefix, *rest)
+
+    # A gateway resending what was stored must hear "stored", even if the session has ended
+    # since: answering "refused" would make it think the reading was lost.
+    replay = _replay(db, session_id, items, loc)
+    if replay is not None:
+        return replay
+    session = sessions.open_session_for_writing(db, session_id, actor)
 
     for index, item in enumerate(items):
         if item.taken_at is not None and as_utc(item.taken_at) > now + future_tolerance:
@@ -84,6 +90,33 @@ def ingest(
     return results
 
 
+def _replay(
+    db: Session, session_id: int, items: Sequence[ReadingIn], loc: Loc
+) -> list[Ingested] | None:
+    """The stored readings when every item is a resubmission of one, else None."""
+    if any(item.id is None for item in items):
+        return None
+    ids = [str(item.id) for item in items]
+    stored = {r.id: r for r in db.scalars(select(Reading).where(Reading.id.in_(ids)))}
+    if len(stored) < len(set(ids)):
+        return None
+    results = []
+    for index, item in enumerate(items):
+        existing = stored[str(item.id)]
+        _check_retry(existing, item, session_id, loc, index)
+        results.append(Ingested(existing, created=False))
+    return results
+
+
+def _check_retry(existing: Reading, item: ReadingIn, session_id: int, loc: Loc, index: int) -> None:
+    problem = _retry_mismatch(existing, item, session_id)
+    if problem:
+        raise Conflict(
+            f"reading {existing.id}{_item_label(loc, index)} was already stored with "
+            f"different content ({problem}); a new reading needs a new id"
+        )
+
+
 def _store(
     db: Session,
     session: InfusionSession,
@@ -102,12 +135,7 @@ def _store(
         reading_id = str(item.id) if item.id is not None else str(uuid.uuid4())
         existing = stored.get(reading_id)
         if existing is not None:
-            problem = _retry_mismatch(existing, item, session.id)
-            if problem:
-                raise Conflict(
-                    f"reading {reading_id}{_item_label(loc, index)} was already stored with "
-                    f"different content ({problem}); a new reading needs a new id"
-                )
+            _check_retry(existing, item, session.id, loc, index)
             results.append(Ingested(existing, created=False))
             continue
         reading = Reading(

@@ -1,10 +1,17 @@
 """Session endpoints: start, list (with latest vitals for the ward), read, change phase."""
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.core.dependencies import CurrentActor, PhaseActor, RecorderActor, SessionDep
+from backend.core.dependencies import (
+    CurrentActor,
+    PhaseActor,
+    RecorderActor,
+    SessionDep,
+    SettingsDep,
+)
 from backend.readings.service import latest_values
 from backend.sessions import service
 from backend.sessions.models import InfusionSession
@@ -60,6 +67,8 @@ def get_session(session_id: int, _: CurrentActor, db: SessionDep) -> SessionSumm
     summary="Move a session to its next phase: infusing, recovery, discharged or stopped",
 )
 def change_phase(
-    session_id: int, body: PhaseChangeIn, actor: PhaseActor, db: SessionDep
+    session_id: int, body: PhaseChangeIn, actor: PhaseActor, db: SessionDep, settings: SettingsDep
 ) -> SessionPublic:
-    return SessionPublic.model_validate(service.change_phase(db, session_id, body, actor))
+    tolerance = timedelta(seconds=settings.future_tolerance_seconds)
+    session = service.change_phase(db, session_id, body, actor, future_tolerance=tolerance)
+    return SessionPublic.model_validate(session)

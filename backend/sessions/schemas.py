@@ -82,7 +82,7 @@ class SessionPublic(Schema):
 
 
 class LatestValue(Schema):
-    value: float | str
+    value: int | float | str
     taken_at: datetime
 
 

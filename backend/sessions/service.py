@@ -18,7 +18,6 @@ from backend.streaming.outbox import record_event
 from backend.users.roles import Role
 
 ACTIVE_PHASES = tuple(p.value for p in Phase if p not in ENDED)
-CLOCK_TOLERANCE = timedelta(minutes=2)
 
 
 def _loaded() -> tuple[ExecutableOption, ...]:
@@ -115,7 +114,13 @@ def open_session_for_writing(db: Session, session_id: int, actor: Actor) -> Infu
 
 
 def change_phase(
-    db: Session, session_id: int, body: PhaseChangeIn, actor: Actor, now: datetime | None = None
+    db: Session,
+    session_id: int,
+    body: PhaseChangeIn,
+    actor: Actor,
+    *,
+    future_tolerance: timedelta,
+    now: datetime | None = None,
 ) -> InfusionSession:
     now = now or utcnow()
     session = get_session(db, session_id, for_update=True)
@@ -125,7 +130,7 @@ def change_phase(
     if problem:
         raise Conflict(problem)
     at = body.at or now
-    if at > now + CLOCK_TOLERANCE:
+    if at > now + future_tolerance:
         raise InvalidInput(("body", "at"), "the time of a phase change cannot be in the future", at)
     if at < session.phase_changed_at:
         raise InvalidInput(

@@ -83,12 +83,15 @@ async def _serve(
     database: Database,
     settings: Settings,
 ) -> None:
-    last_sent = sub.position
+    # The database may be ahead of this process's bus (another worker committed since its last
+    # poll); "now" is the database's latest event, and anything older coming off the bus is skipped.
+    latest = await run_in_threadpool(_last_sequence, database)
+    last_sent = max(sub.position, latest)
     if resume_after is not None:
-        if resume_after > await run_in_threadpool(_last_sequence, database):
-            await _send(ws, {"type": "reset", "cursor": str(sub.position)})
+        if resume_after > latest:
+            await _send(ws, {"type": "reset", "cursor": str(last_sent)})
         else:
-            last_sent = await _backfill(ws, sub, resume_after, database)
+            last_sent = await _backfill(ws, sub, resume_after, latest, database)
     await _send(ws, {"type": "ready", "cursor": str(last_sent)})
 
     reader = asyncio.create_task(_read_until_closed(ws))
@@ -119,17 +122,20 @@ async def _serve(
         reader.cancel()
 
 
-async def _backfill(ws: WebSocket, sub: Subscription, after: int, database: Database) -> int:
-    """Send committed events in (after, sub.position]; later ones are already queued."""
+async def _backfill(
+    ws: WebSocket, sub: Subscription, after: int, latest: int, database: Database
+) -> int:
+    """Send committed events in (after, upto]; later ones reach the subscription's queue."""
+    upto = max(sub.position, latest)
     last_sent = after
-    while last_sent < sub.position:
-        events = await run_in_threadpool(_load, database, last_sent, sub.position, sub.session_id)
+    while last_sent < upto:
+        events = await run_in_threadpool(_load, database, last_sent, upto, sub.session_id)
         for event in events:
             await _send(ws, event.to_wire())
             last_sent = event.seq
         if len(events) < BACKFILL_CHUNK:
             break
-    return max(last_sent, sub.position)
+    return upto
 
 
 async def _read_until_closed(ws: WebSocket) -> None:

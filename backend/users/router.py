@@ -10,7 +10,6 @@ from backend.core.dependencies import (
     SettingsDep,
 )
 from backend.users import service
-from backend.users.throttle import LoginThrottle
 from backend.users.schemas import (
     LoginIn,
     Me,
@@ -21,6 +20,7 @@ from backend.users.schemas import (
     UserPublic,
     UserUpdate,
 )
+from backend.users.throttle import LoginThrottle
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 users_router = APIRouter(prefix="/api/users", tags=["users"])

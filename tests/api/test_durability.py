@@ -62,7 +62,8 @@ def test_the_same_reading_sent_at_once_from_two_connections_is_stored_once(
         assert setup.post("/api/auth/login", json=credentials).status_code == 200
         session_id = new_session(setup)["id"]
         cookie = setup.cookies["vigil_session"]
-    body = {"id": str(uuid.uuid4()), "heart_rate": 77, "taken_at": "2026-01-01T10:00:00+00:00"}
+    reading_id = str(uuid.uuid4())
+    body = {"id": reading_id, "heart_rate": 77, "taken_at": "2026-01-01T10:00:00+00:00"}
     statuses: list[int] = []
     barrier = threading.Barrier(4)
 
@@ -79,7 +80,7 @@ def test_the_same_reading_sent_at_once_from_two_connections_is_stored_once(
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200, 200, 200, 201]
-    assert count_readings(database, body["id"]) == 1
+    assert count_readings(database, reading_id) == 1
 
 
 def test_two_sessions_started_at_once_on_one_chair_leave_one_open(

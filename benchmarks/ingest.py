@@ -1,0 +1,799 @@
+"""Ingest and live-stream benchmark: Vigil against a bare FastAPI + sqlite3 baseline, same run.
+
+Both servers run as uvicorn subprocesses on free 127.0.0.1 ports, each on a fresh SQLite file in
+a temporary directory (WAL, synchronous=FULL). For each server this measures
+
+  * single-reading POST throughput and latency, sequentially over one keep-alive connection,
+    then with several concurrent clients;
+  * the time from just before a POST is sent to the arrival of its `reading.created` event on a
+    WebSocket subscribed to the session, with readings sent one at a time at a modest rate;
+  * the server process's CPU time per request and its resident memory (idle and peak).
+
+It prints a table (and with --json writes the figures). It asserts nothing about speed.
+Run from the repository root:  .venv/bin/python -m benchmarks.ingest --help
+"""
+
+import argparse
+import asyncio
+import atexit
+import contextlib
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from operator import attrgetter
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx2
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+
+from backend.core.database import Database
+from backend.migrations import upgrade
+from backend.patients import service as patients
+from backend.patients.schemas import PatientCreate
+from backend.sessions import service as sessions
+from backend.sessions.schemas import Drug, Route, SessionCreate
+from backend.users import service as users
+from backend.users.roles import Role
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+READINGS_PATH = "/api/sessions/{session_id}/readings"
+START_TIMEOUT = 30.0  # seconds for a server to answer its health check
+STOP_TIMEOUT = 10.0  # seconds for a server to exit after SIGTERM before it is killed
+REQUEST_TIMEOUT = 30.0  # seconds for any one HTTP request
+STREAM_GRACE = 5.0  # seconds to wait for stragglers after the last stream POST
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+_running: set[subprocess.Popen[bytes]] = set()
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class LoadFigures:
+    """One closed-loop load: `requests` POSTs by `clients` clients, each waiting for its answer."""
+
+    clients: int
+    requests: int
+    errors: int
+    seconds: float
+    requests_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    server_cpu_ms_per_request: float  # user + system, all threads of the server process
+    server_user_ms_per_request: float
+    server_system_ms_per_request: float
+    client_cpu_ms_per_request: float  # this process: how busy the load generator was
+    error_samples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StreamFigures:
+    """Paced POSTs, each timed to its answer and to its event on a subscribed WebSocket."""
+
+    readings: int
+    rate_per_second: float
+    received: int
+    errors: int
+    post_p50_ms: float
+    post_p99_ms: float
+    event_p50_ms: float
+    event_p99_ms: float
+    event_max_ms: float
+    error_samples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TargetFigures:
+    name: str
+    sequential: LoadFigures
+    concurrent: LoadFigures
+    stream: StreamFigures
+    idle_rss_mib: float
+    peak_rss_mib: float  # VmHWM: the most the process ever held, start-up included
+    loaded_rss_mib: float  # VmRSS after the last phase
+    rss_after_mib: dict[str, float]  # VmRSS when the server was idle and after each phase
+    server_log_lines: int
+    server_log_tail: list[str]
+
+
+# --------------------------------------------------------------------------------------------
+# Server processes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _kill_leftovers() -> None:
+    for proc in list(_running):
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=STOP_TIMEOUT)
+        _running.discard(proc)
+
+
+atexit.register(_kill_leftovers)
+
+
+class Server:
+    """A uvicorn subprocess on a loopback port, its output in a log file, always stopped."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], workdir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.argv = [*argv, "--port", str(self.port), "--log-level", "warning"]
+        self.env = env
+        self.workdir = workdir
+        self.log_path = workdir / f"{name}-server.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError(f"the {self.name} server is not running")
+        return self.proc.pid
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # the terminal's Ctrl-C reaches us; we stop it
+            )
+        _running.add(self.proc)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"the {self.name} server exited with {self.proc.returncode}:\n"
+                    + "\n".join(self.log_tail(20))
+                )
+            with contextlib.suppress(httpx2.HTTPError):
+                if httpx2.get(f"{self.base_url}/api/health", timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"the {self.name} server did not answer /api/health in time")
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=STOP_TIMEOUT)
+        finally:
+            _running.discard(proc)
+
+    def memory_kib(self) -> dict[str, int]:
+        """VmRSS (now) and VmHWM (peak so far) of the server process, in KiB."""
+        figures: dict[str, int] = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                figures[key] = int(value.split()[0])
+        return figures
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User and system CPU time the server process (all its threads) has used so far."""
+        stat = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # the fields after "pid (comm) "
+        return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS  # utime, stime
+
+    def log_tail(self, lines: int) -> list[str]:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return text.splitlines()[-lines:]
+
+    def log_line_count(self) -> int:
+        try:
+            return len(self.log_path.read_text(errors="replace").splitlines())
+        except OSError:
+            return 0
+
+
+@contextlib.contextmanager
+def running(server: Server) -> Iterator[Server]:
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def server_env(extra: dict[str, str]) -> dict[str, str]:
+    """Our environment without VIGIL_ settings, this checkout first on the path, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+    env.update(extra)
+    return env
+
+
+def vigil_command() -> list[str]:
+    script = Path(sys.executable).with_name("vigil")
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "backend.cli"]
+    return [*base, "serve", "--host", "127.0.0.1"]
+
+
+def baseline_command() -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "benchmarks.baseline_app:app", "--host", "127.0.0.1"]
+
+
+# --------------------------------------------------------------------------------------------
+# Set-up
+
+
+@dataclass
+class Target:
+    name: str
+    server: Server
+    session_id: int
+    headers: dict[str, str]
+    figures: TargetFigures | None = None
+
+
+def prepare_vigil(workdir: Path) -> tuple[str, str, int]:
+    """Migrate a fresh database; add a nurse token, a patient and a session. (url, token, id)"""
+    url = f"sqlite:///{workdir / 'vigil.db'}"
+    upgrade(url)
+    database = Database(url)
+    try:
+        with database.unit_of_work(write=True) as db:
+            token, secret = users.create_token(db, "benchmark", Role.NURSE)
+            patient = patients.create_patient(
+                db, PatientCreate(clinic_id="BENCH-0001", display_name="Benchmark Patient")
+            )
+            session = sessions.create_session(
+                db,
+                SessionCreate(
+                    patient_id=patient.id,
+                    chair="Benchmark chair",
+                    drug=Drug.KETAMINE,
+                    route=Route.IV,
+                ),
+                users.token_actor(token),
+            )
+            session_id = session.id
+    finally:
+        database.dispose()
+    return url, secret, session_id
+
+
+def reading_body(rng: random.Random, reading_id: uuid.UUID) -> bytes:
+    """A full set of plausible vitals with the client's own id, taken now, as JSON."""
+    systolic = rng.randint(105, 140)
+    return json.dumps(
+        {
+            "id": str(reading_id),
+            "taken_at": datetime.now(UTC).isoformat(),
+            "heart_rate": rng.randint(60, 100),
+            "systolic": systolic,
+            "diastolic": rng.randint(60, systolic - 20),
+            "spo2": rng.randint(95, 100),
+            "respiratory_rate": rng.randint(12, 20),
+            "temperature": round(rng.uniform(36.2, 37.4), 1),
+            "consciousness": "A",
+        }
+    ).encode()
+
+
+def http_client(target: Target, connections: int) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(
+        base_url=target.server.base_url,
+        headers={**target.headers, "Content-Type": "application/json"},
+        limits=httpx2.Limits(max_connections=connections, max_keepalive_connections=connections),
+        timeout=REQUEST_TIMEOUT,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Loads
+
+
+class ErrorLog:
+    def __init__(self) -> None:
+        self.count = 0
+        self.samples: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.count += 1
+        if len(self.samples) < 5:
+            self.samples.append(text[:300])
+
+
+async def post_one(
+    client: httpx2.AsyncClient, path: str, body: bytes, errors: ErrorLog
+) -> float | None:
+    """POST one reading; its round-trip time in ms, or None (and an error noted) if it failed."""
+    start = time.perf_counter()
+    try:
+        response = await client.post(path, content=body)
+    except httpx2.HTTPError as exc:
+        errors.add(f"{type(exc).__name__}: {exc}")
+        return None
+    elapsed = (time.perf_counter() - start) * 1000
+    if response.status_code != 201:
+        errors.add(f"HTTP {response.status_code}: {response.text}")
+        return None
+    return elapsed
+
+
+async def closed_loop(target: Target, requests: int, clients: int, seed: int) -> LoadFigures:
+    """`clients` clients, each on its own keep-alive connection, share `requests` POSTs."""
+    rng = random.Random(seed)
+    path = READINGS_PATH.format(session_id=target.session_id)
+    errors = ErrorLog()
+    latencies: list[float] = []
+    remaining = requests
+
+    async def client_loop(client: httpx2.AsyncClient) -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            elapsed = await post_one(client, path, reading_body(rng, uuid.uuid4()), errors)
+            if elapsed is not None:
+                latencies.append(elapsed)
+
+    async with http_client(target, clients) as client:
+        (user, system), client_cpu = target.server.cpu_seconds(), time.process_time()
+        started = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(clients)))
+        seconds = time.perf_counter() - started
+        user_after, system_after = target.server.cpu_seconds()
+        user, system = user_after - user, system_after - system
+        client_cpu = time.process_time() - client_cpu
+    return LoadFigures(
+        clients=clients,
+        requests=requests,
+        errors=errors.count,
+        seconds=round(seconds, 3),
+        requests_per_second=round(len(latencies) / seconds, 1),
+        p50_ms=round(percentile(latencies, 50), 2),
+        p95_ms=round(percentile(latencies, 95), 2),
+        p99_ms=round(percentile(latencies, 99), 2),
+        max_ms=round(max(latencies, default=math.nan), 2),
+        server_cpu_ms_per_request=round((user + system) * 1000 / requests, 3),
+        server_user_ms_per_request=round(user * 1000 / requests, 3),
+        server_system_ms_per_request=round(system * 1000 / requests, 3),
+        client_cpu_ms_per_request=round(client_cpu * 1000 / requests, 3),
+        error_samples=errors.samples,
+    )
+
+
+async def stream_latency(target: Target, readings: int, rate: float, seed: int) -> StreamFigures:
+    """Post `readings` one at a time, `rate` a second at most; time each to its stream event."""
+    rng = random.Random(seed)
+    path = READINGS_PATH.format(session_id=target.session_id)
+    url = f"{target.server.ws_url}/api/stream?session_id={target.session_id}"
+    errors = ErrorLog()
+    sent: dict[str, float] = {}
+    arrived: dict[str, float] = {}
+    post_ms: list[float] = []
+    all_arrived = asyncio.Event()
+
+    async with ws_connect(url, additional_headers=target.headers, open_timeout=10) as ws:
+
+        async def receive() -> None:
+            try:
+                async for raw in ws:
+                    now = time.perf_counter()
+                    message: dict[str, Any] = json.loads(raw)
+                    if message.get("type") != "event" or message.get("kind") != "reading.created":
+                        continue
+                    reading_id = str(message.get("data", {}).get("id"))
+                    if reading_id in sent and reading_id not in arrived:
+                        arrived[reading_id] = now
+                        if len(arrived) == readings:
+                            all_arrived.set()
+            except ConnectionClosed as exc:
+                errors.add(f"stream closed: {exc}")
+
+        async with asyncio.timeout(10):
+            while json.loads(await ws.recv()).get("type") != "ready":
+                pass
+        receiver = asyncio.create_task(receive())
+        try:
+            async with http_client(target, 1) as client:
+                started = time.perf_counter()
+                for index in range(readings):
+                    delay = started + index / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    reading_id = uuid.uuid4()
+                    body = reading_body(rng, reading_id)
+                    sent[str(reading_id)] = time.perf_counter()
+                    elapsed = await post_one(client, path, body, errors)
+                    if elapsed is not None:
+                        post_ms.append(elapsed)
+                    if receiver.done():
+                        break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_arrived.wait(), STREAM_GRACE)
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+    event_ms = [(arrived[rid] - sent[rid]) * 1000 for rid in arrived]
+    return StreamFigures(
+        readings=readings,
+        rate_per_second=rate,
+        received=len(arrived),
+        errors=errors.count,
+        post_p50_ms=round(percentile(post_ms, 50), 2),
+        post_p99_ms=round(percentile(post_ms, 99), 2),
+        event_p50_ms=round(percentile(event_ms, 50), 2),
+        event_p99_ms=round(percentile(event_ms, 99), 2),
+        event_max_ms=round(max(event_ms, default=math.nan), 2),
+        error_samples=errors.samples,
+    )
+
+
+def mib(kib: int) -> float:
+    return round(kib / 1024, 1)
+
+
+def measure(targets: list[Target], args: argparse.Namespace, say: Callable[[str], None]) -> None:
+    """Run every phase against each target in turn, so drift in the machine hits both alike."""
+    rss: dict[str, dict[str, float]] = {t.name: {} for t in targets}
+
+    def note_rss(phase: str) -> None:
+        for t in targets:
+            rss[t.name][phase] = mib(t.server.memory_kib()["VmRSS"])
+
+    note_rss("idle")
+    if args.warmup:
+        for t in targets:
+            say(f"{t.name}: warm-up, {args.warmup} requests")
+            asyncio.run(closed_loop(t, args.warmup, 1, seed=1))
+        note_rss("warm-up")
+    sequential: dict[str, LoadFigures] = {}
+    concurrent: dict[str, LoadFigures] = {}
+    stream: dict[str, StreamFigures] = {}
+    for t in targets:
+        say(f"{t.name}: {args.requests} requests over one connection")
+        sequential[t.name] = asyncio.run(closed_loop(t, args.requests, 1, seed=2))
+    note_rss("sequential")
+    for t in targets:
+        say(f"{t.name}: {args.requests} requests from {args.concurrency} clients")
+        concurrent[t.name] = asyncio.run(closed_loop(t, args.requests, args.concurrency, seed=3))
+    note_rss("concurrent")
+    for t in targets:
+        rate = f"≤{args.stream_rate:g}/s"
+        say(f"{t.name}: {args.stream_readings} readings at {rate}, timed to the stream")
+        stream[t.name] = asyncio.run(
+            stream_latency(t, args.stream_readings, args.stream_rate, seed=4)
+        )
+    note_rss("stream")
+    for t in targets:
+        memory = t.server.memory_kib()
+        t.figures = TargetFigures(
+            name=t.name,
+            sequential=sequential[t.name],
+            concurrent=concurrent[t.name],
+            stream=stream[t.name],
+            idle_rss_mib=rss[t.name]["idle"],
+            peak_rss_mib=mib(memory["VmHWM"]),
+            loaded_rss_mib=rss[t.name]["stream"],
+            rss_after_mib=rss[t.name],
+            server_log_lines=t.server.log_line_count(),
+            server_log_tail=t.server.log_tail(10),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    path: str  # attribute path into TargetFigures, e.g. "sequential.p50_ms"
+    unit: str
+    higher_is_better: bool = False
+
+    def value(self, figures: TargetFigures | None) -> float:
+        return math.nan if figures is None else float(attrgetter(self.path)(figures))
+
+
+def rows(concurrency: int) -> list[Row]:
+    loads = [("sequential", "sequential"), (f"{concurrency} clients", "concurrent")]
+    table: list[Row] = []
+    for name, key in loads:
+        table += [
+            Row(f"{name}: throughput", f"{key}.requests_per_second", "req/s", True),
+            Row(f"{name}: latency p50", f"{key}.p50_ms", "ms"),
+            Row(f"{name}: latency p95", f"{key}.p95_ms", "ms"),
+            Row(f"{name}: latency p99", f"{key}.p99_ms", "ms"),
+            Row(f"{name}: server CPU/request", f"{key}.server_cpu_ms_per_request", "ms"),
+            Row("  of which system (kernel)", f"{key}.server_system_ms_per_request", "ms"),
+            Row(f"{name}: load generator CPU/req", f"{key}.client_cpu_ms_per_request", "ms"),
+        ]
+    return [
+        *table,
+        Row("paced POST round trip p50", "stream.post_p50_ms", "ms"),
+        Row("paced POST round trip p99", "stream.post_p99_ms", "ms"),
+        Row("post → WebSocket event p50", "stream.event_p50_ms", "ms"),
+        Row("post → WebSocket event p99", "stream.event_p99_ms", "ms"),
+        Row("post → WebSocket event max", "stream.event_max_ms", "ms"),
+        Row("events received", "stream.received", "", True),
+        Row("server RSS idle", "idle_rss_mib", "MiB"),
+        Row("server RSS after the loads", "loaded_rss_mib", "MiB"),
+        Row("server RSS peak (VmHWM)", "peak_rss_mib", "MiB"),
+    ]
+
+
+def fmt(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def ratio_of(vigil: float, baseline: float) -> float:
+    if math.isnan(vigil) or math.isnan(baseline) or baseline == 0:
+        return math.nan
+    return vigil / baseline
+
+
+def render_table(figures: dict[str, TargetFigures], concurrency: int) -> list[str]:
+    vigil, baseline = figures.get("vigil"), figures.get("baseline")
+    header = f"{'metric':34} {'unit':>5} {'Vigil':>9} {'baseline':>9} {'Vigil/baseline':>15}"
+    lines = [header, "-" * len(header)]
+    for row in rows(concurrency):
+        v, b = row.value(vigil), row.value(baseline)
+        ratio = ratio_of(v, b)
+        better = "  (higher is better)" if row.higher_is_better else ""
+        ratio_text = "-" if math.isnan(ratio) else f"{ratio:.2f}"
+        figures_text = f"{fmt(v):>9} {fmt(b):>9} {ratio_text:>15}"
+        lines.append(f"{row.label:34} {row.unit:>5} {figures_text}{better}")
+    lines.append(
+        "Vigil/baseline is Vigil's figure divided by the baseline's: for req/s and events a"
+        " figure below 1 means Vigil is slower; for ms and MiB a figure above 1 means Vigil"
+        " is slower or heavier."
+    )
+    return lines
+
+
+def render_problems(figures: dict[str, TargetFigures]) -> list[str]:
+    lines: list[str] = []
+    for f in figures.values():
+        for mode, errors, samples in (
+            ("sequential", f.sequential.errors, f.sequential.error_samples),
+            ("concurrent", f.concurrent.errors, f.concurrent.error_samples),
+            ("stream", f.stream.errors, f.stream.error_samples),
+        ):
+            if errors:
+                lines.append(f"{f.name} {mode}: {errors} failed requests, e.g.:")
+                lines.extend(f"    {s}" for s in samples)
+        if f.stream.received < f.stream.readings:
+            lines.append(
+                f"{f.name} stream: {f.stream.readings - f.stream.received} of"
+                f" {f.stream.readings} events never arrived within {STREAM_GRACE:g}s"
+            )
+        if f.server_log_lines:
+            lines.append(f"{f.name} server wrote {f.server_log_lines} log lines; the last:")
+            lines.extend(f"    {s}" for s in f.server_log_tail)
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+
+
+def bounded(low: float, high: float, kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.ingest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--requests",
+        type=bounded(1, 100_000, int),
+        default=2000,
+        help="POSTs per throughput mode (default 2000)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=bounded(1, 256, int),
+        default=8,
+        help="concurrent clients in the second throughput mode (default 8)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=bounded(0, 10_000, int),
+        default=100,
+        help="unmeasured POSTs sent first to each server (default 100)",
+    )
+    parser.add_argument(
+        "--stream-readings",
+        type=bounded(1, 50_000, int),
+        default=500,
+        help="readings timed from POST to WebSocket event (default 500)",
+    )
+    parser.add_argument(
+        "--stream-rate",
+        type=bounded(0.1, 10_000, float),
+        default=100.0,
+        help="at most this many of those readings a second (default 100)",
+    )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="measure Vigil only (no ratios then)"
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        metavar="PARENT",
+        help="make the temporary directory (databases, server logs) under PARENT",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory and say where it is"
+    )
+    return parser
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    print("terminated: stopping the servers", file=sys.stderr)
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    started = time.monotonic()
+
+    def say(text: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+    figures: dict[str, TargetFigures] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="vigil-bench-", dir=args.dir))
+    load_before = load_average()
+    try:
+        say(f"working in {workdir}")
+        url, token, session_id = prepare_vigil(workdir)
+        auth = {"Authorization": f"Bearer {token}"}
+        vigil_env = server_env({"VIGIL_DATABASE_URL": url})
+        targets = [
+            Target("vigil", Server("vigil", vigil_command(), vigil_env, workdir), session_id, auth)
+        ]
+        if not args.no_baseline:
+            env = server_env({"VIGIL_BENCH_BASELINE_DB": str(workdir / "baseline.db")})
+            server = Server("baseline", baseline_command(), env, workdir)
+            targets.append(Target("baseline", server, 1, auth))
+        with contextlib.ExitStack() as stack:
+            for t in targets:
+                stack.enter_context(running(t.server))
+            say("servers up: " + ", ".join(f"{t.name} pid {t.server.pid}" for t in targets))
+            measure(targets, args, say)
+        figures = {t.name: t.figures for t in targets if t.figures is not None}
+    finally:
+        if args.keep:
+            say(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    say("done")
+
+    settings = (
+        f"{args.requests} requests per throughput mode, {args.concurrency} concurrent clients,"
+        f" {args.stream_readings} stream readings at ≤{args.stream_rate:g}/s,"
+        f" SQLite WAL synchronous=FULL; {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    load_after = load_average()
+    print(f"\nVigil ingest benchmark — {settings}")
+    print(
+        f"1-minute load average {load_before} before, {load_after} after (on {os.cpu_count()} CPUs;"
+        " other work on the machine skews every figure)\n"
+    )
+    print("\n".join(render_table(figures, args.concurrency)))
+    problems = render_problems(figures)
+    if problems:
+        print("\nProblems seen:")
+        print("\n".join(problems))
+    return {
+        "settings": {
+            "requests": args.requests,
+            "concurrency": args.concurrency,
+            "warmup": args.warmup,
+            "stream_readings": args.stream_readings,
+            "stream_rate": args.stream_rate,
+        },
+        "environment": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "when": datetime.now(UTC).isoformat(),
+            "load_average_before": load_before,
+            "load_average_after": load_after,
+        },
+        "results": {name: asdict(f) for name, f in figures.items()},
+        "ratio_vigil_over_baseline": {
+            row.path: round(
+                ratio_of(row.value(figures.get("vigil")), row.value(figures.get("baseline"))), 3
+            )
+            for row in rows(args.concurrency)
+        },
+    }
+
+
+def without_nan(value: Any) -> Any:
+    """JSON has no NaN: a figure that could not be measured is written as null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: without_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nan(v) for v in value]
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
+    try:
+        report = run(args)
+    except KeyboardInterrupt:
+        raise SystemExit("interrupted: servers stopped, nothing measured") from None
+    if args.json:
+        args.json.write_text(json.dumps(without_nan(report), indent=2, allow_nan=False) + "\n")
+        print(f"\nFigures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()

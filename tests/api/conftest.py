@@ -1,0 +1,72 @@
+"""Fixtures for API tests: several people at once, machine clients, and cheap sign-ins.
+
+Signing in verifies an argon2 hash (a few hundred milliseconds by design), so most tests act
+through one shared sign-in per role made once per run (`as_nurse`, `as_admin`, ...). A test that
+signs out, or otherwise ends a sign-in, must use a sign-in of its own (`nurse`, `sign_in`).
+"""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from backend.core.dependencies import SESSION_COOKIE
+from backend.users.roles import Role
+from tests.api.support import ClientFactory, RoleClient
+from tests.conftest import sign_in
+
+
+@pytest.fixture(scope="session")
+def shared_logins() -> dict[Role, str]:
+    """The cookie secret of one sign-in per role, made when first needed, shared by the run."""
+    return {}
+
+
+@pytest.fixture
+def new_client(app: FastAPI, client: TestClient) -> Iterator[ClientFactory]:
+    """Extra clients of the app that `client` started."""
+    factory = ClientFactory(app)
+    yield factory
+    for extra in factory.made:
+        extra.close()
+
+
+@pytest.fixture
+def as_role(new_client: ClientFactory, shared_logins: dict[Role, str]) -> RoleClient:
+    def signed_in(role: Role) -> TestClient:
+        if role not in shared_logins:
+            shared_logins[role] = sign_in(new_client(), role).cookies[SESSION_COOKIE]
+        return new_client(cookies={SESSION_COOKIE: shared_logins[role]})
+
+    return signed_in
+
+
+@pytest.fixture
+def as_nurse(as_role: RoleClient) -> TestClient:
+    return as_role(Role.NURSE)
+
+
+@pytest.fixture
+def as_admin(as_role: RoleClient) -> TestClient:
+    return as_role(Role.ADMIN)
+
+
+@pytest.fixture
+def as_staff(as_role: RoleClient) -> TestClient:
+    return as_role(Role.STAFF)
+
+
+@pytest.fixture
+def as_trainer(as_role: RoleClient) -> TestClient:
+    return as_role(Role.TRAINER)
+
+
+@pytest.fixture
+def bearer(new_client: ClientFactory) -> Callable[[str], TestClient]:
+    """A machine client presenting an API token and no cookie."""
+
+    def with_token(secret: str) -> TestClient:
+        return new_client(headers={"Authorization": f"Bearer {secret}"})
+
+    return with_token

@@ -1,0 +1,118 @@
+"""Posting several readings at once: all stored, or none."""
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.support import error_at, message, minutes_ago, move, now, readings_of
+from tests.helpers import new_session
+
+
+@pytest.fixture
+def session_id(as_nurse: TestClient) -> int:
+    session_id: int = new_session(as_nurse)["id"]
+    return session_id
+
+
+def post_batch(client: TestClient, session_id: int, items: list[dict[str, Any]]) -> httpx2.Response:
+    return client.post(f"/api/sessions/{session_id}/readings/batch", json={"readings": items})
+
+
+def series(count: int) -> list[dict[str, Any]]:
+    """`count` heart rates a second apart, oldest first, ending a minute ago."""
+    return [
+        {"heart_rate": 60 + i % 40, "taken_at": minutes_ago(1 + (count - i) / 60)}
+        for i in range(count)
+    ]
+
+
+def test_a_batch_is_stored_in_full_and_answered_in_order(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    items = series(5)
+    response = post_batch(as_nurse, session_id, items)
+    assert response.status_code == 201, response.text
+    assert [r["heart_rate"] for r in response.json()] == [i["heart_rate"] for i in items]
+    assert len(readings_of(as_nurse, session_id)) == 5
+
+
+def test_one_impossible_item_refuses_the_whole_batch_pointing_at_that_item(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    items = series(4)
+    items[2]["heart_rate"] = 1200
+    response = post_batch(as_nurse, session_id, items)
+    assert "0–350" in error_at(response, "body", "readings", 2, "heart_rate")["msg"]
+    assert readings_of(as_nurse, session_id) == []
+
+
+def test_one_item_from_the_future_refuses_the_whole_batch_pointing_at_that_item(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    items = series(3)
+    items[1]["taken_at"] = (now() + timedelta(days=1)).isoformat()
+    response = post_batch(as_nurse, session_id, items)
+    assert "future" in error_at(response, "body", "readings", 1, "taken_at")["msg"]
+    assert readings_of(as_nurse, session_id) == []
+
+
+def test_one_conflicting_retry_refuses_the_whole_batch(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    stored = {"id": str(uuid.uuid4()), "heart_rate": 70, "taken_at": minutes_ago(3)}
+    assert post_batch(as_nurse, session_id, [stored]).status_code == 201
+    response = post_batch(as_nurse, session_id, [*series(2), stored | {"heart_rate": 71}])
+    assert response.status_code == 409, response.text
+    assert "item 2" in message(response)
+    assert [r["id"] for r in readings_of(as_nurse, session_id)] == [stored["id"]]
+
+
+def test_a_batch_larger_than_the_advertised_maximum_is_refused(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    max_batch: int = as_nurse.get("/api/vitals").json()["max_batch"]
+    response = post_batch(as_nurse, session_id, [{"spo2": 97}] * (max_batch + 1))
+    error_at(response, "body", "readings")
+    assert readings_of(as_nurse, session_id) == []
+
+
+def test_a_batch_of_exactly_the_maximum_is_accepted(as_nurse: TestClient, session_id: int) -> None:
+    max_batch: int = as_nurse.get("/api/vitals").json()["max_batch"]
+    response = post_batch(as_nurse, session_id, series(max_batch))
+    assert response.status_code == 201, response.text
+    assert len(readings_of(as_nurse, session_id, limit=max_batch + 1)) == max_batch
+
+
+def test_an_empty_batch_is_refused(as_nurse: TestClient, session_id: int) -> None:
+    error_at(post_batch(as_nurse, session_id, []), "body", "readings")
+
+
+def test_the_same_reading_twice_in_one_batch_is_stored_once(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    item = {"id": str(uuid.uuid4()), "spo2": 95, "taken_at": minutes_ago(2)}
+    response = post_batch(as_nurse, session_id, [item, item])
+    assert response.status_code == 201, response.text
+    assert [r["id"] for r in readings_of(as_nurse, session_id)] == [item["id"]]
+
+
+def test_one_id_with_two_contents_in_one_batch_is_refused_and_nothing_stored(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    item = {"id": str(uuid.uuid4()), "spo2": 95, "taken_at": minutes_ago(2)}
+    response = post_batch(as_nurse, session_id, [item, item | {"spo2": 94}])
+    assert response.status_code == 409, response.text
+    assert "item 1" in message(response)
+    assert "spo2" in message(response)
+    assert readings_of(as_nurse, session_id) == []
+
+
+def test_a_batch_for_an_ended_session_is_refused(as_nurse: TestClient, session_id: int) -> None:
+    move(as_nurse, session_id, "stopped")
+    response = post_batch(as_nurse, session_id, series(2))
+    assert response.status_code == 409, response.text
+    assert "ended" in message(response)

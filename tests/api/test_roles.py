@@ -1,0 +1,79 @@
+"""Who may do what: trainers work only with simulated sessions, clinical roles only with real
+ones, and phases are a nurse's decision."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.users.roles import Role
+from tests.api.support import RoleClient, message, patient_id, session_body, simulated_session
+from tests.helpers import new_session, post_reading
+
+
+def test_a_trainer_starts_a_simulated_session(as_trainer: TestClient, as_nurse: TestClient) -> None:
+    session = simulated_session(as_trainer, patient_id(as_nurse))
+    assert (session["simulated"], session["created_by"]) == (True, "test-trainer")
+
+
+def test_a_trainer_cannot_start_a_real_session(
+    as_trainer: TestClient, as_nurse: TestClient
+) -> None:
+    response = as_trainer.post("/api/sessions", json=session_body(patient_id(as_nurse)))
+    assert response.status_code == 403, response.text
+    assert "simulated" in message(response)
+
+
+@pytest.mark.parametrize("role", [Role.NURSE, Role.STAFF])
+def test_clinical_roles_cannot_start_simulated_sessions(as_role: RoleClient, role: Role) -> None:
+    clinician = as_role(role)
+    body = session_body(patient_id(clinician), simulated=True)
+    response = clinician.post("/api/sessions", json=body)
+    assert response.status_code == 403, response.text
+    assert "only trainers" in message(response)
+
+
+def test_an_admin_may_start_either_kind_of_session(as_admin: TestClient) -> None:
+    real = as_admin.post("/api/sessions", json=session_body(patient_id(as_admin)))
+    simulated = as_admin.post(
+        "/api/sessions", json=session_body(patient_id(as_admin), simulated=True)
+    )
+    assert (real.status_code, simulated.status_code) == (201, 201)
+
+
+def test_a_trainer_cannot_record_a_reading_on_a_real_session(
+    as_trainer: TestClient, as_nurse: TestClient
+) -> None:
+    session = new_session(as_nurse)
+    response = post_reading(as_trainer, session["id"], heart_rate=80)
+    assert response.status_code == 403, response.text
+    assert "simulated" in message(response)
+    assert as_nurse.get(f"/api/sessions/{session['id']}/readings").json()["items"] == []
+
+
+def test_a_trainer_cannot_move_a_real_session_through_its_phases(
+    as_trainer: TestClient, as_nurse: TestClient
+) -> None:
+    session = new_session(as_nurse)
+    response = as_trainer.post(f"/api/sessions/{session['id']}/phase", json={"phase": "stopped"})
+    assert response.status_code == 403, response.text
+
+
+def test_a_trainer_runs_a_simulated_session_end_to_end(
+    as_trainer: TestClient, as_nurse: TestClient
+) -> None:
+    session = simulated_session(as_trainer, patient_id(as_nurse))
+    assert post_reading(as_trainer, session["id"], heart_rate=80).status_code == 201
+    response = as_trainer.post(f"/api/sessions/{session['id']}/phase", json={"phase": "infusing"})
+    assert response.status_code == 200, response.text
+
+
+def test_staff_record_readings_but_cannot_change_phases(as_staff: TestClient) -> None:
+    session = new_session(as_staff)
+    assert post_reading(as_staff, session["id"], heart_rate=80).status_code == 201
+    response = as_staff.post(f"/api/sessions/{session['id']}/phase", json={"phase": "infusing"})
+    assert response.status_code == 403, response.text
+    assert message(response) == "this needs one of the roles: admin, nurse, trainer"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_can_read_the_ward(as_role: RoleClient, role: Role) -> None:
+    assert as_role(role).get("/api/sessions").status_code == 200
