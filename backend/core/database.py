@@ -14,9 +14,11 @@ from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from backend.core.errors import Conflict
 from backend.core.timeutil import as_utc
 
 NAMING_CONVENTION = {
@@ -105,6 +107,19 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
             writer.release()
 
     return engine
+
+
+def add_unique(db: Session, row: object, conflict: str) -> None:
+    """Add `row` and flush it, turning a unique-constraint violation into a 409 with `conflict`.
+
+    The flush runs in a savepoint, so the violation leaves the request's transaction usable.
+    """
+    db.add(row)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        raise Conflict(conflict) from None
 
 
 class Database:

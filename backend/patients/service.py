@@ -1,10 +1,10 @@
 """Registering and finding patients."""
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core.errors import Conflict, NotFound
+from backend.core.database import add_unique
+from backend.core.errors import NotFound
 from backend.core.timeutil import utcnow
 from backend.patients.models import Patient
 from backend.patients.schemas import PatientCreate
@@ -12,12 +12,7 @@ from backend.patients.schemas import PatientCreate
 
 def create_patient(db: Session, body: PatientCreate) -> Patient:
     patient = Patient(clinic_id=body.clinic_id, display_name=body.display_name, created_at=utcnow())
-    db.add(patient)
-    try:
-        with db.begin_nested():
-            db.flush()
-    except IntegrityError:
-        raise Conflict(f"a patient with clinic id {body.clinic_id!r} already exists") from None
+    add_unique(db, patient, f"a patient with clinic id {body.clinic_id!r} already exists")
     return patient
 
 

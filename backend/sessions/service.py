@@ -3,11 +3,11 @@
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from backend.core.actor import Actor
+from backend.core.database import add_unique
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.core.timeutil import utcnow
 from backend.patients import service as patients
@@ -53,12 +53,7 @@ def create_session(db: Session, body: SessionCreate, actor: Actor) -> InfusionSe
         created_by=actor.label,
     )
     session.patient = patient
-    db.add(session)
-    try:
-        with db.begin_nested():
-            db.flush()
-    except IntegrityError:
-        raise Conflict(f"{body.chair} already has an active session; end it first") from None
+    add_unique(db, session, f"{body.chair} already has an active session; end it first")
     db.add(
         PhaseChange(
             session_id=session.id,

@@ -4,11 +4,11 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.core.actor import Actor
-from backend.core.errors import Conflict, NotFound
+from backend.core.database import add_unique
+from backend.core.errors import NotFound
 from backend.core.security import (
     TOKEN_PREFIX,
     digest,
@@ -37,12 +37,7 @@ def create_user(
         is_active=True,
         created_at=utcnow(),
     )
-    db.add(user)
-    try:
-        with db.begin_nested():
-            db.flush()
-    except IntegrityError:
-        raise Conflict(f"a user named {username!r} already exists") from None
+    add_unique(db, user, f"a user named {username!r} already exists")
     return user
 
 
@@ -171,12 +166,7 @@ def create_token(db: Session, name: str, role: Role) -> tuple[ApiToken, str]:
         hint=secret[: len(TOKEN_PREFIX) + 4],
         created_at=utcnow(),
     )
-    db.add(token)
-    try:
-        with db.begin_nested():
-            db.flush()
-    except IntegrityError:
-        raise Conflict(f"a token named {name!r} already exists") from None
+    add_unique(db, token, f"a token named {name!r} already exists")
     return token, secret
 
 
