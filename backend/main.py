@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from backend import __version__
+from backend.api_docs import mount_api_docs
 from backend.core.database import Database
 from backend.core.errors import DomainError, InvalidInput
 from backend.core.headers import SecurityHeaders
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Live vital-signs monitoring and alerting for infusion clinics",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle()
@@ -131,5 +134,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stream_router,
     ):
         app.include_router(router)
+    mount_api_docs(app)
     mount_frontend(app, settings.frontend_dir)
     return app
