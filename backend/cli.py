@@ -3,7 +3,10 @@
 import argparse
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
 
 from backend.core.database import Database
 from backend.core.settings import Settings
@@ -20,6 +23,17 @@ def _read_password(prompt_for: str) -> str:
             raise SystemExit("the two passwords differ; nothing changed")
         return first
     return sys.stdin.readline().rstrip("\n")
+
+
+@contextmanager
+def _unit_of_work(settings: Settings, *, write: bool) -> Iterator[Session]:
+    """One transaction on a database opened for this command and closed after it."""
+    database = Database(settings.database_url)
+    try:
+        with database.unit_of_work(write=write) as db:
+            yield db
+    finally:
+        database.dispose()
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -56,23 +70,20 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> None:
         )
     except ValidationError as exc:
         raise SystemExit("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
-    database = Database(settings.database_url)
-    with database.unit_of_work(write=True) as db:
+    with _unit_of_work(settings, write=True) as db:
         users.create_user(db, body.username, body.password, body.role, body.display_name)
     print(f"created {body.role.value} {body.username}")
 
 
 def cmd_user_list(_: argparse.Namespace, settings: Settings) -> None:
-    database = Database(settings.database_url)
-    with database.unit_of_work(write=False) as db:
+    with _unit_of_work(settings, write=False) as db:
         for user in users.list_users(db):
             state = "" if user.is_active else "  (disabled)"
             print(f"{user.username:20} {user.role:8} {user.display_name}{state}")
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
-    database = Database(settings.database_url)
-    with database.unit_of_work(write=True) as db:
+    with _unit_of_work(settings, write=True) as db:
         _, secret = users.create_token(db, args.name, Role(args.role))
     print(secret)
     print(f"(token {args.name!r}, role {args.role}; shown once, store it now)", file=sys.stderr)
@@ -80,8 +91,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> None:
     """First-run set-up: the first admin account, and demo data when asked for."""
-    database = Database(settings.database_url)
-    with database.unit_of_work(write=True) as db:
+    with _unit_of_work(settings, write=True) as db:
         generated = users.ensure_admin(db, settings.admin_password)
     if generated:
         print("\n  First run: created the administrator account. It is shown only now:")
@@ -89,7 +99,7 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> None:
     if args.demo:
         from backend.demo import seed_demo
 
-        with database.unit_of_work(write=True) as db:
+        with _unit_of_work(settings, write=True) as db:
             created = seed_demo(db)
         if created:
             print(f"  Demo data: {created} sessions on the ward (marked DEMO in their notes).")

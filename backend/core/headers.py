@@ -22,16 +22,18 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # API answers hold patient data: never let a browser or proxy cache them.
-        no_store = scope["path"].startswith("/api/")
+        # API answers hold patient data: never let a browser or proxy cache them. The app's own
+        # files are revalidated on every load, so a tablet never mixes old and new modules
+        # after an upgrade (unchanged files still cost only a 304).
+        path: str = scope["path"]
+        cache = "no-store" if path.startswith("/api/") else "no-cache"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if no_store:
-                    headers.setdefault("Cache-Control", "no-store")
+                headers.setdefault("Cache-Control", cache)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

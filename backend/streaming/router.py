@@ -3,7 +3,8 @@
 Protocol (server → client, JSON text frames):
   {"type": "event", "cursor": "42", "kind": "reading.created", "session_id": 7,
    "at": "…", "data": {…}}
-  {"type": "ready", "cursor": "42"}      backfill done; everything after this arrives live
+  {"type": "ready", "cursor": "42", "heartbeat_seconds": 15}
+                                         backfill done; everything after this arrives live
   {"type": "heartbeat", "cursor": "42"}  sent when idle, so a browser can tell a dead link
   {"type": "reset", "cursor": "42"}      the given cursor is unknown here: reload, then go on
 Close codes: 4401 not signed in, 4400 bad cursor, 4408 fell behind (reconnect with the cursor).
@@ -92,7 +93,14 @@ async def _serve(
             await _send(ws, {"type": "reset", "cursor": str(last_sent)})
         else:
             last_sent = await _backfill(ws, sub, resume_after, latest, database)
-    await _send(ws, {"type": "ready", "cursor": str(last_sent)})
+    await _send(
+        ws,
+        {
+            "type": "ready",
+            "cursor": str(last_sent),
+            "heartbeat_seconds": settings.stream_heartbeat_seconds,
+        },
+    )
 
     reader = asyncio.create_task(_read_until_closed(ws))
     try:

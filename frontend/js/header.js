@@ -1,0 +1,46 @@
+// The page header every signed-in page shares: who is signed in, sign out, and the live indicator.
+
+import { api } from "./api.js";
+
+const ROLE_NAMES = { admin: "Admin", nurse: "Nurse", staff: "Staff", trainer: "Trainer" };
+
+/** Fill in the signed-in person (redirecting to sign-in if nobody is) and wire Sign out. */
+export async function initHeader() {
+  const me = await api("/api/auth/me");
+  const name = document.getElementById("who-name");
+  const role = document.getElementById("who-role");
+  if (name) name.textContent = me.display_name || me.name;
+  if (role) role.textContent = ROLE_NAMES[me.role] || me.role;
+  const signOut = document.getElementById("sign-out");
+  if (signOut) {
+    signOut.addEventListener("click", async () => {
+      signOut.disabled = true;
+      try {
+        await api("/api/auth/logout", { method: "POST", on401: "throw" });
+      } catch {
+        // Signed out already, or the server is away: the sign-in page is right either way.
+      }
+      location.assign("/login");
+    });
+  }
+  return me;
+}
+
+const LIVE_TEXT = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+};
+
+/** Show the stream's state in words (the dot's colour only repeats what the text says). */
+export function showLiveStatus(state, attempt = 0) {
+  const el = document.getElementById("live-status");
+  if (!el) return;
+  el.dataset.state = state;
+  const text = LIVE_TEXT[state] || state;
+  el.textContent = state === "reconnecting" && attempt > 1 ? `${text} (try ${attempt})` : text;
+  el.title =
+    state === "live"
+      ? "Receiving live updates"
+      : "Not receiving live updates: values on screen may be out of date";
+}

@@ -1,0 +1,255 @@
+// Session page: header and phase, live charts, latest values, recent readings and manual entry.
+// History comes from the API with a stream cursor; the stream resumes from that cursor, so no
+// reading is lost between the two, and readings are de-duplicated by id.
+
+import { api } from "./api.js";
+import { loadCatalogue } from "./catalogue.js";
+import { VitalsChart } from "./charts.js";
+import { EntryForm } from "./entry-form.js";
+import { initHeader, showLiveStatus } from "./header.js";
+import { PHASE_NAMES, PhaseControls } from "./phase-controls.js";
+import { canChangePhase, canRecord } from "./roles.js";
+import { LiveStream } from "./stream.js";
+import { durationText, everySecond, localDateTime, localTime, now, parseTime } from "./time.js";
+import { foldLatest, refreshAges, renderVitals } from "./vitals-display.js";
+
+const PAGE_LIMIT = 20000;
+const RECENT_ROWS = 12;
+const ENDED = new Set(["discharged", "stopped"]);
+const ROUTES = { iv: "IV", im: "IM", intranasal: "intranasal", sc: "SC" };
+const DRUGS = { ketamine: "Ketamine", esketamine: "Esketamine" };
+
+const sessionId = Number(location.pathname.split("/").filter(Boolean).pop());
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  me: null,
+  session: null,
+  readings: new Map(), // id -> reading: the one de-duplicating store
+  latest: {},
+  recent: [], // the newest readings, newest first, for the table
+  reloading: false,
+};
+let chart = null;
+let entry = null;
+let phases = null;
+let renderTimer = null;
+
+async function loadHistory() {
+  const items = [];
+  let cursor = null;
+  let page = null;
+  do {
+    const params = new URLSearchParams({ limit: String(PAGE_LIMIT) });
+    if (page) params.set("page", page);
+    const result = await api(`/api/sessions/${sessionId}/readings?${params}`);
+    // The first page's cursor is the earliest: resuming from it can only repeat readings
+    // (which the id check drops), never skip one.
+    if (cursor === null) cursor = result.stream_cursor;
+    items.push(...result.items);
+    page = result.next_page;
+  } while (page);
+  return { items, cursor };
+}
+
+function showSession(session) {
+  // An event may be older than what we show: never step the phase backwards.
+  if (state.session && session.phase_changes.length < state.session.phase_changes.length) return;
+  state.session = session;
+  const head = $("session-head");
+  head.dataset.simulated = String(session.simulated);
+  $("sim-badge").hidden = !session.simulated;
+  $("session-title").textContent = `${session.chair} — ${session.patient.display_name}`;
+  document.title = `${session.chair}${session.simulated ? " (simulated)" : ""} · Vigil`;
+  const parts = [
+    session.patient.clinic_id,
+    `${DRUGS[session.drug] || session.drug} ${ROUTES[session.route] || session.route}`,
+  ];
+  if (session.planned_dose_mg) parts.push(`${session.planned_dose_mg} mg planned`);
+  if (session.weight_kg) parts.push(`${session.weight_kg} kg`);
+  if (session.planned_duration_min) parts.push(`${session.planned_duration_min} min`);
+  parts.push(`started ${localDateTime(session.created_at)}`);
+  $("session-sub").textContent = parts.join(" · ");
+  const badge = $("phase-badge");
+  badge.dataset.phase = session.phase;
+  badge.textContent = PHASE_NAMES[session.phase] || session.phase;
+  tickPhase();
+
+  const role = state.me.role;
+  phases.render(session, canChangePhase(role, session.simulated));
+  if (chart) chart.setPhaseChanges(session.phase_changes);
+  if (ENDED.has(session.phase)) {
+    entry.setEnabled(false, `This session has ended (${PHASE_NAMES[session.phase].toLowerCase()}); it no longer accepts readings.`);
+  } else if (!canRecord(role, session.simulated)) {
+    entry.setEnabled(
+      false,
+      session.simulated
+        ? "Only trainers record readings on simulated sessions."
+        : "Trainers record readings on simulated sessions only.",
+    );
+  } else {
+    entry.setEnabled(true);
+  }
+}
+
+function tickPhase() {
+  if (!state.session) return;
+  const s = state.session;
+  const since = ENDED.has(s.phase)
+    ? `since ${localTime(s.phase_changed_at, { seconds: false })}`
+    : `for ${durationText(now() - parseTime(s.phase_changed_at).getTime())} (since ${localTime(s.phase_changed_at, { seconds: false })})`;
+  $("phase-since").textContent = since;
+}
+
+const newestFirst = (a, b) => parseTime(b.taken_at) - parseTime(a.taken_at);
+
+/** Keep the few newest readings for the table without re-sorting the whole session each time. */
+function noteRecent(readings) {
+  state.recent = [...state.recent, ...readings].sort(newestFirst).slice(0, RECENT_ROWS);
+}
+
+function renderRecent() {
+  const rows = state.recent.map((r) => {
+    const tr = document.createElement("tr");
+    const bp = r.systolic !== null || r.diastolic !== null ? `${r.systolic ?? "–"}/${r.diastolic ?? "–"}` : null;
+    const cells = [
+      localTime(r.taken_at),
+      r.heart_rate,
+      bp,
+      r.spo2,
+      r.respiratory_rate,
+      r.temperature === null ? null : Number(r.temperature).toFixed(1),
+      r.consciousness,
+      r.source === "manual" ? r.entered_by : `${r.entered_by} (${r.source})`,
+    ];
+    for (const value of cells) {
+      const td = document.createElement("td");
+      if (value === null || value === undefined) {
+        td.textContent = "–";
+        td.className = "empty";
+      } else {
+        td.textContent = String(value);
+      }
+      tr.append(td);
+    }
+    return tr;
+  });
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 8;
+    td.className = "empty";
+    td.textContent = "No readings yet.";
+    tr.append(td);
+    rows.push(tr);
+  }
+  $("recent-body").replaceChildren(...rows);
+}
+
+function renderSoon() {
+  if (renderTimer) return;
+  renderTimer = setTimeout(() => {
+    renderTimer = null;
+    renderVitals($("latest"), state.latest);
+    renderRecent();
+  }, 100);
+}
+
+/** Take in a reading from any source (history, stream, our own form) exactly once. */
+function addReading(reading) {
+  if (reading.session_id !== sessionId || state.readings.has(reading.id)) return;
+  state.readings.set(reading.id, reading);
+  if (state.reloading) return; // the reload draws everything in the store when it finishes
+  foldLatest(state.latest, reading);
+  noteRecent([reading]);
+  chart.addReadings([reading]);
+  renderSoon();
+}
+
+function drawAll() {
+  const all = [...state.readings.values()];
+  state.latest = {};
+  for (const reading of all) foldLatest(state.latest, reading);
+  state.recent = [];
+  noteRecent(all);
+  chart.setReadings(all);
+  chart.setPhaseChanges(state.session.phase_changes);
+  renderVitals($("latest"), state.latest);
+  renderRecent();
+}
+
+/** The server no longer knows our cursor (e.g. restored from a backup): start over from the API. */
+async function reload() {
+  state.reloading = true;
+  state.readings.clear();
+  try {
+    const [session, history] = await Promise.all([api(`/api/sessions/${sessionId}`), loadHistory()]);
+    state.session = null;
+    showSession(session);
+    for (const reading of history.items) state.readings.set(reading.id, reading);
+  } finally {
+    state.reloading = false;
+  }
+  drawAll();
+}
+
+function onEvent(message) {
+  if (message.kind === "reading.created") addReading(message.data);
+  else if (message.kind === "session.phase_changed") showSession(message.data);
+}
+
+function showLoadError(err) {
+  const box = $("load-error");
+  box.textContent =
+    err.status === 404 ? `There is no session #${sessionId}. Go back to the ward.` : `The session could not be loaded: ${err.message}`;
+  box.hidden = false;
+  $("session-title").textContent = "Session not available";
+}
+
+async function main() {
+  state.me = await initHeader();
+  if (!Number.isInteger(sessionId)) {
+    showLoadError({ status: 404 });
+    return;
+  }
+  const [session, catalogue] = await Promise.all([api(`/api/sessions/${sessionId}`), loadCatalogue()]);
+  chart = new VitalsChart($("vitals-chart"), { revision: `session-${sessionId}` });
+  entry = new EntryForm($("entry-form"), { sessionId, catalogue, onStored: addReading });
+  phases = new PhaseControls({
+    container: $("phase-actions"),
+    sessionId,
+    onChanged: (changed) => {
+      showSession(changed);
+      // The button that opened the dialog is gone: put focus somewhere that makes sense.
+      const next = $("phase-actions").querySelector("button");
+      (next || $("heart_rate")).focus();
+    },
+  });
+  showSession(session);
+
+  const history = await loadHistory();
+  for (const reading of history.items) state.readings.set(reading.id, reading);
+  drawAll();
+
+  const stream = new LiveStream({
+    sessionId,
+    after: history.cursor,
+    onEvent,
+    onReset: () => reload().catch(showLoadError),
+    onStatus: showLiveStatus,
+  });
+  stream.start();
+  window.addEventListener("pagehide", () => stream.stop());
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) location.reload(); // back from the cache: the stream was stopped
+  });
+
+  everySecond(() => {
+    refreshAges($("latest"));
+    tickPhase();
+  });
+}
+
+main().catch((err) => {
+  if (err && err.status !== 401) showLoadError(err);
+});

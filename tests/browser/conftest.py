@@ -1,0 +1,193 @@
+"""Browser fixtures: one Debian Chromium for the run, a fresh context and page per test, and
+helpers to sign in, drive the API beside the page, and read what the charts hold."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    WebSocketRoute,
+    sync_playwright,
+)
+
+from backend.users.roles import Role
+from tests.conftest import PASSWORD, ROLE_USERS, LiveServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# A zone far from UTC (and without daylight saving) so "shown in local time" is a real check.
+TIMEZONE = "Asia/Kolkata"
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+
+
+# Package scope, not session: sync Playwright keeps an asyncio loop marked as running in this
+# thread, which would break every later test that runs an event loop of its own.
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM}")
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport=DESKTOP, timezone_id=TIMEZONE, locale="en-GB")
+    context.set_default_timeout(5000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A page that fails the test if any script on it throws."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def sign_in(page: Page, base_url: str, role: Role = Role.NURSE) -> None:
+    """Sign the page's browser context in through the API (the sign-in form has its own test)."""
+    response = page.context.request.post(
+        f"{base_url}/api/auth/login", data={"username": ROLE_USERS[role], "password": PASSWORD}
+    )
+    assert response.ok, response.text()
+
+
+@contextmanager
+def api_client(base_url: str, role: Role = Role.NURSE) -> Iterator[httpx.Client]:
+    """An HTTP client signed in as `role`, for arranging data and checking what was stored."""
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        response = client.post(
+            "/api/auth/login", json={"username": ROLE_USERS[role], "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        yield client
+
+
+@pytest.fixture(scope="session")
+def nurse_api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    """A nurse's API client for the whole run (signing in costs a password hash each time)."""
+    with api_client(live_server.url, Role.NURSE) as client:
+        yield client
+
+
+@pytest.fixture
+def nurse_page(page: Page, live_server: LiveServer, nurse_api: httpx.Client) -> Page:
+    """A page signed in as the nurse, sharing the API client's sign-in."""
+    page.context.add_cookies(
+        [
+            {"name": cookie.name, "value": cookie.value or "", "url": live_server.url}
+            for cookie in nurse_api.cookies.jar
+        ]
+    )
+    return page
+
+
+OpenSession = Callable[[int], Page]
+
+
+@pytest.fixture
+def open_session(nurse_page: Page, live_server: LiveServer) -> OpenSession:
+    """Open a session page and wait until its history is drawn and its stream is live."""
+
+    def open_(session_id: int) -> Page:
+        nurse_page.goto(f"{live_server.url}/sessions/{session_id}")
+        wait_until_live(nurse_page)
+        return nurse_page
+
+    return open_
+
+
+def wait_until_live(page: Page) -> None:
+    page.wait_for_function("() => window.Plotly && document.getElementById('vitals-chart').data")
+    page.wait_for_selector("#live-status[data-state='live']")
+
+
+def trace(page: Page, vital: str) -> dict[str, list[Any]]:
+    """The x and y values the chart holds for `vital`, without the gap markers (null y)."""
+    result: dict[str, list[Any]] = page.evaluate(
+        """(vital) => {
+            const gd = document.getElementById('vitals-chart');
+            const t = gd.data.find((t) => t.uid === vital);
+            const keep = t.y.map((y) => y !== null);
+            return { x: t.x.filter((_, i) => keep[i]), y: t.y.filter((_, i) => keep[i]) };
+        }""",
+        vital,
+    )
+    return result
+
+
+def wait_for_points(page: Page, vital: str, count: int, timeout_ms: int = 5000) -> None:
+    """Wait until the chart holds `count` points for `vital` (fails on timeout)."""
+    page.wait_for_function(
+        """([vital, count]) => {
+            const gd = document.getElementById('vitals-chart');
+            const t = gd && gd.data && gd.data.find((t) => t.uid === vital);
+            return !!t && t.y.filter((y) => y !== null).length >= count;
+        }""",
+        arg=[vital, count],
+        timeout=timeout_ms,
+    )
+
+
+class Link:
+    """The page's stream sockets, routed through the test so it can silence or cut them."""
+
+    def __init__(self) -> None:
+        self.routes: list[WebSocketRoute] = []
+        self.heartbeats = 0
+        self.silent = False
+        self.swallow_events = False
+
+    def handle(self, route: WebSocketRoute) -> None:
+        self.routes.append(route)
+        first = len(self.routes) == 1
+        server = route.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            text = message if isinstance(message, str) else message.decode()
+            if first and self.silent:
+                return  # a link that died without closing: nothing arrives, no close either
+            if self.swallow_events and '"type": "event"' in text:
+                return
+            if '"type": "heartbeat"' in text:
+                self.heartbeats += 1
+            route.send(message)
+
+        server.on_message(from_server)
+
+
+def open_routed(page: Page, server: LiveServer, session_id: int) -> Link:
+    link = Link()
+    page.route_web_socket("**/api/stream*", link.handle)
+    sign_in(page, server.url)
+    page.goto(f"{server.url}/sessions/{session_id}")
+    wait_until_live(page)
+    return link

@@ -1,0 +1,276 @@
+"""The session page: live charts, the keyboard-first entry form, and phase changes."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+from tests.browser.conftest import (
+    TIMEZONE,
+    OpenSession,
+    open_routed,
+    trace,
+    wait_for_points,
+)
+from tests.conftest import LiveServer
+from tests.helpers import new_session, post_reading
+
+pytestmark = pytest.mark.browser
+
+
+def stored(client: httpx.Client, session_id: int) -> list[dict[str, Any]]:
+    response = client.get(f"/api/sessions/{session_id}/readings")
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def local_plotly_time(moment: datetime) -> str:
+    """How the chart must write `moment`: the browser's wall-clock time, to the millisecond."""
+    return moment.astimezone(ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def test_readings_posted_through_the_api_appear_on_the_chart_live(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    first = post_reading(
+        nurse_api, session["id"], heart_rate=70, spo2=98, taken_at=start.isoformat()
+    )
+    assert first.status_code == 201, first.text
+    page = open_session(session["id"])
+    assert trace(page, "heart_rate")["y"] == [70]
+    assert trace(page, "systolic")["y"] == []
+
+    # Dense heart rate and SpO2, sparse blood pressure: each trace gets only its own points.
+    for i, hr in enumerate([72, 75, 78, 81], start=1):
+        body: dict[str, Any] = {"heart_rate": hr, "spo2": 97}
+        if i % 2 == 0:
+            body |= {"systolic": 120 + i, "diastolic": 80 - i}
+        taken = (start + timedelta(seconds=10 * i)).isoformat()
+        assert post_reading(nurse_api, session["id"], taken_at=taken, **body).status_code == 201
+
+    wait_for_points(page, "heart_rate", 5)
+    wait_for_points(page, "systolic", 2)
+    assert trace(page, "heart_rate")["y"] == [70, 72, 75, 78, 81]
+    assert trace(page, "spo2")["y"] == [98, 97, 97, 97, 97]
+    assert trace(page, "systolic")["y"] == [122, 124]
+    assert trace(page, "diastolic")["y"] == [78, 76]
+    # Shown in the browser's local time, not UTC.
+    assert trace(page, "heart_rate")["x"][0] == local_plotly_time(start)
+    assert page.url.endswith(f"/sessions/{session['id']}")  # never reloaded
+
+    expect(page.locator("#latest .vital[data-vital='heart_rate'] .v-value")).to_have_text("81")
+    expect(page.locator("#recent-body tr").first).to_contain_text("124/76")
+
+
+def test_a_nurses_zoom_survives_live_points_late_points_and_a_full_reload(
+    page: Page, live_server: LiveServer, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    now = datetime.now(UTC)
+    for seconds in (90, 60, 30):
+        taken = (now - timedelta(seconds=seconds)).isoformat()
+        assert post_reading(nurse_api, session["id"], heart_rate=80, taken_at=taken).is_success
+    link = open_routed(page, live_server, session["id"])
+    zoom = [local_plotly_time(now - timedelta(seconds=80)), local_plotly_time(now)]
+    page.evaluate("(range) => Plotly.relayout('vitals-chart', {'xaxis.range': range})", zoom)
+
+    def shown_range() -> list[str]:
+        shown: list[str] = page.evaluate(
+            "() => document.getElementById('vitals-chart').layout.xaxis.range"
+        )
+        return [s[:19] for s in shown]
+
+    assert post_reading(nurse_api, session["id"], heart_rate=90).is_success  # appended
+    wait_for_points(page, "heart_rate", 4)
+    late = (now - timedelta(seconds=45)).isoformat()
+    assert post_reading(nurse_api, session["id"], heart_rate=85, taken_at=late).is_success
+    wait_for_points(page, "heart_rate", 5)  # inserted in time order, the trace redrawn
+    assert trace(page, "heart_rate")["y"] == [80, 80, 85, 80, 90]
+
+    # A reset from the server makes the page reload everything and redraw the chart.
+    link.swallow_events = True
+    assert post_reading(nurse_api, session["id"], heart_rate=95).is_success
+    link.routes[0].send(json.dumps({"type": "reset", "cursor": "0"}))
+    wait_for_points(page, "heart_rate", 6)  # only the reload can have brought this one
+    assert trace(page, "heart_rate")["y"] == [80, 80, 85, 80, 90, 95]
+    assert shown_range() == [z[:19] for z in zoom]
+
+
+def test_a_reading_entered_with_the_keyboard_alone_appears_on_the_chart(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    page = open_session(session["id"])
+
+    # From the top of the page, Tab must reach the first field of the form.
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#heart_rate")).to_be_focused()
+
+    for value in ["72", "97", "118", "76", "16"]:  # HR, SpO2, systolic, diastolic, RR
+        page.keyboard.type(value)
+        page.keyboard.press("Tab")
+    expect(page.locator("#temperature")).to_be_focused()
+    page.keyboard.type("36.8")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#entry-status")).to_contain_text("Reading recorded")
+    expect(page.locator("#heart_rate")).to_be_focused()
+    expect(page.locator("#heart_rate")).to_have_value("")
+    wait_for_points(page, "heart_rate", 1)
+    assert trace(page, "heart_rate")["y"] == [72]
+    assert trace(page, "systolic")["y"] == [118]
+
+    (reading,) = stored(nurse_api, session["id"])
+    assert (reading["heart_rate"], reading["spo2"], reading["systolic"], reading["diastolic"]) == (
+        72,
+        97,
+        118,
+        76,
+    )
+    assert (reading["respiratory_rate"], reading["temperature"], reading["source"]) == (
+        16,
+        36.8,
+        "manual",
+    )
+
+
+def test_a_resend_after_a_lost_answer_stores_the_reading_once(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    page = open_session(session["id"])
+    sent: list[dict[str, Any]] = []
+
+    def lose_the_answer(route: Route) -> None:
+        body = route.request.post_data_json
+        assert isinstance(body, dict)
+        sent.append(body)
+        route.fetch()  # the server stores the reading...
+        route.abort("connectionreset")  # ...but its answer never reaches the browser
+
+    pattern = f"**/api/sessions/{session['id']}/readings"
+    page.route(pattern, lose_the_answer)
+    page.locator("#heart_rate").fill("77")
+    page.locator("#heart_rate").press("Enter")
+    expect(page.locator("#entry-errors")).to_contain_text("Not confirmed as recorded")
+    expect(page.locator("#heart_rate")).to_have_value("77")  # kept for the retry
+    page.unroute(pattern)
+
+    page.locator("#entry-submit").click()
+    expect(page.locator("#entry-status")).to_contain_text("Reading recorded")
+    readings = stored(nurse_api, session["id"])
+    assert [(r["id"], r["heart_rate"]) for r in readings] == [(sent[0]["id"], 77)]
+    wait_for_points(page, "heart_rate", 1)
+    page.wait_for_timeout(200)
+    assert trace(page, "heart_rate")["y"] == [77]
+
+
+def test_an_unusual_value_is_recorded_only_after_confirmation(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    page = open_session(session["id"])
+    page.locator("#heart_rate").focus()
+    page.keyboard.type("25")
+    page.keyboard.press("Enter")
+
+    dialog = page.locator("#confirm-values")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Heart rate 25 /min is unusually low")
+    expect(page.locator("#confirm-values-back")).to_be_focused()
+    page.keyboard.press("Enter")  # the default is the safe choice: go back
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#heart_rate")).to_be_focused()
+    assert stored(nurse_api, session["id"]) == []
+
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # "Yes, record as entered"
+    expect(page.locator("#entry-status")).to_contain_text("Reading recorded")
+    assert [r["heart_rate"] for r in stored(nurse_api, session["id"])] == [25]
+
+
+def test_an_impossible_value_is_explained_next_to_its_field_and_not_stored(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    page = open_session(session["id"])
+    page.locator("#heart_rate").fill("1200")
+    page.locator("#spo2").fill("97")
+    page.locator("#spo2").press("Enter")
+
+    field = page.locator("#heart_rate")
+    error = page.locator("#heart_rate-error")
+    expect(error).to_have_text(
+        "1200 /min is not a possible heart rate: allowed range is 0–350 /min."
+    )
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_attribute("aria-describedby", "heart_rate-error")
+    expect(field).to_be_focused()
+    expect(page.locator("#spo2")).not_to_have_attribute("aria-invalid", "true")
+    page.wait_for_timeout(300)  # give a wrongly sent reading time to arrive
+    assert stored(nurse_api, session["id"]) == []
+
+
+def test_the_servers_objections_appear_beside_the_fields_they_concern(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    page = open_session(session["id"])
+
+    # Diastolic above systolic: the server's rule, shown by the blood pressure pair.
+    page.locator("#systolic").fill("80")
+    page.locator("#diastolic").fill("95")
+    page.locator("#diastolic").press("Enter")
+    expect(page.locator("#bp-error")).to_contain_text("must be below systolic")
+    expect(page.locator("#systolic")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#diastolic")).to_have_attribute("aria-describedby", "bp-error")
+
+    # A time in the future: only the server's clock can judge it.
+    page.locator("#diastolic").fill("60")
+    tomorrow = datetime.now(ZoneInfo(TIMEZONE)) + timedelta(days=1)
+    page.locator("#taken_at").fill(tomorrow.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.locator("#systolic").press("Enter")
+    expect(page.locator("#taken_at-error")).to_contain_text("is in the future")
+    expect(page.locator("#taken_at")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#bp-error")).to_be_hidden()
+    assert stored(nurse_api, session["id"]) == []
+
+
+def test_a_phase_change_is_confirmed_then_shown(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    page = open_session(session["id"])
+    actions = page.locator("#phase-actions button")
+    expect(actions).to_have_text(["Start infusion", "Stop session"])
+
+    actions.first.click()
+    expect(page.locator("#confirm-phase")).to_be_visible()
+    page.locator("#phase-note").fill("cannula in left arm")
+    page.locator("#confirm-phase-cancel").click()
+    assert nurse_api.get(f"/api/sessions/{session['id']}").json()["phase"] == "baseline"
+
+    actions.first.click()
+    page.locator("#confirm-phase-ok").click()
+    expect(page.locator("#phase-badge")).to_have_text("Infusing")
+    expect(actions).to_have_text(["Start recovery", "Stop session"])
+    assert nurse_api.get(f"/api/sessions/{session['id']}").json()["phase"] == "infusing"
+
+    # A change made elsewhere arrives through the stream.
+    response = nurse_api.post(f"/api/sessions/{session['id']}/phase", json={"phase": "stopped"})
+    assert response.status_code == 200, response.text
+    expect(page.locator("#phase-badge")).to_have_text("Stopped")
+    expect(actions).to_have_count(0)
+    expect(page.locator("#entry-disabled")).to_contain_text("has ended")
+    expect(page.locator("#heart_rate")).to_be_disabled()
