@@ -2,10 +2,10 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from backend.core.schema import Schema
@@ -42,11 +42,12 @@ class VitalsBody(Schema):
 
     @field_validator(*VITALS, mode="after")
     @classmethod
-    def _possible(cls, value: float | None, info: Any) -> float | None:
+    def _possible(cls, value: float | None, info: ValidationInfo) -> float | None:
+        name = str(info.field_name)
         if value is not None:
-            problem = range_error(info.field_name, value)
+            problem = range_error(name, value)
             if problem:
-                spec = VITALS[info.field_name]
+                spec = VITALS[name]
                 raise PydanticCustomError(
                     "impossible_value",
                     problem,
@@ -54,15 +55,22 @@ class VitalsBody(Schema):
                 )
         return value
 
+    @field_validator("diastolic", mode="after")
+    @classmethod
+    def _below_systolic(cls, diastolic: int | None, info: ValidationInfo) -> int | None:
+        # A field validator, not a model one, so a fat-fingered heart rate and swapped BP values
+        # are reported together: the nurse fixes everything in one pass.
+        problem = blood_pressure_error(info.data.get("systolic"), diastolic)
+        if problem:
+            raise PydanticCustomError("diastolic_not_below_systolic", problem)
+        return diastolic
+
     @model_validator(mode="after")
-    def _coherent(self) -> Self:
+    def _not_empty(self) -> Self:
         if all(getattr(self, name) is None for name in VITAL_FIELDS):
             raise PydanticCustomError(
                 "no_vitals", "a reading needs at least one vital: " + ", ".join(VITAL_FIELDS)
             )
-        problem = blood_pressure_error(self.systolic, self.diastolic)
-        if problem:
-            raise PydanticCustomError("diastolic_not_below_systolic", problem)
         return self
 
 

@@ -214,20 +214,18 @@ export class EntryForm {
 
   /** Put each of the server's objections next to its field, the rest at the top. */
   showRefusal(err) {
-    const general = [];
+    const general = [...err.general];
     for (const [field, message] of Object.entries(err.fields)) {
       const input = this.form.elements[field];
-      if (input && input.id) showFieldError(input, message);
-      else general.push(message);
-    }
-    for (const message of err.general) {
-      if (err.types[""] === "diastolic_not_below_systolic") {
-        // Not one field's fault: it belongs to the pair.
+      if (err.types[field] === "diastolic_not_below_systolic") {
+        // Reported on diastolic, but not one field's fault: it belongs to the pair.
         const box = this.form.querySelector("#bp-error");
         box.textContent = message;
         box.hidden = false;
         markInvalid(this.form.elements.systolic, box.id);
         markInvalid(this.form.elements.diastolic, box.id);
+      } else if (input && input.id) {
+        showFieldError(input, message);
       } else {
         general.push(message);
       }

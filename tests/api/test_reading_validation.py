@@ -137,3 +137,13 @@ def test_a_taken_at_slightly_ahead_within_the_clock_tolerance_is_accepted(
     ahead = iso(now() + timedelta(seconds=60))
     response = post_reading(as_nurse, session_id, heart_rate=80, taken_at=ahead)
     assert response.status_code == 201, response.text
+
+
+def test_an_impossible_value_and_swapped_pressures_are_reported_together(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    response = post_reading(as_nurse, session_id, heart_rate=1200, systolic=80, diastolic=90)
+    assert response.status_code == 422
+    fields = {tuple(e["loc"]): e["msg"] for e in response.json()["detail"]}
+    assert "0–350" in fields[("body", "heart_rate")]
+    assert "must be below systolic" in fields[("body", "diastolic")]
