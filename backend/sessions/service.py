@@ -24,18 +24,24 @@ def _loaded() -> tuple[ExecutableOption, ...]:
     return (selectinload(InfusionSession.patient), selectinload(InfusionSession.phase_changes))
 
 
-def check_may_run(actor: Actor, simulated: bool) -> None:
-    """Trainers work only with simulated sessions; clinical roles only with real ones."""
+def check_may_start(actor: Actor, simulated: bool) -> None:
+    """Trainers start simulated sessions, clinical roles real ones (admins either)."""
     if actor.role is Role.ADMIN:
         return
     if simulated and actor.role is not Role.TRAINER:
-        raise Forbidden("only trainers run simulated sessions")
+        raise Forbidden("only trainers start simulated sessions")
+    check_may_work_on(actor, simulated)
+
+
+def check_may_work_on(actor: Actor, simulated: bool) -> None:
+    """Trainers never touch a real patient's session. Anyone may work on a simulated one: the
+    nurses and staff a trainer is drilling enter its readings and move its phases."""
     if not simulated and actor.role is Role.TRAINER:
         raise Forbidden("trainers may only work with simulated sessions")
 
 
 def create_session(db: Session, body: SessionCreate, actor: Actor) -> InfusionSession:
-    check_may_run(actor, body.simulated)
+    check_may_start(actor, body.simulated)
     patient = patients.get_patient(db, body.patient_id)
     busy = db.scalar(
         select(InfusionSession.id).where(
@@ -104,7 +110,7 @@ def open_session_for_writing(db: Session, session_id: int, actor: Actor) -> Infu
             f"session {session_id} has ended ({session.phase} at {ended}); "
             "it no longer accepts readings"
         )
-    check_may_run(actor, session.simulated)
+    check_may_work_on(actor, session.simulated)
     return session
 
 
@@ -119,7 +125,7 @@ def change_phase(
 ) -> InfusionSession:
     now = now or utcnow()
     session = get_session(db, session_id, for_update=True)
-    check_may_run(actor, session.simulated)
+    check_may_work_on(actor, session.simulated)
     current, target = Phase(session.phase), body.phase
     problem = transition_error(current, target)
     if problem:

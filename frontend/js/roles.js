@@ -2,18 +2,18 @@
 // sessions/service.py:check_may_run) so the page offers only what will be accepted.
 // The server still decides; a refusal is shown as an error.
 
-/** Trainers work only with simulated sessions; clinical roles only with real ones. */
-function mayRun(role, simulated) {
-  if (role === "admin") return true;
-  return simulated ? role === "trainer" : role !== "trainer";
+/** Trainers never touch a real patient's session; anyone may work on a simulated one
+ *  (the nurses and staff being drilled enter its readings and move its phases). */
+function mayWorkOn(role, simulated) {
+  return simulated || role !== "trainer";
 }
 
 export function canRecord(role, simulated) {
-  return ["admin", "nurse", "staff", "trainer"].includes(role) && mayRun(role, simulated);
+  return ["admin", "nurse", "staff", "trainer"].includes(role) && mayWorkOn(role, simulated);
 }
 
 export function canChangePhase(role, simulated) {
-  return ["admin", "nurse", "trainer"].includes(role) && mayRun(role, simulated);
+  return ["admin", "nurse", "trainer"].includes(role) && mayWorkOn(role, simulated);
 }
 
 export function canStartSession(role) {

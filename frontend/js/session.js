@@ -81,12 +81,7 @@ function showSession(session) {
   if (ENDED.has(session.phase)) {
     entry.setEnabled(false, `This session has ended (${PHASE_NAMES[session.phase].toLowerCase()}); it no longer accepts readings.`);
   } else if (!canRecord(role, session.simulated)) {
-    entry.setEnabled(
-      false,
-      session.simulated
-        ? "Only trainers record readings on simulated sessions."
-        : "Trainers record readings on simulated sessions only.",
-    );
+    entry.setEnabled(false, "Trainers record readings on simulated sessions only.");
   } else {
     entry.setEnabled(true);
   }

@@ -77,3 +77,19 @@ def test_staff_record_readings_but_cannot_change_phases(as_staff: TestClient) ->
 @pytest.mark.parametrize("role", list(Role))
 def test_every_role_can_read_the_ward(as_role: RoleClient, role: Role) -> None:
     assert as_role(role).get("/api/sessions").status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.NURSE, Role.STAFF])
+def test_the_clinicians_being_drilled_record_on_a_trainers_simulated_session(
+    as_role: RoleClient, as_trainer: TestClient, as_nurse: TestClient, role: Role
+) -> None:
+    session = simulated_session(as_trainer, patient_id(as_nurse))
+    assert post_reading(as_role(role), session["id"], spo2=91).status_code == 201
+
+
+def test_a_nurse_being_drilled_moves_a_simulated_session_through_its_phases(
+    as_trainer: TestClient, as_nurse: TestClient
+) -> None:
+    session = simulated_session(as_trainer, patient_id(as_nurse))
+    response = as_nurse.post(f"/api/sessions/{session['id']}/phase", json={"phase": "infusing"})
+    assert response.status_code == 200, response.text
