@@ -1,0 +1,165 @@
+"""The alarm lifecycle (IEC 60601-1-8 conventions, clinical.md section 5), as pure transitions.
+
+active ──acknowledge──► acknowledged ──condition clears──► resolved
+  │  ▲                      │
+  │  └──reminder interval───┘ (condition still present: it re-alerts)
+  └──condition clears──► resolved, unless it latches: a high-priority alarm stays active,
+                         marked no longer present, until someone acknowledges it.
+An alarm left active (unacknowledged) for `escalate_after_s` is marked escalated, once.
+A higher priority breaks through an acknowledgement; a latched priority never drops.
+Each transition returns the new alarm and what changed, for the record and the stream.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from backend.alerts.limits import Priority
+
+
+class AlarmStatus(StrEnum):
+    ACTIVE = "active"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class AlarmKind(StrEnum):
+    PHYSIOLOGICAL = "physiological"  # a vital out of range
+    TECHNICAL = "technical"  # no data, sensor off
+    ADVISORY = "advisory"  # reminders and gates: a person should look, nothing is wrong yet
+
+
+class Change(StrEnum):
+    RAISED = "raised"
+    PRIORITY_RAISED = "priority_raised"
+    PRIORITY_LOWERED = "priority_lowered"
+    LATCHED = "latched"  # the condition cleared but the alarm stays until acknowledged
+    ACKNOWLEDGED = "acknowledged"
+    REMINDED = "reminded"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Timing:
+    reminder_s: float = 180.0  # an acknowledged alarm still present alerts again after this
+    escalate_after_s: float = 120.0  # an alarm nobody acknowledged escalates after this
+    latch_from: Priority = Priority.HIGH  # alarms at or above this latch
+
+
+@dataclass(frozen=True)
+class Alarm:
+    condition: str
+    kind: AlarmKind
+    priority: Priority
+    status: AlarmStatus
+    present: bool
+    raised_at: datetime
+    alerted_at: datetime  # when it last demanded attention: raised, reminded or made worse
+    message: str = ""
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    note: str | None = None
+    resolved_at: datetime | None = None
+    escalated_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status is not AlarmStatus.RESOLVED
+
+
+class AlarmError(ValueError):
+    """An action that does not apply to the alarm in its current state."""
+
+
+Transition = tuple[Alarm, list[Change]]
+Step = tuple[Alarm | None, list[Change]]
+
+
+def step(
+    alarm: Alarm | None,
+    present: Priority | None,
+    *,
+    condition: str,
+    kind: AlarmKind,
+    at: datetime,
+    message: str,
+    timing: Timing,
+) -> Step:
+    """Apply the current state of a condition to its alarm (None: no open alarm yet)."""
+    if alarm is None or not alarm.open:
+        if present is None:
+            return alarm, []
+        raised = Alarm(condition, kind, present, AlarmStatus.ACTIVE, True, at, at, message)
+        return raised, [Change.RAISED]
+    if present is None:
+        return _condition_gone(alarm, at, timing)
+    return _condition_stands(alarm, present, at, message, timing)
+
+
+def _condition_gone(alarm: Alarm, at: datetime, timing: Timing) -> Transition:
+    if not alarm.present:
+        return alarm, []
+    latches = alarm.status is AlarmStatus.ACTIVE and alarm.priority >= timing.latch_from
+    if latches:
+        return replace(alarm, present=False), [Change.LATCHED]
+    return replace(alarm, present=False, status=AlarmStatus.RESOLVED, resolved_at=at), [
+        Change.RESOLVED
+    ]
+
+
+def _condition_stands(
+    alarm: Alarm, present: Priority, at: datetime, message: str, timing: Timing
+) -> Transition:
+    changes: list[Change] = []
+    if present > alarm.priority:
+        # Worse than what was acknowledged: it must be seen again.
+        alarm = replace(
+            alarm, priority=present, status=AlarmStatus.ACTIVE, alerted_at=at, message=message
+        )
+        changes.append(Change.PRIORITY_RAISED)
+    elif present < alarm.priority:
+        latched_high = alarm.status is AlarmStatus.ACTIVE and alarm.priority >= timing.latch_from
+        if not latched_high:
+            alarm = replace(alarm, priority=present, message=message)
+            changes.append(Change.PRIORITY_LOWERED)
+    if not alarm.present:
+        alarm = replace(alarm, present=True)
+    return alarm, changes
+
+
+def acknowledge(alarm: Alarm, by: str, note: str | None, at: datetime) -> Transition:
+    """Someone has seen it and says what they did. A latched alarm is thereby resolved."""
+    if not alarm.open:
+        raise AlarmError("this alarm is already resolved")
+    acknowledged = replace(
+        alarm,
+        status=AlarmStatus.ACKNOWLEDGED,
+        acknowledged_at=at,
+        acknowledged_by=by,
+        note=note if note is not None else alarm.note,
+    )
+    if not alarm.present:
+        return replace(acknowledged, status=AlarmStatus.RESOLVED, resolved_at=at), [
+            Change.ACKNOWLEDGED,
+            Change.RESOLVED,
+        ]
+    return acknowledged, [Change.ACKNOWLEDGED]
+
+
+def tick(alarm: Alarm, at: datetime, timing: Timing) -> Transition:
+    """Let time pass: reminders for acknowledged alarms, escalation for ignored ones."""
+    if (
+        alarm.status is AlarmStatus.ACKNOWLEDGED
+        and alarm.present
+        and alarm.acknowledged_at is not None
+        and (at - alarm.acknowledged_at).total_seconds() >= timing.reminder_s
+    ):
+        return replace(alarm, status=AlarmStatus.ACTIVE, alerted_at=at), [Change.REMINDED]
+    if (
+        alarm.status is AlarmStatus.ACTIVE
+        and alarm.escalated_at is None
+        and (at - alarm.alerted_at).total_seconds() >= timing.escalate_after_s
+    ):
+        return replace(alarm, escalated_at=at), [Change.ESCALATED]
+    return alarm, []

@@ -1,0 +1,140 @@
+"""Alert limits as data: per vital and per phase, with the defaults of clinical.md section 4.
+
+A bound is the last acceptable value: a heart rate alarms *above* 120, an SpO2 *below* 92.
+Integer vitals make "≤ 88" the same as "below 89", which is how the table's "≤" rows are kept.
+Every number here is a starting configuration a clinic changes, never medical advice.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import IntEnum, StrEnum
+from types import MappingProxyType
+
+
+class Priority(IntEnum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Direction(StrEnum):
+    ABOVE = "above"
+    BELOW = "below"
+
+
+class AlertPhase(StrEnum):
+    """The phases in which a session is monitored (ended sessions raise nothing)."""
+
+    BASELINE = "baseline"
+    INFUSING = "infusing"
+    RECOVERY = "recovery"
+
+
+@dataclass(frozen=True)
+class Bound:
+    medium: float | None = None
+    high: float | None = None
+
+    def priority_of(self, value: float, direction: Direction) -> Priority | None:
+        """The highest priority this value breaches, if any."""
+        for priority, limit in ((Priority.HIGH, self.high), (Priority.MEDIUM, self.medium)):
+            if limit is not None and _beyond(value, limit, direction):
+                return priority
+        return None
+
+    def loosest(self, direction: Direction) -> float | None:
+        """The limit first crossed on the way out of range (the medium one when set)."""
+        return self.medium if self.medium is not None else self.high
+
+
+def _beyond(value: float, limit: float, direction: Direction) -> bool:
+    return value > limit if direction is Direction.ABOVE else value < limit
+
+
+@dataclass(frozen=True)
+class VitalLimit:
+    above: Bound = Bound()
+    below: Bound = Bound()
+    # How long a breach must persist before it alarms; 0 means on measurement (blood pressure).
+    delay_s: float = 0.0
+    # A shorter delay for the high-priority limit, where one is wanted (SpO2: 15 s, but 10 s
+    # once at or below 88 %); None uses delay_s.
+    high_delay_s: float | None = None
+    # How far back inside the limit a value must come before the condition clears, so a value
+    # hovering on a limit does not flap between alarm and no alarm.
+    hysteresis: float = 0.0
+
+    def bound(self, direction: Direction) -> Bound:
+        return self.above if direction is Direction.ABOVE else self.below
+
+
+@dataclass(frozen=True)
+class BaselineRise:
+    """Rise from the pre-dose baseline, in mmHg or (percent=True) in percent of the baseline."""
+
+    systolic: float | None = 40
+    diastolic: float | None = 25
+    percent: bool = False
+    priority: Priority = Priority.MEDIUM
+
+
+@dataclass(frozen=True)
+class PhaseLimits:
+    vitals: Mapping[str, VitalLimit]
+    baseline_rise: BaselineRise | None = None
+    no_data_after_s: float | None = None  # a continuous source silent this long: technical alarm
+    bp_due_every_s: float | None = None  # manual monitoring: BP overdue after this long
+
+
+@dataclass(frozen=True)
+class PreDoseGate:
+    """Advisory before dosing: baseline above this suggests weighing a delay."""
+
+    systolic: float = 140
+    diastolic: float = 90
+
+
+@dataclass(frozen=True)
+class LimitSet:
+    phases: Mapping[AlertPhase, PhaseLimits]
+    gate: PreDoseGate = field(default_factory=PreDoseGate)
+
+    def for_phase(self, phase: AlertPhase) -> PhaseLimits:
+        return self.phases[phase]
+
+
+_VITALS = MappingProxyType(
+    {
+        "heart_rate": VitalLimit(Bound(120, 140), Bound(50, 40), delay_s=10, hysteresis=3),
+        "systolic": VitalLimit(Bound(160, 180), Bound(90, 80), delay_s=0, hysteresis=5),
+        "diastolic": VitalLimit(Bound(100, 110), Bound(), delay_s=0, hysteresis=5),
+        "spo2": VitalLimit(Bound(), Bound(92, 89), delay_s=15, high_delay_s=10, hysteresis=1),
+        "respiratory_rate": VitalLimit(Bound(), Bound(10, 9), delay_s=30, hysteresis=1),
+    }
+)
+
+
+def clinic_defaults() -> LimitSet:
+    """The suggested starting configuration (clinical.md section 4)."""
+    return LimitSet(
+        phases=MappingProxyType(
+            {
+                AlertPhase.BASELINE: PhaseLimits(_VITALS),
+                AlertPhase.INFUSING: PhaseLimits(
+                    _VITALS, BaselineRise(), no_data_after_s=30, bp_due_every_s=600
+                ),
+                AlertPhase.RECOVERY: PhaseLimits(
+                    _VITALS, BaselineRise(), no_data_after_s=30, bp_due_every_s=900
+                ),
+            }
+        )
+    )
+
+
+def with_vital(limits: PhaseLimits, vital: str, limit: VitalLimit) -> PhaseLimits:
+    """`limits` with one vital's limit replaced (how overrides are layered)."""
+    return replace(limits, vitals=MappingProxyType({**limits.vitals, vital: limit}))

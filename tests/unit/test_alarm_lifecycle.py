@@ -1,0 +1,171 @@
+"""Every transition of the alarm lifecycle, without a server."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from backend.alerts.lifecycle import (
+    Alarm,
+    AlarmError,
+    AlarmKind,
+    AlarmStatus,
+    Change,
+    Timing,
+    acknowledge,
+    step,
+    tick,
+)
+from backend.alerts.limits import Priority
+
+T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+TIMING = Timing(reminder_s=180, escalate_after_s=120)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def apply(
+    alarm: Alarm | None, present: Priority | None, seconds: float
+) -> tuple[Alarm, list[Change]]:
+    updated, changes = step(
+        alarm,
+        present,
+        condition="heart_rate.above",
+        kind=AlarmKind.PHYSIOLOGICAL,
+        at=at(seconds),
+        message="HR high",
+        timing=TIMING,
+    )
+    assert updated is not None
+    return updated, changes
+
+
+def raised(priority: Priority) -> Alarm:
+    return apply(None, priority, 0)[0]
+
+
+def test_no_condition_and_no_alarm_stays_quiet() -> None:
+    assert step(
+        None,
+        None,
+        condition="c",
+        kind=AlarmKind.PHYSIOLOGICAL,
+        at=T0,
+        message="",
+        timing=TIMING,
+    ) == (None, [])
+
+
+def test_a_condition_raises_an_active_alarm() -> None:
+    alarm, changes = apply(None, Priority.MEDIUM, 0)
+    assert changes == [Change.RAISED]
+    assert (alarm.status, alarm.priority, alarm.present) == (
+        AlarmStatus.ACTIVE,
+        Priority.MEDIUM,
+        True,
+    )
+
+
+def test_a_standing_condition_changes_nothing() -> None:
+    alarm = raised(Priority.MEDIUM)
+    assert apply(alarm, Priority.MEDIUM, 5) == (alarm, [])
+
+
+def test_a_medium_alarm_resolves_itself_when_the_condition_clears() -> None:
+    alarm, changes = apply(raised(Priority.MEDIUM), None, 30)
+    assert changes == [Change.RESOLVED]
+    assert (alarm.status, alarm.resolved_at) == (AlarmStatus.RESOLVED, at(30))
+
+
+def test_a_high_alarm_latches_when_the_condition_clears_until_acknowledged() -> None:
+    alarm, changes = apply(raised(Priority.HIGH), None, 30)
+    assert changes == [Change.LATCHED]
+    assert (alarm.status, alarm.present) == (AlarmStatus.ACTIVE, False)
+    acknowledged, changes = acknowledge(alarm, "nina", "checked the probe", at(40))
+    assert changes == [Change.ACKNOWLEDGED, Change.RESOLVED]
+    assert acknowledged.status is AlarmStatus.RESOLVED
+    assert (acknowledged.acknowledged_by, acknowledged.note) == ("nina", "checked the probe")
+
+
+def test_a_latched_alarm_whose_condition_returns_is_present_again() -> None:
+    latched, _ = apply(raised(Priority.HIGH), None, 30)
+    again, changes = apply(latched, Priority.HIGH, 40)
+    assert changes == []
+    assert (again.status, again.present) == (AlarmStatus.ACTIVE, True)
+
+
+def test_acknowledging_a_present_alarm_records_who_and_when() -> None:
+    alarm, changes = acknowledge(raised(Priority.MEDIUM), "nina", None, at(20))
+    assert changes == [Change.ACKNOWLEDGED]
+    assert (alarm.status, alarm.acknowledged_at, alarm.acknowledged_by) == (
+        AlarmStatus.ACKNOWLEDGED,
+        at(20),
+        "nina",
+    )
+
+
+def test_an_acknowledged_alarm_resolves_when_its_condition_clears_even_if_high() -> None:
+    alarm, _ = acknowledge(raised(Priority.HIGH), "nina", None, at(20))
+    resolved, changes = apply(alarm, None, 30)
+    assert changes == [Change.RESOLVED]
+    assert resolved.status is AlarmStatus.RESOLVED
+
+
+def test_a_resolved_alarm_cannot_be_acknowledged() -> None:
+    resolved, _ = apply(raised(Priority.MEDIUM), None, 30)
+    with pytest.raises(AlarmError):
+        acknowledge(resolved, "nina", None, at(40))
+
+
+def test_a_condition_after_resolution_raises_a_new_alarm() -> None:
+    resolved, _ = apply(raised(Priority.MEDIUM), None, 30)
+    again, changes = apply(resolved, Priority.MEDIUM, 60)
+    assert changes == [Change.RAISED]
+    assert again.raised_at == at(60)
+
+
+def test_an_acknowledged_alarm_still_present_reminds_after_the_interval() -> None:
+    alarm, _ = acknowledge(raised(Priority.MEDIUM), "nina", None, at(20))
+    assert tick(alarm, at(20 + 179), TIMING) == (alarm, [])
+    reminded, changes = tick(alarm, at(20 + 180), TIMING)
+    assert changes == [Change.REMINDED]
+    assert (reminded.status, reminded.alerted_at) == (AlarmStatus.ACTIVE, at(200))
+
+
+def test_an_unacknowledged_alarm_escalates_once_after_the_interval() -> None:
+    alarm = raised(Priority.MEDIUM)
+    assert tick(alarm, at(119), TIMING) == (alarm, [])
+    escalated, changes = tick(alarm, at(120), TIMING)
+    assert changes == [Change.ESCALATED]
+    assert escalated.escalated_at == at(120)
+    assert tick(escalated, at(500), TIMING) == (escalated, [])
+
+
+def test_an_acknowledged_alarm_does_not_escalate() -> None:
+    alarm, _ = acknowledge(raised(Priority.MEDIUM), "nina", None, at(20))
+    assert tick(alarm, at(150), TIMING) == (alarm, [])
+
+
+def test_a_worse_priority_breaks_through_an_acknowledgement() -> None:
+    alarm, _ = acknowledge(raised(Priority.MEDIUM), "nina", None, at(20))
+    worse, changes = apply(alarm, Priority.HIGH, 30)
+    assert changes == [Change.PRIORITY_RAISED]
+    assert (worse.status, worse.priority, worse.alerted_at) == (
+        AlarmStatus.ACTIVE,
+        Priority.HIGH,
+        at(30),
+    )
+
+
+def test_an_active_high_alarm_keeps_its_priority_when_the_value_improves() -> None:
+    alarm, changes = apply(raised(Priority.HIGH), Priority.MEDIUM, 30)
+    assert changes == []
+    assert alarm.priority is Priority.HIGH
+
+
+def test_an_acknowledged_high_alarm_follows_the_value_down() -> None:
+    alarm, _ = acknowledge(raised(Priority.HIGH), "nina", None, at(20))
+    lowered, changes = apply(alarm, Priority.MEDIUM, 30)
+    assert changes == [Change.PRIORITY_LOWERED]
+    assert lowered.priority is Priority.MEDIUM
