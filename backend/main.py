@@ -1,5 +1,7 @@
 """The app factory: `create_app(settings)` builds Vigil; lifespan opens the database and the bus."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -7,9 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from backend import __version__
+from backend.alerts import service as alerts
+from backend.alerts.router import router as alerts_router
+from backend.alerts.ticker import run_ticker
 from backend.api_docs import mount_api_docs
 from backend.core.database import Database
 from backend.core.errors import DomainError, InvalidInput
@@ -77,6 +82,14 @@ def _check_schema(database: Database) -> int:
         ) from exc
 
 
+def _seed_limit_profiles(database: Database) -> None:
+    try:
+        with database.unit_of_work(write=True) as db:
+            alerts.ensure_profiles(db)
+    except IntegrityError:
+        pass  # another worker seeded them at the same moment
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -101,11 +114,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         install_outbox((database.read_sessions, database.write_sessions), bus.publish_threadsafe)
         bus.start(_check_schema(database))
+        _seed_limit_profiles(database)
         app.state.database = database
         app.state.bus = bus
+        ticker = asyncio.create_task(
+            run_ticker(database, settings.alert_tick_seconds, settings.escalation_webhook_url)
+        )
         try:
             yield
         finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
             await bus.stop()
             database.dispose()
 
@@ -131,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patients_router,
         sessions_router,
         readings_router,
+        alerts_router,
         stream_router,
     ):
         app.include_router(router)

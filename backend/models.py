@@ -1,5 +1,6 @@
 """Every table Vigil has, imported in one place for Alembic and for the model/migration check."""
 
+from backend.alerts.models import Alert, ConditionRecord, LimitChange, LimitProfile
 from backend.core.database import Base
 from backend.patients.models import Patient
 from backend.readings.models import Reading
@@ -8,10 +9,14 @@ from backend.streaming.models import StreamCounter, StreamEvent
 from backend.users.models import ApiToken, BrowserLogin, User
 
 __all__ = [
+    "Alert",
     "ApiToken",
     "Base",
     "BrowserLogin",
+    "ConditionRecord",
     "InfusionSession",
+    "LimitChange",
+    "LimitProfile",
     "Patient",
     "PhaseChange",
     "Reading",

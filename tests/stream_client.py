@@ -27,12 +27,14 @@ class StreamClient:
                 events.append(message)
         return events
 
-    def events(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        """The next `count` events, skipping heartbeats."""
+    def events(
+        self, count: int, timeout: float = 5.0, kind: str | None = "reading.created"
+    ) -> list[dict[str, Any]]:
+        """The next `count` events of `kind` (any kind when None), skipping heartbeats."""
         events: list[dict[str, Any]] = []
         while len(events) < count:
             message = self.next_message(timeout)
-            if message["type"] == "event":
+            if message["type"] == "event" and kind in (None, message["kind"]):
                 events.append(message)
         return events
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from backend.alerts.limits import Priority
+from backend.alerts.limits import Priority, Timing
 
 
 class AlarmStatus(StrEnum):
@@ -38,13 +38,6 @@ class Change(StrEnum):
     REMINDED = "reminded"
     ESCALATED = "escalated"
     RESOLVED = "resolved"
-
-
-@dataclass(frozen=True)
-class Timing:
-    reminder_s: float = 180.0  # an acknowledged alarm still present alerts again after this
-    escalate_after_s: float = 120.0  # an alarm nobody acknowledged escalates after this
-    latch_from: Priority = Priority.HIGH  # alarms at or above this latch
 
 
 @dataclass(frozen=True)

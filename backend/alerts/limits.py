@@ -8,7 +8,6 @@ Every number here is a starting configuration a clinic changes, never medical ad
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
-from types import MappingProxyType
 
 
 class Priority(IntEnum):
@@ -68,6 +67,21 @@ class VitalLimit:
     # hovering on a limit does not flap between alarm and no alarm.
     hysteresis: float = 0.0
 
+    def __post_init__(self) -> None:
+        for name, bound, looser_first in (
+            ("above", self.above, True),
+            ("below", self.below, False),
+        ):
+            if bound.medium is not None and bound.high is not None:
+                ordered = bound.medium <= bound.high if looser_first else bound.medium >= bound.high
+                if not ordered:
+                    raise ValueError(
+                        f"{name}: the medium limit must be reached before the high one "
+                        f"(medium {bound.medium:g}, high {bound.high:g})"
+                    )
+        if self.delay_s < 0 or (self.high_delay_s or 0) < 0 or self.hysteresis < 0:
+            raise ValueError("delays and hysteresis cannot be negative")
+
     def bound(self, direction: Direction) -> Bound:
         return self.above if direction is Direction.ABOVE else self.below
 
@@ -82,12 +96,23 @@ class BaselineRise:
     priority: Priority = Priority.MEDIUM
 
 
+ALERTABLE_VITALS = ("heart_rate", "systolic", "diastolic", "spo2", "respiratory_rate")
+
+
 @dataclass(frozen=True)
 class PhaseLimits:
     vitals: Mapping[str, VitalLimit]
     baseline_rise: BaselineRise | None = None
     no_data_after_s: float | None = None  # a continuous source silent this long: technical alarm
     bp_due_every_s: float | None = None  # manual monitoring: BP overdue after this long
+
+    def __post_init__(self) -> None:
+        unknown = set(self.vitals) - set(ALERTABLE_VITALS)
+        if unknown:
+            raise ValueError(
+                f"no alert limits for {', '.join(sorted(unknown))}; "
+                f"limits exist for {', '.join(ALERTABLE_VITALS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -99,15 +124,23 @@ class PreDoseGate:
 
 
 @dataclass(frozen=True)
+class Timing:
+    reminder_s: float = 180.0  # an acknowledged alarm still present alerts again after this
+    escalate_after_s: float = 120.0  # an alarm nobody acknowledged escalates after this
+    latch_from: Priority = Priority.HIGH  # alarms at or above this latch
+
+
+@dataclass(frozen=True)
 class LimitSet:
     phases: Mapping[AlertPhase, PhaseLimits]
     gate: PreDoseGate = field(default_factory=PreDoseGate)
+    timing: Timing = field(default_factory=Timing)
 
     def for_phase(self, phase: AlertPhase) -> PhaseLimits:
         return self.phases[phase]
 
 
-_VITALS = MappingProxyType(
+_VITALS: dict[str, VitalLimit] = dict(
     {
         "heart_rate": VitalLimit(Bound(120, 140), Bound(50, 40), delay_s=10, hysteresis=3),
         "systolic": VitalLimit(Bound(160, 180), Bound(90, 80), delay_s=0, hysteresis=5),
@@ -121,7 +154,7 @@ _VITALS = MappingProxyType(
 def clinic_defaults() -> LimitSet:
     """The suggested starting configuration (clinical.md section 4)."""
     return LimitSet(
-        phases=MappingProxyType(
+        phases=dict(
             {
                 AlertPhase.BASELINE: PhaseLimits(_VITALS),
                 AlertPhase.INFUSING: PhaseLimits(
@@ -137,4 +170,4 @@ def clinic_defaults() -> LimitSet:
 
 def with_vital(limits: PhaseLimits, vital: str, limit: VitalLimit) -> PhaseLimits:
     """`limits` with one vital's limit replaced (how overrides are layered)."""
-    return replace(limits, vitals=MappingProxyType({**limits.vitals, vital: limit}))
+    return replace(limits, vitals={**limits.vitals, vital: limit})

@@ -37,3 +37,9 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How often to look for events committed by other workers"
     )
     admin_password: str | None = None
+    alert_tick_seconds: float = Field(
+        default=1.0, gt=0, description="How often time-based alarm rules are checked"
+    )
+    escalation_webhook_url: str | None = Field(
+        default=None, description="Escalated alarms are POSTed here as JSON (e.g. a paging gateway)"
+    )

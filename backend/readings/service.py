@@ -16,6 +16,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.alerts import service as alerts
 from backend.core.actor import Actor
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.timeutil import as_utc, utcnow
@@ -75,6 +76,7 @@ def ingest(
         # now that its row is committed, and answer as for any retry.
         with db.begin_nested():
             results = _store(db, session, items, actor, now, loc)
+    created = [r.reading for r in results if r.created]
     record_events(
         db,
         [
@@ -87,6 +89,7 @@ def ingest(
             if r.created
         ],
     )
+    alerts.evaluate_readings(db, session, created, now)
     return results
 
 

@@ -1,8 +1,9 @@
 """Infusion sessions and the record of every phase change."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.database import Base
@@ -38,6 +39,13 @@ class InfusionSession(Base):
     created_by: Mapped[str] = mapped_column(String(80))
     ended_at: Mapped[datetime | None]
     notes: Mapped[str | None] = mapped_column(Text)
+    # Alert limits: a named profile (None: the clinic default) and this session's own overrides
+    # as {phase: {vital: limit}}.
+    limit_profile_id: Mapped[int | None] = mapped_column(ForeignKey("limit_profiles.id"))
+    limit_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The nurse's decision when the pre-dose gate advised against starting.
+    gate_override_by: Mapped[str | None] = mapped_column(String(80))
+    gate_override_at: Mapped[datetime | None]
 
     patient: Mapped[Patient] = relationship(lazy="raise")
     phase_changes: Mapped[list["PhaseChange"]] = relationship(

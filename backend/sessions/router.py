@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from backend.alerts import service as alerts
 from backend.core.dependencies import (
     CurrentActor,
     PhaseActor,
@@ -15,6 +16,7 @@ from backend.core.dependencies import (
 from backend.readings.service import latest_values
 from backend.sessions import service
 from backend.sessions.models import InfusionSession
+from backend.sessions.phases import Phase
 from backend.sessions.schemas import (
     LatestValue,
     PhaseChangeIn,
@@ -29,9 +31,11 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 def _summaries(db: SessionDep, rows: list[InfusionSession]) -> list[SessionSummary]:
     latest = latest_values(db, [s.id for s in rows])
+    alarms = alerts.open_summaries(db, [s.id for s in rows])
     return [
         SessionSummary(
             **SessionPublic.model_validate(s).model_dump(),
+            alert=alarms[s.id],
             latest={
                 name: LatestValue(value=value, taken_at=at)
                 for name, (value, at) in latest[s.id].items()
@@ -70,5 +74,7 @@ def change_phase(
     session_id: int, body: PhaseChangeIn, actor: PhaseActor, db: SessionDep, settings: SettingsDep
 ) -> SessionPublic:
     tolerance = timedelta(seconds=settings.future_tolerance_seconds)
+    if body.phase is Phase.INFUSING:
+        alerts.check_gate(db, service.get_session(db, session_id), body.override_gate, actor)
     session = service.change_phase(db, session_id, body, actor, future_tolerance=tolerance)
     return SessionPublic.model_validate(session)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from backend.alerts.schemas import AlertSummary
 from backend.core.schema import Schema
 from backend.patients.schemas import PatientPublic
 from backend.sessions.phases import Phase
@@ -43,6 +44,9 @@ class SessionCreate(Schema):
     planned_duration_min: int | None = Field(default=None, ge=1, le=720)
     simulated: bool = Field(default=False, description="A training session, never a real patient")
     notes: Note | None = None
+    limit_profile_id: int | None = Field(
+        default=None, description="Alert limit profile; the clinic default when omitted"
+    )
 
 
 class PhaseChangeIn(Schema):
@@ -51,6 +55,11 @@ class PhaseChangeIn(Schema):
         default=None, description="When it happened; defaults to now. May be set back, not ahead."
     )
     note: Note | None = None
+    override_gate: bool = Field(
+        default=False,
+        description="Start the infusion although the pre-dose gate advises against it "
+        "(the decision is recorded with who made it)",
+    )
 
 
 class PhaseChangePublic(Schema):
@@ -78,6 +87,9 @@ class SessionPublic(Schema):
     created_by: str
     ended_at: datetime | None
     notes: str | None
+    limit_profile_id: int | None
+    gate_override_by: str | None
+    gate_override_at: datetime | None
     phase_changes: list[PhaseChangePublic]
 
 
@@ -90,3 +102,4 @@ class SessionSummary(SessionPublic):
     latest: dict[str, LatestValue] = Field(
         description="For each vital, its most recent value and when it was taken"
     )
+    alert: AlertSummary = Field(description="The session's highest open alarm")

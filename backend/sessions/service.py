@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
+from backend.alerts.models import LimitProfile
 from backend.core.actor import Actor
 from backend.core.database import add_unique
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -43,6 +44,10 @@ def check_may_work_on(actor: Actor, simulated: bool) -> None:
 def create_session(db: Session, body: SessionCreate, actor: Actor) -> InfusionSession:
     check_may_start(actor, body.simulated)
     patient = patients.get_patient(db, body.patient_id)
+    if body.limit_profile_id is not None and db.get(LimitProfile, body.limit_profile_id) is None:
+        raise InvalidInput(
+            ("body", "limit_profile_id"), "no limit profile with this id", body.limit_profile_id
+        )
     busy = db.scalar(
         select(InfusionSession.id).where(
             InfusionSession.chair == body.chair, InfusionSession.phase.in_(ACTIVE_PHASES)
@@ -101,7 +106,8 @@ def list_sessions(db: Session, status: SessionStatus, limit: int) -> list[Infusi
 
 def open_session_for_writing(db: Session, session_id: int, actor: Actor) -> InfusionSession:
     """The session a reading is for, refusing unknown and ended sessions with a reason."""
-    session = db.get(InfusionSession, session_id)
+    # Locked: the readings of one session, and the alarms they raise, are decided one at a time.
+    session = db.get(InfusionSession, session_id, with_for_update=True)
     if session is None:
         raise NotFound(f"no session with id {session_id}; readings need an existing session")
     if session.phase in {p.value for p in ENDED}:

@@ -1,0 +1,89 @@
+"""Stored limits (clinic default and named profiles), their change log, alarms, and the
+condition trackers that let delays survive a restart."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.database import Base
+
+
+class LimitProfile(Base):
+    """A named set of limits per phase; exactly one is the clinic default."""
+
+    __tablename__ = "limit_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    limits: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(80))
+
+
+class LimitChange(Base):
+    """Who changed which limits when, with the old and the new value."""
+
+    __tablename__ = "limit_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("limit_profiles.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("infusion_sessions.id", ondelete="CASCADE"), index=True
+    )
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[str] = mapped_column(String(80))
+    old: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    new: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    # At most one open alarm per session and condition: two readings evaluated together can
+    # never raise the same alarm twice, whatever the code above gets wrong.
+    __table_args__ = (
+        Index(
+            "uq_alerts_open_condition",
+            "session_id",
+            "condition",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("infusion_sessions.id", ondelete="CASCADE"), index=True
+    )
+    condition: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    present: Mapped[bool]
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None]
+    raised_at: Mapped[datetime]
+    alerted_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+
+
+class ConditionRecord(Base):
+    """A condition tracker's state (breach start times, last value), per session and condition."""
+
+    __tablename__ = "alert_conditions"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("infusion_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    condition: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_value: Mapped[float | None]
+    medium_since: Mapped[datetime | None]
+    high_since: Mapped[datetime | None]
+    present: Mapped[int | None]

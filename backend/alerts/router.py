@@ -1,0 +1,109 @@
+"""Alert endpoints: open alarms, a session's alarms, acknowledging; limits and profiles."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from backend.alerts import service
+from backend.alerts.schemas import (
+    AcknowledgeIn,
+    AlertPublic,
+    GateAdvice,
+    OverridesIn,
+    ProfileIn,
+    ProfilePublic,
+    SessionLimits,
+)
+from backend.core.dependencies import (
+    AdminActor,
+    CurrentActor,
+    NurseActor,
+    RecorderActor,
+    SessionDep,
+)
+from backend.core.timeutil import utcnow
+from backend.sessions import service as sessions
+
+router = APIRouter(tags=["alerts"])
+
+
+@router.get("/api/alerts", summary="Open alarms of every session, highest priority first")
+def open_alerts(_: CurrentActor, db: SessionDep) -> list[AlertPublic]:
+    return [AlertPublic.of(row) for row in service.list_open(db)]
+
+
+@router.get("/api/sessions/{session_id}/alerts", summary="A session's alarms: open, then history")
+def session_alerts(
+    session_id: int,
+    _: CurrentActor,
+    db: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AlertPublic]:
+    return [AlertPublic.of(row) for row in service.list_for_session(db, session_id, limit)]
+
+
+@router.post(
+    "/api/alerts/{alert_id}/acknowledge",
+    summary="Acknowledge an alarm, optionally noting the action taken",
+)
+def acknowledge(
+    alert_id: int, body: AcknowledgeIn, actor: RecorderActor, db: SessionDep
+) -> AlertPublic:
+    return AlertPublic.of(service.acknowledge(db, alert_id, actor, body.note, utcnow()))
+
+
+@router.get("/api/limits/profiles", summary="Limit profiles; the clinic default first")
+def list_profiles(_: CurrentActor, db: SessionDep) -> list[ProfilePublic]:
+    return [ProfilePublic.model_validate(p) for p in service.list_profiles(db)]
+
+
+@router.post("/api/limits/profiles", status_code=201, summary="Add a named limit profile")
+def create_profile(body: ProfileIn, actor: AdminActor, db: SessionDep) -> ProfilePublic:
+    return ProfilePublic.model_validate(service.create_profile(db, body.name, body.limits, actor))
+
+
+@router.put("/api/limits/profiles/{profile_id}", summary="Change a profile's limits")
+def update_profile(
+    profile_id: int, body: ProfileIn, actor: AdminActor, db: SessionDep
+) -> ProfilePublic:
+    profile = service.get_profile(db, profile_id)
+    profile.name = body.name
+    return ProfilePublic.model_validate(service.update_profile(db, profile, body.limits, actor))
+
+
+@router.get("/api/sessions/{session_id}/limits", summary="The limits in force for a session")
+def session_limits(session_id: int, _: CurrentActor, db: SessionDep) -> SessionLimits:
+    session = sessions.get_session(db, session_id)
+    profile, overrides, effective = service.session_limits(db, session)
+    return SessionLimits(
+        profile_id=profile.id if profile else None,
+        profile_name=profile.name if profile else service.DEFAULT_PROFILE,
+        overrides=overrides,
+        effective=effective,
+    )
+
+
+@router.put(
+    "/api/sessions/{session_id}/limits",
+    summary="Set this session's own limits, per phase and vital, over its profile",
+)
+def set_session_limits(
+    session_id: int, body: OverridesIn, actor: NurseActor, db: SessionDep
+) -> SessionLimits:
+    session = sessions.get_session(db, session_id, for_update=True)
+    sessions.check_may_work_on(actor, session.simulated)
+    service.set_overrides(db, session, body.overrides, actor)
+    return session_limits(session_id, actor, db)
+
+
+@router.get("/api/sessions/{session_id}/gate", summary="The pre-dose gate's advice for a session")
+def gate(session_id: int, _: CurrentActor, db: SessionDep) -> GateAdvice:
+    session = sessions.get_session(db, session_id)
+    advice, baseline, limits = service.gate_for(db, session)
+    return GateAdvice(
+        advised_against=advice is not None,
+        message=advice,
+        baseline_systolic=baseline.systolic if baseline else None,
+        baseline_diastolic=baseline.diastolic if baseline else None,
+        gate=limits.gate,
+    )

@@ -1,0 +1,104 @@
+"""Alert and limit bodies for the API and the stream."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from backend.alerts.limits import AlertPhase, LimitSet, PreDoseGate, Priority, VitalLimit
+from backend.alerts.models import Alert
+from backend.core.schema import Schema
+
+PriorityName = Literal["low", "medium", "high"]
+
+
+class AlertPublic(Schema):
+    id: int
+    session_id: int
+    condition: str
+    kind: str
+    priority: PriorityName
+    status: str
+    present: bool = Field(
+        description="The condition still stands (false: latched until acknowledged)"
+    )
+    escalated: bool
+    message: str
+    value: float | None
+    raised_at: datetime
+    alerted_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    note: str | None
+    resolved_at: datetime | None
+    escalated_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Alert) -> "AlertPublic":
+        return cls(
+            id=row.id,
+            session_id=row.session_id,
+            condition=row.condition,
+            kind=row.kind,
+            priority=Priority(row.priority).label,
+            status=row.status,
+            present=row.present,
+            escalated=row.escalated_at is not None,
+            message=row.message,
+            value=row.value,
+            raised_at=row.raised_at,
+            alerted_at=row.alerted_at,
+            acknowledged_at=row.acknowledged_at,
+            acknowledged_by=row.acknowledged_by,
+            note=row.note,
+            resolved_at=row.resolved_at,
+            escalated_at=row.escalated_at,
+        )
+
+
+class AcknowledgeIn(Schema):
+    note: str | None = Field(default=None, max_length=1000, description="What was done")
+
+
+class AlertSummary(Schema):
+    priority: PriorityName | None
+    count: int
+    escalated: bool
+
+
+class ProfilePublic(Schema):
+    id: int
+    name: str
+    is_default: bool
+    limits: LimitSet
+    updated_at: datetime
+    updated_by: str
+
+
+class ProfileIn(Schema):
+    name: str = Field(min_length=1, max_length=120)
+    limits: LimitSet
+
+
+Overrides = dict[AlertPhase, dict[str, VitalLimit]]
+
+
+class SessionLimits(Schema):
+    profile_id: int | None
+    profile_name: str
+    overrides: Overrides
+    effective: LimitSet
+
+
+class OverridesIn(Schema):
+    overrides: Overrides = Field(
+        description="Per phase, the vitals whose limits differ from the profile for this session"
+    )
+
+
+class GateAdvice(Schema):
+    advised_against: bool
+    message: str | None
+    baseline_systolic: float | None
+    baseline_diastolic: float | None
+    gate: PreDoseGate

@@ -1,0 +1,594 @@
+"""Where alerts are decided: on every stored reading, on the clock, and when a nurse responds.
+
+Each entry point runs inside the caller's transaction with the session row locked, so a reading
+and the alarm it raised commit together and two readings of one session are never evaluated at
+once. Condition trackers are stored, so delays and timers carry on across a restart.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.alerts import lifecycle
+from backend.alerts.baseline import BloodPressure, gate_advice, rise_condition
+from backend.alerts.conditions import ConditionState, elapse, observe
+from backend.alerts.lifecycle import Alarm, AlarmKind, AlarmStatus, Change
+from backend.alerts.limits import (
+    AlertPhase,
+    Bound,
+    Direction,
+    LimitSet,
+    PhaseLimits,
+    Priority,
+    clinic_defaults,
+)
+from backend.alerts.models import Alert, ConditionRecord, LimitChange, LimitProfile
+from backend.alerts.schemas import AlertPublic, AlertSummary, Overrides
+from backend.core.actor import Actor
+from backend.core.database import add_unique
+from backend.core.errors import Conflict, NotFound
+from backend.core.timeutil import utcnow
+from backend.readings.models import Reading
+from backend.readings.vitals import VITALS
+from backend.sessions.models import InfusionSession, PhaseChange
+from backend.sessions.phases import Phase
+from backend.sessions.service import check_may_work_on
+from backend.streaming.outbox import record_events
+
+LIMITS = TypeAdapter(LimitSet)
+OVERRIDES = TypeAdapter(Overrides)
+MONITORED = frozenset(p.value for p in AlertPhase)
+CONTINUOUS_SOURCES = ("device", "simulator")
+DEFAULT_PROFILE = "Clinic default"
+# Named protocol profiles seeded next to the default; clinics edit or add their own.
+SEEDED_PROFILES = ("IV ketamine 0.5 mg/kg over 40 min", "Esketamine nasal")
+
+
+# ---- limits -----------------------------------------------------------------------------
+
+
+def ensure_profiles(db: Session, by: str = "system") -> None:
+    """Seed the clinic default and the protocol profiles when there are none."""
+    if db.scalar(select(func.count()).select_from(LimitProfile)):
+        return
+    defaults = LIMITS.dump_python(clinic_defaults(), mode="json")
+    for index, name in enumerate((DEFAULT_PROFILE, *SEEDED_PROFILES)):
+        db.add(
+            LimitProfile(
+                name=name,
+                is_default=index == 0,
+                limits=defaults,
+                updated_at=_now(),
+                updated_by=by,
+            )
+        )
+    db.flush()
+
+
+def list_profiles(db: Session) -> list[LimitProfile]:
+    return list(
+        db.scalars(select(LimitProfile).order_by(LimitProfile.is_default.desc(), LimitProfile.name))
+    )
+
+
+def get_profile(db: Session, profile_id: int) -> LimitProfile:
+    profile = db.get(LimitProfile, profile_id)
+    if profile is None:
+        raise NotFound(f"no limit profile with id {profile_id}")
+    return profile
+
+
+def create_profile(db: Session, name: str, limits: LimitSet, actor: Actor) -> LimitProfile:
+    document = LIMITS.dump_python(limits, mode="json")
+    profile = LimitProfile(
+        name=name, is_default=False, limits=document, updated_at=_now(), updated_by=actor.label
+    )
+    add_unique(db, profile, f"a limit profile named {name!r} already exists")
+    db.add(
+        LimitChange(
+            profile_id=profile.id, changed_at=_now(), changed_by=actor.label, old=None, new=document
+        )
+    )
+    return profile
+
+
+def update_profile(
+    db: Session, profile: LimitProfile, limits: LimitSet, actor: Actor
+) -> LimitProfile:
+    document = LIMITS.dump_python(limits, mode="json")
+    db.add(
+        LimitChange(
+            profile_id=profile.id,
+            changed_at=_now(),
+            changed_by=actor.label,
+            old=profile.limits,
+            new=document,
+        )
+    )
+    profile.limits = document
+    profile.updated_at = _now()
+    profile.updated_by = actor.label
+    db.flush()
+    return profile
+
+
+def _profile_of(db: Session, session: InfusionSession) -> LimitProfile | None:
+    if session.limit_profile_id is not None:
+        return db.get(LimitProfile, session.limit_profile_id)
+    return db.scalar(select(LimitProfile).where(LimitProfile.is_default.is_(True)))
+
+
+def session_limits(
+    db: Session, session: InfusionSession
+) -> tuple[LimitProfile | None, Overrides, LimitSet]:
+    """The session's profile, its own overrides, and the limits in force (the two layered)."""
+    profile = _profile_of(db, session)
+    base = LIMITS.validate_python(profile.limits) if profile else clinic_defaults()
+    overrides = OVERRIDES.validate_python(session.limit_overrides or {})
+    phases = dict(base.phases)
+    for phase, vitals in overrides.items():
+        current = phases[phase]
+        phases[phase] = replace(current, vitals={**current.vitals, **vitals})
+    return profile, overrides, replace(base, phases=phases)
+
+
+def set_overrides(
+    db: Session, session: InfusionSession, overrides: Overrides, actor: Actor
+) -> None:
+    document = OVERRIDES.dump_python(overrides, mode="json")
+    db.add(
+        LimitChange(
+            session_id=session.id,
+            changed_at=_now(),
+            changed_by=actor.label,
+            old=session.limit_overrides,
+            new=document,
+        )
+    )
+    session.limit_overrides = document
+    db.flush()
+
+
+def limit_changes(
+    db: Session, *, session_id: int | None = None, profile_id: int | None = None
+) -> list[LimitChange]:
+    query = select(LimitChange).order_by(LimitChange.changed_at.desc(), LimitChange.id.desc())
+    if session_id is not None:
+        query = query.where(LimitChange.session_id == session_id)
+    if profile_id is not None:
+        query = query.where(LimitChange.profile_id == profile_id)
+    return list(db.scalars(query.limit(200)))
+
+
+# ---- evaluation -------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """One session's alarm state, loaded once per evaluation."""
+
+    db: Session
+    session: InfusionSession
+    limits: LimitSet
+    now: datetime
+    conditions: dict[str, ConditionRecord]
+    alerts: dict[str, Alert]
+    events: list[tuple[str, int | None, dict[str, Any]]]
+    escalated: list[AlertPublic]
+
+    @property
+    def phase_limits(self) -> PhaseLimits:
+        return self.limits.for_phase(AlertPhase(self.session.phase))
+
+
+def _now() -> datetime:
+    return utcnow()
+
+
+def _context(db: Session, session: InfusionSession, now: datetime) -> _Context:
+    _, _, limits = session_limits(db, session)
+    conditions = {
+        row.condition: row
+        for row in db.scalars(
+            select(ConditionRecord).where(ConditionRecord.session_id == session.id)
+        )
+    }
+    alerts = {
+        row.condition: row
+        for row in db.scalars(_open_alerts().where(Alert.session_id == session.id))
+    }
+    return _Context(db, session, limits, now, conditions, alerts, [], [])
+
+
+def _open_alerts() -> Any:
+    return select(Alert).where(Alert.resolved_at.is_(None))
+
+
+def _state(record: ConditionRecord | None) -> ConditionState:
+    if record is None:
+        return ConditionState()
+    present = Priority(record.present) if record.present is not None else None
+    return ConditionState(record.last_value, record.medium_since, record.high_since, present)
+
+
+def _store_state(ctx: _Context, condition: str, state: ConditionState) -> None:
+    record = ctx.conditions.get(condition)
+    if record is None:
+        record = ConditionRecord(session_id=ctx.session.id, condition=condition)
+        ctx.db.add(record)
+        ctx.conditions[condition] = record
+    record.last_value = state.last_value
+    record.medium_since = state.medium_since
+    record.high_since = state.high_since
+    record.present = int(state.present) if state.present is not None else None
+
+
+def _domain(row: Alert) -> Alarm:
+    return Alarm(
+        condition=row.condition,
+        kind=AlarmKind(row.kind),
+        priority=Priority(row.priority),
+        status=AlarmStatus(row.status),
+        present=row.present,
+        raised_at=row.raised_at,
+        alerted_at=row.alerted_at,
+        message=row.message,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        note=row.note,
+        resolved_at=row.resolved_at,
+        escalated_at=row.escalated_at,
+    )
+
+
+def _save(
+    ctx: _Context, row: Alert | None, alarm: Alarm, value: float | None, changes: Sequence[Change]
+) -> Alert:
+    if row is None:
+        row = Alert(session_id=ctx.session.id, condition=alarm.condition)
+        ctx.db.add(row)
+    row.kind = alarm.kind.value
+    row.priority = int(alarm.priority)
+    row.status = alarm.status.value
+    row.present = alarm.present
+    row.message = alarm.message
+    if value is not None or row.value is None:
+        row.value = value
+    row.raised_at = alarm.raised_at
+    row.alerted_at = alarm.alerted_at
+    row.acknowledged_at = alarm.acknowledged_at
+    row.acknowledged_by = alarm.acknowledged_by
+    row.note = alarm.note
+    row.resolved_at = alarm.resolved_at
+    row.escalated_at = alarm.escalated_at
+    ctx.db.flush()
+    if alarm.open:
+        ctx.alerts[alarm.condition] = row
+    else:
+        ctx.alerts.pop(alarm.condition, None)
+    public = AlertPublic.of(row)
+    ctx.events.append(
+        (
+            "alert.changed",
+            ctx.session.id,
+            {**public.model_dump(mode="json"), "changes": [c.value for c in changes]},
+        )
+    )
+    if Change.ESCALATED in changes:
+        ctx.escalated.append(public)
+    return row
+
+
+def _apply(
+    ctx: _Context,
+    condition: str,
+    kind: AlarmKind,
+    present: Priority | None,
+    message: str,
+    value: float | None = None,
+) -> None:
+    row = ctx.alerts.get(condition)
+    alarm, changes = lifecycle.step(
+        _domain(row) if row else None,
+        present,
+        condition=condition,
+        kind=kind,
+        at=ctx.now,
+        message=message,
+        timing=ctx.limits.timing,
+    )
+    if changes and alarm is not None:
+        _save(ctx, row, alarm, value, changes)
+
+
+def _vital_message(
+    vital: str, direction: Direction, value: float, bound: Bound, present: Priority | None
+) -> str:
+    spec = VITALS[vital]
+    limit = bound.high if present is Priority.HIGH else bound.loosest(direction)
+    side = "above" if direction is Direction.ABOVE else "below"
+    return (
+        f"{spec.label} {value:g} {spec.unit} {side} {limit:g}" if limit is not None else spec.label
+    )
+
+
+def _finish(ctx: _Context) -> None:
+    record_events(ctx.db, ctx.events)
+    ctx.events.clear()
+
+
+def _lock(db: Session, session_id: int) -> InfusionSession:
+    session = db.get(InfusionSession, session_id, with_for_update=True, populate_existing=True)
+    if session is None:
+        raise NotFound(f"no session with id {session_id}")
+    return session
+
+
+def evaluate_readings(
+    db: Session, session: InfusionSession, readings: Sequence[Reading], now: datetime
+) -> None:
+    """Check newly stored readings of one session against its limits, in the same transaction."""
+    if session.phase not in MONITORED or not readings:
+        return
+    session = _lock(db, session.id)
+    ctx = _context(db, session, now)
+    for reading in sorted(readings, key=lambda r: r.taken_at):
+        _evaluate_one(ctx, reading)
+    _finish(ctx)
+
+
+def _evaluate_one(ctx: _Context, reading: Reading) -> None:
+    limits = ctx.phase_limits
+    for vital, limit in limits.vitals.items():
+        value = getattr(reading, vital)
+        if value is None:
+            continue
+        for direction in Direction:
+            bound = limit.bound(direction)
+            if bound.medium is None and bound.high is None:
+                continue
+            condition = f"{vital}.{direction.value}"
+            state = observe(
+                _state(ctx.conditions.get(condition)), limit, direction, float(value), ctx.now
+            )
+            _store_state(ctx, condition, state)
+            message = _vital_message(vital, direction, float(value), bound, state.present)
+            _apply(ctx, condition, AlarmKind.PHYSIOLOGICAL, state.present, message, float(value))
+    rule = limits.baseline_rise
+    has_bp = reading.systolic is not None or reading.diastolic is not None
+    if rule is not None and has_bp and ctx.session.phase != Phase.BASELINE.value:
+        baseline = baseline_pressure(ctx.db, ctx.session)
+        if baseline is not None:
+            present, message = rise_condition(
+                rule, baseline, BloodPressure(reading.systolic, reading.diastolic)
+            )
+            _apply(
+                ctx,
+                "baseline_rise",
+                AlarmKind.PHYSIOLOGICAL,
+                present,
+                message or "Blood pressure rise",
+                reading.systolic,
+            )
+    if reading.source in CONTINUOUS_SOURCES:
+        _apply(ctx, "no_data", AlarmKind.TECHNICAL, None, "")
+    if reading.systolic is not None:
+        _apply(ctx, "bp_overdue", AlarmKind.ADVISORY, None, "")
+
+
+def baseline_pressure(db: Session, session: InfusionSession) -> BloodPressure | None:
+    """The last blood pressure measured before dosing started (or so far, if it has not)."""
+    started = db.scalar(
+        select(PhaseChange.at).where(
+            PhaseChange.session_id == session.id, PhaseChange.to_phase == Phase.INFUSING.value
+        )
+    )
+    query = select(Reading.systolic, Reading.diastolic).where(
+        Reading.session_id == session.id, Reading.systolic.is_not(None)
+    )
+    if started is not None:
+        query = query.where(Reading.taken_at <= started)
+    row = db.execute(query.order_by(Reading.taken_at.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return BloodPressure(row[0], row[1])
+
+
+def tick(db: Session, now: datetime) -> list[AlertPublic]:
+    """Let time act on every monitored session; return the alarms that escalated just now."""
+    escalated: list[AlertPublic] = []
+    for session_id in _sessions_time_can_change(db):
+        session = _lock(db, session_id)
+        if session.phase not in MONITORED:
+            continue
+        ctx = _context(db, session, now)
+        _tick_session(ctx)
+        _finish(ctx)
+        escalated.extend(ctx.escalated)
+    _close_ended_sessions(db, now)
+    return escalated
+
+
+def _sessions_time_can_change(db: Session) -> list[int]:
+    """Monitored sessions where the clock alone can change something: dosing or recovering
+    (feeds and overdue readings), with an open alarm (reminders, escalation), or with a breach
+    whose delay is running. A quiet baseline session costs the timer nothing."""
+    dosing = select(InfusionSession.id).where(
+        InfusionSession.phase.in_((Phase.INFUSING.value, Phase.RECOVERY.value))
+    )
+    alarmed = select(Alert.session_id).where(Alert.resolved_at.is_(None))
+    pending = select(ConditionRecord.session_id).where(ConditionRecord.medium_since.is_not(None))
+    candidates = dosing.union(alarmed, pending).subquery()
+    query = (
+        select(InfusionSession.id)
+        .where(InfusionSession.id.in_(select(candidates.c[0])))
+        .where(InfusionSession.phase.in_(MONITORED))
+        .order_by(InfusionSession.id)
+    )
+    return list(db.scalars(query))
+
+
+def _tick_session(ctx: _Context) -> None:
+    limits = ctx.phase_limits
+    for condition, record in list(ctx.conditions.items()):
+        vital, _, side = condition.partition(".")
+        limit = limits.vitals.get(vital)
+        if limit is None or side not in (d.value for d in Direction) or record.last_value is None:
+            continue
+        direction = Direction(side)
+        before = _state(record)
+        state = elapse(before, limit, direction, ctx.now)
+        if state != before:
+            _store_state(ctx, condition, state)
+            message = _vital_message(
+                vital, direction, record.last_value, limit.bound(direction), state.present
+            )
+            _apply(
+                ctx, condition, AlarmKind.PHYSIOLOGICAL, state.present, message, record.last_value
+            )
+    if ctx.session.phase in (Phase.INFUSING.value, Phase.RECOVERY.value):
+        _check_feeds(ctx, limits)
+    for row in list(ctx.alerts.values()):
+        alarm, changes = lifecycle.tick(_domain(row), ctx.now, ctx.limits.timing)
+        if changes:
+            _save(ctx, row, alarm, None, changes)
+
+
+def _check_feeds(ctx: _Context, limits: PhaseLimits) -> None:
+    db, session_id = ctx.db, ctx.session.id
+    last_continuous = db.scalar(
+        select(func.max(Reading.received_at)).where(
+            Reading.session_id == session_id, Reading.source.in_(CONTINUOUS_SOURCES)
+        )
+    )
+    if last_continuous is not None and limits.no_data_after_s is not None:
+        silent = (ctx.now - last_continuous).total_seconds()
+        present = Priority.MEDIUM if silent > limits.no_data_after_s else None
+        _apply(
+            ctx,
+            "no_data",
+            AlarmKind.TECHNICAL,
+            present,
+            f"No data from the monitor for {silent:.0f} s",
+        )
+    if last_continuous is None and limits.bp_due_every_s is not None:
+        last_bp = db.scalar(
+            select(func.max(Reading.taken_at)).where(
+                Reading.session_id == session_id, Reading.systolic.is_not(None)
+            )
+        )
+        since = max(t for t in (last_bp, ctx.session.phase_changed_at) if t is not None)
+        waited = (ctx.now - since).total_seconds()
+        present = Priority.MEDIUM if waited > limits.bp_due_every_s else None
+        minutes = limits.bp_due_every_s / 60
+        _apply(
+            ctx,
+            "bp_overdue",
+            AlarmKind.ADVISORY,
+            present,
+            f"Blood pressure overdue: none for {waited / 60:.0f} min (due every {minutes:g} min)",
+        )
+
+
+def _close_ended_sessions(db: Session, now: datetime) -> None:
+    """A session that ended takes its open alarms with it: nobody is left to respond to them."""
+    rows = db.execute(
+        _open_alerts()
+        .join(InfusionSession, InfusionSession.id == Alert.session_id)
+        .where(InfusionSession.phase.not_in(MONITORED))
+    ).scalars()
+    events = []
+    for row in rows:
+        row.status = AlarmStatus.RESOLVED.value
+        row.present = False
+        row.resolved_at = now
+        db.flush()
+        events.append(
+            (
+                "alert.changed",
+                row.session_id,
+                {**AlertPublic.of(row).model_dump(mode="json"), "changes": [Change.RESOLVED.value]},
+            )
+        )
+    record_events(db, events)
+
+
+# ---- people -------------------------------------------------------------------------------
+
+
+def acknowledge(db: Session, alert_id: int, actor: Actor, note: str | None, now: datetime) -> Alert:
+    row = db.get(Alert, alert_id)
+    if row is None:
+        raise NotFound(f"no alert with id {alert_id}")
+    session = _lock(db, row.session_id)
+    check_may_work_on(actor, session.simulated)
+    db.refresh(row)
+    try:
+        alarm, changes = lifecycle.acknowledge(_domain(row), actor.label, note, now)
+    except lifecycle.AlarmError as exc:
+        raise Conflict(f"alert {alert_id}: {exc}") from None
+    ctx = _context(db, session, now)
+    row = _save(ctx, row, alarm, None, changes)
+    _finish(ctx)
+    return row
+
+
+def list_open(db: Session) -> list[Alert]:
+    return list(db.scalars(_open_alerts().order_by(Alert.priority.desc(), Alert.alerted_at)))
+
+
+def list_for_session(db: Session, session_id: int, limit: int = 200) -> list[Alert]:
+    if db.get(InfusionSession, session_id) is None:
+        raise NotFound(f"no session with id {session_id}")
+    query = (
+        select(Alert)
+        .where(Alert.session_id == session_id)
+        .order_by(Alert.resolved_at.is_not(None), Alert.priority.desc(), Alert.alerted_at.desc())
+    )
+    return list(db.scalars(query.limit(limit)))
+
+
+def open_summaries(db: Session, session_ids: Sequence[int]) -> dict[int, AlertSummary]:
+    """For the ward: each session's highest open priority, how many are open, any escalated."""
+    summaries = {sid: AlertSummary(priority=None, count=0, escalated=False) for sid in session_ids}
+    if not session_ids:
+        return summaries
+    for row in db.scalars(_open_alerts().where(Alert.session_id.in_(session_ids))):
+        current = summaries[row.session_id]
+        top = max(
+            Priority(row.priority),
+            Priority[current.priority.upper()] if current.priority else Priority.LOW,
+        )
+        summaries[row.session_id] = AlertSummary(
+            priority=top.label,
+            count=current.count + 1,
+            escalated=current.escalated or row.escalated_at is not None,
+        )
+    return summaries
+
+
+def gate_for(
+    db: Session, session: InfusionSession
+) -> tuple[str | None, BloodPressure | None, LimitSet]:
+    _, _, limits = session_limits(db, session)
+    baseline = baseline_pressure(db, session)
+    advice = gate_advice(limits.gate, baseline) if baseline is not None else None
+    return advice, baseline, limits
+
+
+def check_gate(db: Session, session: InfusionSession, override: bool, actor: Actor) -> None:
+    """Before dosing: refuse while the gate advises against it, unless the nurse decides to go
+    ahead, in which case who decided and when is recorded on the session."""
+    advice, _, _ = gate_for(db, session)
+    if advice is None:
+        return
+    if not override:
+        raise Conflict(f"{advice}. To start anyway, confirm with override_gate=true.")
+    session.gate_override_by = actor.label
+    session.gate_override_at = utcnow()
+    db.flush()

@@ -1,0 +1,47 @@
+"""The clock behind time-based alarm rules: delays, no data, overdue readings, reminders and
+escalation. One background task per process; the state it works on lives in the database, so a
+restart picks up where the last process stopped."""
+
+import asyncio
+import json
+import logging
+import urllib.request
+
+from backend.alerts import service
+from backend.alerts.schemas import AlertPublic
+from backend.core.database import Database
+from backend.core.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+def run_tick(database: Database) -> list[AlertPublic]:
+    with database.unit_of_work(write=True) as db:
+        return service.tick(db, utcnow())
+
+
+def post_webhook(url: str, alert: AlertPublic) -> None:
+    body = json.dumps({"event": "alert.escalated", "alert": alert.model_dump(mode="json")}).encode()
+    request = urllib.request.Request(  # noqa: S310 - the URL is the clinic's own configuration
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS):  # noqa: S310
+        pass
+
+
+async def run_ticker(database: Database, interval: float, webhook_url: str | None) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            escalated = await asyncio.to_thread(run_tick, database)
+        except Exception:
+            log.exception("alarm timer tick failed; retrying on the next one")
+            continue
+        for alert in escalated:
+            log.warning("alarm escalated: session %s, %s", alert.session_id, alert.message)
+            if webhook_url:
+                try:
+                    await asyncio.to_thread(post_webhook, webhook_url, alert)
+                except Exception:
+                    log.exception("could not deliver the escalation webhook for alert %s", alert.id)
