@@ -10,12 +10,11 @@ from backend.alerts.lifecycle import (
     AlarmKind,
     AlarmStatus,
     Change,
-    Timing,
     acknowledge,
     step,
     tick,
 )
-from backend.alerts.limits import Priority
+from backend.alerts.limits import Priority, Timing
 
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 TIMING = Timing(reminder_s=180, escalate_after_s=120)

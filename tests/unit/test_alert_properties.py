@@ -9,8 +9,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from backend.alerts.conditions import ConditionState, observe
-from backend.alerts.lifecycle import Alarm, AlarmKind, Change, Timing, acknowledge, step
-from backend.alerts.limits import Bound, Direction, Priority, VitalLimit
+from backend.alerts.lifecycle import Alarm, AlarmKind, Change, acknowledge, step
+from backend.alerts.limits import Bound, Direction, Priority, Timing, VitalLimit
 
 LIMIT = VitalLimit(Bound(120, 140), Bound(), delay_s=10, hysteresis=3)
 TIMING = Timing(reminder_s=1e9, escalate_after_s=1e9)
