@@ -9,6 +9,7 @@ from backend.alerts.schemas import (
     AcknowledgeIn,
     AlertPublic,
     GateAdvice,
+    LimitChangePublic,
     OverridesIn,
     ProfileIn,
     ProfilePublic,
@@ -107,3 +108,31 @@ def gate(session_id: int, _: CurrentActor, db: SessionDep) -> GateAdvice:
         baseline_diastolic=baseline.diastolic if baseline else None,
         gate=limits.gate,
     )
+
+
+@router.get(
+    "/api/sessions/{session_id}/limits/changes",
+    summary="Who changed this session's limits, when, from what to what",
+)
+def session_limit_changes(
+    session_id: int, _: CurrentActor, db: SessionDep
+) -> list[LimitChangePublic]:
+    sessions.get_session(db, session_id)
+    return [
+        LimitChangePublic.model_validate(c)
+        for c in service.limit_changes(db, session_id=session_id)
+    ]
+
+
+@router.get(
+    "/api/limits/profiles/{profile_id}/changes",
+    summary="Who changed this profile's limits, when, from what to what",
+)
+def profile_limit_changes(
+    profile_id: int, _: CurrentActor, db: SessionDep
+) -> list[LimitChangePublic]:
+    service.get_profile(db, profile_id)
+    return [
+        LimitChangePublic.model_validate(c)
+        for c in service.limit_changes(db, profile_id=profile_id)
+    ]

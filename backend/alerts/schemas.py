@@ -1,7 +1,7 @@
 """Alert and limit bodies for the API and the stream."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -102,3 +102,13 @@ class GateAdvice(Schema):
     baseline_systolic: float | None
     baseline_diastolic: float | None
     gate: PreDoseGate
+
+
+class LimitChangePublic(Schema):
+    id: int
+    profile_id: int | None
+    session_id: int | None
+    changed_at: datetime
+    changed_by: str
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
