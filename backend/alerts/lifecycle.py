@@ -125,6 +125,8 @@ def acknowledge(alarm: Alarm, by: str, note: str | None, at: datetime) -> Transi
     """Someone has seen it and says what they did. A latched alarm is thereby resolved."""
     if not alarm.open:
         raise AlarmError("this alarm is already resolved")
+    if alarm.status is AlarmStatus.ACKNOWLEDGED:
+        return alarm, []  # someone already responded: the first acknowledgement stands
     acknowledged = replace(
         alarm,
         status=AlarmStatus.ACKNOWLEDGED,

@@ -8,6 +8,14 @@ Every number here is a starting configuration a clinic changes, never medical ad
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
+from typing import Annotated
+
+from annotated_types import Ge, Gt
+
+# Constraints the API enforces when a clinic edits limits (field by field, so an error names
+# the field); annotated-types keeps this module free of any web framework.
+Positive = Annotated[float, Gt(0)]
+NonNegative = Annotated[float, Ge(0)]
 
 
 class Priority(IntEnum):
@@ -59,13 +67,13 @@ class VitalLimit:
     above: Bound = Bound()
     below: Bound = Bound()
     # How long a breach must persist before it alarms; 0 means on measurement (blood pressure).
-    delay_s: float = 0.0
+    delay_s: NonNegative = 0.0
     # A shorter delay for the high-priority limit, where one is wanted (SpO2: 15 s, but 10 s
     # once at or below 88 %); None uses delay_s.
-    high_delay_s: float | None = None
+    high_delay_s: NonNegative | None = None
     # How far back inside the limit a value must come before the condition clears, so a value
     # hovering on a limit does not flap between alarm and no alarm.
-    hysteresis: float = 0.0
+    hysteresis: NonNegative = 0.0
 
     def __post_init__(self) -> None:
         for name, bound, looser_first in (
@@ -79,8 +87,6 @@ class VitalLimit:
                         f"{name}: the medium limit must be reached before the high one "
                         f"(medium {bound.medium:g}, high {bound.high:g})"
                     )
-        if self.delay_s < 0 or (self.high_delay_s or 0) < 0 or self.hysteresis < 0:
-            raise ValueError("delays and hysteresis cannot be negative")
 
     def bound(self, direction: Direction) -> Bound:
         return self.above if direction is Direction.ABOVE else self.below
@@ -90,8 +96,8 @@ class VitalLimit:
 class BaselineRise:
     """Rise from the pre-dose baseline, in mmHg or (percent=True) in percent of the baseline."""
 
-    systolic: float | None = 40
-    diastolic: float | None = 25
+    systolic: Positive | None = 40
+    diastolic: Positive | None = 25
     percent: bool = False
     priority: Priority = Priority.MEDIUM
 
@@ -103,8 +109,8 @@ ALERTABLE_VITALS = ("heart_rate", "systolic", "diastolic", "spo2", "respiratory_
 class PhaseLimits:
     vitals: Mapping[str, VitalLimit]
     baseline_rise: BaselineRise | None = None
-    no_data_after_s: float | None = None  # a continuous source silent this long: technical alarm
-    bp_due_every_s: float | None = None  # manual monitoring: BP overdue after this long
+    no_data_after_s: Positive | None = None  # a continuous source silent this long: technical alarm
+    bp_due_every_s: Positive | None = None  # manual monitoring: BP overdue after this long
 
     def __post_init__(self) -> None:
         unknown = set(self.vitals) - set(ALERTABLE_VITALS)
@@ -119,14 +125,15 @@ class PhaseLimits:
 class PreDoseGate:
     """Advisory before dosing: baseline above this suggests weighing a delay."""
 
-    systolic: float = 140
-    diastolic: float = 90
+    systolic: Positive = 140
+    diastolic: Positive = 90
 
 
 @dataclass(frozen=True)
 class Timing:
-    reminder_s: float = 180.0  # an acknowledged alarm still present alerts again after this
-    escalate_after_s: float = 120.0  # an alarm nobody acknowledged escalates after this
+    # Zero or less would re-alert on every tick (acknowledging would be useless).
+    reminder_s: Positive = 180.0  # an acknowledged alarm still present alerts again after this
+    escalate_after_s: Positive = 120.0  # an alarm nobody acknowledged escalates after this
     latch_from: Priority = Priority.HIGH  # alarms at or above this latch
 
 

@@ -68,8 +68,8 @@ def update_profile(
     profile_id: int, body: ProfileIn, actor: AdminActor, db: SessionDep
 ) -> ProfilePublic:
     profile = service.get_profile(db, profile_id)
-    profile.name = body.name
-    return ProfilePublic.model_validate(service.update_profile(db, profile, body.limits, actor))
+    updated = service.update_profile(db, profile, body.name, body.limits, actor)
+    return ProfilePublic.model_validate(updated)
 
 
 @router.get("/api/sessions/{session_id}/limits", summary="The limits in force for a session")

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from backend.alerts.limits import AlertPhase, LimitSet, PreDoseGate, Priority, VitalLimit
+from backend.alerts.limits import AlertPhase, LimitSet, PreDoseGate, Priority
 from backend.alerts.models import Alert
 from backend.core.schema import Schema
 
@@ -80,13 +80,34 @@ class ProfileIn(Schema):
     limits: LimitSet
 
 
-Overrides = dict[AlertPhase, dict[str, VitalLimit]]
+AlertableVital = Literal["heart_rate", "systolic", "diastolic", "spo2", "respiratory_rate"]
+
+
+class BoundPatch(Schema):
+    medium: float | None = None
+    high: float | None = None
+
+
+class VitalLimitPatch(Schema):
+    """The fields of a vital's limit this session changes; fields left out keep the profile's,
+    a field sent as null removes that limit."""
+
+    above: BoundPatch | None = None
+    below: BoundPatch | None = None
+    delay_s: float | None = None
+    high_delay_s: float | None = None
+    hysteresis: float | None = None
+
+
+Overrides = dict[AlertPhase, dict[AlertableVital, VitalLimitPatch]]
 
 
 class SessionLimits(Schema):
     profile_id: int | None
     profile_name: str
-    overrides: Overrides
+    overrides: dict[str, dict[str, dict[str, Any]]] = Field(
+        description="What this session changes, as sent (fields left out keep the profile's)"
+    )
     effective: LimitSet
 
 

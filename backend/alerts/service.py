@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -25,13 +25,14 @@ from backend.alerts.limits import (
     LimitSet,
     PhaseLimits,
     Priority,
+    VitalLimit,
     clinic_defaults,
 )
 from backend.alerts.models import Alert, ConditionRecord, LimitChange, LimitProfile
 from backend.alerts.schemas import AlertPublic, AlertSummary, Overrides
 from backend.core.actor import Actor
 from backend.core.database import add_unique
-from backend.core.errors import Conflict, NotFound
+from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.timeutil import utcnow
 from backend.readings.models import Reading
 from backend.readings.vitals import VITALS
@@ -42,6 +43,7 @@ from backend.streaming.outbox import record_events
 
 LIMITS = TypeAdapter(LimitSet)
 OVERRIDES = TypeAdapter(Overrides)
+VITAL_LIMIT = TypeAdapter(VitalLimit)
 MONITORED = frozenset(p.value for p in AlertPhase)
 CONTINUOUS_SOURCES = ("device", "simulator")
 DEFAULT_PROFILE = "Clinic default"
@@ -98,8 +100,13 @@ def create_profile(db: Session, name: str, limits: LimitSet, actor: Actor) -> Li
 
 
 def update_profile(
-    db: Session, profile: LimitProfile, limits: LimitSet, actor: Actor
+    db: Session, profile: LimitProfile, name: str, limits: LimitSet, actor: Actor
 ) -> LimitProfile:
+    if name != profile.name:
+        clash = db.scalar(select(LimitProfile.id).where(LimitProfile.name == name))
+        if clash is not None:
+            raise Conflict(f"a limit profile named {name!r} already exists")
+        profile.name = name
     document = LIMITS.dump_python(limits, mode="json")
     db.add(
         LimitChange(
@@ -123,24 +130,72 @@ def _profile_of(db: Session, session: InfusionSession) -> LimitProfile | None:
     return db.scalar(select(LimitProfile).where(LimitProfile.is_default.is_(True)))
 
 
+Patches = dict[str, dict[str, dict[str, Any]]]
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _layer(base: LimitSet, patches: Patches) -> LimitSet:
+    """`base` with a session's patches applied, field by field."""
+    phases = dict(base.phases)
+    for phase_name, vitals in patches.items():
+        phase = AlertPhase(phase_name)
+        current = phases[phase]
+        merged = {
+            vital: VITAL_LIMIT.validate_python(
+                _merge(
+                    VITAL_LIMIT.dump_python(current.vitals.get(vital, VitalLimit()), mode="json"),
+                    patch,
+                )
+            )
+            for vital, patch in vitals.items()
+        }
+        phases[phase] = replace(current, vitals={**current.vitals, **merged})
+    return replace(base, phases=phases)
+
+
+def _readable(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {message}" if where else message
+
+
+def _base_limits(db: Session, session: InfusionSession) -> tuple[LimitProfile | None, LimitSet]:
+    profile = _profile_of(db, session)
+    return profile, LIMITS.validate_python(profile.limits) if profile else clinic_defaults()
+
+
 def session_limits(
     db: Session, session: InfusionSession
-) -> tuple[LimitProfile | None, Overrides, LimitSet]:
+) -> tuple[LimitProfile | None, Patches, LimitSet]:
     """The session's profile, its own overrides, and the limits in force (the two layered)."""
-    profile = _profile_of(db, session)
-    base = LIMITS.validate_python(profile.limits) if profile else clinic_defaults()
-    overrides = OVERRIDES.validate_python(session.limit_overrides or {})
-    phases = dict(base.phases)
-    for phase, vitals in overrides.items():
-        current = phases[phase]
-        phases[phase] = replace(current, vitals={**current.vitals, **vitals})
-    return profile, overrides, replace(base, phases=phases)
+    profile, base = _base_limits(db, session)
+    patches: Patches = session.limit_overrides or {}
+    return profile, patches, _layer(base, patches)
 
 
 def set_overrides(
     db: Session, session: InfusionSession, overrides: Overrides, actor: Actor
 ) -> None:
-    document = OVERRIDES.dump_python(overrides, mode="json")
+    if session.phase not in MONITORED:
+        raise Conflict(f"session {session.id} has ended; its limits can no longer change")
+    document: Patches = OVERRIDES.dump_python(overrides, mode="json", exclude_unset=True)
+    _, base = _base_limits(db, session)
+    for phase, vitals in document.items():
+        for vital, patch in vitals.items():
+            try:
+                _layer(base, {phase: {vital: patch}})
+            except ValidationError as exc:
+                problem = "; ".join(_readable(e) for e in exc.errors())
+                raise InvalidInput(("body", "overrides", phase, vital), problem, patch) from None
     db.add(
         LimitChange(
             session_id=session.id,
@@ -410,7 +465,7 @@ def tick(db: Session, now: datetime) -> list[AlertPublic]:
         _tick_session(ctx)
         _finish(ctx)
         escalated.extend(ctx.escalated)
-    _close_ended_sessions(db, now)
+    close_ended(db, now)
     return escalated
 
 
@@ -495,13 +550,17 @@ def _check_feeds(ctx: _Context, limits: PhaseLimits) -> None:
         )
 
 
-def _close_ended_sessions(db: Session, now: datetime) -> None:
-    """A session that ended takes its open alarms with it: nobody is left to respond to them."""
-    rows = db.execute(
+def close_ended(db: Session, now: datetime, session_id: int | None = None) -> None:
+    """A session that ended takes its open alarms with it: nobody is left to respond to them.
+    Called when a session ends, and by the clock for any that ended elsewhere."""
+    query = (
         _open_alerts()
         .join(InfusionSession, InfusionSession.id == Alert.session_id)
         .where(InfusionSession.phase.not_in(MONITORED))
-    ).scalars()
+    )
+    if session_id is not None:
+        query = query.where(Alert.session_id == session_id)
+    rows = list(db.scalars(query))
     events = []
     for row in rows:
         row.status = AlarmStatus.RESOLVED.value
@@ -532,6 +591,8 @@ def acknowledge(db: Session, alert_id: int, actor: Actor, note: str | None, now:
         alarm, changes = lifecycle.acknowledge(_domain(row), actor.label, note, now)
     except lifecycle.AlarmError as exc:
         raise Conflict(f"alert {alert_id}: {exc}") from None
+    if not changes:
+        return row
     ctx = _context(db, session, now)
     row = _save(ctx, row, alarm, None, changes)
     _finish(ctx)
@@ -567,7 +628,8 @@ def open_summaries(db: Session, session_ids: Sequence[int]) -> dict[int, AlertSu
         summaries[row.session_id] = AlertSummary(
             priority=top.label,
             count=current.count + 1,
-            escalated=current.escalated or row.escalated_at is not None,
+            escalated=current.escalated
+            or (row.escalated_at is not None and row.status == AlarmStatus.ACTIVE.value),
         )
     return summaries
 

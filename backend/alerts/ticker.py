@@ -30,7 +30,15 @@ def post_webhook(url: str, alert: AlertPublic) -> None:
         pass
 
 
+async def _deliver(url: str, alert: AlertPublic) -> None:
+    try:
+        await asyncio.to_thread(post_webhook, url, alert)
+    except Exception:
+        log.exception("could not deliver the escalation webhook for alert %s", alert.id)
+
+
 async def run_ticker(database: Database, interval: float, webhook_url: str | None) -> None:
+    deliveries: set[asyncio.Task[None]] = set()
     while True:
         await asyncio.sleep(interval)
         try:
@@ -41,7 +49,8 @@ async def run_ticker(database: Database, interval: float, webhook_url: str | Non
         for alert in escalated:
             log.warning("alarm escalated: session %s, %s", alert.session_id, alert.message)
             if webhook_url:
-                try:
-                    await asyncio.to_thread(post_webhook, webhook_url, alert)
-                except Exception:
-                    log.exception("could not deliver the escalation webhook for alert %s", alert.id)
+                # Sent beside the clock, never in its way: a slow paging gateway must not
+                # hold back every other timed rule.
+                task = asyncio.create_task(_deliver(webhook_url, alert))
+                deliveries.add(task)
+                task.add_done_callback(deliveries.discard)

@@ -13,10 +13,11 @@ from backend.core.dependencies import (
     SessionDep,
     SettingsDep,
 )
+from backend.core.timeutil import utcnow
 from backend.readings.service import latest_values
 from backend.sessions import service
 from backend.sessions.models import InfusionSession
-from backend.sessions.phases import Phase
+from backend.sessions.phases import ENDED, Phase
 from backend.sessions.schemas import (
     LatestValue,
     PhaseChangeIn,
@@ -77,4 +78,6 @@ def change_phase(
     if body.phase is Phase.INFUSING:
         alerts.check_gate(db, service.get_session(db, session_id), body.override_gate, actor)
     session = service.change_phase(db, session_id, body, actor, future_tolerance=tolerance)
+    if body.phase in ENDED:
+        alerts.close_ended(db, utcnow(), session_id)
     return SessionPublic.model_validate(session)

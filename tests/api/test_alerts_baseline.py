@@ -1,0 +1,191 @@
+"""Rules that compare with the pre-dose baseline: the rise alarm and the pre-dose gate."""
+
+from typing import Any
+
+import httpx2
+from fastapi.testclient import TestClient
+
+from tests.api.alert_support import (
+    alarm_session,
+    alarms_of,
+    bp,
+    conditions_open,
+    session_with_limits,
+    the_alarm,
+)
+from tests.api.support import message, move, parse_time
+
+
+def gate_of(client: TestClient, session_id: int) -> dict[str, Any]:
+    response = client.get(f"/api/sessions/{session_id}/gate")
+    assert response.status_code == 200, response.text
+    gate: dict[str, Any] = response.json()
+    return gate
+
+
+def start_infusion(client: TestClient, session_id: int, **body: Any) -> httpx2.Response:
+    return client.post(f"/api/sessions/{session_id}/phase", json={"phase": "infusing", **body})
+
+
+def test_a_rise_of_40_systolic_from_the_pre_dose_baseline_alarms(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 165, diastolic=85)
+
+    rise = the_alarm(as_nurse, session["id"], "baseline_rise")
+    assert rise["priority"] == "medium"
+    assert rise["status"] == "active"
+    assert "systolic up 45" in rise["message"] and "baseline 120" in rise["message"]
+
+
+def test_a_rise_of_25_diastolic_alone_alarms(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 110, diastolic=60)
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 125, diastolic=86)  # both within the absolute limits
+    assert conditions_open(as_nurse, session["id"]) == {"baseline_rise"}
+    assert "diastolic up 26" in the_alarm(as_nurse, session["id"], "baseline_rise")["message"]
+
+
+def test_a_smaller_rise_does_not_alarm_and_a_later_fall_resolves_the_rise(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 100, diastolic=60)
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 139, diastolic=84)  # +39 / +24
+    assert alarms_of(as_nurse, session["id"]) == []
+
+    bp(as_nurse, session["id"], 145, diastolic=70)  # +45
+    assert conditions_open(as_nurse, session["id"]) == {"baseline_rise"}
+    bp(as_nurse, session["id"], 120, diastolic=70)
+    assert the_alarm(as_nurse, session["id"], "baseline_rise")["status"] == "resolved"
+
+
+def test_the_baseline_is_the_last_pressure_before_the_infusion_started(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 140, diastolic=85)
+    bp(as_nurse, session["id"], 110, diastolic=70)  # the one that counts
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 152, diastolic=75)  # +42 from 110, +12 from 140
+    assert conditions_open(as_nurse, session["id"]) == {"baseline_rise"}
+    bp(as_nurse, session["id"], 149, diastolic=75)  # +39: the rise clears
+    assert conditions_open(as_nurse, session["id"]) == set()
+
+
+def test_the_rise_rule_does_not_apply_before_dosing(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 100, diastolic=60)
+    bp(as_nurse, session["id"], 150, diastolic=90)
+    assert alarms_of(as_nurse, session["id"]) == []
+
+
+def test_the_rise_rule_applies_in_recovery_too(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 110, diastolic=70)
+    move(as_nurse, session["id"], "infusing", "recovery")
+    bp(as_nurse, session["id"], 155, diastolic=70)
+    assert conditions_open(as_nurse, session["id"]) == {"baseline_rise"}
+
+
+def test_a_rise_in_percent_follows_the_profile(as_admin: TestClient, as_nurse: TestClient) -> None:
+    def percent(limits: dict[str, Any]) -> None:
+        limits["phases"]["infusing"]["baseline_rise"] = {
+            "systolic": 20,
+            "diastolic": None,
+            "percent": True,
+            "priority": 2,
+        }
+
+    session = session_with_limits(as_admin, as_nurse, percent)
+    bp(as_nurse, session["id"], 100, diastolic=60)
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 119, diastolic=90)  # +19 %; diastolic rise not checked
+    assert alarms_of(as_nurse, session["id"]) == []
+    bp(as_nurse, session["id"], 121, diastolic=60)  # +21 %
+    assert conditions_open(as_nurse, session["id"]) == {"baseline_rise"}
+
+
+def test_the_gate_advises_against_dosing_with_a_high_baseline(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 150, diastolic=95)
+    gate = gate_of(as_nurse, session["id"])
+    assert gate["advised_against"] is True
+    assert gate["baseline_systolic"] == 150
+    assert gate["baseline_diastolic"] == 95
+    assert gate["gate"] == {"systolic": 140, "diastolic": 90}
+    assert "systolic 150 > 140" in gate["message"]
+    assert "diastolic 95 > 90" in gate["message"]
+
+
+def test_the_gate_is_quiet_for_a_normal_baseline_and_before_any_pressure(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    quiet = gate_of(as_nurse, session["id"])
+    assert (quiet["advised_against"], quiet["message"], quiet["baseline_systolic"]) == (
+        False,
+        None,
+        None,
+    )
+    bp(as_nurse, session["id"], 140, diastolic=90)  # on the gate is not above it
+    assert gate_of(as_nurse, session["id"])["advised_against"] is False
+    response = start_infusion(as_nurse, session["id"])
+    assert response.status_code == 200, response.text
+    assert response.json()["gate_override_by"] is None
+
+
+def test_starting_the_infusion_against_the_gate_is_409_with_a_readable_reason(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 150, diastolic=95)
+    response = start_infusion(as_nurse, session["id"])
+    assert response.status_code == 409, response.text
+    reason = message(response)
+    assert "pre-dose gate" in reason and "systolic 150 > 140" in reason
+    assert "override_gate" in reason
+    after = as_nurse.get(f"/api/sessions/{session['id']}").json()
+    assert after["phase"] == "baseline"
+    assert after["gate_override_by"] is None
+
+
+def test_a_nurse_may_start_against_the_gate_and_the_decision_is_recorded(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 150, diastolic=95)
+    response = start_infusion(as_nurse, session["id"], override_gate=True, note="discussed")
+    assert response.status_code == 200, response.text
+    started = response.json()
+    assert started["phase"] == "infusing"
+    assert started["gate_override_by"] == "test-nurse"
+    assert parse_time(started["gate_override_at"]) >= parse_time(started["created_at"])
+    assert as_nurse.get(f"/api/sessions/{session['id']}").json()["gate_override_by"] == (
+        "test-nurse"
+    )
+
+
+def test_an_override_with_nothing_to_override_records_no_decision(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    response = start_infusion(as_nurse, session["id"], override_gate=True)
+    assert response.status_code == 200, response.text
+    assert response.json()["gate_override_by"] is None
+
+
+def test_the_gate_follows_the_profile(as_admin: TestClient, as_nurse: TestClient) -> None:
+    def lenient(limits: dict[str, Any]) -> None:
+        limits["gate"] = {"systolic": 160, "diastolic": 100}
+
+    session = session_with_limits(as_admin, as_nurse, lenient)
+    bp(as_nurse, session["id"], 150, diastolic=95)
+    assert gate_of(as_nurse, session["id"])["advised_against"] is False
+    assert start_infusion(as_nurse, session["id"]).status_code == 200
+
+
+def test_the_gate_of_an_unknown_session_is_404(as_nurse: TestClient) -> None:
+    assert as_nurse.get("/api/sessions/987654321/gate").status_code == 404
