@@ -1,7 +1,6 @@
 """The app factory: `create_app(settings)` builds Vigil; lifespan opens the database and the bus."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -117,15 +116,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _seed_limit_profiles(database)
         app.state.database = database
         app.state.bus = bus
+        stop_ticker = asyncio.Event()
         ticker = asyncio.create_task(
-            run_ticker(database, settings.alert_tick_seconds, settings.escalation_webhook_url)
+            run_ticker(
+                database,
+                settings.alert_tick_seconds,
+                settings.escalation_webhook_url,
+                stop_ticker,
+            )
         )
         try:
             yield
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            stop_ticker.set()
+            await ticker
             await bus.stop()
             database.dispose()
 

@@ -3,6 +3,7 @@ escalation. One background task per process; the state it works on lives in the 
 restart picks up where the last process stopped."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import urllib.request
@@ -37,10 +38,17 @@ async def _deliver(url: str, alert: AlertPublic) -> None:
         log.exception("could not deliver the escalation webhook for alert %s", alert.id)
 
 
-async def run_ticker(database: Database, interval: float, webhook_url: str | None) -> None:
+async def run_ticker(
+    database: Database, interval: float, webhook_url: str | None, stop: asyncio.Event
+) -> None:
+    """Tick every `interval` seconds until `stop` is set. A tick in progress finishes first:
+    cancelling the task would leave its worker thread using a database being closed."""
     deliveries: set[asyncio.Task[None]] = set()
-    while True:
-        await asyncio.sleep(interval)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        if stop.is_set():
+            break
         try:
             escalated = await asyncio.to_thread(run_tick, database)
         except Exception:
@@ -54,3 +62,5 @@ async def run_ticker(database: Database, interval: float, webhook_url: str | Non
                 task = asyncio.create_task(_deliver(webhook_url, alert))
                 deliveries.add(task)
                 task.add_done_callback(deliveries.discard)
+    for task in deliveries:
+        task.cancel()

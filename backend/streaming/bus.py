@@ -15,11 +15,14 @@ one slow browser must not delay every other screen. A dropped client reconnects 
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from backend.streaming.events import Event
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LoadRange = Callable[[int, int], list[Event]]  # (after, upto) -> committed events, in order
 LastSeq = Callable[[], int]  # the last committed seq in the database
@@ -58,6 +61,9 @@ class EventBus:
         self._gap_timer: asyncio.TimerHandle | None = None
         self._gap_task: asyncio.Task[None] | None = None
         self._subscriptions: set[Subscription] = set()
+        # Database reads run here, so stop() can wait for one in progress to finish before the
+        # database is closed (a cancelled task would leave its thread using a closed pool).
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-bus")
 
     @property
     def position(self) -> int:
@@ -79,6 +85,10 @@ class EventBus:
         for sub in list(self._subscriptions):
             self._drop(sub)
         self._loop = None
+        await asyncio.to_thread(self._reader.shutdown, True)
+
+    async def _read(self, fn: Callable[..., T], *args: int) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
 
     def publish_threadsafe(self, events: list[Event]) -> None:
         """Hand committed events to the bus from any thread."""
@@ -144,7 +154,7 @@ class EventBus:
         while True:
             await asyncio.sleep(self._poll_interval)
             try:
-                latest = await asyncio.to_thread(self._last_seq)
+                latest = await self._read(self._last_seq)
             except Exception:
                 log.exception("could not read the stream's last sequence")
                 continue
@@ -155,7 +165,7 @@ class EventBus:
         """Deliver events up to `latest` that were committed elsewhere."""
         while self.position < latest:
             try:
-                events = await asyncio.to_thread(self._load_range, self.position, latest)
+                events = await self._read(self._load_range, self.position, latest)
             except Exception:
                 log.exception("could not read stream events after %d", self.position)
                 return
@@ -168,7 +178,7 @@ class EventBus:
         while self._pending and min(self._pending) > self._next:
             after, upto = self.position, min(self._pending) - 1
             try:
-                missing = await asyncio.to_thread(self._load_range, after, upto)
+                missing = await self._read(self._load_range, after, upto)
             except Exception:
                 log.exception("could not read missing stream events %d..%d", after + 1, upto)
                 missing = []
