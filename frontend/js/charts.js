@@ -22,6 +22,22 @@ const TRACES = [
   { vital: "spo2", name: "SpO₂ (%)", axis: "y3", color: "#4cc9f0", symbol: "diamond", size: 4, gaps: true },
 ];
 
+// Alarm limits drawn on each vital's axis (IEC colours: yellow medium, red high). Zones are placed
+// in the axis's domain coordinates, recomputed whenever its range changes, so a zone reaching to
+// "everything above 140" never stretches the autorange; the first limits are included in the
+// autorange so the nurse always sees where the alarms start.
+const LIMIT_AXES = [
+  { vital: "heart_rate", axis: "yaxis", ref: "y", fill: true, label: "HR" },
+  { vital: "systolic", axis: "yaxis2", ref: "y2", fill: false, label: "Sys" },
+  { vital: "diastolic", axis: "yaxis2", ref: "y2", fill: false, label: "Dia" },
+  { vital: "spo2", axis: "yaxis3", ref: "y3", fill: true, label: "SpO₂" },
+];
+const AXIS_INCLUDE = { yaxis: [50, 110], yaxis2: [60, 150], yaxis3: [90, 100] };
+const LIMIT_STYLE = {
+  high: { line: "rgba(255,77,94,.95)", fill: "rgba(224,0,27,.16)", marker: "!!!" },
+  medium: { line: "rgba(255,212,0,.9)", fill: "rgba(255,212,0,.10)", marker: "!!" },
+};
+
 const PHASE_LABELS = {
   baseline: "Baseline",
   infusing: "Infusing",
@@ -41,6 +57,121 @@ export class VitalsChart {
     this.drawn = false;
     this.empty = true;
     this.phaseChanges = [];
+    this.limits = null; // { vital: {above: {medium, high}, below: {medium, high}} } of the current phase
+    this.bands = { shapes: [], annotations: [] };
+    this.bandsKey = "";
+  }
+
+  /** Draw the alarm limits of the current phase (null: none). */
+  setLimits(limits) {
+    this.limits = limits;
+    if (!this.drawn) return;
+    const update = {};
+    for (const [axis, base] of Object.entries(AXIS_INCLUDE)) {
+      const include = this.includes(axis, base);
+      update[`${axis}.autorangeoptions.include`] = include;
+      if (this.empty) update[`${axis}.range`] = spanOf(include);
+    }
+    window.Plotly.relayout(this.el, update);
+    this.refreshBands(true);
+  }
+
+  /** An axis's autorange covers its usual span and the first limit on each side. */
+  includes(axis, base) {
+    const values = [...base];
+    for (const spec of LIMIT_AXES) {
+      const limit = this.limits && this.limits[spec.vital];
+      if (spec.axis !== axis || !limit) continue;
+      for (const side of ["above", "below"]) {
+        const bound = limit[side] || {};
+        const first = bound.medium ?? bound.high;
+        if (first !== null && first !== undefined) values.push(first);
+      }
+    }
+    return values;
+  }
+
+  /** Shapes and labels for the limits, placed against each axis's current range. */
+  limitBands() {
+    const shapes = [];
+    const annotations = [];
+    const labels = [];
+    const full = this.el._fullLayout;
+    if (!this.limits || !full) return { shapes, annotations };
+    for (const spec of LIMIT_AXES) {
+      const limit = this.limits[spec.vital];
+      const ax = full[spec.axis];
+      if (!limit || !ax || !ax.range) continue;
+      const [r0, r1] = ax.range.map(Number);
+      const frac = (v) => (v - r0) / (r1 - r0);
+      const clamp = (f) => Math.max(0, Math.min(1, f));
+      const zone = (priority, side, from, to) => {
+        const a = clamp(frac(from));
+        const b = clamp(frac(to));
+        if (!spec.fill || b - a <= 0.001) return;
+        shapes.push({
+          type: "rect", name: `limit:${spec.vital}:${side}:${priority}:zone`, layer: "below",
+          xref: "paper", x0: 0, x1: 1, yref: `${spec.ref} domain`, y0: a, y1: b,
+          fillcolor: LIMIT_STYLE[priority].fill, line: { width: 0 },
+        });
+      };
+      const line = (priority, side, value) => {
+        const f = frac(value);
+        if (f < 0 || f > 1) return;
+        const style = LIMIT_STYLE[priority];
+        shapes.push({
+          type: "line", name: `limit:${spec.vital}:${side}:${priority}`, layer: "below",
+          xref: "paper", x0: 0, x1: 1, yref: `${spec.ref} domain`, y0: f, y1: f,
+          line: { color: style.line, width: priority === "high" ? 1.5 : 1, dash: priority === "high" ? "dash" : "dot" },
+        });
+        labels.push({
+          priority,
+          px: ax._length || 100, // the axis's height in pixels, to keep labels from overlapping
+          name: `limit:${spec.vital}:${side}:${priority}`,
+          // At the left edge: the newest data and the phase labels are on the right.
+          xref: "paper", x: 0.005, xanchor: "left", yref: `${spec.ref} domain`, y: f,
+          yanchor: side === "above" ? "bottom" : "top", showarrow: false,
+          text: `${spec.label} ${side === "above" ? ">" : "<"} ${value} ${style.marker}`,
+          font: { size: 10, color: style.line }, bgcolor: "rgba(13,19,25,.7)",
+        });
+      };
+      const above = limit.above || {};
+      const below = limit.below || {};
+      const has = (v) => v !== null && v !== undefined;
+      if (has(above.medium)) zone("medium", "above", above.medium, has(above.high) ? above.high : r1);
+      if (has(above.high)) zone("high", "above", above.high, r1);
+      if (has(below.medium)) zone("medium", "below", has(below.high) ? below.high : r0, below.medium);
+      if (has(below.high)) zone("high", "below", r0, below.high);
+      for (const priority of ["medium", "high"]) {
+        if (has(above[priority])) line(priority, "above", above[priority]);
+        if (has(below[priority])) line(priority, "below", below[priority]);
+      }
+    }
+    // Systolic and diastolic share an axis: where labels would overlap, the high ones win and
+    // the others go (the line stays; the table below the chart lists every limit).
+    labels.sort((a, b) => (a.priority === b.priority ? 0 : a.priority === "high" ? -1 : 1));
+    const kept = [];
+    for (const { px, ...label } of labels) {
+      // Where the label's text sits, in pixels: above its line for upper limits, below for lower.
+      const middle = label.y * px + (label.yanchor === "bottom" ? 7 : -7);
+      if (kept.some((k) => k.yref === label.yref && Math.abs(k.middle - middle) < 13)) continue;
+      kept.push({ yref: label.yref, middle });
+      delete label.priority;
+      annotations.push(label);
+    }
+    return { shapes, annotations };
+  }
+
+  /** Re-place the limit bands after the axes moved (autorange, zoom); only redraws on change. */
+  refreshBands(force = false) {
+    if (!this.drawn) return;
+    const bands = this.limitBands();
+    const key = JSON.stringify(bands);
+    if (!force && key === this.bandsKey) return;
+    this.bandsKey = key;
+    this.bands = bands;
+    const { shapes, annotations } = this.decorations();
+    window.Plotly.relayout(this.el, { shapes, annotations });
   }
 
   /** Replace everything shown with `readings` (any order). */
@@ -65,8 +196,14 @@ export class VitalsChart {
       modeBarButtonsToRemove: ["lasso2d", "select2d", "toImage"],
     };
     if (this.drawn) window.Plotly.react(this.el, data, layout, config);
-    else window.Plotly.newPlot(this.el, data, layout, config);
+    else {
+      window.Plotly.newPlot(this.el, data, layout, config);
+      // Axes move on autorange, zoom and pan: keep the limit bands on their values.
+      this.el.on("plotly_afterplot", () => this.refreshBands());
+      this.el.on("plotly_relayout", () => this.refreshBands());
+    }
     this.drawn = true;
+    this.refreshBands();
   }
 
   /** Add readings that arrived live; drawn together on the next flush (a backfill can be large). */
@@ -79,7 +216,7 @@ export class VitalsChart {
   setPhaseChanges(changes) {
     this.phaseChanges = changes;
     if (this.drawn) {
-      const { shapes, annotations } = this.phaseMarks();
+      const { shapes, annotations } = this.decorations();
       window.Plotly.relayout(this.el, { shapes, annotations });
     }
   }
@@ -124,21 +261,44 @@ export class VitalsChart {
     }
     if (wasEmpty && !this.empty) {
       // The placeholder range and "no readings" note go once there is something to show.
-      const { annotations } = this.phaseMarks();
-      window.Plotly.relayout(this.el, { "xaxis.autorange": true, annotations });
+      const { annotations } = this.decorations();
+      window.Plotly.relayout(this.el, {
+        "xaxis.autorange": true,
+        "yaxis.autorange": true,
+        "yaxis2.autorange": true,
+        "yaxis3.autorange": true,
+        annotations,
+      });
     }
   }
 
+  /** Phase marks and limit bands together (Plotly keeps one list of each). */
+  decorations() {
+    const marks = this.phaseMarks();
+    return {
+      shapes: [...this.bands.shapes, ...marks.shapes],
+      annotations: [...this.bands.annotations, ...marks.annotations],
+    };
+  }
+
   layout() {
-    const { shapes, annotations } = this.phaseMarks();
-    const axis = (title, domain, include) => ({
-      domain,
-      title: { text: title, font: { size: 12, color: COLORS.muted } },
-      gridcolor: COLORS.grid,
-      zeroline: false,
-      fixedrange: false,
-      autorangeoptions: { include },
-    });
+    const { shapes, annotations } = this.decorations();
+    const axis = (title, domain, include) => {
+      const spec = {
+        domain,
+        title: { text: title, font: { size: 12, color: COLORS.muted } },
+        gridcolor: COLORS.grid,
+        zeroline: false,
+        fixedrange: false,
+        autorangeoptions: { include },
+      };
+      if (this.empty) {
+        // Nothing to autorange on yet: show the usual span and the limits, not Plotly's -1..4.
+        spec.range = spanOf(include);
+        spec.autorange = false;
+      }
+      return spec;
+    };
     const xaxis = {
       type: "date",
       anchor: "y3",
@@ -179,9 +339,9 @@ export class VitalsChart {
       hoversubplots: "axis",
       hoverlabel: { bgcolor: "#1c2733", font: { color: COLORS.text } },
       xaxis,
-      yaxis: axis("HR /min", [0.7, 1], [50, 110]),
-      yaxis2: axis("BP mmHg", [0.36, 0.64], [60, 150]),
-      yaxis3: axis("SpO₂ %", [0, 0.3], [90, 100]),
+      yaxis: axis("HR /min", [0.7, 1], this.includes("yaxis", AXIS_INCLUDE.yaxis)),
+      yaxis2: axis("BP mmHg", [0.36, 0.64], this.includes("yaxis2", AXIS_INCLUDE.yaxis2)),
+      yaxis3: axis("SpO₂ %", [0, 0.3], this.includes("yaxis3", AXIS_INCLUDE.yaxis3)),
       shapes,
       annotations,
     };
@@ -228,6 +388,14 @@ export class VitalsChart {
     }
     return { shapes, annotations };
   }
+}
+
+/** An axis range showing `values` with a margin, for a chart without data. */
+function spanOf(values) {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = (hi - lo) * 0.08;
+  return [lo - pad, hi + pad];
 }
 
 function traceStyle(trace) {

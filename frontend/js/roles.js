@@ -12,6 +12,11 @@ export function canRecord(role, simulated) {
   return ["admin", "nurse", "staff", "trainer"].includes(role) && mayWorkOn(role, simulated);
 }
 
+/** Acknowledging an alarm: whoever may record readings on the session (server: RecorderActor). */
+export function canAcknowledge(role, simulated) {
+  return canRecord(role, simulated);
+}
+
 export function canChangePhase(role, simulated) {
   return ["admin", "nurse", "trainer"].includes(role) && mayWorkOn(role, simulated);
 }

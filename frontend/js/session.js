@@ -3,12 +3,17 @@
 // reading is lost between the two, and readings are de-duplicated by id.
 
 import { api } from "./api.js";
+import { initAlarmAudio } from "./alarm-audio.js";
+import { AlertStore, alarmLabel } from "./alerts.js";
+import { announce } from "./announce.js";
 import { loadCatalogue } from "./catalogue.js";
 import { VitalsChart } from "./charts.js";
 import { EntryForm } from "./entry-form.js";
 import { initHeader, showLiveStatus } from "./header.js";
 import { PHASE_NAMES, PhaseControls } from "./phase-controls.js";
-import { canChangePhase, canRecord } from "./roles.js";
+import { chartLimits, loadLimits, renderLimits } from "./limits-view.js";
+import { canAcknowledge, canChangePhase, canRecord } from "./roles.js";
+import { AlarmsPanel, fillAlarmBox } from "./session-alarms.js";
 import { LiveStream } from "./stream.js";
 import { durationText, everySecond, localDateTime, localTime, now, parseTime } from "./time.js";
 import { foldLatest, refreshAges, renderVitals } from "./vitals-display.js";
@@ -34,6 +39,13 @@ let chart = null;
 let entry = null;
 let phases = null;
 let renderTimer = null;
+const alerts = new AlertStore(); // this session's alarms (open and past) and the ward's open ones
+let alarmsPanel = null;
+let sound = null;
+let limits = null;
+let limitsPhase = null;
+const chairs = new Map(); // session id -> chair, for the other chairs' alarms
+const OTHERS_EVERY_MS = 4000;
 
 async function loadHistory() {
   const items = [];
@@ -77,6 +89,8 @@ function showSession(session) {
 
   const role = state.me.role;
   phases.render(session, canChangePhase(role, session.simulated));
+  if (limitsPhase !== null && limitsPhase !== session.phase) refreshLimits(); // a phase has limits of its own
+  if (alarmsPanel) alarmsPanel.render();
   if (chart) chart.setPhaseChanges(session.phase_changes);
   if (ENDED.has(session.phase)) {
     entry.setEnabled(false, `This session has ended (${PHASE_NAMES[session.phase].toLowerCase()}); it no longer accepts readings.`);
@@ -182,6 +196,9 @@ async function reload() {
     state.session = null;
     showSession(session);
     for (const reading of history.items) state.readings.set(reading.id, reading);
+    alerts.forgetSession(sessionId);
+    await loadAlerts();
+    alarmsChanged();
   } finally {
     state.reloading = false;
   }
@@ -191,6 +208,109 @@ async function reload() {
 function onEvent(message) {
   if (message.kind === "reading.created") addReading(message.data);
   else if (message.kind === "session.phase_changed") showSession(message.data);
+  else if (message.kind === "alert.changed") takeAlert(message.data);
+  else if (message.kind.startsWith("limits.")) refreshLimits();
+}
+
+// ---- alarms ---------------------------------------------------------------------------------
+
+const NEWS = new Set(["raised", "priority_raised", "reminded", "escalated"]);
+
+let alarmsTimer = null;
+/** Redraw the alarms once for a burst of changes (a backfill can bring many). */
+function alarmsSoon() {
+  if (alarmsTimer || !alarmsPanel) return;
+  alarmsTimer = setTimeout(() => {
+    alarmsTimer = null;
+    alarmsChanged();
+  }, 0);
+}
+alerts.onChange(alarmsSoon);
+
+function takeAlert(alert) {
+  if (!alerts.apply(alert)) return;
+  if ((alert.changes || []).some((change) => NEWS.has(change)) && alert.status === "active") {
+    announce(`${alarmLabel(alert).replace(/^!+ /, "")}${alert.escalated ? ", escalated" : ""}`);
+  }
+}
+
+function alarmsChanged() {
+  alarmsPanel.render();
+  drawOtherAlarms();
+  sound.setAlarms(alerts.open());
+}
+
+let alertsLoaded = false;
+
+async function loadAlerts() {
+  try {
+    const list = await api(`/api/sessions/${sessionId}/alerts`);
+    for (const alert of list) alerts.apply(alert);
+    alertsLoaded = true;
+  } catch {
+    alertsLoaded = false; // said in the panel; the next poll tries again
+  }
+  $("alarms-error").hidden = alertsLoaded;
+  if (alarmsPanel) alarmsPanel.render();
+}
+
+/**
+ * The ward's other open alarms, polled: a nurse on this page must still see and hear another
+ * chair's alarm. (This page's stream carries only its own session.)
+ */
+async function pollOtherAlarms() {
+  if (!alertsLoaded) await loadAlerts();
+  try {
+    const open = await api("/api/alerts");
+    const changed = alerts.replaceOpen(open, (sid) => sid !== sessionId);
+    const unknown = [...new Set(open.map((a) => a.session_id))].filter((sid) => sid !== sessionId && !chairs.has(sid));
+    if (unknown.length) {
+      // One request for the ward's chairs, however many alarms are new.
+      const ward = await api("/api/sessions?status=active&limit=500").catch(() => []);
+      for (const other of ward) chairs.set(other.id, other.chair);
+      for (const sid of unknown) if (!chairs.has(sid)) chairs.set(sid, `Session ${sid}`);
+    }
+    if (changed || unknown.length) alarmsChanged();
+  } catch {
+    // Shown again on the next poll; this session's own alarms come through its stream.
+  }
+}
+
+function drawOtherAlarms() {
+  const others = alerts.open().filter((a) => a.session_id !== sessionId);
+  const section = $("other-alarms");
+  section.hidden = others.length === 0;
+  // One entry per chair: its highest alarm (the store's order puts it first).
+  const seen = new Set();
+  const items = [];
+  for (const alert of others) {
+    if (seen.has(alert.session_id)) continue;
+    seen.add(alert.session_id);
+    const li = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `/sessions/${alert.session_id}`;
+    fillAlarmBox(link, alert);
+    const chair = document.createElement("strong");
+    chair.textContent = `${chairs.get(alert.session_id) || `Session ${alert.session_id}`}: `;
+    link.querySelector(".alarm-body").prepend(chair);
+    li.dataset.sessionId = String(alert.session_id);
+    li.append(link);
+    items.push(li);
+  }
+  $("other-alarms-list").replaceChildren(...items);
+}
+
+async function refreshLimits() {
+  const phase = state.session.phase;
+  limitsPhase = phase;
+  try {
+    limits = await loadLimits(sessionId);
+  } catch {
+    limits = null;
+  }
+  if (state.session.phase !== phase) return; // changed again meanwhile; that call draws
+  renderLimits(limits, phase);
+  if (chart) chart.setLimits(chartLimits(limits, phase));
 }
 
 function showLoadError(err) {
@@ -202,6 +322,7 @@ function showLoadError(err) {
 }
 
 async function main() {
+  sound = initAlarmAudio();
   state.me = await initHeader();
   if (!Number.isInteger(sessionId)) {
     showLoadError({ status: 404 });
@@ -220,11 +341,25 @@ async function main() {
       (next || $("heart_rate")).focus();
     },
   });
+  alarmsPanel = new AlarmsPanel({
+    sessionId,
+    store: alerts,
+    mayAcknowledge: () => Boolean(state.session) && canAcknowledge(state.me.role, state.session.simulated),
+  });
+  chairs.set(sessionId, session.chair);
   showSession(session);
 
+  // The alarms are fetched after the history's stream cursor is taken, so the stream's replay
+  // from that cursor can only bring them newer, never lose a change.
   const history = await loadHistory();
+  const [, firstLimits] = await Promise.all([loadAlerts(), loadLimits(sessionId).catch(() => null)]);
+  limits = firstLimits;
+  limitsPhase = state.session.phase;
   for (const reading of history.items) state.readings.set(reading.id, reading);
+  chart.setLimits(chartLimits(limits, state.session.phase));
+  renderLimits(limits, state.session.phase);
   drawAll();
+  alarmsChanged();
 
   const stream = new LiveStream({
     sessionId,
@@ -242,7 +377,10 @@ async function main() {
   everySecond(() => {
     refreshAges($("latest"));
     tickPhase();
+    alarmsPanel.tick();
   });
+  pollOtherAlarms();
+  setInterval(pollOtherAlarms, OTHERS_EVERY_MS);
 }
 
 main().catch((err) => {

@@ -1,6 +1,9 @@
 // Ward overview: one tile per active session, kept current by the ward-wide live stream.
 
 import { api } from "./api.js";
+import { initAlarmAudio } from "./alarm-audio.js";
+import { AlertStore, MARKERS, PRIORITY_WORDS, alarmLabel, isUnacknowledged, sinceText, statusWords } from "./alerts.js";
+import { announce } from "./announce.js";
 import { initHeader, showLiveStatus } from "./header.js";
 import { canStartSession } from "./roles.js";
 import { initStartSession } from "./start-session.js";
@@ -20,6 +23,8 @@ let loaded = false;
 let buffered = []; // events that arrived while the session list was loading
 let renderTimer = null;
 const dirty = new Set();
+const alerts = new AlertStore();
+let sound = null;
 
 /** A tile's fixed frame, built once: redrawing never replaces the link, so focus stays put. */
 function tileFor(session) {
@@ -35,6 +40,11 @@ function tileFor(session) {
           ><span class="visually-hidden tile-sim-note"> (simulated)</span></a>
       </h2>
       <span class="badge sim" title="Training session: not a real patient" hidden>SIMULATED</span>
+    </div>
+    <div class="tile-alarm" hidden>
+      <span class="alarm-marker" aria-hidden="true"></span>
+      <span class="alarm-body"><span class="alarm-flags"></span><span class="alarm-text"></span>
+        <span class="alarm-since"></span><span class="alarm-more"></span></span>
     </div>
     <div class="tile-phase"><span class="badge phase"></span> <span class="phase-since"></span></div>
     <div class="tile-meta"></div>
@@ -61,11 +71,84 @@ function drawTile(entry) {
     `${session.patient.clinic_id} · ${DRUGS[session.drug] || session.drug} ` +
     `${ROUTES[session.route] || session.route}${dose}`;
   renderVitals(q(".vitals-grid"), latest);
+  drawAlarm(entry);
   tickTile(el);
+}
+
+/**
+ * The tile's alarm: its highest open alarm in the IEC colours (red flashing, yellow flashing,
+ * cyan steady), with the priority in words and "!" markers, so colour is never the only signal.
+ * An acknowledged alarm stops flashing but stays, outlined and marked ACK.
+ */
+function drawAlarm(entry) {
+  const { el, session } = entry;
+  const box = el.querySelector(".tile-alarm");
+  const open = alerts.open(session.id);
+  const top = open[0];
+  if (!top) {
+    box.hidden = true;
+    delete el.dataset.alarm;
+    delete el.dataset.alarmStatus;
+    box.removeAttribute("data-alert-id");
+    return;
+  }
+  box.hidden = false;
+  box.dataset.alertId = String(top.id);
+  box.dataset.priority = top.priority;
+  box.dataset.status = top.status;
+  box.dataset.escalated = String(Boolean(top.escalated));
+  el.dataset.alarm = top.priority;
+  el.dataset.alarmStatus = top.status;
+  box.querySelector(".alarm-marker").textContent = MARKERS[top.priority];
+  const flags = box.querySelector(".alarm-flags");
+  flags.replaceChildren(
+    ...statusWords(top).map((word) => {
+      const badge = document.createElement("span");
+      badge.className = "alarm-flag";
+      badge.dataset.flag = word.toLowerCase();
+      badge.textContent = word;
+      return badge;
+    }),
+  );
+  box.querySelector(".alarm-text").textContent = alarmLabel(top).replace(/^!+ /, "");
+  box.querySelector(".alarm-since").dataset.raisedAt = top.raised_at;
+  box.querySelector(".alarm-since").textContent = sinceText(top);
+  const others = open.slice(1);
+  const more = box.querySelector(".alarm-more");
+  if (!others.length) {
+    more.textContent = "";
+  } else {
+    const waiting = others.filter(isUnacknowledged).length;
+    more.textContent = ` +${others.length} more${waiting ? ` (${waiting} not acknowledged)` : ""}`;
+  }
+  box.title = open.map(alarmLabel).join("\n");
+}
+
+/** The ward's alarm count by priority, beside the session count. */
+function drawWardAlarms() {
+  const el = document.getElementById("ward-alarms");
+  const open = alerts.open().filter((a) => tiles.has(a.session_id));
+  if (!open.length) {
+    el.hidden = true;
+    return;
+  }
+  const parts = ["high", "medium", "low"]
+    .map((p) => [p, open.filter((a) => a.priority === p).length])
+    .filter(([, n]) => n)
+    .map(([p, n]) => `${n} ${PRIORITY_WORDS[p]} ${MARKERS[p]}`);
+  const waiting = open.filter(isUnacknowledged).length;
+  el.textContent = `Alarms: ${parts.join(", ")}${waiting ? ` · ${waiting} not acknowledged` : " · all acknowledged"}`;
+  el.dataset.priority = open[0].priority;
+  el.hidden = false;
 }
 
 function tickTile(el) {
   refreshAges(el);
+  const alarmSince = el.querySelector(".tile-alarm:not([hidden]) .alarm-since");
+  if (alarmSince) {
+    const top = alerts.top(Number(el.dataset.sessionId));
+    if (top) alarmSince.textContent = sinceText(top);
+  }
   const since = el.querySelector(".phase-since");
   if (since) since.textContent = `for ${durationText(now() - parseTime(since.dataset.since).getTime())}`;
 }
@@ -86,11 +169,14 @@ function placeTiles() {
   const count = tiles.size;
   document.getElementById("ward-count").textContent = `${count} active session${count === 1 ? "" : "s"}`;
   document.getElementById("ward-empty").hidden = count > 0;
+  drawWardAlarms();
 }
 
 function upsertSession(session, latest) {
   const existing = tiles.get(session.id);
   if (ENDED.has(session.phase)) {
+    alerts.forgetSession(session.id);
+    soundAlarms();
     if (existing) {
       tiles.delete(session.id);
       placeTiles();
@@ -148,7 +234,53 @@ function apply(message) {
     markDirty(id);
   } else if (message.kind === "session.created" || message.kind === "session.phase_changed") {
     upsertSession(message.data, null);
+  } else if (message.kind === "alert.changed") {
+    takeAlert(message.data, message.session_id);
   }
+}
+
+const NEWS = new Set(["raised", "priority_raised", "reminded", "escalated"]);
+
+function takeAlert(alert, sessionId) {
+  if (!alerts.apply(alert)) return;
+  const id = sessionId ?? alert.session_id;
+  const entry = tiles.get(id);
+  if (!entry) {
+    if (alert.status !== "resolved") fetchOne(id);
+    return;
+  }
+  markDirty(id);
+  soundAlarms();
+  if ((alert.changes || []).some((change) => NEWS.has(change)) && alert.status === "active") {
+    announce(`${entry.session.chair}: ${alarmLabel(alert).replace(/^!+ /, "")}${alert.escalated ? ", escalated" : ""}`);
+  }
+}
+
+let alertsRetry = null;
+
+/** The alarm list failed to load: say so on the ward, and keep trying until it loads. */
+function retryAlerts() {
+  clearTimeout(alertsRetry);
+  alertsRetry = setTimeout(async () => {
+    try {
+      alerts.replaceOpen(await api("/api/alerts"));
+      showAlertsError(false);
+      for (const id of tiles.keys()) markDirty(id);
+      soundAlarms();
+    } catch {
+      retryAlerts();
+    }
+  }, 5000);
+}
+
+function showAlertsError(failed) {
+  const box = document.getElementById("alerts-error");
+  box.hidden = !failed;
+}
+
+/** Sound follows the ward's open alarms (of sessions on the ward). */
+function soundAlarms() {
+  if (sound) sound.setAlarms(alerts.open().filter((a) => tiles.has(a.session_id)));
 }
 
 let loadSeq = 0;
@@ -156,8 +288,14 @@ let loadSeq = 0;
 async function loadSessions() {
   const seq = ++loadSeq;
   loaded = false; // buffer events until this list is drawn, then apply them on top
-  const list = await api("/api/sessions?status=active&limit=500");
+  const [list, open] = await Promise.all([
+    api("/api/sessions?status=active&limit=500"),
+    api("/api/alerts").catch(() => null), // the ward still shows its vitals if alarms fail to load
+  ]);
   if (seq !== loadSeq) return; // a newer load is on its way and will apply the buffer
+  if (open) alerts.replaceOpen(open);
+  else retryAlerts();
+  showAlertsError(!open);
   tiles.clear();
   for (const session of list) {
     const entry = { session, latest: session.latest || {}, el: tileFor(session) };
@@ -170,6 +308,7 @@ async function loadSessions() {
   const early = buffered;
   buffered = [];
   early.forEach(apply); // applying twice is harmless: latest values only move forward
+  soundAlarms();
 }
 
 function showLoadError(err) {
@@ -180,6 +319,7 @@ function showLoadError(err) {
 }
 
 async function main() {
+  sound = initAlarmAudio();
   const me = await initHeader();
   await loadCatalogue(); // sets the clock offset so ages are right on a drifting tablet
   if (canStartSession(me.role)) initStartSession(me);

@@ -191,3 +191,16 @@ def open_routed(page: Page, server: LiveServer, session_id: int) -> Link:
     page.goto(f"{server.url}/sessions/{session_id}")
     wait_until_live(page)
     return link
+
+
+@pytest.fixture
+def second_page(browser: Browser) -> Iterator[Page]:
+    """A page in a browser context of its own (another tablet), failing on uncaught errors."""
+    context = browser.new_context(viewport=DESKTOP, timezone_id=TIMEZONE, locale="en-GB")
+    context.set_default_timeout(5000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the second page: {errors}"

@@ -1,0 +1,100 @@
+// The alarm sound controls every signed-in page shows: an "Enable alarm sound" banner while the
+// browser blocks audio, and the timed audio pause with its countdown.
+
+import { AlarmSound, WebAudioOutput } from "./alarm-sound.js";
+import { announce } from "./announce.js";
+
+const $ = (id) => document.getElementById(id);
+
+function countdown(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+let storage = null;
+try {
+  storage = window.sessionStorage;
+} catch {
+  storage = null;
+}
+
+/** Start the page's alarm sound and wire its controls; returns the AlarmSound. */
+export function initAlarmAudio() {
+  const sound = new AlarmSound({ output: new WebAudioOutput(), storage });
+  window.__vigilAlarmSound = sound; // read by the browser tests (headless Chromium has no ears)
+
+  const banner = $("sound-banner");
+  const bannerText = $("sound-banner-text");
+  const enable = $("sound-enable");
+  const pause = $("audio-pause");
+  const resume = $("audio-resume");
+  const paused = $("audio-paused");
+  const clock = $("audio-countdown");
+  const note = $("audio-note");
+  let wasPaused = sound.snapshot().paused;
+  let breakthroughs = sound.snapshot().breakthroughs.length;
+  let noteTimer = null;
+
+  const unlock = () => {
+    if (!sound.snapshot().unlocked) sound.unlock();
+  };
+  enable.addEventListener("click", unlock);
+  // Any interaction with the page counts as the gesture browsers wait for.
+  for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlock, { capture: true });
+
+  pause.addEventListener("click", () => {
+    sound.pause();
+    resume.focus();
+  });
+  resume.addEventListener("click", () => {
+    sound.resume();
+    pause.focus();
+  });
+
+  const showNote = (text) => {
+    note.textContent = text;
+    note.hidden = false;
+    clearTimeout(noteTimer);
+    noteTimer = setTimeout(() => {
+      note.hidden = true;
+    }, 15000);
+  };
+
+  const draw = (state) => {
+    if (!state.supported) {
+      bannerText.textContent = "This browser cannot play alarm sounds. Watch the screen, or use another browser.";
+      enable.hidden = true;
+      banner.hidden = false;
+    } else {
+      banner.hidden = state.unlocked;
+      banner.dataset.urgent = String(Boolean(state.blocked));
+      bannerText.textContent = state.blocked
+        ? `A ${state.blocked.priority.toUpperCase()} alarm cannot be heard: this browser blocks sound until you click or press a key on the page.`
+        : "Alarm sound is off until you click or press a key on the page: browsers block sound until then.";
+    }
+    pause.hidden = state.paused;
+    paused.hidden = !state.paused;
+    resume.hidden = !state.paused;
+    if (state.paused) clock.textContent = countdown(state.pauseRemainingMs);
+    if (state.breakthroughs.length > breakthroughs) {
+      const last = state.breakthroughs[state.breakthroughs.length - 1];
+      showNote(`Audio pause ended: a new ${last.priority.toUpperCase()} alarm.`);
+      announce(`Audio pause ended by a new ${last.priority} priority alarm.`);
+    } else if (wasPaused && !state.paused) {
+      showNote("Alarm sound is back on.");
+    } else if (!wasPaused && state.paused) {
+      note.hidden = true;
+      announce("Alarm audio paused for 2 minutes.");
+    }
+    breakthroughs = state.breakthroughs.length;
+    wasPaused = state.paused;
+  };
+  sound.subscribe(draw);
+  draw(sound.snapshot());
+  // The countdown ticks with the second; the pause's end is noticed by the sound's own timer.
+  setInterval(() => {
+    const state = sound.snapshot();
+    if (state.paused || wasPaused) draw(state);
+  }, 1000);
+  return sound;
+}

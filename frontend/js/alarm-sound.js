@@ -1,0 +1,296 @@
+// Alarm sounds, generated in the page with the Web Audio API (no sound files), after the
+// IEC 60601-1-8 patterns: high = 10 pulses (3+2, 3+2), medium = 3 pulses, low = 1 pulse, each
+// at its own pitch. The highest priority that nobody has acknowledged sounds, and repeats
+// while it stands (high every 7 s, medium every 17 s, low once per alarm). A timed audio pause
+// (2 min by default) silences it, unless an alarm of a higher priority than any sounding when
+// the pause began arrives: that breaks through and ends the pause.
+//
+// The decisions (what to play, when) are separate from the output, so they can be driven with
+// a fake clock and a fake output; the page's instance is exposed as window.__vigilAlarmSound.
+
+export const RANK = { low: 1, medium: 2, high: 3 };
+const NAME = { 1: "low", 2: "medium", 3: "high" };
+
+/** A pulse: start offset and duration in seconds. */
+function pulses(groups, duration, spacing, groupGap) {
+  const out = [];
+  let t = 0;
+  groups.forEach((count, g) => {
+    if (g > 0) t += groupGap(g);
+    for (let i = 0; i < count; i += 1) {
+      out.push({ at: Number(t.toFixed(3)), duration });
+      t += duration + spacing;
+    }
+    t -= spacing;
+  });
+  return out;
+}
+
+// High: pulses of 150 ms, 100 ms apart; 3+2 with a 350 ms gap (2 spacings + a pulse), then
+// 700 ms before the second 3+2. Medium: three 200 ms pulses, 200 ms apart. Low: one pulse.
+export const PATTERNS = {
+  high: {
+    frequency: 880,
+    groups: "3+2+3+2",
+    pulses: pulses([3, 2, 3, 2], 0.15, 0.1, (g) => (g === 2 ? 0.7 : 0.35)),
+  },
+  medium: { frequency: 660, groups: "3", pulses: pulses([3], 0.2, 0.2, () => 0) },
+  low: { frequency: 440, groups: "1", pulses: pulses([1], 0.25, 0, () => 0) },
+};
+
+export const DEFAULTS = {
+  pauseMs: 2 * 60 * 1000,
+  repeatMs: { high: 7000, medium: 17000, low: null }, // null: once per alarm
+  tickMs: 250,
+};
+
+/** Sound through the Web Audio API. Browsers keep it suspended until a user gesture. */
+export class WebAudioOutput {
+  constructor() {
+    this.ctx = null;
+    this.onState = () => {};
+    const AudioCtx = window.AudioContext || window.webkitAudioContext;
+    this.supported = Boolean(AudioCtx);
+    if (!this.supported) return;
+    try {
+      this.ctx = new AudioCtx();
+      this.ctx.onstatechange = () => this.onState();
+    } catch {
+      this.supported = false;
+    }
+  }
+
+  get unlocked() {
+    return Boolean(this.ctx) && this.ctx.state === "running";
+  }
+
+  async unlock() {
+    if (!this.ctx) return false;
+    try {
+      await this.ctx.resume();
+    } catch {
+      return false;
+    }
+    return this.unlocked;
+  }
+
+  /** Schedule a pattern's pulses: a tone with a few harmonics (easier to locate than a sine). */
+  play(pattern) {
+    const ctx = this.ctx;
+    if (!ctx || ctx.state !== "running") return false;
+    const wave = ctx.createPeriodicWave(new Float32Array([0, 0, 0, 0, 0, 0]), new Float32Array([0, 1, 0.5, 0.35, 0.25, 0.15]));
+    const start = ctx.currentTime + 0.02;
+    for (const pulse of pattern.pulses) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.setPeriodicWave(wave);
+      osc.frequency.value = pattern.frequency;
+      const t0 = start + pulse.at;
+      const t1 = t0 + pulse.duration;
+      // Short ramps: no clicks, and the 10–20 ms rise and fall the standard asks for.
+      gain.gain.setValueAtTime(0, t0);
+      gain.gain.linearRampToValueAtTime(0.3, t0 + 0.015);
+      gain.gain.setValueAtTime(0.3, t1 - 0.02);
+      gain.gain.linearRampToValueAtTime(0, t1);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(t0);
+      osc.stop(t1 + 0.01);
+    }
+    return true;
+  }
+}
+
+const PAUSE_KEY = "vigil.audioPause";
+
+/**
+ * What to sound, and when. `output` needs `supported`, `unlocked`, `unlock()` and
+ * `play(pattern)`; `clock()` gives ms since the epoch; `storage` keeps a pause across pages
+ * of the same tab (pass null to not keep it).
+ */
+export class AlarmSound {
+  constructor({ output, clock = () => Date.now(), storage = null, timers = true, ...options } = {}) {
+    this.output = output;
+    this.clock = clock;
+    this.storage = storage;
+    this.options = { ...DEFAULTS, ...options, repeatMs: { ...DEFAULTS.repeatMs, ...(options.repeatMs || {}) } };
+    this.active = []; // unacknowledged open alarms: { key, priority }
+    this.heard = new Set(); // keys of alarms already sounded (or silenced by a pause)
+    this.pendingLow = false; // a new low alarm still to be played once
+    this.lastPlayedAt = { high: -Infinity, medium: -Infinity, low: -Infinity };
+    this.pausedUntil = null;
+    this.pauseCeiling = 0;
+    this.plays = [];
+    this.breakthroughs = [];
+    this.blocked = null; // { priority, at }: wanted to sound while the browser blocked audio
+    this.listeners = new Set();
+    this.restorePause();
+    if (output) output.onState = () => {
+      this.evaluate();
+      this.emit();
+    };
+    if (timers) this.timer = setInterval(() => this.evaluate(), this.options.tickMs);
+  }
+
+  subscribe(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit() {
+    const snapshot = this.snapshot();
+    for (const listener of this.listeners) listener(snapshot);
+  }
+
+  /**
+   * The open alarms the page knows (any statuses): only unacknowledged ones sound. An alarm is
+   * new when it is raised, reminded or made worse (its alerted_at or priority changes).
+   */
+  setAlarms(alarms) {
+    const active = alarms
+      .filter((a) => a.status === "active" && RANK[a.priority])
+      .map((a) => ({ key: `${a.id}|${a.alerted_at}|${a.priority}`, priority: a.priority }));
+    this.active = active;
+    const fresh = active.filter((a) => !this.heard.has(a.key));
+    for (const a of fresh) this.heard.add(a.key);
+    const top = this.topRank();
+    if (this.isPaused() && top > this.pauseCeiling) {
+      // Worse than anything sounding when the pause began: the pause must not hide it.
+      this.breakthroughs.push({ priority: NAME[top], at: this.clock() });
+      this.endPause();
+    }
+    if (fresh.length) {
+      const freshTop = Math.max(...fresh.map((a) => RANK[a.priority]));
+      if (freshTop >= top) this.lastPlayedAt[NAME[top]] = -Infinity; // sound it now, not at the next repeat
+      if (fresh.some((a) => a.priority === "low")) this.pendingLow = true;
+    }
+    if (!active.some((a) => a.priority === "low")) this.pendingLow = false;
+    this.evaluate();
+    this.emit();
+  }
+
+  topRank() {
+    return this.active.reduce((top, a) => Math.max(top, RANK[a.priority]), 0);
+  }
+
+  isPaused() {
+    return this.pausedUntil !== null && this.clock() < this.pausedUntil;
+  }
+
+  /** Play what is due now (called on every change and by the timer). */
+  evaluate() {
+    const at = this.clock();
+    if (this.pausedUntil !== null && at >= this.pausedUntil) {
+      this.endPause();
+      this.emit();
+    }
+    if (this.isPaused()) return;
+    const top = this.topRank();
+    if (!top) {
+      this.blocked = null;
+      return;
+    }
+    const priority = NAME[top];
+    if (priority === "low") {
+      if (this.pendingLow && this.play("low")) this.pendingLow = false;
+      return;
+    }
+    if (at - this.lastPlayedAt[priority] >= this.options.repeatMs[priority]) this.play(priority);
+  }
+
+  play(priority) {
+    const at = this.clock();
+    if (!this.output || !this.output.unlocked || !this.output.play(PATTERNS[priority])) {
+      if (!this.blocked || this.blocked.priority !== priority) {
+        this.blocked = { priority, at };
+        this.emit();
+      }
+      return false;
+    }
+    this.blocked = null;
+    this.lastPlayedAt[priority] = at;
+    this.plays.push({ priority, at });
+    if (this.plays.length > 50) this.plays.shift();
+    this.emit();
+    return true;
+  }
+
+  /** Silence alarm sound for `ms` (2 min by default); what is sounding now sets the ceiling. */
+  pause(ms = this.options.pauseMs) {
+    this.pausedUntil = this.clock() + ms;
+    this.pauseCeiling = this.topRank();
+    this.savePause();
+    this.emit();
+  }
+
+  /** End the pause early (a person chose to); what is due sounds at once. */
+  resume() {
+    this.endPause();
+    this.evaluate();
+    this.emit();
+  }
+
+  endPause() {
+    this.pausedUntil = null;
+    this.pauseCeiling = 0;
+    // Whatever stands sounds straight away, not at its next repeat.
+    this.lastPlayedAt = { high: -Infinity, medium: -Infinity, low: -Infinity };
+    this.savePause();
+  }
+
+  async unlock() {
+    if (!this.output) return false;
+    const ok = await this.output.unlock();
+    this.evaluate();
+    this.emit();
+    return ok;
+  }
+
+  snapshot() {
+    const at = this.clock();
+    const last = this.plays.length ? this.plays[this.plays.length - 1] : null;
+    const top = this.topRank();
+    return {
+      supported: Boolean(this.output && this.output.supported),
+      unlocked: Boolean(this.output && this.output.unlocked),
+      sounding: top ? NAME[top] : null,
+      paused: this.isPaused(),
+      pausedUntil: this.isPaused() ? this.pausedUntil : null,
+      pauseRemainingMs: this.isPaused() ? this.pausedUntil - at : 0,
+      pauseCeiling: this.isPaused() ? NAME[this.pauseCeiling] || null : null,
+      blocked: this.blocked,
+      lastPattern: last
+        ? { priority: last.priority, at: last.at, pulses: PATTERNS[last.priority].pulses.length, groups: PATTERNS[last.priority].groups, frequency: PATTERNS[last.priority].frequency }
+        : null,
+      plays: this.plays.map((p) => ({ ...p })),
+      breakthroughs: this.breakthroughs.map((b) => ({ ...b })),
+    };
+  }
+
+  savePause() {
+    if (!this.storage) return;
+    try {
+      if (this.pausedUntil === null) this.storage.removeItem(PAUSE_KEY);
+      else this.storage.setItem(PAUSE_KEY, JSON.stringify({ until: this.pausedUntil, ceiling: this.pauseCeiling }));
+    } catch {
+      /* storage full or refused: the pause simply is not kept across pages */
+    }
+  }
+
+  /** A pause set on the page the nurse came from still runs here (same tab). */
+  restorePause() {
+    if (!this.storage) return;
+    try {
+      const saved = JSON.parse(this.storage.getItem(PAUSE_KEY) || "null");
+      if (saved && saved.until > this.clock()) {
+        this.pausedUntil = saved.until;
+        this.pauseCeiling = saved.ceiling || 0;
+      }
+    } catch {
+      /* ignore a damaged entry */
+    }
+  }
+
+  stop() {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,413 @@
+"""Alarms in the browser: seen on the ward and the session page within two seconds, in the
+IEC 60601-1-8 colours and flashing rates but never by colour alone, acknowledged from any page
+and heard through a timed audio pause that a higher-priority alarm breaks through."""
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Locator, Page, Route, expect
+
+from backend.users.roles import Role
+from tests.browser.conftest import sign_in, wait_until_live
+from tests.conftest import ROLE_USERS, LiveServer
+from tests.helpers import new_session, post_reading
+
+pytestmark = pytest.mark.browser
+
+Session = dict[str, Any]
+NewSession = Callable[[], Session]
+
+
+@pytest.fixture
+def ward_session(nurse_api: httpx.Client) -> Iterator[NewSession]:
+    """Start sessions for a test and stop them afterwards, which closes their alarms."""
+    started: list[Session] = []
+
+    def start() -> Session:
+        session = new_session(nurse_api)
+        started.append(session)
+        return session
+
+    yield start
+    for session in started:
+        nurse_api.post(f"/api/sessions/{session['id']}/phase", json={"phase": "stopped"})
+
+
+@pytest.fixture
+def quiet_ward(nurse_api: httpx.Client) -> None:
+    """No other test's session (or its alarms) left on the ward: what the ward shows and sounds
+    depends on all of them, and a crowded ward lists only its first sessions."""
+    while True:
+        response = nurse_api.get("/api/sessions", params={"status": "active", "limit": 500})
+        assert response.status_code == 200, response.text
+        if not response.json():
+            return
+        for session in response.json():
+            stop = {"phase": "stopped"}
+            response = nurse_api.post(f"/api/sessions/{session['id']}/phase", json=stop)
+            assert response.is_success, response.text
+
+
+def alarm_of(page: Page, session_id: int) -> Locator:
+    return page.locator(f".tile[data-session-id='{session_id}'] .tile-alarm")
+
+
+def flash_hz(box: Locator) -> float:
+    """How often the box flashes, from its CSS animation (0 when it is steady)."""
+    style: dict[str, str] = box.evaluate(
+        """(el) => {
+            const s = getComputedStyle(el);
+            return { name: s.animationName, duration: s.animationDuration };
+        }"""
+    )
+    if style["name"] == "none":
+        return 0.0
+    return 1 / float(style["duration"].removesuffix("s"))
+
+
+def sound(page: Page) -> dict[str, Any]:
+    state: dict[str, Any] = page.evaluate("() => window.__vigilAlarmSound.snapshot()")
+    return state
+
+
+def reading(client: httpx.Client, session_id: int, **vitals: Any) -> None:
+    response = post_reading(client, session_id, **vitals)
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.usefixtures("quiet_ward")
+def test_an_alarm_shows_everywhere_within_two_seconds_and_an_acknowledgement_reaches_every_page(
+    nurse_page: Page,
+    second_page: Page,
+    live_server: LiveServer,
+    nurse_api: httpx.Client,
+    ward_session: NewSession,
+) -> None:
+    session = ward_session()
+    ward = nurse_page
+    ward.goto(f"{live_server.url}/ward")
+    expect(ward.locator("#live-status")).to_have_attribute("data-state", "live")
+    expect(ward.locator(f".tile[data-session-id='{session['id']}']")).to_be_visible()
+    # The same session open on a second tab of this nurse and on a staff member's tablet.
+    mine = ward.context.new_page()
+    mine.goto(f"{live_server.url}/sessions/{session['id']}")
+    wait_until_live(mine)
+    sign_in(second_page, live_server.url, Role.STAFF)
+    theirs = second_page
+    theirs.goto(f"{live_server.url}/sessions/{session['id']}")
+    wait_until_live(theirs)
+    expect(theirs.locator("#alarms-none")).to_be_visible()
+
+    started = time.monotonic()
+    reading(nurse_api, session["id"], systolic=190, diastolic=95)  # high: alarms on measurement
+    tile = alarm_of(ward, session["id"])
+    expect(tile).to_contain_text("HIGH ALARM: Systolic", timeout=2000)
+    for page in (mine, theirs):
+        expect(page.locator("#alarm-list .alarm-item")).to_contain_text("HIGH ALARM", timeout=2000)
+    assert time.monotonic() - started < 2.0
+
+    # Seen without colour: words, "!!!" and the value against its limit; flashing at 1.4–2.8 Hz.
+    expect(tile.locator(".alarm-marker")).to_have_text("!!!")
+    expect(tile).to_contain_text("190")
+    expect(tile).to_contain_text("above 180")
+    assert 1.4 <= flash_hz(tile) <= 2.8
+    expect(ward.locator("#ward-alarms")).to_contain_text("1 HIGH")
+
+    # Acknowledged with the keyboard on the staff tablet, with a note of what was done.
+    item = theirs.locator("#alarm-list .alarm-item").first
+    item.get_by_role("button", name="Acknowledge").focus()
+    theirs.keyboard.press("Enter")
+    dialog = theirs.locator("#ack-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("HIGH ALARM")
+    expect(theirs.locator("#ack-note")).to_be_focused()
+    theirs.keyboard.type("BP repeated on the other arm, doctor called")
+    theirs.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(theirs.locator("#alarms-title")).to_be_focused()
+
+    # Every open page follows: steady and marked ACK, but still shown while the value stands.
+    expect(tile).to_have_attribute("data-status", "acknowledged")
+    expect(tile.locator(".alarm-flag")).to_have_text(["ACK"])
+    assert flash_hz(tile) == 0
+    for page in (mine, theirs):
+        entry = page.locator("#alarm-list .alarm-item").first
+        expect(entry).to_contain_text(f"Acknowledged by {ROLE_USERS[Role.STAFF]}")
+        expect(entry).to_contain_text("doctor called")
+        expect(entry.get_by_role("button", name="Acknowledge")).to_have_count(0)
+
+    # A normal reading resolves it: it leaves the tile and goes into the history.
+    reading(nurse_api, session["id"], systolic=120, diastolic=80)
+    expect(tile).to_be_hidden()
+    for page in (mine, theirs):
+        expect(page.locator("#alarms-none")).to_be_visible()
+        history = page.locator("#alarm-history li").first
+        expect(history).to_contain_text("HIGH ALARM: Systolic BP 190 mmHg above 180")
+        expect(history).to_contain_text(f"acknowledged by {ROLE_USERS[Role.STAFF]}")
+        expect(history).to_contain_text("doctor called")
+    mine.close()
+
+
+def test_a_latched_alarm_stays_until_acknowledged_and_limits_are_drawn_and_listed(
+    nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client, ward_session: NewSession
+) -> None:
+    session = ward_session()
+    nurse_page.goto(f"{live_server.url}/sessions/{session['id']}")
+    wait_until_live(nurse_page)
+
+    # The limits of the phase, in words and as bands on the heart rate and SpO2 charts.
+    expect(nurse_page.locator("#limits-phase")).to_contain_text("Baseline")
+    heart = nurse_page.locator("#limits-body tr[data-vital='heart_rate']")
+    expect(heart.locator("td")).to_have_text(["< 40", "< 50", "> 120", "> 140", "10 s"])
+    systolic = nurse_page.locator("#limits-body tr[data-vital='systolic'] td")
+    expect(systolic.last).to_have_text("on measurement")
+    shapes: list[str] = nurse_page.evaluate(
+        """() => (document.getElementById('vitals-chart').layout.shapes || [])
+                .map((s) => s.name).filter((n) => n && n.startsWith('limit:'))"""
+    )
+    assert {"limit:heart_rate:above:medium", "limit:heart_rate:below:medium:zone"} <= set(shapes)
+    assert "limit:spo2:below:medium" in shapes
+
+    # High, then back in range before anyone looked: it latches, and says so.
+    reading(nurse_api, session["id"], systolic=185, diastolic=90)
+    item = nurse_page.locator("#alarm-list .alarm-item").first
+    expect(item).to_contain_text("HIGH ALARM", timeout=2000)
+    reading(nurse_api, session["id"], systolic=130, diastolic=80)
+    expect(item.locator(".alarm-flag")).to_have_text(["LATCHED"])
+    expect(item).to_contain_text("stays until acknowledged")
+    expect(nurse_page.locator("#alarms-panel")).to_have_attribute("data-priority", "high")
+
+    # Acknowledging a latched alarm clears it; Escape first backs out without doing so.
+    item.get_by_role("button", name="Acknowledge").click()
+    nurse_page.keyboard.press("Escape")
+    expect(nurse_page.locator("#ack-dialog")).to_be_hidden()
+    expect(item.get_by_role("button", name="Acknowledge")).to_be_focused()
+    item.get_by_role("button", name="Acknowledge").click()
+    nurse_page.locator("#ack-ok").click()
+    expect(nurse_page.locator("#alarms-none")).to_be_visible()
+    history = nurse_page.locator("#alarm-history li").first
+    expect(history).to_contain_text(f"acknowledged by {ROLE_USERS[Role.NURSE]}")
+
+    # Another chair's alarm is shown (and sounded) here too, linking to its session.
+    other = ward_session()
+    reading(nurse_api, other["id"], systolic=190, diastolic=95)
+    link = nurse_page.locator("#other-alarms a", has_text=other["chair"])
+    expect(link).to_contain_text("HIGH ALARM", timeout=6000)
+    expect(link).to_have_attribute("href", f"/sessions/{other['id']}")
+
+
+def fake_alarm(alarm_id: int, session_id: int, priority: str, **fields: Any) -> dict[str, Any]:
+    now = "2026-01-01T00:00:00Z"
+    alarm: dict[str, Any] = {
+        "id": alarm_id,
+        "session_id": session_id,
+        "condition": "heart_rate.above",
+        "kind": "physiological",
+        "priority": priority,
+        "status": "active",
+        "present": True,
+        "escalated": False,
+        "message": f"Heart rate 130 /min above 120 ({priority})",
+        "value": 130,
+        "raised_at": now,
+        "alerted_at": now,
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "note": None,
+        "resolved_at": None,
+        "escalated_at": None,
+    }
+    return alarm | fields
+
+
+@pytest.mark.usefixtures("quiet_ward")
+def test_each_priority_has_its_colour_rate_and_words_and_reduced_motion_stops_flashing(
+    nurse_page: Page, live_server: LiveServer, ward_session: NewSession
+) -> None:
+    # The server raises no low-priority alarm with its default limits: the list is made here.
+    high, medium, low, acked = (ward_session() for _ in range(4))
+    alarms = [
+        fake_alarm(-1, high["id"], "high", escalated=True, escalated_at="2026-01-01T00:02:00Z"),
+        fake_alarm(-2, medium["id"], "medium"),
+        fake_alarm(-3, low["id"], "low"),
+        fake_alarm(-4, acked["id"], "high", status="acknowledged", acknowledged_by="someone"),
+    ]
+
+    def fulfil(route: Route) -> None:
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(alarms))
+
+    nurse_page.route("**/api/alerts", fulfil)
+    nurse_page.goto(f"{live_server.url}/ward")
+    boxes = {s["id"]: alarm_of(nurse_page, s["id"]) for s in (high, medium, low, acked)}
+
+    expect(boxes[high["id"]]).to_contain_text("ESCALATED")
+    expect(boxes[high["id"]]).to_contain_text("HIGH ALARM: Heart rate 130")
+    expect(boxes[medium["id"]]).to_contain_text("MEDIUM ALARM")
+    expect(boxes[low["id"]]).to_contain_text("LOW ALARM")
+    expect(boxes[acked["id"]]).to_contain_text("ACK")
+    markers = [boxes[s["id"]].locator(".alarm-marker") for s in (high, medium, low)]
+    for marker, text in zip(markers, ["!!!", "!!", "!"], strict=True):
+        expect(marker).to_have_text(text)
+    assert 1.4 <= flash_hz(boxes[high["id"]]) <= 2.8
+    assert 0.4 <= flash_hz(boxes[medium["id"]]) <= 0.8
+    assert flash_hz(boxes[low["id"]]) == 0  # low: steady
+    assert flash_hz(boxes[acked["id"]]) == 0  # acknowledged: steady, outlined
+    border = boxes[acked["id"]].evaluate("(el) => getComputedStyle(el).borderTopStyle")
+    assert border == "dashed"
+    expect(nurse_page.locator("#ward-alarms")).to_contain_text("2 HIGH !!!, 1 MEDIUM !!, 1 LOW !")
+
+    nurse_page.emulate_media(reduced_motion="reduce")
+    assert flash_hz(boxes[high["id"]]) == 0
+    assert flash_hz(boxes[medium["id"]]) == 0
+    fill = boxes[high["id"]].evaluate("(el) => getComputedStyle(el).backgroundImage")
+    assert "gradient" in fill  # a hatched fill instead of flashing
+    expect(boxes[high["id"]]).to_contain_text("HIGH ALARM")
+
+
+@pytest.mark.usefixtures("quiet_ward")
+def test_audio_pause_counts_down_and_a_higher_priority_alarm_breaks_through(
+    nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client, ward_session: NewSession
+) -> None:
+    first, second, third = ward_session(), ward_session(), ward_session()
+    ward = nurse_page
+    ward.goto(f"{live_server.url}/ward")
+    expect(ward.locator("#live-status")).to_have_attribute("data-state", "live")
+    expect(ward.locator(f".tile[data-session-id='{third['id']}']")).to_be_visible()
+    if ward.locator("#sound-banner").is_visible():
+        ward.get_by_role("button", name="Enable alarm sound").click()
+    expect(ward.locator("#sound-banner")).to_be_hidden()
+    assert sound(ward)["unlocked"]
+
+    reading(nurse_api, first["id"], systolic=165, diastolic=85)  # medium: above 160
+    expect(alarm_of(ward, first["id"])).to_contain_text("MEDIUM ALARM", timeout=2000)
+    ward.wait_for_function("() => window.__vigilAlarmSound.snapshot().lastPattern !== null")
+    state = sound(ward)
+    assert (state["sounding"], state["lastPattern"]["priority"]) == ("medium", "medium")
+    assert state["lastPattern"]["pulses"] == 3
+
+    ward.get_by_role("button", name="Pause audio").click()
+    countdown = ward.locator("#audio-countdown")
+    expect(ward.locator("#audio-paused")).to_be_visible()
+    expect(countdown).to_have_text("2:00")
+    expect(countdown).to_have_text("1:59", timeout=2500)  # it counts down, visibly
+    state = sound(ward)
+    assert (state["paused"], state["pauseCeiling"]) == (True, "medium")
+    assert 115_000 < state["pauseRemainingMs"] <= 120_000
+    plays = len(state["plays"])
+
+    # Another medium alarm is no worse than what was sounding: it stays silent.
+    reading(nurse_api, second["id"], systolic=120, diastolic=105)  # medium: diastolic above 100
+    expect(alarm_of(ward, second["id"])).to_contain_text("MEDIUM ALARM", timeout=2000)
+    ward.wait_for_timeout(300)
+    state = sound(ward)
+    assert state["paused"] and len(state["plays"]) == plays
+
+    # A high alarm breaks through: the pause ends and the high pattern plays at once.
+    reading(nurse_api, third["id"], systolic=195, diastolic=90)
+    expect(alarm_of(ward, third["id"])).to_contain_text("HIGH ALARM", timeout=2000)
+    expect(ward.locator("#audio-paused")).to_be_hidden()
+    expect(ward.locator("#audio-note")).to_contain_text("new HIGH alarm")
+    state = sound(ward)
+    assert not state["paused"]
+    assert [b["priority"] for b in state["breakthroughs"]] == ["high"]
+    assert state["lastPattern"]["priority"] == "high"
+    assert (state["lastPattern"]["pulses"], state["lastPattern"]["groups"]) == (10, "3+2+3+2")
+    assert state["sounding"] == "high"
+
+
+def test_the_sound_logic_repeats_pauses_and_breaks_through_on_a_fake_clock(
+    nurse_page: Page, live_server: LiveServer
+) -> None:
+    """The alarm-sound module alone, with a fake clock and output, for the timings."""
+    nurse_page.goto(f"{live_server.url}/ward")
+    result: dict[str, Any] = nurse_page.evaluate(
+        """async () => {
+            const { AlarmSound, PATTERNS } = await import('/static/js/alarm-sound.js');
+            let t = 1_000_000;
+            const played = [];
+            const output = {
+                supported: true, unlocked: true,
+                unlock: async () => true,
+                play: (pattern) => { played.push([t, pattern.frequency]); return true; },
+            };
+            const s = new AlarmSound({ output, clock: () => t, timers: false });
+            const at = (ms) => { t += ms; s.evaluate(); };
+            const alarm = (id, priority, status = 'active') =>
+                ({ id, priority, status, alerted_at: 'x' });
+            const out = {};
+            s.setAlarms([alarm(1, 'low')]);
+            at(60_000);
+            out.lowOnce = played.length;
+            s.setAlarms([alarm(1, 'low'), alarm(2, 'medium')]);
+            at(16_000); out.mediumBefore = played.length;
+            at(1_000); out.mediumRepeat = played.length;
+            s.setAlarms([alarm(1, 'low'), alarm(2, 'medium'), alarm(3, 'high')]);
+            out.high = played.length;
+            at(7_000); out.highRepeat = played.length;
+            s.setAlarms([alarm(1, 'low'), alarm(2, 'medium'), alarm(3, 'high', 'acknowledged')]);
+            s.pause();
+            out.ceiling = s.snapshot().pauseCeiling;
+            at(60_000); out.paused = played.length;
+            s.setAlarms([alarm(1, 'low'), alarm(2, 'medium'), alarm(4, 'medium')]);
+            out.sameLevel = played.length;
+            at(60_001); out.afterPause = played.length;
+            s.pause();
+            s.setAlarms([alarm(1, 'low'), alarm(2, 'medium'), alarm(5, 'high')]);
+            out.breakthrough = [s.snapshot().paused, played.length];
+            out.freqs = [PATTERNS.high.frequency, PATTERNS.medium.frequency,
+                         PATTERNS.low.frequency];
+            out.highPulses = PATTERNS.high.pulses.map((p) => p.at);
+            return out;
+        }"""
+    )
+    assert result["lowOnce"] == 1  # low: a single pulse, once
+    assert (result["mediumBefore"], result["mediumRepeat"]) == (2, 3)  # at once, then at 17 s
+    assert (result["high"], result["highRepeat"]) == (4, 5)  # at once, then at 7 s
+    assert result["ceiling"] == "medium"
+    assert result["paused"] == 5  # two minutes of silence...
+    assert result["sameLevel"] == 5  # ...that another medium alarm does not break
+    assert result["afterPause"] == 6  # the pause over, what stands sounds at once
+    assert result["breakthrough"] == [False, 7]
+    assert len(set(result["freqs"])) == 3
+    gaps = [b - a for a, b in zip(result["highPulses"], result["highPulses"][1:], strict=False)]
+    # 3 + 2, then 3 + 2: a longer gap inside each half, the longest between the halves.
+    assert gaps[0] == gaps[1] == gaps[3] < gaps[2] < gaps[4]
+
+
+def test_the_pre_dose_gate_is_shown_before_dosing_and_going_ahead_is_recorded(
+    nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client, ward_session: NewSession
+) -> None:
+    session = ward_session()
+    reading(nurse_api, session["id"], systolic=150, diastolic=88)  # above the 140/90 gate
+    nurse_page.goto(f"{live_server.url}/sessions/{session['id']}")
+    wait_until_live(nurse_page)
+    nurse_page.get_by_role("button", name="Start infusion").click()
+    advice = nurse_page.locator("#gate-advice")
+    expect(advice).to_contain_text("systolic 150 > 140")
+    confirm = nurse_page.locator("#confirm-phase-ok")
+    expect(confirm).to_be_disabled()
+    expect(nurse_page.locator("#gate-override")).to_be_focused()
+    nurse_page.keyboard.press("Space")
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    expect(nurse_page.locator("#phase-badge")).to_have_text("Infusing")
+    # The infusing phase has limits of its own: the table follows the phase.
+    expect(nurse_page.locator("#limits-phase")).to_contain_text("Infusing")
+    expect(nurse_page.locator("#limits-other")).to_contain_text("due every 10 min")
+    stored = nurse_api.get(f"/api/sessions/{session['id']}").json()
+    assert stored["gate_override_by"] == ROLE_USERS[Role.NURSE]
+
+
+def test_the_ward_says_when_its_alarms_cannot_be_loaded(
+    nurse_page: Page, live_server: LiveServer
+) -> None:
+    nurse_page.route("**/api/alerts", lambda route: route.fulfill(status=503, body="{}"))
+    nurse_page.goto(f"{live_server.url}/ward")
+    expect(nurse_page.locator("#alerts-error")).to_contain_text("could not be loaded")
+    expect(nurse_page.locator("#ward-count")).to_contain_text(
+        "active session"
+    )  # vitals still shown
