@@ -7,6 +7,9 @@ a temporary directory (WAL, synchronous=FULL). For each server this measures
     then with several concurrent clients;
   * the time from just before a POST is sent to the arrival of its `reading.created` event on a
     WebSocket subscribed to the session, with readings sent one at a time at a modest rate;
+  * for Vigil, the time from just before a high blood pressure reading is POSTed to the arrival
+    of the `alert.changed` event raising its alarm on such a WebSocket (the baseline has no
+    alerts: its figure there is its POST-to-event time from the previous point);
   * the server process's CPU time per request and its resident memory (idle and peak).
 
 It prints a table (and with --json writes the figures). It asserts nothing about speed.
@@ -33,7 +36,6 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from operator import attrgetter
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -57,6 +59,15 @@ START_TIMEOUT = 30.0  # seconds for a server to answer its health check
 STOP_TIMEOUT = 10.0  # seconds for a server to exit after SIGTERM before it is killed
 REQUEST_TIMEOUT = 30.0  # seconds for any one HTTP request
 STREAM_GRACE = 5.0  # seconds to wait for stragglers after the last stream POST
+ALARM_TIMEOUT = 5.0  # seconds to wait for each alarm's event
+ALERTS_PATH = "/api/sessions/{session_id}/alerts"
+ACKNOWLEDGE_PATH = "/api/alerts/{alert_id}/acknowledge"
+# Systolic blood pressure alarms on measurement, with no delay (clinic defaults: high above 180).
+# 190/90 raises a high-priority alarm; 120/80 clears the condition, but a high alarm latches,
+# so it resolves only when acknowledged. Then the next 190 raises a new alarm.
+ALARM_CONDITION = "systolic.above"
+HIGH_PRESSURE = (190, 90)
+NORMAL_PRESSURE = (120, 80)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 _running: set[subprocess.Popen[bytes]] = set()
@@ -112,11 +123,30 @@ class StreamFigures:
 
 
 @dataclass
+class AlarmFigures:
+    """High blood pressure alarms raised one at a time, each timed from the POST of its reading
+    to the `alert.changed` event that raised it; then cleared (normal reading, acknowledgement)."""
+
+    alarms: int
+    rate_per_second: float
+    received: int  # raising events that arrived within ALARM_TIMEOUT
+    errors: int  # failed requests, unexpected answers, resolutions that never arrived
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    post_p50_ms: float  # round trip of the POSTs of the alarming readings
+    reading_event_p50_ms: float  # the same readings' own `reading.created` events
+    alerts_before: int | None  # the session's alerts before: in-range readings raise none
+    error_samples: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TargetFigures:
     name: str
     sequential: LoadFigures
     concurrent: LoadFigures
     stream: StreamFigures
+    alarm: AlarmFigures | None  # None: not measured (the baseline has no alerts)
     idle_rss_mib: float
     peak_rss_mib: float  # VmHWM: the most the process ever held, start-up included
     loaded_rss_mib: float  # VmRSS after the last phase
@@ -305,7 +335,8 @@ def prepare_vigil(workdir: Path) -> tuple[str, str, int]:
 
 
 def reading_body(rng: random.Random, reading_id: uuid.UUID) -> bytes:
-    """A full set of plausible vitals with the client's own id, taken now, as JSON."""
+    """A full set of plausible vitals with the client's own id, taken now, as JSON. Every value
+    is well inside the clinic's default alert limits, so these readings raise no alarm."""
     systolic = rng.randint(105, 140)
     return json.dumps(
         {
@@ -313,10 +344,28 @@ def reading_body(rng: random.Random, reading_id: uuid.UUID) -> bytes:
             "taken_at": datetime.now(UTC).isoformat(),
             "heart_rate": rng.randint(60, 100),
             "systolic": systolic,
-            "diastolic": rng.randint(60, systolic - 20),
+            "diastolic": rng.randint(60, min(systolic - 20, 90)),
             "spo2": rng.randint(95, 100),
             "respiratory_rate": rng.randint(12, 20),
             "temperature": round(rng.uniform(36.2, 37.4), 1),
+            "consciousness": "A",
+        }
+    ).encode()
+
+
+def pressure_body(reading_id: uuid.UUID, pressure: tuple[int, int]) -> bytes:
+    """A full set of vitals, all in range but for the blood pressure given, taken now."""
+    systolic, diastolic = pressure
+    return json.dumps(
+        {
+            "id": str(reading_id),
+            "taken_at": datetime.now(UTC).isoformat(),
+            "heart_rate": 80,
+            "systolic": systolic,
+            "diastolic": diastolic,
+            "spo2": 98,
+            "respiratory_rate": 14,
+            "temperature": 36.8,
             "consciousness": "A",
         }
     ).encode()
@@ -473,6 +522,159 @@ async def stream_latency(target: Target, readings: int, rate: float, seed: int) 
     )
 
 
+async def alarm_latency(target: Target, alarms: int, rate: float) -> AlarmFigures:
+    """Raise `alarms` high blood pressure alarms one after another, `rate` a second at most.
+
+    Each cycle POSTs a 190/90 reading and times it to the `alert.changed` event that raises the
+    alarm, then POSTs a 120/80 reading (the alarm latches), acknowledges the alarm (it resolves)
+    and waits for that resolution on the stream, so the next cycle starts with nothing in flight.
+    Only the first step is timed."""
+    path = READINGS_PATH.format(session_id=target.session_id)
+    url = f"{target.server.ws_url}/api/stream?session_id={target.session_id}"
+    errors = ErrorLog()
+    sent: dict[str, float] = {}
+    reading_arrived: dict[str, float] = {}
+    changes: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
+    raised_ids: set[int] = set()
+    alarm_ms: list[float] = []
+    post_ms: list[float] = []
+
+    async with ws_connect(url, additional_headers=target.headers, open_timeout=10) as ws:
+
+        async def receive() -> None:
+            try:
+                async for raw in ws:
+                    now = time.perf_counter()
+                    message: dict[str, Any] = json.loads(raw)
+                    if message.get("type") != "event":
+                        continue
+                    data: dict[str, Any] = message.get("data") or {}
+                    if message.get("kind") == "reading.created":
+                        reading_id = str(data.get("id"))
+                        if reading_id in sent:
+                            reading_arrived.setdefault(reading_id, now)
+                    elif (
+                        message.get("kind") == "alert.changed"
+                        and data.get("condition") == ALARM_CONDITION
+                    ):
+                        changes.put_nowait((now, data))
+            except ConnectionClosed as exc:
+                errors.add(f"stream closed: {exc}")
+
+        async def next_change(change: str, alert_id: int | None) -> tuple[float, int] | None:
+            """When the next event with `change` arrived, and its alert; None after the timeout.
+            alert_id None: any alert not raised before (a new alarm); else only that one."""
+            deadline = time.perf_counter() + ALARM_TIMEOUT
+            while (remaining := deadline - time.perf_counter()) > 0:
+                try:
+                    at, data = await asyncio.wait_for(changes.get(), remaining)
+                except TimeoutError:
+                    return None
+                found = data.get("id")
+                if change not in data.get("changes", []) or not isinstance(found, int):
+                    continue
+                if (alert_id is None and found not in raised_ids) or found == alert_id:
+                    return at, found
+            return None
+
+        async def open_alerts(client: httpx2.AsyncClient) -> list[dict[str, Any]] | None:
+            try:
+                response = await client.get(ALERTS_PATH.format(session_id=target.session_id))
+            except httpx2.HTTPError as exc:
+                errors.add(f"alert list: {type(exc).__name__}: {exc}")
+                return None
+            if response.status_code != 200:
+                errors.add(f"alert list: HTTP {response.status_code}: {response.text}")
+                return None
+            listed: list[dict[str, Any]] = response.json()
+            return listed
+
+        async def acknowledge(client: httpx2.AsyncClient, alert_id: int) -> bool:
+            """Acknowledge the latched alarm; True when it resolved and that reached the stream."""
+            try:
+                response = await client.post(
+                    ACKNOWLEDGE_PATH.format(alert_id=alert_id), content=b'{"note": null}'
+                )
+            except httpx2.HTTPError as exc:
+                errors.add(f"acknowledge: {type(exc).__name__}: {exc}")
+                return False
+            status = response.json().get("status") if response.status_code == 200 else None
+            if status != "resolved":
+                errors.add(f"acknowledge: HTTP {response.status_code}: {response.text}")
+                return False
+            if await next_change("resolved", alert_id) is None:
+                errors.add(f"alert {alert_id}: its resolution never arrived on the stream")
+                return False
+            return True
+
+        async with asyncio.timeout(10):
+            while json.loads(await ws.recv()).get("type") != "ready":
+                pass
+        receiver = asyncio.create_task(receive())
+        try:
+            async with http_client(target, 1) as client:
+                before = await open_alerts(client)
+                alerts_before = len(before) if before is not None else None
+                cycles = alarms
+                if any(a.get("resolved_at") is None for a in before or []):
+                    errors.add("the session already had an open alert: no alarms raised")
+                    cycles = 0
+                started = time.perf_counter()
+                for index in range(cycles):
+                    delay = started + index / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    reading_id = str(uuid.uuid4())
+                    body = pressure_body(uuid.UUID(reading_id), HIGH_PRESSURE)
+                    sent[reading_id] = posted = time.perf_counter()
+                    elapsed = await post_one(client, path, body, errors)
+                    if elapsed is None:
+                        continue
+                    post_ms.append(elapsed)
+                    raised = await next_change("raised", None)
+                    if raised is not None:
+                        arrived, alert_id = raised
+                        alarm_ms.append((arrived - posted) * 1000)
+                    else:
+                        errors.add(f"no raised event within {ALARM_TIMEOUT:g}s")
+                        # Find the alarm anyway, so that it can be cleared for the next cycle.
+                        listed = await open_alerts(client) or []
+                        found = [
+                            a["id"]
+                            for a in listed
+                            if a.get("condition") == ALARM_CONDITION
+                            and a.get("resolved_at") is None
+                        ]
+                        if not found or receiver.done():
+                            break
+                        alert_id = found[0]
+                    raised_ids.add(alert_id)
+                    normal = pressure_body(uuid.uuid4(), NORMAL_PRESSURE)
+                    cleared = await post_one(client, path, normal, errors) is not None
+                    if not (cleared and await acknowledge(client, alert_id)):
+                        break  # the alarm may still be open: no further alarm could be raised
+                    if receiver.done():
+                        break
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+    reading_ms = [(reading_arrived[r] - sent[r]) * 1000 for r in reading_arrived]
+    return AlarmFigures(
+        alarms=alarms,
+        rate_per_second=rate,
+        received=len(alarm_ms),
+        errors=errors.count,
+        p50_ms=round(percentile(alarm_ms, 50), 2),
+        p99_ms=round(percentile(alarm_ms, 99), 2),
+        max_ms=round(max(alarm_ms, default=math.nan), 2),
+        post_p50_ms=round(percentile(post_ms, 50), 2),
+        reading_event_p50_ms=round(percentile(reading_ms, 50), 2),
+        alerts_before=alerts_before,
+        error_samples=errors.samples,
+    )
+
+
 def mib(kib: int) -> float:
     return round(kib / 1024, 1)
 
@@ -494,6 +696,7 @@ def measure(targets: list[Target], args: argparse.Namespace, say: Callable[[str]
     sequential: dict[str, LoadFigures] = {}
     concurrent: dict[str, LoadFigures] = {}
     stream: dict[str, StreamFigures] = {}
+    alarm: dict[str, AlarmFigures] = {}
     for t in targets:
         say(f"{t.name}: {args.requests} requests over one connection")
         sequential[t.name] = asyncio.run(closed_loop(t, args.requests, 1, seed=2))
@@ -509,6 +712,13 @@ def measure(targets: list[Target], args: argparse.Namespace, say: Callable[[str]
             stream_latency(t, args.stream_readings, args.stream_rate, seed=4)
         )
     note_rss("stream")
+    if args.alarms:
+        for t in targets:
+            if t.name != "vigil":
+                continue  # the baseline has no alerts
+            say(f"{t.name}: {args.alarms} alarms at ≤{args.alarm_rate:g}/s, timed to the stream")
+            alarm[t.name] = asyncio.run(alarm_latency(t, args.alarms, args.alarm_rate))
+        note_rss("alarms")
     for t in targets:
         memory = t.server.memory_kib()
         t.figures = TargetFigures(
@@ -516,9 +726,10 @@ def measure(targets: list[Target], args: argparse.Namespace, say: Callable[[str]
             sequential=sequential[t.name],
             concurrent=concurrent[t.name],
             stream=stream[t.name],
+            alarm=alarm.get(t.name),
             idle_rss_mib=rss[t.name]["idle"],
             peak_rss_mib=mib(memory["VmHWM"]),
-            loaded_rss_mib=rss[t.name]["stream"],
+            loaded_rss_mib=list(rss[t.name].values())[-1],
             rss_after_mib=rss[t.name],
             server_log_lines=t.server.log_line_count(),
             server_log_tail=t.server.log_tail(10),
@@ -535,9 +746,20 @@ class Row:
     path: str  # attribute path into TargetFigures, e.g. "sequential.p50_ms"
     unit: str
     higher_is_better: bool = False
+    # For a figure the baseline cannot have (it raises no alerts): its comparable figure.
+    baseline_path: str | None = None
 
-    def value(self, figures: TargetFigures | None) -> float:
-        return math.nan if figures is None else float(attrgetter(self.path)(figures))
+    def value(self, figures: TargetFigures | None, path: str | None = None) -> float:
+        """The figure at `path` (this row's own by default); NaN where it was not measured."""
+        found: Any = figures
+        for name in (path or self.path).split("."):
+            if found is None:
+                break
+            found = getattr(found, name)
+        return math.nan if found is None else float(found)
+
+    def baseline_value(self, figures: TargetFigures | None) -> float:
+        return self.value(figures, self.baseline_path)
 
 
 def rows(concurrency: int) -> list[Row]:
@@ -561,6 +783,10 @@ def rows(concurrency: int) -> list[Row]:
         Row("post → WebSocket event p99", "stream.event_p99_ms", "ms"),
         Row("post → WebSocket event max", "stream.event_max_ms", "ms"),
         Row("events received", "stream.received", "", True),
+        Row("reading → alert event p50", "alarm.p50_ms", "ms", baseline_path="stream.event_p50_ms"),
+        Row("reading → alert event p99", "alarm.p99_ms", "ms", baseline_path="stream.event_p99_ms"),
+        Row("reading → alert event max", "alarm.max_ms", "ms", baseline_path="stream.event_max_ms"),
+        Row("alerts received", "alarm.received", "", True),
         Row("server RSS idle", "idle_rss_mib", "MiB"),
         Row("server RSS after the loads", "loaded_rss_mib", "MiB"),
         Row("server RSS peak (VmHWM)", "peak_rss_mib", "MiB"),
@@ -584,9 +810,11 @@ def render_table(figures: dict[str, TargetFigures], concurrency: int) -> list[st
     header = f"{'metric':34} {'unit':>5} {'Vigil':>9} {'baseline':>9} {'Vigil/baseline':>15}"
     lines = [header, "-" * len(header)]
     for row in rows(concurrency):
-        v, b = row.value(vigil), row.value(baseline)
+        v, b = row.value(vigil), row.baseline_value(baseline)
         ratio = ratio_of(v, b)
         better = "  (higher is better)" if row.higher_is_better else ""
+        if row.baseline_path is not None:
+            better = "  (baseline: post → event *)"
         ratio_text = "-" if math.isnan(ratio) else f"{ratio:.2f}"
         figures_text = f"{fmt(v):>9} {fmt(b):>9} {ratio_text:>15}"
         lines.append(f"{row.label:34} {row.unit:>5} {figures_text}{better}")
@@ -595,6 +823,28 @@ def render_table(figures: dict[str, TargetFigures], concurrency: int) -> list[st
         " figure below 1 means Vigil is slower; for ms and MiB a figure above 1 means Vigil"
         " is slower or heavier."
     )
+    lines.append(
+        "* The baseline raises no alerts. Its figure on those rows is its post → WebSocket event,"
+        " the same path (POST, commit, push) that Vigil's alert takes with its reading."
+    )
+    return lines
+
+
+def alarm_problems(name: str, alarm: AlarmFigures) -> list[str]:
+    lines: list[str] = []
+    if alarm.alerts_before:
+        lines.append(
+            f"{name} alarms: the session had {alarm.alerts_before} alerts before this phase;"
+            " the in-range readings of the other phases should raise none"
+        )
+    if alarm.errors:
+        lines.append(f"{name} alarms: {alarm.errors} problems, e.g.:")
+        lines.extend(f"    {s}" for s in alarm.error_samples)
+    if alarm.received < alarm.alarms:
+        lines.append(
+            f"{name} alarms: {alarm.alarms - alarm.received} of {alarm.alarms} raised events"
+            " never arrived (or were never caused)"
+        )
     return lines
 
 
@@ -614,6 +864,8 @@ def render_problems(figures: dict[str, TargetFigures]) -> list[str]:
                 f"{f.name} stream: {f.stream.readings - f.stream.received} of"
                 f" {f.stream.readings} events never arrived within {STREAM_GRACE:g}s"
             )
+        if f.alarm is not None:
+            lines.extend(alarm_problems(f.name, f.alarm))
         if f.server_log_lines:
             lines.append(f"{f.name} server wrote {f.server_log_lines} log lines; the last:")
             lines.extend(f"    {s}" for s in f.server_log_tail)
@@ -669,6 +921,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=bounded(0.1, 10_000, float),
         default=100.0,
         help="at most this many of those readings a second (default 100)",
+    )
+    parser.add_argument(
+        "--alarms",
+        type=bounded(0, 10_000, int),
+        default=200,
+        help="high blood pressure alarms timed from POST to alert event (default 200; 0: skip)",
+    )
+    parser.add_argument(
+        "--alarm-rate",
+        type=bounded(0.1, 1000, float),
+        default=10.0,
+        help="at most this many of those alarms a second (default 10)",
     )
     parser.add_argument(
         "--no-baseline", action="store_true", help="measure Vigil only (no ratios then)"
@@ -732,6 +996,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = (
         f"{args.requests} requests per throughput mode, {args.concurrency} concurrent clients,"
         f" {args.stream_readings} stream readings at ≤{args.stream_rate:g}/s,"
+        f" {args.alarms} alarms at ≤{args.alarm_rate:g}/s,"
         f" SQLite WAL synchronous=FULL; {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     load_after = load_average()
@@ -752,6 +1017,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "warmup": args.warmup,
             "stream_readings": args.stream_readings,
             "stream_rate": args.stream_rate,
+            "alarms": args.alarms,
+            "alarm_rate": args.alarm_rate,
         },
         "environment": {
             "cpus": os.cpu_count(),
@@ -764,7 +1031,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "results": {name: asdict(f) for name, f in figures.items()},
         "ratio_vigil_over_baseline": {
             row.path: round(
-                ratio_of(row.value(figures.get("vigil")), row.value(figures.get("baseline"))), 3
+                ratio_of(
+                    row.value(figures.get("vigil")), row.baseline_value(figures.get("baseline"))
+                ),
+                3,
             )
             for row in rows(args.concurrency)
         },
