@@ -39,7 +39,7 @@ from backend.readings.vitals import VITALS
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.sessions.phases import Phase
 from backend.sessions.service import check_may_work_on
-from backend.streaming.outbox import record_events
+from backend.streaming.outbox import record_event, record_events
 
 LIMITS = TypeAdapter(LimitSet)
 OVERRIDES = TypeAdapter(Overrides)
@@ -120,6 +120,7 @@ def update_profile(
     profile.limits = document
     profile.updated_at = _now()
     profile.updated_by = actor.label
+    record_event(db, "limits.changed", None, {"profile_id": profile.id})
     db.flush()
     return profile
 
@@ -206,6 +207,8 @@ def set_overrides(
         )
     )
     session.limit_overrides = document
+    # Open pages redraw their limit bands and tables when limits change.
+    record_event(db, "limits.changed", session.id, {"session_id": session.id})
     db.flush()
 
 
