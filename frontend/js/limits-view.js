@@ -7,7 +7,7 @@ import { PHASE_NAMES } from "./phase-controls.js";
 const $ = (id) => document.getElementById(id);
 export const MONITORED = new Set(["baseline", "infusing", "recovery"]);
 
-const VITALS = [
+export const VITALS = [
   { key: "heart_rate", label: "Heart rate", unit: "/min" },
   { key: "systolic", label: "Systolic BP", unit: "mmHg" },
   { key: "diastolic", label: "Diastolic BP", unit: "mmHg" },

@@ -11,6 +11,7 @@ import { VitalsChart } from "./charts.js";
 import { EntryForm } from "./entry-form.js";
 import { initHeader, showLiveStatus } from "./header.js";
 import { PHASE_NAMES, PhaseControls } from "./phase-controls.js";
+import { LimitsEditor, showLimitChanges } from "./limits-editor.js";
 import { chartLimits, loadLimits, renderLimits } from "./limits-view.js";
 import { canAcknowledge, canChangePhase, canRecord } from "./roles.js";
 import { AlarmsPanel, fillAlarmBox } from "./session-alarms.js";
@@ -44,6 +45,7 @@ let alarmsPanel = null;
 let sound = null;
 let limits = null;
 let limitsPhase = null;
+let limitsEditor = null;
 const chairs = new Map(); // session id -> chair, for the other chairs' alarms
 const OTHERS_EVERY_MS = 4000;
 
@@ -89,6 +91,7 @@ function showSession(session) {
 
   const role = state.me.role;
   phases.render(session, canChangePhase(role, session.simulated));
+  if (limitsEditor) limitsEditor.setAllowed(session, role);
   if (limitsPhase !== null && limitsPhase !== session.phase) refreshLimits(); // a phase has limits of its own
   if (alarmsPanel) alarmsPanel.render();
   if (chart) chart.setPhaseChanges(session.phase_changes);
@@ -311,6 +314,7 @@ async function refreshLimits() {
   if (state.session.phase !== phase) return; // changed again meanwhile; that call draws
   renderLimits(limits, phase);
   if (chart) chart.setLimits(chartLimits(limits, phase));
+  await showLimitChanges(sessionId);
 }
 
 function showLoadError(err) {
@@ -346,6 +350,7 @@ async function main() {
     store: alerts,
     mayAcknowledge: () => Boolean(state.session) && canAcknowledge(state.me.role, state.session.simulated),
   });
+  limitsEditor = new LimitsEditor({ sessionId, onSaved: refreshLimits });
   chairs.set(sessionId, session.chair);
   showSession(session);
 
@@ -358,6 +363,7 @@ async function main() {
   for (const reading of history.items) state.readings.set(reading.id, reading);
   chart.setLimits(chartLimits(limits, state.session.phase));
   renderLimits(limits, state.session.phase);
+  showLimitChanges(sessionId);
   drawAll();
   alarmsChanged();
 
