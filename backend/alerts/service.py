@@ -85,17 +85,35 @@ def get_profile(db: Session, profile_id: int) -> LimitProfile:
     return profile
 
 
+def _log_change(
+    db: Session,
+    actor: Actor,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    *,
+    profile_id: int | None = None,
+    session_id: int | None = None,
+) -> None:
+    """Record who changed which limits when, from what to what."""
+    db.add(
+        LimitChange(
+            profile_id=profile_id,
+            session_id=session_id,
+            changed_at=_now(),
+            changed_by=actor.label,
+            old=old,
+            new=new,
+        )
+    )
+
+
 def create_profile(db: Session, name: str, limits: LimitSet, actor: Actor) -> LimitProfile:
     document = LIMITS.dump_python(limits, mode="json")
     profile = LimitProfile(
         name=name, is_default=False, limits=document, updated_at=_now(), updated_by=actor.label
     )
     add_unique(db, profile, f"a limit profile named {name!r} already exists")
-    db.add(
-        LimitChange(
-            profile_id=profile.id, changed_at=_now(), changed_by=actor.label, old=None, new=document
-        )
-    )
+    _log_change(db, actor, None, document, profile_id=profile.id)
     return profile
 
 
@@ -108,15 +126,7 @@ def update_profile(
             raise Conflict(f"a limit profile named {name!r} already exists")
         profile.name = name
     document = LIMITS.dump_python(limits, mode="json")
-    db.add(
-        LimitChange(
-            profile_id=profile.id,
-            changed_at=_now(),
-            changed_by=actor.label,
-            old=profile.limits,
-            new=document,
-        )
-    )
+    _log_change(db, actor, profile.limits, document, profile_id=profile.id)
     profile.limits = document
     profile.updated_at = _now()
     profile.updated_by = actor.label
@@ -197,15 +207,7 @@ def set_overrides(
             except ValidationError as exc:
                 problem = "; ".join(_readable(e) for e in exc.errors())
                 raise InvalidInput(("body", "overrides", phase, vital), problem, patch) from None
-    db.add(
-        LimitChange(
-            session_id=session.id,
-            changed_at=_now(),
-            changed_by=actor.label,
-            old=session.limit_overrides,
-            new=document,
-        )
-    )
+    _log_change(db, actor, session.limit_overrides, document, session_id=session.id)
     session.limit_overrides = document
     # Open pages redraw their limit bands and tables when limits change.
     record_event(db, "limits.changed", session.id, {"session_id": session.id})
