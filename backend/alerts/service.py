@@ -459,22 +459,23 @@ def baseline_pressure(db: Session, session: InfusionSession) -> BloodPressure | 
     return BloodPressure(row[0], row[1])
 
 
-def tick(db: Session, now: datetime) -> list[AlertPublic]:
-    """Let time act on every monitored session; return the alarms that escalated just now."""
-    escalated: list[AlertPublic] = []
-    for session_id in _sessions_time_can_change(db):
-        session = _lock(db, session_id)
-        if session.phase not in MONITORED:
-            continue
-        ctx = _context(db, session, now)
-        _tick_session(ctx)
-        _finish(ctx)
-        escalated.extend(ctx.escalated)
-    close_ended(db, now)
-    return escalated
+def tick_session(db: Session, session_id: int, now: datetime) -> list[AlertPublic]:
+    """Let time act on one session; return the alarms that escalated just now.
+
+    One session per transaction, always: every writer locks a session row and then the stream
+    counter, so a transaction that went on to lock a second session while holding the counter
+    would deadlock with a reading arriving for that second session.
+    """
+    session = _lock(db, session_id)
+    if session.phase not in MONITORED:
+        return []
+    ctx = _context(db, session, now)
+    _tick_session(ctx)
+    _finish(ctx)
+    return ctx.escalated
 
 
-def _sessions_time_can_change(db: Session) -> list[int]:
+def sessions_time_can_change(db: Session) -> list[int]:
     """Monitored sessions where the clock alone can change something: dosing or recovering
     (feeds and overdue readings), with an open alarm (reminders, escalation), or with a breach
     whose delay is running. A quiet baseline session costs the timer nothing."""

@@ -18,8 +18,17 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 
 
 def run_tick(database: Database) -> list[AlertPublic]:
+    """One pass of the clock, one short transaction per session (see service.tick_session)."""
+    now = utcnow()
+    with database.unit_of_work(write=False) as db:
+        due = service.sessions_time_can_change(db)
+    escalated: list[AlertPublic] = []
+    for session_id in due:
+        with database.unit_of_work(write=True) as db:
+            escalated.extend(service.tick_session(db, session_id, now))
     with database.unit_of_work(write=True) as db:
-        return service.tick(db, utcnow())
+        service.close_ended(db, now)
+    return escalated
 
 
 def post_webhook(url: str, alert: AlertPublic) -> None:
