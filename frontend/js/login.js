@@ -17,6 +17,8 @@ function destination() {
   return "/ward";
 }
 
+submit.disabled = false; // ready: see login.html
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors(form);
