@@ -535,7 +535,7 @@ def _check_feeds(ctx: _Context, limits: PhaseLimits) -> None:
             "no_data",
             AlarmKind.TECHNICAL,
             present,
-            f"No data from the monitor for {silent:.0f} s",
+            f"No data from the monitor for over {limits.no_data_after_s:g} s",
         )
     if last_continuous is None and limits.bp_due_every_s is not None:
         last_bp = db.scalar(
@@ -552,7 +552,7 @@ def _check_feeds(ctx: _Context, limits: PhaseLimits) -> None:
             "bp_overdue",
             AlarmKind.ADVISORY,
             present,
-            f"Blood pressure overdue: none for {waited / 60:.0f} min (due every {minutes:g} min)",
+            f"Blood pressure overdue: none in the last {minutes:g} min",
         )
 
 
