@@ -28,6 +28,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def ward() -> FileResponse:
         return page("ward.html")
 
+    @pages.get("/limits")
+    def limits() -> FileResponse:
+        return page("limits.html")
+
     @pages.get("/sessions/{session_id}")
     def session(session_id: int) -> FileResponse:
         return page("session.html")

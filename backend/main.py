@@ -50,7 +50,12 @@ def _problem(errors: list[dict[str, object]]) -> JSONResponse:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: v for k, v in e.items() if k != "url"} for e in exc.errors()]
+        # pydantic prefixes the messages of our own checks with "Value error, ": noise to a nurse.
+        errors = [
+            {k: v for k, v in e.items() if k != "url"}
+            | {"msg": str(e["msg"]).removeprefix("Value error, ")}
+            for e in exc.errors()
+        ]
         return _problem(errors)
 
     @app.exception_handler(InvalidInput)

@@ -43,8 +43,8 @@ class AlertPhase(StrEnum):
 
 @dataclass(frozen=True)
 class Bound:
-    medium: float | None = None
-    high: float | None = None
+    medium: NonNegative | None = None
+    high: NonNegative | None = None
 
     def priority_of(self, value: float, direction: Direction) -> Priority | None:
         """The highest priority this value breaches, if any."""
@@ -87,6 +87,13 @@ class VitalLimit:
                         f"{name}: the medium limit must be reached before the high one "
                         f"(medium {bound.medium:g}, high {bound.high:g})"
                     )
+        # Every value would breach one side or the other: an alarm that never stops.
+        top, bottom = self.above.loosest(Direction.ABOVE), self.below.loosest(Direction.BELOW)
+        if top is not None and bottom is not None and top <= bottom:
+            raise ValueError(
+                f"the above limit ({top:g}) must be higher than the below limit ({bottom:g}), "
+                "or every value alarms"
+            )
 
     def bound(self, direction: Direction) -> Bound:
         return self.above if direction is Direction.ABOVE else self.below

@@ -5,9 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.database import Base
+from backend.sessions.models import InfusionSession
 
 
 class LimitProfile(Base):
@@ -72,6 +73,12 @@ class Alert(Base):
     note: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # Counts the alarm's changes, so a browser holding a list fetched over HTTP and the
+    # stream's events can always tell which copy is newer.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+
+    # Every alarm is shown with its chair and whether the session is simulated.
+    session: Mapped[InfusionSession] = relationship(lazy="joined", innerjoin=True)
 
 
 class ConditionRecord(Base):

@@ -68,7 +68,7 @@ def update_profile(
     profile_id: int, body: ProfileIn, actor: AdminActor, db: SessionDep
 ) -> ProfilePublic:
     profile = service.get_profile(db, profile_id)
-    updated = service.update_profile(db, profile, body.name, body.limits, actor)
+    updated = service.update_profile(db, profile, body.name, body.limits, actor, body.based_on)
     return ProfilePublic.model_validate(updated)
 
 

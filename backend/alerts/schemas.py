@@ -15,6 +15,9 @@ PriorityName = Literal["low", "medium", "high"]
 class AlertPublic(Schema):
     id: int
     session_id: int
+    chair: str
+    simulated: bool = Field(description="The session is a simulation, not a patient")
+    version: int = Field(description="Grows with every change: the higher copy is the newer")
     condition: str
     kind: str
     priority: PriorityName
@@ -38,6 +41,9 @@ class AlertPublic(Schema):
         return cls(
             id=row.id,
             session_id=row.session_id,
+            chair=row.session.chair,
+            simulated=row.session.simulated,
+            version=row.version,
             condition=row.condition,
             kind=row.kind,
             priority=Priority(row.priority).label,
@@ -78,6 +84,11 @@ class ProfilePublic(Schema):
 class ProfileIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     limits: LimitSet
+    based_on: datetime | None = Field(
+        default=None,
+        description="The profile's updated_at when you loaded it: a change saved by someone "
+        "else since then is answered with 409 instead of being overwritten",
+    )
 
 
 AlertableVital = Literal["heart_rate", "systolic", "diastolic", "spo2", "respiratory_rate"]

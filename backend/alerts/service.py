@@ -113,20 +113,42 @@ def create_profile(db: Session, name: str, limits: LimitSet, actor: Actor) -> Li
         name=name, is_default=False, limits=document, updated_at=_now(), updated_by=actor.label
     )
     add_unique(db, profile, f"a limit profile named {name!r} already exists")
-    _log_change(db, actor, None, document, profile_id=profile.id)
+    _log_change(db, actor, None, {"name": name, **document}, profile_id=profile.id)
     return profile
 
 
 def update_profile(
-    db: Session, profile: LimitProfile, name: str, limits: LimitSet, actor: Actor
+    db: Session,
+    profile: LimitProfile,
+    name: str,
+    limits: LimitSet,
+    actor: Actor,
+    based_on: datetime | None = None,
 ) -> LimitProfile:
+    """Change a profile. With `based_on` (the `updated_at` the editor started from), a profile
+    someone else saved meanwhile is refused rather than silently overwritten."""
+    if based_on is not None and based_on != profile.updated_at:
+        raise Conflict(
+            f"{profile.name!r} was changed by {profile.updated_by} at "
+            f"{profile.updated_at.isoformat()} after you opened it: "
+            "reload it and make your change again"
+        )
+    document = LIMITS.dump_python(limits, mode="json")
+    if name == profile.name and document == profile.limits:
+        return profile  # nothing to change, nothing to record
     if name != profile.name:
         clash = db.scalar(select(LimitProfile.id).where(LimitProfile.name == name))
         if clash is not None:
             raise Conflict(f"a limit profile named {name!r} already exists")
-        profile.name = name
-    document = LIMITS.dump_python(limits, mode="json")
-    _log_change(db, actor, profile.limits, document, profile_id=profile.id)
+    # The profile's name travels with its limits in the log, so a rename is on record too.
+    _log_change(
+        db,
+        actor,
+        {"name": profile.name, **profile.limits},
+        {"name": name, **document},
+        profile_id=profile.id,
+    )
+    profile.name = name
     profile.limits = document
     profile.updated_at = _now()
     profile.updated_by = actor.label
@@ -310,8 +332,9 @@ def _save(
     ctx: _Context, row: Alert | None, alarm: Alarm, value: float | None, changes: Sequence[Change]
 ) -> Alert:
     if row is None:
-        row = Alert(session_id=ctx.session.id, condition=alarm.condition)
+        row = Alert(session=ctx.session, condition=alarm.condition, version=0)
         ctx.db.add(row)
+    row.version += 1
     row.kind = alarm.kind.value
     row.priority = int(alarm.priority)
     row.status = alarm.status.value
@@ -545,7 +568,8 @@ def _check_feeds(ctx: _Context, limits: PhaseLimits) -> None:
         )
         since = max(t for t in (last_bp, ctx.session.phase_changed_at) if t is not None)
         waited = (ctx.now - since).total_seconds()
-        present = Priority.MEDIUM if waited > limits.bp_due_every_s else None
+        # A reminder, not a danger: low priority (one tone, cyan, steady).
+        present = Priority.LOW if waited > limits.bp_due_every_s else None
         minutes = limits.bp_due_every_s / 60
         _apply(
             ctx,
@@ -572,6 +596,7 @@ def close_ended(db: Session, now: datetime, session_id: int | None = None) -> No
         row.status = AlarmStatus.RESOLVED.value
         row.present = False
         row.resolved_at = now
+        row.version += 1
         db.flush()
         events.append(
             (

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from backend.streaming.events import Event
+from backend.streaming.events import WARD_WIDE_KINDS, Event
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,7 +36,11 @@ class Subscription:
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wants(self, event: Event) -> bool:
-        return self.session_id is None or event.session_id == self.session_id
+        return (
+            self.session_id is None
+            or event.session_id == self.session_id
+            or event.kind in WARD_WIDE_KINDS
+        )
 
 
 class EventBus:

@@ -4,6 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+# Events every subscriber receives, including one watching a single session: a nurse looking at
+# one chair must still see and hear another chair's alarm the moment it is raised, and a
+# profile's new limits (which carry no session) must reach the pages of its sessions.
+WARD_WIDE_KINDS = frozenset({"alert.changed", "limits.changed"})
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

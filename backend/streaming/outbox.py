@@ -7,11 +7,11 @@ events only after the commit, so a browser never sees a reading that a rollback 
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.timeutil import utcnow
-from backend.streaming.events import Event
+from backend.streaming.events import WARD_WIDE_KINDS, Event
 from backend.streaming.models import StreamCounter, StreamEvent
 
 _PENDING = "vigil.pending_events"
@@ -85,6 +85,8 @@ def load_events(
     """Committed events with after < seq <= upto, oldest first, optionally for one session."""
     query = select(StreamEvent).where(StreamEvent.seq > after, StreamEvent.seq <= upto)
     if session_id is not None:
-        query = query.where(StreamEvent.session_id == session_id)
+        query = query.where(
+            or_(StreamEvent.session_id == session_id, StreamEvent.kind.in_(WARD_WIDE_KINDS))
+        )
     rows = db.scalars(query.order_by(StreamEvent.seq).limit(limit)).all()
     return [to_event(row) for row in rows]

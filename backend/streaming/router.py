@@ -7,6 +7,7 @@ Protocol (server → client, JSON text frames):
                                          backfill done; everything after this arrives live
   {"type": "heartbeat", "cursor": "42"}  sent when idle, so a browser can tell a dead link
   {"type": "reset", "cursor": "42"}      the given cursor is unknown here: reload, then go on
+With `session_id`, a client gets that session's events plus every alarm change on the ward.
 Close codes: 4401 not signed in, 4400 bad cursor, 4408 fell behind (reconnect with the cursor).
 """
 

@@ -1,14 +1,19 @@
 // The one way pages talk to the Vigil API: JSON in and out, and errors a person can read.
 
-/** An API failure. `fields` maps a field name to its message; `general` holds the rest. */
+/**
+ * An API failure. `fields` maps a field name to its message; `general` holds the rest.
+ * `paths` keeps every 422 item's whole location (e.g. ["limits", "phases", "infusing", …]) with
+ * its message, for forms whose field names repeat at different depths.
+ */
 export class ApiError extends Error {
-  constructor(status, message, { fields = {}, general = [], types = {} } = {}) {
+  constructor(status, message, { fields = {}, general = [], types = {}, paths = [] } = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status; // 0 when the server could not be reached at all
     this.fields = fields;
     this.general = general;
     this.types = types; // field name (or "") -> pydantic error type, for callers that route errors
+    this.paths = paths; // [{loc: [...], message, type}] in the server's order
   }
 }
 
@@ -54,11 +59,13 @@ export function errorFrom(status, data) {
     const fields = {};
     const general = [];
     const types = {};
+    const paths = [];
     for (const item of detail) {
       const loc = (item.loc || []).filter((part) => !WHERE.has(part));
       const last = loc.length ? loc[loc.length - 1] : null;
       const field = typeof last === "string" ? last : null;
       const text = readable(item);
+      paths.push({ loc, message: text, type: item.type });
       if (field) {
         fields[field] = fields[field] ? `${fields[field]} ${text}` : text;
         types[field] = item.type;
@@ -68,7 +75,7 @@ export function errorFrom(status, data) {
       }
     }
     const message = general[0] || Object.values(fields)[0] || "Some values were not accepted.";
-    return new ApiError(status, message, { fields, general, types });
+    return new ApiError(status, message, { fields, general, types, paths });
   }
   if (typeof detail === "string") {
     return new ApiError(status, sentence(detail), { general: [sentence(detail)] });
@@ -108,6 +115,9 @@ function readable(item) {
     case "enum":
     case "literal_error":
       return `Choose one of: ${ctx.expected || "the listed options"}.`;
+    case "value_error":
+      // A model's own check: its message is already written for people, after pydantic's prefix.
+      return sentence(String(item.msg || "Not accepted.").replace(/^Value error, /, ""));
     case "datetime_parsing":
     case "datetime_from_date_parsing":
     case "timezone_aware":

@@ -2,17 +2,15 @@
 // takes an optional note of the action taken), and the history of resolved alarms with who
 // acknowledged them and what they did.
 
-import { ApiError } from "./api.js";
+import { AckDialog } from "./ack-dialog.js";
 import {
   MARKERS,
-  acknowledgeAlert,
   alarmLabel,
   isLatched,
   isUnacknowledged,
   sinceText,
   statusWords,
 } from "./alerts.js";
-import { clearErrors, showFormErrors } from "./form-errors.js";
 import { localDateTime, localTime } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -55,26 +53,7 @@ export class AlarmsPanel {
     this.sessionId = sessionId;
     this.store = store;
     this.mayAcknowledge = mayAcknowledge; // () => boolean, asked on each draw
-    this.current = null; // the alarm in the dialog
-    this.opener = null;
-    this.dialog = $("ack-dialog");
-    this.form = $("ack-form");
-    this.note = $("ack-note");
-    this.ok = $("ack-ok");
-    this.form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.send();
-    });
-    $("ack-cancel").addEventListener("click", () => this.dialog.close());
-    this.dialog.addEventListener("close", () => {
-      const after = this.focusAfter;
-      const current = this.current;
-      this.focusAfter = null;
-      this.current = null;
-      // Back to where the nurse was; the list may have been redrawn meanwhile.
-      if (after) after();
-      else if (current) this.focusAlarm(current.id);
-    });
+    this.ack = new AckDialog({ store, fillBox: fillAlarmBox });
   }
 
   render() {
@@ -104,15 +83,6 @@ export class AlarmsPanel {
     $("history-count").textContent = history.length ? `(${history.length})` : "";
     $("history-none").hidden = history.length > 0;
     $("alarm-history").replaceChildren(...history.slice(0, HISTORY_SHOWN).map((alert) => this.historyItem(alert)));
-
-    // An alarm resolved while its dialog was open: say so rather than acknowledge nothing.
-    if (this.current && this.dialog.open) {
-      const now = this.store.byId.get(this.current.id);
-      if (now && now.status === "resolved") {
-        showFormErrors(this.form, ["This alarm has resolved meanwhile: there is nothing left to acknowledge."]);
-        this.ok.disabled = true;
-      }
-    }
   }
 
   item(alert, may) {
@@ -138,7 +108,7 @@ export class AlarmsPanel {
       const button = text("button", "ack-button primary", "Acknowledge");
       button.type = "button";
       button.setAttribute("aria-label", `Acknowledge: ${alarmLabel(alert).replace(/^!+ /, "")}`);
-      button.addEventListener("click", () => this.ask(alert, button));
+      button.addEventListener("click", () => this.ack.ask(alert, (done) => this.afterAck(alert.id, done)));
       li.append(button);
     }
     return li;
@@ -168,50 +138,19 @@ export class AlarmsPanel {
     }
   }
 
-  ask(alert, opener) {
-    this.current = alert;
-    this.opener = opener;
-    clearErrors(this.form);
-    this.ok.disabled = false;
-    this.note.value = "";
-    fillAlarmBox($("ack-alarm"), alert);
-    this.dialog.showModal();
-    this.note.focus();
-  }
-
-  async send() {
-    const alert = this.current;
-    if (!alert) return;
-    this.ok.disabled = true;
-    try {
-      const updated = await acknowledgeAlert(alert.id, this.note.value.trim());
-      this.store.apply(updated);
-      this.focusAfter = this.nextFocus(alert.id);
-      this.dialog.close();
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      const message =
-        err.status === 409
-          ? "This alarm has already resolved: there is nothing left to acknowledge."
-          : err.status === 403
-            ? "Your role may not acknowledge alarms on this session."
-            : err.message;
-      showFormErrors(this.form, [message]);
-      $("ack-errors").focus();
-      this.ok.disabled = err.status === 409;
+  /** Back to where the nurse was (the list may have been redrawn meanwhile), or, once
+   * acknowledged, on to the next alarm still waiting. */
+  afterAck(id, acknowledged) {
+    if (!acknowledged) {
+      this.focusAlarm(id);
+      return;
     }
+    const waiting = this.store.open(this.sessionId).find((a) => a.id !== id && isUnacknowledged(a));
+    this.focusAlarm(waiting ? waiting.id : null);
   }
 
   focusAlarm(id) {
     const button = $("alarm-list").querySelector(`[data-alert-id="${id}"] .ack-button`);
     (button || $("alarms-title")).focus();
-  }
-
-  /** After acknowledging: the next alarm still waiting, else the panel's heading. */
-  nextFocus(doneId) {
-    const waiting = this.store
-      .open(this.sessionId)
-      .find((a) => a.id !== doneId && isUnacknowledged(a));
-    return () => this.focusAlarm(waiting ? waiting.id : null);
   }
 }

@@ -46,8 +46,7 @@ let sound = null;
 let limits = null;
 let limitsPhase = null;
 let limitsEditor = null;
-const chairs = new Map(); // session id -> chair, for the other chairs' alarms
-const OTHERS_EVERY_MS = 4000;
+const RECONCILE_EVERY_MS = 30000;
 
 async function loadHistory() {
   const items = [];
@@ -212,7 +211,9 @@ function onEvent(message) {
   if (message.kind === "reading.created") addReading(message.data);
   else if (message.kind === "session.phase_changed") showSession(message.data);
   else if (message.kind === "alert.changed") takeAlert(message.data);
-  else if (message.kind.startsWith("limits.")) refreshLimits();
+  else if (message.kind === "limits.changed" && [null, sessionId].includes(message.session_id)) {
+    refreshLimits(); // a profile's change (no session) or this session's own
+  }
 }
 
 // ---- alarms ---------------------------------------------------------------------------------
@@ -251,31 +252,25 @@ async function loadAlerts() {
     for (const alert of list) alerts.apply(alert);
     alertsLoaded = true;
   } catch {
-    alertsLoaded = false; // said in the panel; the next poll tries again
+    alertsLoaded = false; // said in the panel
+    setTimeout(() => reconcileOpenAlarms(), 4000);
   }
   $("alarms-error").hidden = alertsLoaded;
   if (alarmsPanel) alarmsPanel.render();
 }
 
 /**
- * The ward's other open alarms, polled: a nurse on this page must still see and hear another
- * chair's alarm. (This page's stream carries only its own session.)
+ * The ward's open alarms, fetched once and then now and again to reconcile: the stream brings
+ * every chair's alarm changes live, so a nurse on this page still sees and hears another
+ * chair's alarm at once.
  */
-async function pollOtherAlarms() {
+async function reconcileOpenAlarms() {
   if (!alertsLoaded) await loadAlerts();
   try {
     const open = await api("/api/alerts");
-    const changed = alerts.replaceOpen(open, (sid) => sid !== sessionId);
-    const unknown = [...new Set(open.map((a) => a.session_id))].filter((sid) => sid !== sessionId && !chairs.has(sid));
-    if (unknown.length) {
-      // One request for the ward's chairs, however many alarms are new.
-      const ward = await api("/api/sessions?status=active&limit=500").catch(() => []);
-      for (const other of ward) chairs.set(other.id, other.chair);
-      for (const sid of unknown) if (!chairs.has(sid)) chairs.set(sid, `Session ${sid}`);
-    }
-    if (changed || unknown.length) alarmsChanged();
+    if (alerts.replaceOpen(open, (sid) => sid !== sessionId)) alarmsChanged();
   } catch {
-    // Shown again on the next poll; this session's own alarms come through its stream.
+    // Tried again shortly; the stream keeps bringing changes meanwhile.
   }
 }
 
@@ -294,7 +289,7 @@ function drawOtherAlarms() {
     link.href = `/sessions/${alert.session_id}`;
     fillAlarmBox(link, alert);
     const chair = document.createElement("strong");
-    chair.textContent = `${chairs.get(alert.session_id) || `Session ${alert.session_id}`}: `;
+    chair.textContent = `${alert.chair}${alert.simulated ? " (SIMULATED)" : ""}: `;
     link.querySelector(".alarm-body").prepend(chair);
     li.dataset.sessionId = String(alert.session_id);
     li.append(link);
@@ -351,7 +346,6 @@ async function main() {
     mayAcknowledge: () => Boolean(state.session) && canAcknowledge(state.me.role, state.session.simulated),
   });
   limitsEditor = new LimitsEditor({ sessionId, onSaved: refreshLimits });
-  chairs.set(sessionId, session.chair);
   showSession(session);
 
   // The alarms are fetched after the history's stream cursor is taken, so the stream's replay
@@ -385,8 +379,8 @@ async function main() {
     tickPhase();
     alarmsPanel.tick();
   });
-  pollOtherAlarms();
-  setInterval(pollOtherAlarms, OTHERS_EVERY_MS);
+  reconcileOpenAlarms();
+  setInterval(reconcileOpenAlarms, RECONCILE_EVERY_MS);
 }
 
 main().catch((err) => {

@@ -5,7 +5,9 @@ import { initAlarmAudio } from "./alarm-audio.js";
 import { AlertStore, MARKERS, PRIORITY_WORDS, alarmLabel, isUnacknowledged, sinceText, statusWords } from "./alerts.js";
 import { announce } from "./announce.js";
 import { initHeader, showLiveStatus } from "./header.js";
-import { canStartSession } from "./roles.js";
+import { AckDialog } from "./ack-dialog.js";
+import { fillAlarmBox } from "./session-alarms.js";
+import { canAcknowledge, canStartSession } from "./roles.js";
 import { initStartSession } from "./start-session.js";
 import { LiveStream } from "./stream.js";
 import { durationText, everySecond, now, parseTime } from "./time.js";
@@ -25,6 +27,8 @@ let renderTimer = null;
 const dirty = new Set();
 const alerts = new AlertStore();
 let sound = null;
+let me = null;
+let ackDialog = null;
 
 /** A tile's fixed frame, built once: redrawing never replaces the link, so focus stays put. */
 function tileFor(session) {
@@ -45,6 +49,7 @@ function tileFor(session) {
       <span class="alarm-marker" aria-hidden="true"></span>
       <span class="alarm-body"><span class="alarm-flags"></span><span class="alarm-text"></span>
         <span class="alarm-since"></span><span class="alarm-more"></span></span>
+      <button type="button" class="tile-ack small" hidden>Acknowledge</button>
     </div>
     <div class="tile-phase"><span class="badge phase"></span> <span class="phase-since"></span></div>
     <div class="tile-meta"></div>
@@ -122,6 +127,41 @@ function drawAlarm(entry) {
     more.textContent = ` +${others.length} more${waiting ? ` (${waiting} not acknowledged)` : ""}`;
   }
   box.title = open.map(alarmLabel).join("\n");
+  drawAckButton(entry, open);
+}
+
+/**
+ * The tile's Acknowledge button, for the highest alarm nobody has acknowledged yet, so the nurse
+ * at the station answers without leaving the ward (a note can be added in the dialog).
+ */
+function drawAckButton(entry, open) {
+  const button = entry.el.querySelector(".tile-ack");
+  const waiting = open.find(isUnacknowledged);
+  const may = Boolean(me) && canAcknowledge(me.role, entry.session.simulated);
+  button.hidden = !waiting || !may;
+  if (button.hidden) {
+    delete button.dataset.alertId;
+    return;
+  }
+  button.dataset.alertId = String(waiting.id);
+  const label = `Acknowledge ${entry.session.chair}: ${alarmLabel(waiting).replace(/^!+ /, "")}`;
+  button.setAttribute("aria-label", label);
+  button.title = label;
+}
+
+function askAck(sessionId) {
+  const entry = tiles.get(sessionId);
+  const button = entry && entry.el.querySelector(".tile-ack");
+  const alert = button && alerts.byId.get(Number(button.dataset.alertId));
+  if (!alert) return;
+  ackDialog.ask(alert, () => {
+    // Back to this tile: its button if an alarm still waits (the tile may not be redrawn yet,
+    // so the store decides), else its link.
+    const again = tiles.get(sessionId);
+    if (!again) return;
+    const waiting = alerts.open(sessionId).some(isUnacknowledged);
+    again.el.querySelector(waiting ? ".tile-ack" : ".tile-link").focus();
+  });
 }
 
 /** The ward's alarm count by priority, beside the session count. */
@@ -241,6 +281,13 @@ function apply(message) {
 
 const NEWS = new Set(["raised", "priority_raised", "reminded", "escalated"]);
 
+// Whatever brought the change (the stream, a list, our own acknowledgement), the tile follows.
+alerts.onChange((alert) => {
+  if (!tiles.has(alert.session_id)) return;
+  markDirty(alert.session_id);
+  soundAlarms();
+});
+
 function takeAlert(alert, sessionId) {
   if (!alerts.apply(alert)) return;
   const id = sessionId ?? alert.session_id;
@@ -249,8 +296,6 @@ function takeAlert(alert, sessionId) {
     if (alert.status !== "resolved") fetchOne(id);
     return;
   }
-  markDirty(id);
-  soundAlarms();
   if ((alert.changes || []).some((change) => NEWS.has(change)) && alert.status === "active") {
     announce(`${entry.session.chair}: ${alarmLabel(alert).replace(/^!+ /, "")}${alert.escalated ? ", escalated" : ""}`);
   }
@@ -320,7 +365,12 @@ function showLoadError(err) {
 
 async function main() {
   sound = initAlarmAudio();
-  const me = await initHeader();
+  me = await initHeader();
+  ackDialog = new AckDialog({ store: alerts, fillBox: fillAlarmBox, showChair: true });
+  tilesEl.addEventListener("click", (event) => {
+    const button = event.target.closest(".tile-ack");
+    if (button) askAck(Number(button.closest(".tile").dataset.sessionId));
+  });
   await loadCatalogue(); // sets the clock offset so ages are right on a drifting tablet
   if (canStartSession(me.role)) initStartSession(me);
 

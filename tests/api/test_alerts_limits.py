@@ -1,6 +1,7 @@
 """Limits in layers: the clinic default, named profiles (admins), a session's own overrides
 (nurses), validation of what is entered, and the record of every change."""
 
+import copy
 from typing import Any
 
 import pytest
@@ -19,7 +20,15 @@ from tests.api.alert_support import (
     the_alarm,
     vital_limit,
 )
-from tests.api.support import error_at, errors, parse_time, patient_id, session_body, unique
+from tests.api.support import (
+    error_at,
+    errors,
+    message,
+    parse_time,
+    patient_id,
+    session_body,
+    unique,
+)
 
 SYSTOLIC_UP_TO_200 = vital_limit(above=(200, 220), below=(90, 80), hysteresis=5)
 
@@ -341,3 +350,68 @@ def test_a_profile_with_a_negative_time_or_threshold_is_422_naming_it(
     assert any(path[-1] in (*map(str, e["loc"]), e["msg"]) for e in errors(response)), errors(
         response
     )
+
+
+def test_a_negative_limit_is_422_naming_the_bound(as_admin: TestClient) -> None:
+    limits = default_limits(as_admin)
+    limits["phases"]["infusing"]["vitals"]["heart_rate"]["above"]["medium"] = -1
+    response = as_admin.post(
+        "/api/limits/profiles", json={"name": unique("Protocol"), "limits": limits}
+    )
+    error = error_at(
+        response, "body", "limits", "phases", "infusing", "vitals", "heart_rate", "above", "medium"
+    )
+    assert "greater than or equal to 0" in error["msg"]
+
+
+def test_an_above_limit_at_or_under_the_below_limit_is_422_as_it_would_always_alarm(
+    as_admin: TestClient,
+) -> None:
+    limits = default_limits(as_admin)
+    limits["phases"]["baseline"]["vitals"]["heart_rate"]["above"] = {"medium": 50, "high": 140}
+    response = as_admin.post(
+        "/api/limits/profiles", json={"name": unique("Protocol"), "limits": limits}
+    )
+    error = error_at(response, "body", "limits", "phases", "baseline", "vitals", "heart_rate")
+    # Our own words, without pydantic's "Value error, " in front.
+    assert error["msg"].startswith("the above limit (50) must be higher than the below limit (50)")
+
+
+def test_a_save_based_on_an_older_version_is_409_and_changes_nothing(as_admin: TestClient) -> None:
+    limits = default_limits(as_admin)
+    profile = new_profile(as_admin, limits)
+    url = f"/api/limits/profiles/{profile['id']}"
+    mine, theirs = copy.deepcopy(limits), copy.deepcopy(limits)
+    theirs["gate"]["systolic"] = 150
+    first = as_admin.put(url, json={"name": profile["name"], "limits": theirs})
+    assert first.status_code == 200, first.text
+
+    mine["gate"]["systolic"] = 130
+    stale = {"name": profile["name"], "limits": mine, "based_on": profile["updated_at"]}
+    response = as_admin.put(url, json=stale)
+    assert response.status_code == 409, response.text
+    assert "after you opened it" in message(response)
+    (kept,) = [p for p in as_admin.get("/api/limits/profiles").json() if p["id"] == profile["id"]]
+    assert kept["limits"]["gate"]["systolic"] == 150
+
+    fresh = {"name": profile["name"], "limits": mine, "based_on": first.json()["updated_at"]}
+    assert as_admin.put(url, json=fresh).status_code == 200
+
+
+def test_a_rename_is_on_record_and_a_save_that_changes_nothing_records_nothing(
+    as_admin: TestClient,
+) -> None:
+    limits = default_limits(as_admin)
+    profile = new_profile(as_admin, limits)
+    url = f"/api/limits/profiles/{profile['id']}"
+    assert as_admin.put(url, json={"name": profile["name"], "limits": limits}).status_code == 200
+    renamed = unique("Renamed")
+    assert as_admin.put(url, json={"name": renamed, "limits": limits}).status_code == 200
+
+    latest, created = _changes(as_admin, f"{url}/changes")
+    assert (created["new"]["name"], latest["old"]["name"], latest["new"]["name"]) == (
+        profile["name"],
+        profile["name"],
+        renamed,
+    )
+    assert {k: v for k, v in latest["new"].items() if k != "name"} == limits

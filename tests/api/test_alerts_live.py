@@ -93,8 +93,15 @@ def test_different_breaches_arriving_together_raise_one_alarm_at_the_higher_prio
     assert alarm["priority"] == "high"
 
 
-def _alert_events(stream: StreamClient, count: int) -> list[dict[str, Any]]:
-    return stream.events(count, kind="alert.changed")
+def _events_of(
+    stream: StreamClient, session_id: int, count: int, kind: str | None = "alert.changed"
+) -> list[dict[str, Any]]:
+    """The next `count` events of one session (a session's stream also carries the ward's
+    alarms, and other tests' sessions may still be raising some)."""
+    events: list[dict[str, Any]] = []
+    while len(events) < count:
+        events += [e for e in stream.events(1, kind=kind) if e["session_id"] == session_id]
+    return events
 
 
 def test_an_alarm_and_each_response_to_it_arrive_on_the_sessions_stream(
@@ -104,12 +111,12 @@ def test_an_alarm_and_each_response_to_it_arrive_on_the_sessions_stream(
     with open_stream(live_server.ws_url, tokens[Role.NURSE], session_id=session["id"]) as stream:
         stream.until_ready()
         bp(api, session["id"], 190)
-        reading, raised = stream.events(2, kind=None)
+        reading, raised = _events_of(stream, session["id"], 2, kind=None)
         alarm = the_alarm(api, session["id"], "systolic.above")
         acknowledged(api, alarm["id"], "BP rechecked")
-        (seen,) = _alert_events(stream, 1)
+        (seen,) = _events_of(stream, session["id"], 1)
         bp(api, session["id"], 120)
-        (cleared,) = _alert_events(stream, 1)
+        (cleared,) = _events_of(stream, session["id"], 1)
 
     # The reading and the alarm it raised, in commit order.
     assert reading["kind"] == "reading.created"
@@ -119,11 +126,40 @@ def test_an_alarm_and_each_response_to_it_arrive_on_the_sessions_stream(
     assert raised["data"]["id"] == alarm["id"]
     assert raised["data"]["priority"] == "high"
     assert raised["data"]["changes"] == ["raised"]
+    assert (raised["data"]["chair"], raised["data"]["simulated"]) == (session["chair"], False)
+    # Each change is a newer version, so a page can tell a stale copy from a fresh one.
+    assert raised["data"]["version"] < seen["data"]["version"] < cleared["data"]["version"]
     assert seen["data"]["changes"] == ["acknowledged"]
     assert seen["data"]["acknowledged_by"].startswith("token:alerts-nurse")
     assert seen["data"]["note"] == "BP rechecked"
     assert cleared["data"]["changes"] == ["resolved"]
     assert cleared["data"]["status"] == "resolved"
+
+
+def test_a_sessions_stream_carries_other_chairs_alarms_but_not_their_readings(
+    live_server: LiveServer, tokens: dict[Role, str], api: httpx2.Client
+) -> None:
+    watched, other = alarm_session(api), alarm_session(api)
+    with open_stream(live_server.ws_url, tokens[Role.NURSE], session_id=watched["id"]) as stream:
+        stream.until_ready()
+        bp(api, other["id"], 190)
+        bp(api, watched["id"], 121)
+        (alarm,) = _events_of(stream, other["id"], 1)
+        (reading,) = stream.events(1)
+    assert alarm["data"]["chair"] == other["chair"]
+    assert reading["session_id"] == watched["id"]  # the other chair's reading never came
+    # Resuming from a cursor gives the same: the other chair's alarm, not its reading.
+    with open_stream(
+        live_server.ws_url, tokens[Role.NURSE], session_id=watched["id"], after="0"
+    ) as again:
+        kinds = {
+            (e["session_id"], e["kind"])
+            for e in again.until_ready()
+            if e["session_id"] in (watched["id"], other["id"])
+        }
+    assert (other["id"], "alert.changed") in kinds
+    assert (other["id"], "reading.created") not in kinds
+    assert (watched["id"], "reading.created") in kinds
 
 
 def test_an_escalation_reaches_every_ward_stream(

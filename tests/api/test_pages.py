@@ -11,3 +11,17 @@ def test_the_sign_in_form_can_never_send_the_password_in_the_address(
     page = client.get("/login").text
     assert 'method="post"' in page
     assert re.search(r'<button[^>]*id="login-submit"[^>]*disabled', page)
+
+
+def test_the_limits_page_is_served_with_its_own_script_and_styles(client: TestClient) -> None:
+    response = client.get("/limits")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert '<script type="module" src="/static/js/limits-admin.js"></script>' in page
+    assert 'href="/static/css/limits-admin.css"' in page
+    assert '<a href="/limits" aria-current="page">Limits</a>' in page
+    # The page's script is a file of its own: the CSP allows no inline script or handler.
+    assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) is None
+    assert re.search(r"\son[a-z]+=", page) is None
+    assert client.get("/static/js/limits-admin.js").status_code == 200
