@@ -102,7 +102,43 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> None:
         with _unit_of_work(settings, write=True) as db:
             created = seed_demo(db)
         if created:
-            print(f"  Demo data: {created} sessions on the ward (marked DEMO in their notes).")
+            print(
+                f"  Demo data: {created} simulated sessions, played live by the server "
+                "(marked SIMULATED everywhere)."
+            )
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
+    """Play a scenario into a running Vigil over HTTP, like a device gateway."""
+    import secrets
+    from pathlib import Path
+
+    from simulators import ScenarioError, load_packaged, load_scenario
+    from simulators.gateway import Client, Gateway, GatewayError, SessionEnded
+
+    try:
+        path = Path(args.scenario)
+        scenario = load_scenario(path) if path.suffix == ".toml" else load_packaged(args.scenario)
+    except ScenarioError as exc:
+        raise SystemExit(f"vigil simulate: {exc}") from None
+    from simulators.clock import speed_error
+
+    if problem := speed_error(args.speed):
+        raise SystemExit(f"vigil simulate: --speed: {problem}")
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    gateway = Gateway(Client(args.url, args.token), scenario, seed=seed, speed=args.speed)
+    try:
+        sid = gateway.create_session(args.chair, args.patient)
+        print(f"Simulating '{scenario.title}' (seed {seed}) on {args.chair}: session {sid}")
+        gateway.run(until_s=args.minutes * 60 if args.minutes else None)
+    except SessionEnded as exc:
+        print(f"The session was ended on the server: {exc}")
+    except GatewayError as exc:
+        raise SystemExit(f"vigil simulate: {exc}") from None
+    except KeyboardInterrupt:
+        print(f"Interrupted; {len(gateway.pending.items)} items were not sent")
+        raise SystemExit(130) from None
+    print(f"Done: {gateway.stored} readings stored")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +175,21 @@ def build_parser() -> argparse.ArgumentParser:
     setup = commands.add_parser("setup", help="first-run set-up: admin account, optional demo data")
     setup.add_argument("--demo", action="store_true", help="add demo sessions if the ward is empty")
     setup.set_defaults(func=cmd_setup)
+
+    simulate = commands.add_parser(
+        "simulate", help="play a simulator scenario into a Vigil server over HTTP"
+    )
+    simulate.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
+    simulate.add_argument("--token", required=True, help="an API token of a trainer or admin")
+    simulate.add_argument(
+        "--scenario", required=True, help="a packaged scenario's name, or a .toml file"
+    )
+    simulate.add_argument("--chair", default="Sim chair")
+    simulate.add_argument("--patient", help="the simulated patient's display name")
+    simulate.add_argument("--seed", type=int, help="the same seed gives the same readings")
+    simulate.add_argument("--speed", type=float, default=1.0, help="1 (real time) to 60")
+    simulate.add_argument("--minutes", type=float, help="stop after this many simulated minutes")
+    simulate.set_defaults(func=cmd_simulate)
     return parser
 
 

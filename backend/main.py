@@ -24,6 +24,8 @@ from backend.health.router import router as health_router
 from backend.patients.router import router as patients_router
 from backend.readings.router import router as readings_router
 from backend.sessions.router import router as sessions_router
+from backend.simulation.router import router as simulation_router
+from backend.simulation.runner import SimulationRunner
 from backend.streaming.bus import EventBus
 from backend.streaming.events import Event
 from backend.streaming.outbox import install_outbox, last_sequence, load_events
@@ -130,9 +132,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stop_ticker,
             )
         )
+        simulations = SimulationRunner(database, settings.simulation_tick_seconds)
+        app.state.simulations = simulations
+        await simulations.start()
         try:
             yield
         finally:
+            await simulations.stop()
             stop_ticker.set()
             await ticker
             await bus.stop()
@@ -161,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions_router,
         readings_router,
         alerts_router,
+        simulation_router,
         stream_router,
     ):
         app.include_router(router)

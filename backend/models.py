@@ -5,6 +5,7 @@ from backend.core.database import Base
 from backend.patients.models import Patient
 from backend.readings.models import Reading
 from backend.sessions.models import InfusionSession, PhaseChange
+from backend.simulation.models import SimulationRun
 from backend.streaming.models import StreamCounter, StreamEvent
 from backend.users.models import ApiToken, BrowserLogin, User
 
@@ -20,6 +21,7 @@ __all__ = [
     "Patient",
     "PhaseChange",
     "Reading",
+    "SimulationRun",
     "StreamCounter",
     "StreamEvent",
     "User",

@@ -62,7 +62,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, stream_heartbeat_seconds=1.0, _env_file=None)
+    return Settings(
+        database_url=database_url,
+        stream_heartbeat_seconds=1.0,
+        simulation_tick_seconds=0.2,
+        _env_file=None,
+    )
 
 
 @pytest.fixture(scope="session")

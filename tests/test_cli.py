@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from backend.cli import main
 from backend.core.settings import Settings
 from backend.main import create_app
+from tests.api.alert_support import wait_for
 from tests.conftest import empty_database
 
 
@@ -56,7 +57,7 @@ def test_setup_takes_the_admin_password_from_the_environment(
 def test_setup_with_demo_fills_an_empty_ward_once(
     cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert "3 sessions" in run(["setup", "--demo"], capsys)
+    assert "5 simulated sessions" in run(["setup", "--demo"], capsys)
     assert "Demo data" not in run(["setup", "--demo"], capsys)
 
 
@@ -88,3 +89,43 @@ def test_token_create_prints_a_bearer_token_that_works(
     with TestClient(create_app(Settings(database_url=cli_database, _env_file=None))) as client:
         me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.json() == {"kind": "token", "name": "gateway", "role": "staff", "display_name": None}
+
+
+def test_the_demo_ward_is_live_with_real_alarms_within_seconds_of_the_server_starting(
+    cli_database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "chosen-by-it-admin")
+    run(["setup", "--demo"], capsys)
+    settings = Settings(database_url=cli_database, simulation_tick_seconds=0.2, _env_file=None)
+    with TestClient(create_app(settings)) as client:
+        login = {"username": "admin", "password": "chosen-by-it-admin"}
+        assert client.post("/api/auth/login", json=login).status_code == 200
+        sessions = client.get("/api/sessions", params={"status": "active"}).json()
+        assert len(sessions) == 5
+        assert all(s["simulated"] for s in sessions)
+
+        def history_everywhere() -> bool:
+            return all(
+                len(client.get(f"/api/sessions/{s['id']}/readings").json()["items"]) >= 100
+                for s in sessions
+            )
+
+        wait_for(history_everywhere, timeout=15, what="every demo chair's history")
+        alarms = wait_for(lambda: client.get("/api/alerts").json(), timeout=15, what="an alarm")
+        assert {a["simulated"] for a in alarms} == {True}
+        first = {s["id"]: _latest(client, s["id"]) for s in sessions}
+        # Moving: new readings keep coming after the history (except from the probe that
+        # falls off, which is the point of its scenario).
+        wait_for(
+            lambda: sum(_latest(client, sid) > at for sid, at in first.items()) >= 4,
+            timeout=5,
+            what="new readings on the chairs",
+        )
+
+
+def _latest(client: TestClient, session_id: int) -> str:
+    """When the session's newest value was taken (as the ward's tiles show it)."""
+    ward = client.get("/api/sessions", params={"status": "active"}).json()
+    (session,) = [s for s in ward if s["id"] == session_id]
+    latest: str = max(v["taken_at"] for v in session["latest"].values())
+    return latest

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     alert_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often time-based alarm rules are checked"
     )
+    simulation_tick_seconds: float = Field(
+        default=0.5, gt=0, description="How often running simulations send what they produced"
+    )
     escalation_webhook_url: str | None = Field(
         default=None, description="Escalated alarms are POSTed here as JSON (e.g. a paging gateway)"
     )

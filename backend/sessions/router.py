@@ -52,8 +52,12 @@ def list_sessions(
     db: SessionDep,
     status: Annotated[SessionStatus, Query()] = SessionStatus.ACTIVE,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    simulated: Annotated[
+        bool | None,
+        Query(description="false: real patients only; true: simulations only; omitted: both"),
+    ] = None,
 ) -> list[SessionSummary]:
-    return _summaries(db, service.list_sessions(db, status, limit))
+    return _summaries(db, service.list_sessions(db, status, limit, simulated))
 
 
 @router.post("", status_code=201, summary="Start a session (in the baseline phase)")

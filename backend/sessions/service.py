@@ -91,8 +91,12 @@ def get_session(db: Session, session_id: int, *, for_update: bool = False) -> In
     return session
 
 
-def list_sessions(db: Session, status: SessionStatus, limit: int) -> list[InfusionSession]:
+def list_sessions(
+    db: Session, status: SessionStatus, limit: int, simulated: bool | None = None
+) -> list[InfusionSession]:
     query = select(InfusionSession).options(*_loaded())
+    if simulated is not None:
+        query = query.where(InfusionSession.simulated.is_(simulated))
     if status is SessionStatus.ACTIVE:
         query = query.where(InfusionSession.phase.in_(ACTIVE_PHASES)).order_by(
             InfusionSession.chair

@@ -277,8 +277,35 @@ export class VitalsChart {
     const marks = this.phaseMarks();
     return {
       shapes: [...this.bands.shapes, ...marks.shapes],
-      annotations: [...this.bands.annotations, ...marks.annotations],
+      annotations: [...this.bands.annotations, ...marks.annotations, ...this.watermark()],
     };
+  }
+
+  /** Mark a simulated session's chart itself, so a screenshot of it cannot pass for a patient. */
+  setSimulated(simulated) {
+    if (this.simulated === simulated) return;
+    this.simulated = simulated;
+    if (!this.drawn) return;
+    const { annotations } = this.decorations();
+    window.Plotly.relayout(this.el, { annotations });
+  }
+
+  watermark() {
+    if (!this.simulated) return [];
+    return [
+      {
+        text: "SIMULATED — NOT A PATIENT",
+        name: "simulated",
+        xref: "paper",
+        yref: "paper",
+        x: 0.5,
+        y: 0.5,
+        showarrow: false,
+        font: { size: 34, color: "rgba(217, 166, 255, 0.22)" },
+        textangle: -12,
+        captureevents: false,
+      },
+    ];
   }
 
   layout() {

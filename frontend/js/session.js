@@ -72,6 +72,7 @@ function showSession(session) {
   const head = $("session-head");
   head.dataset.simulated = String(session.simulated);
   $("sim-badge").hidden = !session.simulated;
+  if (chart) chart.setSimulated(session.simulated);
   $("session-title").textContent = `${session.chair} — ${session.patient.display_name}`;
   document.title = `${session.chair}${session.simulated ? " (simulated)" : ""} · Vigil`;
   const parts = [

@@ -27,6 +27,14 @@ let renderTimer = null;
 const dirty = new Set();
 const alerts = new AlertStore();
 let sound = null;
+// A clinic's real ward can leave training sessions out (remembered on this screen).
+const HIDE_SIM_KEY = "vigil.ward.hideSimulated";
+let hideSimulated = localStorage.getItem(HIDE_SIM_KEY) === "1";
+/** Tiles shown, and so counted, alarmed and sounded. */
+const shownOn = (sessionId) => {
+  const entry = tiles.get(sessionId);
+  return Boolean(entry) && !(hideSimulated && entry.session.simulated);
+};
 let me = null;
 let ackDialog = null;
 
@@ -167,7 +175,7 @@ function askAck(sessionId) {
 /** The ward's alarm count by priority, beside the session count. */
 function drawWardAlarms() {
   const el = document.getElementById("ward-alarms");
-  const open = alerts.open().filter((a) => tiles.has(a.session_id));
+  const open = alerts.open().filter((a) => shownOn(a.session_id));
   if (!open.length) {
     el.hidden = true;
     return;
@@ -206,10 +214,28 @@ function placeTiles() {
     tilesEl.replaceChildren(...order);
     if (focused && tilesEl.contains(focused)) focused.focus();
   }
-  const count = tiles.size;
-  document.getElementById("ward-count").textContent = `${count} active session${count === 1 ? "" : "s"}`;
+  let count = 0;
+  let hidden = 0;
+  for (const entry of entries) {
+    entry.el.hidden = !shownOn(entry.session.id);
+    if (entry.el.hidden) hidden += 1;
+    else count += 1;
+  }
+  const leftOut = hidden ? ` (${hidden} simulated hidden)` : "";
+  document.getElementById("ward-count").textContent = `${count} active session${count === 1 ? "" : "s"}${leftOut}`;
   document.getElementById("ward-empty").hidden = count > 0;
   drawWardAlarms();
+}
+
+function initSimulatedFilter() {
+  const box = document.getElementById("hide-simulated");
+  box.checked = hideSimulated;
+  box.addEventListener("change", () => {
+    hideSimulated = box.checked;
+    localStorage.setItem(HIDE_SIM_KEY, hideSimulated ? "1" : "0");
+    placeTiles();
+    soundAlarms();
+  });
 }
 
 function upsertSession(session, latest) {
@@ -325,7 +351,7 @@ function showAlertsError(failed) {
 
 /** Sound follows the ward's open alarms (of sessions on the ward). */
 function soundAlarms() {
-  if (sound) sound.setAlarms(alerts.open().filter((a) => tiles.has(a.session_id)));
+  if (sound) sound.setAlarms(alerts.open().filter((a) => shownOn(a.session_id)));
 }
 
 let loadSeq = 0;
@@ -367,6 +393,7 @@ async function main() {
   sound = initAlarmAudio();
   me = await initHeader();
   ackDialog = new AckDialog({ store: alerts, fillBox: fillAlarmBox, showChair: true });
+  initSimulatedFilter();
   tilesEl.addEventListener("click", (event) => {
     const button = event.target.closest(".tile-ack");
     if (button) askAck(Number(button.closest(".tile").dataset.sessionId));

@@ -104,6 +104,24 @@ def test_the_active_list_leaves_out_ended_sessions(as_nurse: TestClient) -> None
     assert running["id"] not in ward(as_nurse, "ended")
 
 
+def test_real_patient_views_can_leave_simulated_sessions_out(
+    as_nurse: TestClient, as_trainer: TestClient
+) -> None:
+    real = new_session(as_nurse)
+    simulated = new_session(as_trainer, simulated=True)
+
+    def listed(**params: Any) -> set[int]:
+        response = as_nurse.get("/api/sessions", params={"limit": 500, **params})
+        assert response.status_code == 200, response.text
+        return {s["id"] for s in response.json()}
+
+    assert {real["id"], simulated["id"]} <= listed()
+    assert real["id"] in listed(simulated="false")
+    assert simulated["id"] not in listed(simulated="false")
+    assert listed(simulated="true") >= {simulated["id"]}
+    assert real["id"] not in listed(simulated="true")
+
+
 def test_the_ward_shows_each_vitals_latest_value_and_when_it_was_taken(
     as_nurse: TestClient,
 ) -> None:

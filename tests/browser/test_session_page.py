@@ -9,9 +9,11 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from backend.users.roles import Role
 from tests.browser.conftest import (
     TIMEZONE,
     OpenSession,
+    api_client,
     open_routed,
     trace,
     wait_for_points,
@@ -274,3 +276,23 @@ def test_a_phase_change_is_confirmed_then_shown(
     expect(actions).to_have_count(0)
     expect(page.locator("#entry-disabled")).to_contain_text("has ended")
     expect(page.locator("#heart_rate")).to_be_disabled()
+
+
+def test_a_simulated_sessions_chart_says_so_on_the_chart_itself(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    with api_client(str(nurse_api.base_url).rstrip("/"), Role.ADMIN) as admin:
+        simulated = new_session(admin, simulated=True)
+    page = open_session(simulated["id"])
+    expect(page.locator("#sim-badge")).to_be_visible()
+    texts = page.evaluate(
+        "() => (document.getElementById('vitals-chart').layout.annotations || [])"
+        ".map((a) => a.text)"
+    )
+    assert "SIMULATED — NOT A PATIENT" in texts
+    real = open_session(new_session(nurse_api)["id"])
+    texts = real.evaluate(
+        "() => (document.getElementById('vitals-chart').layout.annotations || [])"
+        ".map((a) => a.text)"
+    )
+    assert "SIMULATED — NOT A PATIENT" not in texts

@@ -74,6 +74,17 @@ def test_tiles_follow_the_ward_stream_and_mark_simulated_sessions(
     expect(sim_card.locator(".tile-link")).to_have_accessible_name(re.compile(r"\(simulated\)$"))
     expect(sim_card).to_have_attribute("data-simulated", "true")
 
+    # A real ward can leave training sessions out, and remembers that on this screen.
+    nurse_page.get_by_label("Hide simulated sessions").check()
+    expect(sim_card).to_be_hidden()
+    expect(card).to_be_visible()
+    expect(nurse_page.locator("#ward-count")).to_contain_text("simulated hidden")
+    nurse_page.reload()
+    expect(nurse_page.locator(tile(session["id"]))).to_be_visible()
+    expect(nurse_page.locator(tile(simulated["id"]))).to_be_hidden()
+    nurse_page.get_by_label("Hide simulated sessions").uncheck()
+    expect(sim_card).to_be_visible()
+
     # An ended session leaves the ward.
     response = nurse_api.post(f"/api/sessions/{session['id']}/phase", json={"phase": "stopped"})
     assert response.status_code == 200, response.text

@@ -1,0 +1,376 @@
+"""Starting, recording and steering simulated sessions in the database.
+
+A simulation's readings enter through `readings.service.ingest` like any device's, so they are
+validated, stored, checked for alarms and streamed exactly as real ones are. Each reading's id is
+derived from the session and its place in the simulation's output, so replaying a simulation
+after a restart can never store a reading twice.
+"""
+
+import logging
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from backend.core.actor import Actor
+from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.timeutil import utcnow
+from backend.patients.models import Patient
+from backend.readings import service as readings
+from backend.readings.schemas import MAX_BATCH, ReadingIn, Source
+from backend.sessions import service as sessions
+from backend.sessions.models import InfusionSession
+from backend.sessions.phases import Phase
+from backend.sessions.schemas import Drug, PhaseChangeIn, Route, SessionCreate
+from backend.simulation.models import SimulationRun
+from backend.streaming.outbox import record_event
+from backend.users.roles import Role
+from simulators import Scenario, ScenarioError, Simulation, load_packaged, parse_scenario
+from simulators.regimen import EsketamineNasal, KetamineInfusion
+from simulators.scenario import SCENARIO_DIR
+
+log = logging.getLogger(__name__)
+
+RUNNING, FINISHED, STOPPED = "running", "finished", "stopped"
+LOST = "lost"  # another process holds the run now
+LEASE = timedelta(seconds=15)
+ENDED_PHASES = (Phase.DISCHARGED.value, Phase.STOPPED.value)
+_READING_IDS = uuid.UUID("6f1d3c52-3b0e-4c55-9a57-5e0c1f3a9b10")
+NO_SLACK = timedelta(0)
+
+
+def reading_id(session_id: int, index: int) -> uuid.UUID:
+    """The same reading of the same simulation always has the same id."""
+    return uuid.uuid5(_READING_IDS, f"{session_id}:{index}")
+
+
+def simulator_actor(started_by: str) -> Actor:
+    """Who the simulator's readings and phase changes are recorded as."""
+    return Actor("user", 0, f"simulator ({started_by})"[:80], Role.TRAINER)
+
+
+# ---- scenarios ------------------------------------------------------------------------------
+
+
+def scenario_text(name: str) -> str:
+    load_packaged(name)  # refuses an unknown name with the list of known ones
+    return (SCENARIO_DIR / f"{name}.toml").read_text(encoding="utf-8")
+
+
+def parse(name: str, text: str, field: str) -> Scenario:
+    try:
+        return parse_scenario(text, name)
+    except ScenarioError as exc:
+        raise InvalidInput(("body", field), str(exc), name) from None
+
+
+def build(run: SimulationRun) -> Simulation:
+    """The simulation as it was when `run` was started, before any output."""
+    return Simulation(parse_scenario(run.scenario_text, run.scenario_name), run.seed)
+
+
+# ---- starting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    scenario_name: str
+    scenario_text: str
+    chair: str
+    patient_name: str | None
+    seed: int | None
+    speed: float
+    start_at_s: float
+    limit_profile_id: int | None
+
+
+def start(
+    db: Session, request: StartRequest, actor: Actor, now: datetime, owner: str | None
+) -> SimulationRun:
+    """A new simulated session on a chair, its patient, and the run that drives it."""
+    scenario = parse(request.scenario_name, request.scenario_text, "scenario")
+    if request.start_at_s >= scenario.end_s:
+        raise InvalidInput(
+            ("body", "start_at_min"),
+            f"must be before the scenario ends ({scenario.end_s / 60:g} min)",
+            request.start_at_s / 60,
+        )
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    simulation = Simulation(scenario, seed)
+    weight = round(simulation.patient.weight_kg, 1)
+    regimen = scenario.regimen
+    if isinstance(regimen, KetamineInfusion):
+        drug, route = Drug.KETAMINE, Route.IV
+        dose = round(regimen.dose_mg_per_kg * weight, 1)
+        minutes: int | None = max(1, round(regimen.duration_min))
+    else:
+        assert isinstance(regimen, EsketamineNasal)
+        drug, route, dose, minutes = Drug.ESKETAMINE, Route.INTRANASAL, float(regimen.dose_mg), None
+    patient = Patient(
+        clinic_id=f"SIM-{secrets.token_hex(4).upper()}",
+        display_name=request.patient_name or f"Sim: {scenario.title}"[:120],
+        created_at=now,
+    )
+    db.add(patient)
+    db.flush()
+    body = SessionCreate(
+        patient_id=patient.id,
+        chair=request.chair,
+        drug=drug,
+        route=route,
+        planned_dose_mg=dose,
+        weight_kg=weight,
+        planned_duration_min=minutes,
+        simulated=True,
+        notes=f"SIMULATED: scenario '{scenario.title}', seed {seed}",
+        limit_profile_id=request.limit_profile_id,
+    )
+    session = sessions.create_session(db, body, actor)
+    # A run started part-way through its scenario has that much history behind it.
+    began = now - timedelta(seconds=request.start_at_s)
+    row = db.get(InfusionSession, session.id)
+    assert row is not None
+    row.created_at = row.phase_changed_at = began
+    first = sessions.get_session(db, session.id)
+    first.phase_changes[0].at = began
+    run = SimulationRun(
+        session_id=session.id,
+        scenario_name=request.scenario_name,
+        scenario_text=request.scenario_text,
+        seed=seed,
+        speed=request.speed,
+        paused=False,
+        status=RUNNING,
+        start_at_s=request.start_at_s,
+        position_s=0.0,
+        readings_sent=0,
+        live_events=[],
+        owner=owner,
+        lease_until=now + LEASE if owner else None,
+        started_by=actor.label,
+        started_at=now,
+        updated_at=now,
+    )
+    db.add(run)
+    db.flush()
+    return run
+
+
+# ---- recording what the simulation produced ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimedReading:
+    index: int  # place in the simulation's output, which makes the reading's id
+    taken_at: datetime
+    values: dict[str, int | float]
+
+
+@dataclass(frozen=True)
+class TimedPhase:
+    at: datetime
+    phase: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a simulation produced since its last step, in time order, and where it now is."""
+
+    items: list[TimedReading | TimedPhase]
+    position_s: float
+    readings_sent: int
+
+
+def record(db: Session, session_id: int, step: Step, owner: str) -> str:
+    """Store one step: readings (through the normal ingest path), phase changes, the new
+    position, all in one transaction. Returns the run's status afterwards."""
+    run = get_run(db, session_id, for_update=True)
+    if run.status != RUNNING:
+        return run.status
+    if run.owner != owner:
+        return LOST
+    if sessions.get_session(db, session_id).phase in ENDED_PHASES:
+        # Ended by a person (stopped, or discharged early): the simulation ends with it.
+        return _finish(db, session_id, STOPPED, step)
+    actor = simulator_actor(run.started_by)
+    pending: list[ReadingIn] = []
+
+    def flush() -> None:
+        for start_at in range(0, len(pending), MAX_BATCH):
+            chunk = pending[start_at : start_at + MAX_BATCH]
+            readings.ingest(db, session_id, chunk, actor, future_tolerance=NO_SLACK, batch=True)
+        pending.clear()
+
+    try:
+        for item in step.items:
+            if isinstance(item, TimedReading):
+                reading = _reading(session_id, item)
+                if reading is not None:
+                    pending.append(reading)
+                continue
+            flush()
+            _move(db, session_id, item, actor)
+        flush()
+    except Conflict as exc:
+        log.info("simulation of session %s ended: %s", session_id, exc.message)
+        return _finish(db, session_id, STOPPED, step)
+    if sessions.get_session(db, session_id).phase in ENDED_PHASES:
+        return _finish(db, session_id, FINISHED, step)  # the scenario discharged the patient
+    run.position_s = step.position_s
+    run.readings_sent = step.readings_sent
+    run.updated_at = utcnow()
+    run.lease_until = run.updated_at + LEASE
+    return RUNNING
+
+
+def _reading(session_id: int, item: TimedReading) -> ReadingIn | None:
+    try:
+        return ReadingIn(
+            id=reading_id(session_id, item.index),
+            taken_at=item.taken_at,
+            source=Source.SIMULATOR,
+            **item.values,
+        )
+    except ValidationError as exc:
+        # A device value Vigil cannot accept is dropped, as a monitor would show a dash; its
+        # index is still used up so that later readings keep their ids.
+        log.warning("simulated reading %s of session %s dropped: %s", item.index, session_id, exc)
+        return None
+
+
+def _move(db: Session, session_id: int, item: TimedPhase, actor: Actor) -> None:
+    session = sessions.get_session(db, session_id)
+    if Phase(session.phase) is Phase(item.phase):
+        return
+    at = max(item.at, session.phase_changed_at)
+    body = PhaseChangeIn(
+        phase=Phase(item.phase),
+        at=at,
+        note="scenario timeline",
+        # The scenario decides when dosing starts; a trainee weighs the gate's advice on the
+        # session page like on a real one, but the timeline does not wait for it.
+        override_gate=True,
+    )
+    try:
+        sessions.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK)
+    except Conflict as exc:
+        if session.phase in (Phase.DISCHARGED.value, Phase.STOPPED.value):
+            raise
+        # A trainee moved the phase on already: the timeline follows what people did.
+        log.info("session %s: scenario phase %s skipped: %s", session_id, item.phase, exc)
+
+
+def _finish(db: Session, session_id: int, status: str, step: Step) -> str:
+    run = get_run(db, session_id)
+    run.status = status
+    run.position_s = max(run.position_s, step.position_s) if status == FINISHED else run.position_s
+    run.updated_at = utcnow()
+    _publish(db, run)
+    return status
+
+
+# ---- steering -------------------------------------------------------------------------------
+
+
+def get_run(db: Session, session_id: int, *, for_update: bool = False) -> SimulationRun:
+    run = db.get(SimulationRun, session_id, with_for_update=for_update)
+    if run is None:
+        raise NotFound(f"session {session_id} is not a simulation run by Vigil")
+    return run
+
+
+def claim(db: Session, owner: str, now: datetime, playing: Iterable[int]) -> list[SimulationRun]:
+    """Renew the leases of the runs this process is playing and take over running ones nobody
+    holds (their process stopped or died); returns the runs newly taken."""
+    db.execute(
+        update(SimulationRun)
+        .where(
+            SimulationRun.owner == owner,
+            SimulationRun.status == RUNNING,
+            SimulationRun.session_id.in_(list(playing)),
+        )
+        .values(lease_until=now + LEASE)
+    )
+    free = select(SimulationRun.session_id).where(
+        SimulationRun.status == RUNNING,
+        or_(SimulationRun.owner.is_(None), SimulationRun.lease_until < now),
+    )
+    taken = []
+    for session_id in db.scalars(free).all():
+        won = db.execute(
+            update(SimulationRun)
+            .where(
+                SimulationRun.session_id == session_id,
+                or_(SimulationRun.owner.is_(None), SimulationRun.lease_until < now),
+            )
+            .values(owner=owner, lease_until=now + LEASE)
+        )
+        if won.rowcount == 1:  # type: ignore[attr-defined]
+            run = get_run(db, session_id)
+            db.refresh(run)
+            taken.append(run)
+    return taken
+
+
+def release(db: Session, owner: str) -> None:
+    """Let another process take this one's runs at once (a clean shutdown)."""
+    db.execute(update(SimulationRun).where(SimulationRun.owner == owner).values(owner=None))
+
+
+def recent(db: Session, limit: int = 50) -> list[SimulationRun]:
+    query = select(SimulationRun).order_by(SimulationRun.started_at.desc()).limit(limit)
+    return list(db.scalars(query))
+
+
+def check_running(run: SimulationRun) -> None:
+    if run.status != RUNNING:
+        raise Conflict(f"the simulation of session {run.session_id} has {run.status}")
+
+
+def add_event(db: Session, session_id: int, at_s: float, event: dict[str, Any], by: str) -> None:
+    run = get_run(db, session_id, for_update=True)
+    run.live_events = [*run.live_events, {"at_s": at_s, "event": event, "by": by}]
+    run.updated_at = utcnow()
+    _publish(db, run)
+
+
+def set_control(db: Session, session_id: int, *, speed: float, paused: bool) -> SimulationRun:
+    run = get_run(db, session_id, for_update=True)
+    run.speed, run.paused = speed, paused
+    run.updated_at = utcnow()
+    _publish(db, run)
+    return run
+
+
+def stop(db: Session, session_id: int, actor: Actor) -> SimulationRun:
+    run = get_run(db, session_id, for_update=True)
+    session = sessions.get_session(db, session_id)
+    if session.phase not in (Phase.DISCHARGED.value, Phase.STOPPED.value):
+        body = PhaseChangeIn(phase=Phase.STOPPED, note="simulation stopped by the trainer")
+        sessions.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK)
+    if run.status == RUNNING:
+        run.status = STOPPED
+    run.updated_at = utcnow()
+    _publish(db, run)
+    return run
+
+
+def _publish(db: Session, run: SimulationRun) -> None:
+    record_event(
+        db,
+        "simulation.changed",
+        run.session_id,
+        {
+            "session_id": run.session_id,
+            "status": run.status,
+            "speed": run.speed,
+            "paused": run.paused,
+            "events": len(run.live_events),
+        },
+    )

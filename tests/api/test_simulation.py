@@ -1,0 +1,285 @@
+"""Simulated sessions run by the server: their readings take the normal ingest path (stored,
+alarmed, streamed), trainers steer them live, and a restart resumes them without losing or
+repeating a reading."""
+
+import time
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from backend.core.database import Database
+from backend.core.settings import Settings
+from backend.readings.models import Reading
+from backend.simulation.models import SimulationRun
+from backend.simulation.service import reading_id
+from backend.users.roles import Role
+from tests.api.alert_support import open_alarm, wait_for
+from tests.api.support import errors, parse_time
+from tests.api.test_alerts_timers import own_database, running
+
+Simulation = dict[str, Any]
+
+
+@pytest.fixture
+def simulations(as_trainer: TestClient) -> Iterator[list[Simulation]]:
+    """Simulations a test starts, stopped afterwards so no later test plays them too."""
+    started: list[Simulation] = []
+    yield started
+    for simulation in started:
+        as_trainer.post(f"/api/simulations/{simulation['session_id']}/stop")
+
+
+def start(client: TestClient, started: list[Simulation], **fields: Any) -> Simulation:
+    body = {"scenario": "routine_infusion", "chair": f"Sim {uuid.uuid4().hex[:6]}", **fields}
+    response = client.post("/api/simulations", json=body)
+    assert response.status_code == 201, response.text
+    simulation: Simulation = response.json()
+    started.append(simulation)
+    return simulation
+
+
+def readings_of(client: TestClient, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+    response = client.get(f"/api/sessions/{session_id}/readings", params={"limit": limit})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def state(client: TestClient, session_id: int) -> Simulation:
+    response = client.get(f"/api/simulations/{session_id}")
+    assert response.status_code == 200, response.text
+    simulation: Simulation = response.json()
+    return simulation
+
+
+def test_the_packaged_scenarios_are_listed_with_what_a_trainer_needs(
+    as_nurse: TestClient,
+) -> None:
+    response = as_nurse.get("/api/simulations/scenarios")
+    assert response.status_code == 200, response.text
+    scenarios = {s["name"]: s for s in response.json()}
+    for name in (
+        "routine_infusion",
+        "hypertensive_surge",
+        "tachycardia",
+        "desaturation",
+        "vasovagal",
+        "sensor_off",
+        "cuff_failure",
+        "esketamine_nasal",
+    ):
+        assert scenarios[name]["title"]
+        assert scenarios[name]["description"]
+    assert scenarios["routine_infusion"]["regimen"] == "ketamine 0.5 mg/kg IV over 40 min"
+    assert scenarios["hypertensive_surge"]["events"][0]["kind"] == "hypertensive_surge"
+
+
+def test_a_simulation_started_part_way_in_has_history_and_is_marked_simulated_everywhere(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    simulation = start(as_trainer, simulations, start_at_min=12, seed=3, speed=1)
+    sid = simulation["session_id"]
+    assert (simulation["simulated"], simulation["status"], simulation["seed"]) == (
+        True,
+        "running",
+        3,
+    )
+    history = wait_for(lambda: len(readings_of(as_trainer, sid)) > 600 and 1, what="history")
+    assert history
+    items = readings_of(as_trainer, sid)
+    assert {r["source"] for r in items} == {"simulator"}
+    assert all(r["entered_by"].startswith("simulator (") for r in items)
+    taken = [r["taken_at"] for r in items]
+    assert taken == sorted(taken)
+    assert {"systolic", "heart_rate", "spo2"} <= {k for r in items for k, v in r.items() if v}
+
+    session = as_trainer.get(f"/api/sessions/{sid}").json()
+    assert session["simulated"] is True
+    assert session["phase"] == "infusing"  # the timeline started dosing at 10 minutes
+    changes = [(c["to_phase"], c["note"]) for c in session["phase_changes"]]
+    assert ("infusing", "scenario timeline") in changes
+    assert session["drug"] == "ketamine" and session["route"] == "iv"
+
+
+def test_the_same_scenario_and_seed_give_the_same_readings(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    first = start(as_trainer, simulations, seed=11, start_at_min=3)
+    second = start(as_trainer, simulations, seed=11, start_at_min=3)
+
+    def history(sid: int) -> list[tuple[Any, ...]]:
+        """The first 170 s, as (seconds from the first reading, values): readings taken at
+        the same second are listed by id, which differs between sessions, so sorted here."""
+        items = readings_of(as_trainer, sid)
+        start = parse_time(items[0]["taken_at"])
+        return sorted(
+            (
+                round((parse_time(r["taken_at"]) - start).total_seconds()),
+                *(r[v] or 0 for v in ("heart_rate", "spo2", "systolic", "diastolic")),
+            )
+            for r in items
+            if (parse_time(r["taken_at"]) - start).total_seconds() < 170
+        )
+
+    def has_history(sid: int) -> bool:
+        return len(readings_of(as_trainer, sid)) > 160
+
+    for sid in (first["session_id"], second["session_id"]):
+        wait_for(partial(has_history, sid), what="history")
+    ours = history(first["session_id"])
+    assert len(ours) > 150
+    assert ours == history(second["session_id"])
+
+
+def test_a_trainer_steering_spo2_down_raises_the_alarm_a_nurse_sees(
+    as_trainer: TestClient, as_nurse: TestClient, simulations: list[Simulation]
+) -> None:
+    simulation = start(as_trainer, simulations, speed=10)
+    sid = simulation["session_id"]
+    steer = {"kind": "steer", "vital": "spo2", "target": 84, "over_s": 5}
+    response = as_trainer.post(f"/api/simulations/{sid}/events", json=steer)
+    assert response.status_code == 200, response.text
+    assert response.json()["events"][0]["kind"] == "steer"
+    assert response.json()["events"][0]["by"] == "test-trainer"
+    # The SpO2 rule's delay (10 s at high priority) is wall time, whatever the speed.
+    alarm = wait_for(open_alarm(as_nurse, sid, "spo2.below"), timeout=20, what="SpO2 alarm")
+    assert alarm["priority"] == "high"
+    assert alarm["simulated"] is True
+
+
+def test_a_bad_event_is_422_naming_the_field(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    sid = start(as_trainer, simulations)["session_id"]
+    response = as_trainer.post(
+        f"/api/simulations/{sid}/events", json={"kind": "desaturation", "colour": "blue"}
+    )
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in errors(response)] == [["body", "colour"]]
+    response = as_trainer.post(
+        f"/api/simulations/{sid}/events", json={"kind": "steer", "vital": "spo2", "target": 300}
+    )
+    assert response.status_code == 422, response.text
+    assert "target for spo2" in response.json()["message"]
+    response = as_trainer.post(f"/api/simulations/{sid}/events", json={"kind": "explode"})
+    assert response.status_code == 422, response.text
+
+
+def test_a_bad_scenario_file_is_422_naming_the_line_or_the_field(
+    as_trainer: TestClient,
+) -> None:
+    body = {"chair": "Sim bad", "scenario_toml": 'title = "x"\n[regimen\ndrug = "ketamine"\n'}
+    response = as_trainer.post("/api/simulations", json=body)
+    assert response.status_code == 422, response.text
+    assert "line 2" in response.json()["message"]
+    body["scenario_toml"] = (
+        'title = "x"\n[regimen]\ndrug = "ketamine"\n[timeline]\nbaseline_min = -5\n'
+    )
+    response = as_trainer.post("/api/simulations", json=body)
+    assert response.status_code == 422, response.text
+    assert "timeline.baseline_min" in response.json()["message"]
+    response = as_trainer.post("/api/simulations", json={"chair": "Sim x", "scenario": "nope"})
+    assert response.status_code == 422, response.text
+    assert "routine_infusion" in response.json()["message"]  # says what there is
+    response = as_trainer.post("/api/simulations", json={"chair": "Sim x"})
+    assert response.status_code == 422, response.text
+
+
+def test_pausing_holds_the_patients_time_and_resuming_and_speed_move_it_on(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    sid = start(as_trainer, simulations, speed=20)["session_id"]
+    wait_for(lambda: state(as_trainer, sid)["position_s"] > 5, what="time to pass")
+    paused = as_trainer.post(f"/api/simulations/{sid}/control", json={"paused": True}).json()
+    assert paused["paused"] is True
+    held = state(as_trainer, sid)["position_s"]
+    time.sleep(0.6)
+    assert state(as_trainer, sid)["position_s"] == held
+    fast = as_trainer.post(f"/api/simulations/{sid}/control", json={"paused": False, "speed": 60})
+    assert (fast.json()["paused"], fast.json()["speed"]) == (False, 60)
+    wait_for(lambda: state(as_trainer, sid)["position_s"] > held + 20, what="time to move")
+    too_fast = as_trainer.post(f"/api/simulations/{sid}/control", json={"speed": 61})
+    assert too_fast.status_code == 422
+
+
+def test_stopping_ends_the_session_and_the_run(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    sid = start(as_trainer, simulations)["session_id"]
+    stopped = as_trainer.post(f"/api/simulations/{sid}/stop")
+    assert stopped.status_code == 200, stopped.text
+    assert (stopped.json()["status"], stopped.json()["phase"]) == ("stopped", "stopped")
+    response = as_trainer.post(f"/api/simulations/{sid}/events", json={"kind": "sensor_off"})
+    assert response.status_code == 409, response.text
+
+
+def test_a_nurse_ending_the_session_ends_its_simulation(
+    as_trainer: TestClient, as_nurse: TestClient, simulations: list[Simulation]
+) -> None:
+    sid = start(as_trainer, simulations)["session_id"]
+    response = as_nurse.post(f"/api/sessions/{sid}/phase", json={"phase": "stopped"})
+    assert response.status_code == 200, response.text
+    wait_for(lambda: state(as_trainer, sid)["status"] == "stopped", what="the run to stop")
+
+
+@pytest.mark.parametrize("role", [Role.NURSE, Role.STAFF])
+def test_only_trainers_and_admins_run_simulations(
+    as_role: Any, role: Role, simulations: list[Simulation], as_trainer: TestClient
+) -> None:
+    client = as_role(role)
+    response = client.post("/api/simulations", json={"scenario": "routine_infusion", "chair": "X"})
+    assert response.status_code == 403, response.text
+    sid = start(as_trainer, simulations)["session_id"]
+    assert client.post(f"/api/simulations/{sid}/stop").status_code == 403
+    assert client.get(f"/api/simulations/{sid}").status_code == 200
+
+
+def test_a_restart_resumes_the_run_with_no_reading_lost_or_stored_twice(tmp_path: Path) -> None:
+    with own_database(tmp_path) as (settings, tokens):
+        fast = {"simulation_tick_seconds": 0.05}
+        with running(settings, tokens[Role.TRAINER], **fast) as before:
+            body = {"scenario": "routine_infusion", "chair": "Sim R", "speed": 60, "seed": 4}
+            response = before.post("/api/simulations", json=body)
+            assert response.status_code == 201, response.text
+            sid = response.json()["session_id"]
+            wait_for(lambda: state(before, sid)["position_s"] > 120, what="two minutes")
+        stored_before = _stored(settings, sid)
+        assert stored_before["readings"] == stored_before["sent"] > 0
+
+        with running(settings, tokens[Role.TRAINER], **fast) as after:
+            wait_for(
+                lambda: _stored(settings, sid)["sent"] > stored_before["sent"] + 50,
+                what="the run to go on after the restart",
+            )
+            after.post(f"/api/simulations/{sid}/stop")
+        stored = _stored(settings, sid)
+    # Every reading the simulation produced is stored once, under its own id, in order.
+    assert stored["readings"] == stored["sent"]
+    assert stored["ids"] == {str(reading_id(sid, i)) for i in range(stored["sent"])}
+    assert stored["position"] > stored_before["position"]
+
+
+def _stored(settings: Settings, session_id: int) -> dict[str, Any]:
+    database = Database(settings.database_url)
+    try:
+        with database.unit_of_work(write=False) as db:
+            run = db.get(SimulationRun, session_id)
+            assert run is not None
+            ids = set(db.scalars(select(Reading.id).where(Reading.session_id == session_id)))
+            count = db.scalar(
+                select(func.count()).select_from(Reading).where(Reading.session_id == session_id)
+            )
+            return {
+                "readings": count,
+                "sent": run.readings_sent,
+                "ids": {str(i) for i in ids},
+                "position": run.position_s,
+            }
+    finally:
+        database.dispose()

@@ -1,0 +1,78 @@
+"""`vigil simulate`: a scenario played into a server over HTTP like a device gateway, through a
+server restart, with every reading stored exactly once."""
+
+import io
+import threading
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from backend.cli import main
+from backend.users.roles import Role
+from simulators import load_packaged
+from simulators.gateway import Client, Gateway, reading_id
+from tests.api.test_alerts_timers import own_database
+from tests.conftest import LiveServer
+
+
+def test_the_gateway_keeps_readings_through_a_server_restart_and_stores_each_once(
+    tmp_path: Path,
+) -> None:
+    with own_database(tmp_path) as (settings, tokens):
+        server = LiveServer(settings)
+        server.start()
+        token = tokens[Role.TRAINER]
+        out = io.StringIO()
+        gateway = Gateway(
+            Client(server.url, token, timeout=2),
+            load_packaged("routine_infusion"),
+            seed=9,
+            speed=60,
+            out=out,
+            sleep=lambda _: time.sleep(0.05),
+        )
+        sid = gateway.create_session("Gateway chair", "Gateway patient")
+        runner = threading.Thread(target=gateway.run, kwargs={"until_s": 15 * 60})
+        runner.start()
+        try:
+            time.sleep(1.0)
+            server.stop()  # readings produced now wait in the gateway
+            time.sleep(1.0)
+            server.start()
+            runner.join(timeout=60)
+            assert not runner.is_alive()
+            assert "server unreachable" in out.getvalue()
+            with httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+            ) as api:
+                items = []
+                page = None
+                while True:
+                    params: dict[str, str | int] = {"limit": 1000}
+                    if page:
+                        params["page"] = page
+                    body = api.get(f"/api/sessions/{sid}/readings", params=params).json()
+                    items += body["items"]
+                    page = body["next_page"]
+                    if not page:
+                        break
+                session = api.get(f"/api/sessions/{sid}").json()
+        finally:
+            server.stop()
+    ids = [r["id"] for r in items]
+    assert len(ids) == len(set(ids)) == gateway.sent == gateway.stored
+    assert set(ids) == {str(reading_id(sid, i)) for i in range(gateway.sent)}
+    assert gateway.sent > 800  # about a reading a second for 15 simulated minutes
+    assert session["simulated"] is True
+    assert session["phase"] == "infusing"  # the scenario started dosing at 10 minutes
+    assert {r["source"] for r in items} == {"simulator"}
+
+
+def test_vigil_simulate_refuses_a_bad_speed_or_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["simulate", "--url", "http://127.0.0.1:9", "--token", "x"]
+    with pytest.raises(SystemExit, match="--speed"):
+        main([*base, "--scenario", "routine_infusion", "--speed", "100"])
+    with pytest.raises(SystemExit, match="no such scenario"):
+        main([*base, "--scenario", "nope"])
