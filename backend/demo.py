@@ -54,6 +54,7 @@ def seed_demo(db: Session) -> int:
         request = StartRequest(
             scenario_name=demo.scenario,
             scenario_text=service.scenario_text(demo.scenario),
+            scenario_field="scenario",
             chair=demo.chair,
             patient_name=demo.patient,
             seed=demo.seed,

@@ -32,6 +32,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def limits() -> FileResponse:
         return page("limits.html")
 
+    @pages.get("/trainer")
+    def trainer() -> FileResponse:
+        return page("trainer.html")
+
     @pages.get("/sessions/{session_id}")
     def session(session_id: int) -> FileResponse:
         return page("session.html")

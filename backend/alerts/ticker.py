@@ -65,7 +65,8 @@ async def run_ticker(
             continue
         for alert in escalated:
             log.warning("alarm escalated: session %s, %s", alert.session_id, alert.message)
-            if webhook_url:
+            # A drill's unanswered alarm escalates on the screens, but never pages anyone.
+            if webhook_url and not alert.simulated:
                 # Sent beside the clock, never in its way: a slow paging gateway must not
                 # hold back every other timed rule.
                 task = asyncio.create_task(_deliver(webhook_url, alert))

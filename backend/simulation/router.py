@@ -61,7 +61,7 @@ def _describe(
         paused=live.clock.paused if live else run.paused,
         status=run.status,
         phase=phase,
-        position_s=live.simulation.now_s if live else run.position_s,
+        position_s=live.present_s() if live else run.position_s,
         end_s=scenario.end_s,
         truth=(
             {k: round(v, 1) for k, v in live.simulation.truth.as_dict().items()} if live else None
@@ -122,11 +122,12 @@ async def start_simulation(
     body: SimulationStart, request: Request, actor: TrainerActor, database: DatabaseDep
 ) -> SimulationPublic:
     runner = _runner(request)
-    name = body.scenario or "custom.toml"
+    name = body.scenario or "your scenario file"
     text = await run_in_threadpool(_scenario_text, body)
     start = StartRequest(
         scenario_name=name,
         scenario_text=text,
+        scenario_field="scenario" if body.scenario else "scenario_toml",
         chair=body.chair,
         patient_name=body.patient_name,
         seed=body.seed,

@@ -49,6 +49,11 @@ class LiveRun:
     notices: deque[str] = field(default_factory=lambda: deque(maxlen=NOTICES_KEPT))
     busy: bool = False
 
+    def present_s(self) -> float:
+        """Where the patient is now: the clock's present (the simulation catches up to it at
+        the next step; a run just started has its history still to play)."""
+        return max(self.clock.sim_s(time.monotonic()), self.simulation.now_s)
+
     def step(self, wall_s: float, now: datetime) -> Step:
         """Advance to the clock's present; what came out, stamped in wall time."""
         target = max(self.clock.sim_s(wall_s), self.simulation.now_s)
@@ -241,8 +246,8 @@ class SimulationRunner:
         if live is None:
             raise LookupError(session_id)
         event = parse_event(data)
-        at_s = live.simulation.now_s
-        live.simulation.trigger(event)
+        at_s = live.present_s()  # not inside a start point's history still to be played
+        live.simulation.trigger(event, at_s=at_s)
         return at_s, event
 
     def control(self, session_id: int, *, speed: float, paused: bool) -> None:

@@ -82,6 +82,7 @@ def build(run: SimulationRun) -> Simulation:
 class StartRequest:
     scenario_name: str
     scenario_text: str
+    scenario_field: str  # the request field the scenario came in, for errors
     chair: str
     patient_name: str | None
     seed: int | None
@@ -94,7 +95,7 @@ def start(
     db: Session, request: StartRequest, actor: Actor, now: datetime, owner: str | None
 ) -> SimulationRun:
     """A new simulated session on a chair, its patient, and the run that drives it."""
-    scenario = parse(request.scenario_name, request.scenario_text, "scenario")
+    scenario = parse(request.scenario_name, request.scenario_text, request.scenario_field)
     if request.start_at_s >= scenario.end_s:
         raise InvalidInput(
             ("body", "start_at_min"),

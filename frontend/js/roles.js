@@ -29,3 +29,8 @@ export function canStartSession(role) {
 export function canRegisterPatient(role) {
   return ["admin", "nurse", "staff"].includes(role);
 }
+
+/** Starting, steering and stopping simulations (server: TrainerActor; admins pass too). */
+export function canRunSimulations(role) {
+  return ["admin", "trainer"].includes(role);
+}

@@ -292,6 +292,25 @@ def test_an_escalated_alarm_is_sent_to_the_webhook_once(tmp_path: Path) -> None:
     )
 
 
+def test_a_simulated_sessions_escalation_is_never_sent_to_the_paging_webhook(
+    tmp_path: Path,
+) -> None:
+    with own_database(tmp_path) as (settings, tokens), webhook() as (url, received, _):
+        profile_id = _fast_escalation_profile(settings, tokens[Role.ADMIN])
+        with running(
+            settings, tokens[Role.TRAINER], alert_tick_seconds=TICK, escalation_webhook_url=url
+        ) as trainer:
+            drill = alarm_session(trainer, limit_profile_id=profile_id, simulated=True)
+            bp(trainer, drill["id"], 190)
+            wait_for(
+                lambda: the_alarm(trainer, drill["id"], "systolic.above")["escalated"],
+                timeout=3,
+                what="the drill's escalation",
+            )
+            time.sleep(5 * TICK)
+    assert received == []  # escalated on the screens, but nobody was paged
+
+
 def test_a_slow_paging_gateway_does_not_stop_the_alarm_clock(tmp_path: Path) -> None:
     with (
         own_database(tmp_path) as (settings, tokens),

@@ -153,6 +153,16 @@ def test_a_trainer_steering_spo2_down_raises_the_alarm_a_nurse_sees(
     assert alarm["simulated"] is True
 
 
+def test_an_event_sent_at_once_after_a_start_part_way_in_happens_then_not_in_the_history(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    sid = start(as_trainer, simulations, start_at_min=20)["session_id"]
+    response = as_trainer.post(f"/api/simulations/{sid}/events", json={"kind": "sensor_off"})
+    assert response.status_code == 200, response.text
+    assert response.json()["events"][0]["at_s"] >= 20 * 60
+    assert response.json()["position_s"] >= 20 * 60
+
+
 def test_a_bad_event_is_422_naming_the_field(
     as_trainer: TestClient, simulations: list[Simulation]
 ) -> None:
@@ -178,6 +188,7 @@ def test_a_bad_scenario_file_is_422_naming_the_line_or_the_field(
     response = as_trainer.post("/api/simulations", json=body)
     assert response.status_code == 422, response.text
     assert "line 2" in response.json()["message"]
+    assert [e["loc"] for e in errors(response)] == [["body", "scenario_toml"]]
     body["scenario_toml"] = (
         'title = "x"\n[regimen]\ndrug = "ketamine"\n[timeline]\nbaseline_min = -5\n'
     )
