@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.Column("readings_sent", sa.Integer(), nullable=False),
         sa.Column("live_events", sa.JSON(), nullable=False),
         sa.Column("owner", sa.String(length=64), nullable=True),
-        sa.Column(
-            "lease_until", backend.core.database.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("lease_until", backend.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("started_by", sa.String(length=80), nullable=False),
         sa.Column("started_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
