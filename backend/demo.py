@@ -55,6 +55,7 @@ def seed_demo(db: Session) -> int:
             scenario_name=demo.scenario,
             scenario_text=service.scenario_text(demo.scenario),
             scenario_field="scenario",
+            patient=None,
             chair=demo.chair,
             patient_name=demo.patient,
             seed=demo.seed,

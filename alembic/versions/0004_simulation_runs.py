@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("scenario_name", sa.String(length=120), nullable=False),
         sa.Column("scenario_text", sa.Text(), nullable=False),
         sa.Column("seed", sa.Integer(), nullable=False),
+        sa.Column("patient", sa.JSON(), nullable=True),
         sa.Column("speed", sa.Float(), nullable=False),
         sa.Column("paused", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),

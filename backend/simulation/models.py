@@ -22,6 +22,8 @@ class SimulationRun(Base):
     scenario_name: Mapped[str] = mapped_column(String(120))
     scenario_text: Mapped[str] = mapped_column(Text)
     seed: Mapped[int]
+    # The trainer's choices of patient (age, weight, baseline vitals…) over the scenario's.
+    patient: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     speed: Mapped[float] = mapped_column(Float)
     paused: Mapped[bool]
     status: Mapped[str] = mapped_column(String(16), index=True)  # running, finished, stopped

@@ -49,14 +49,20 @@ def _public(database: Database, runner: SimulationRunner, session_id: int) -> Si
 def _describe(
     run: SimulationRun, chair: str, phase: str, runner: SimulationRunner
 ) -> SimulationPublic:
-    scenario = service.build(run).scenario
     live = runner.live(run.session_id)
+    simulation = live.simulation if live else service.build(run)
+    scenario = simulation.scenario
     return SimulationPublic(
         session_id=run.session_id,
         chair=chair,
         scenario=run.scenario_name,
         title=scenario.title,
         seed=run.seed,
+        patient={
+            k: round(float(v), 2)
+            for k, v in vars(simulation.patient).items()
+            if isinstance(v, int | float)
+        },
         speed=live.clock.speed if live else run.speed,
         paused=live.clock.paused if live else run.paused,
         status=run.status,
@@ -128,6 +134,7 @@ async def start_simulation(
         scenario_name=name,
         scenario_text=text,
         scenario_field="scenario" if body.scenario else "scenario_toml",
+        patient=body.patient.given() if body.patient else None,
         chair=body.chair,
         patient_name=body.patient_name,
         seed=body.seed,

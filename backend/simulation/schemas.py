@@ -7,6 +7,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from backend.core.schema import Schema
 from backend.sessions.schemas import Chair
+from simulators.scenario import PatientOverrides
 
 MAX_SCENARIO_CHARS = 50_000
 
@@ -26,6 +27,12 @@ class SimulationStart(Schema):
     ) = Field(default=None, description="Shown on the ward; marked SIMULATED everywhere")
     seed: int | None = Field(
         default=None, ge=0, lt=2**31, description="Same scenario and seed: the same readings"
+    )
+    patient: PatientOverrides | None = Field(
+        default=None,
+        description="The simulated patient's age, weight_kg and baseline vitals (heart_rate, "
+        "systolic, diastolic, spo2, respiratory_rate, temperature) and drug sensitivities; "
+        "what is left out comes from the scenario, then from the seed",
     )
     speed: float = Field(default=1.0, ge=1, le=60, description="1 = real time, up to 60x")
     start_at_min: float = Field(
@@ -59,6 +66,7 @@ class SimulationPublic(Schema):
     scenario: str
     title: str
     seed: int
+    patient: dict[str, float] = Field(description="The simulated patient as drawn or chosen")
     speed: float
     paused: bool
     status: str = Field(description="running, finished (discharged) or stopped")

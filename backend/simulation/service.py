@@ -70,9 +70,18 @@ def parse(name: str, text: str, field: str) -> Scenario:
         raise InvalidInput(("body", field), str(exc), name) from None
 
 
+def with_patient(scenario: Scenario, patient: dict[str, Any] | None) -> Scenario:
+    """The scenario with the trainer's choices of patient laid over its own."""
+    if not patient:
+        return scenario
+    chosen = scenario.patient.model_copy(update=patient)
+    return scenario.model_copy(update={"patient": chosen})
+
+
 def build(run: SimulationRun) -> Simulation:
     """The simulation as it was when `run` was started, before any output."""
-    return Simulation(parse_scenario(run.scenario_text, run.scenario_name), run.seed)
+    scenario = parse_scenario(run.scenario_text, run.scenario_name)
+    return Simulation(with_patient(scenario, run.patient), run.seed)
 
 
 # ---- starting -------------------------------------------------------------------------------
@@ -83,6 +92,7 @@ class StartRequest:
     scenario_name: str
     scenario_text: str
     scenario_field: str  # the request field the scenario came in, for errors
+    patient: dict[str, Any] | None  # chosen characteristics; the rest drawn from the seed
     chair: str
     patient_name: str | None
     seed: int | None
@@ -103,7 +113,10 @@ def start(
             request.start_at_s / 60,
         )
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    simulation = Simulation(scenario, seed)
+    try:
+        simulation = Simulation(with_patient(scenario, request.patient), seed)
+    except ValueError as exc:  # e.g. a diastolic too close to the systolic
+        raise InvalidInput(("body", "patient"), str(exc), request.patient) from None
     weight = round(simulation.patient.weight_kg, 1)
     regimen = scenario.regimen
     if isinstance(regimen, KetamineInfusion):
@@ -145,6 +158,7 @@ def start(
         scenario_name=request.scenario_name,
         scenario_text=request.scenario_text,
         seed=seed,
+        patient=request.patient,
         speed=request.speed,
         paused=False,
         status=RUNNING,

@@ -386,6 +386,15 @@ function readForm() {
   }
   const profile = $("limit_profile_id").value;
   if (profile) body.limit_profile_id = Number(profile);
+  const patient = {};
+  for (const input of document.querySelectorAll("#patient-fields input")) {
+    const text = input.value.trim();
+    if (!text) continue;
+    const value = Number(text);
+    if (!Number.isFinite(value) || input.validity.badInput) problems.push([input, "Enter a number, or leave it empty."]);
+    else patient[input.dataset.patient] = value;
+  }
+  if (Object.keys(patient).length) body.patient = patient;
   return { body, problems, custom };
 }
 
@@ -409,6 +418,13 @@ function showStartError(err, custom) {
         // A field path (regimen.dose_mg_per_kg) keeps its case; "line 3: …" starts a sentence.
         const text = message.replace(/^(your scenario file|[\w.-]+\.toml): /i, "").replace(/^line\b/, "Line");
         showFieldError(field === "scenario_toml" || custom ? scenarioText : scenarioSelect, text);
+      } else if (loc[0] === "patient") {
+        // A characteristic (loc ends with it) goes beside its input; a mismatch between two
+        // (a diastolic too close to the systolic) goes under the patient's fields.
+        const input = loc.length > 1 ? document.querySelector(`#patient-fields input[data-patient="${field}"]`) : null;
+        $("patient-choice").open = true;
+        if (input) showFieldError(input, message);
+        else showFieldError($("p-diastolic"), message);
       } else if (FIELD_INPUTS[field]) {
         showFieldError($(FIELD_INPUTS[field]), message);
       } else {

@@ -107,6 +107,26 @@ def test_a_simulation_started_part_way_in_has_history_and_is_marked_simulated_ev
     assert session["drug"] == "ketamine" and session["route"] == "iv"
 
 
+def test_a_trainer_chooses_the_patient_and_the_seed_draws_the_rest(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    chosen = {"age": 72, "weight_kg": 60, "systolic": 152, "diastolic": 92}
+    simulation = start(as_trainer, simulations, patient=chosen, seed=8)
+    assert {k: simulation["patient"][k] for k in chosen} == chosen
+    assert 35 <= simulation["patient"]["heart_rate"] <= 150  # drawn
+    session = as_trainer.get(f"/api/sessions/{simulation['session_id']}").json()
+    assert (session["weight_kg"], session["planned_dose_mg"]) == (60, 30)  # 0.5 mg/kg
+
+    body = {"scenario": "routine_infusion", "chair": "Sim p", "patient": {"age": 5}}
+    response = as_trainer.post("/api/simulations", json=body)
+    assert [e["loc"] for e in errors(response)] == [["body", "patient", "age"]]
+    body["patient"] = {"systolic": 100, "diastolic": 95}
+    response = as_trainer.post("/api/simulations", json=body)
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in errors(response)] == [["body", "patient"]]
+    assert "diastolic" in response.json()["message"]
+
+
 def test_the_same_scenario_and_seed_give_the_same_readings(
     as_trainer: TestClient, simulations: list[Simulation]
 ) -> None:

@@ -119,6 +119,9 @@ def test_a_trainer_runs_a_simulation_steers_it_into_an_alarm_the_ward_sees_and_s
     page.locator("#start_at_min").fill("10")
     page.locator("#seed").fill("4242")
     page.locator("#limit_profile_id").select_option(label=drill_profile["name"])
+    page.get_by_text("Choose the patient").click()
+    page.locator("#p-age").fill("71")
+    page.get_by_label("Baseline systolic").fill("150")
     page.locator("#start-submit").click()
     status = page.locator("#start-status")
     expect(status).to_contain_text(f"on {chair} with seed 4242")
@@ -126,6 +129,7 @@ def test_a_trainer_runs_a_simulation_steers_it_into_an_alarm_the_ward_sees_and_s
 
     simulation = simulation_on(trainer_api, chair)
     assert simulation["seed"] == 4242
+    assert (simulation["patient"]["age"], simulation["patient"]["systolic"]) == (71, 150)
     card = card_of(page, simulation["session_id"])
     expect(card.locator(".badge.sim")).to_have_text("SIMULATED")
     expect(card.locator(".sim-chair")).to_have_text(chair)
@@ -232,6 +236,20 @@ def test_a_mistake_in_a_custom_scenario_or_a_busy_chair_is_shown_by_its_field(
     page.locator("#start-submit").click()
     expect(page.locator("#chair-error")).to_contain_text("already has an active session")
     expect(page.locator("#chair")).to_be_focused()
+
+
+def test_an_impossible_patient_is_refused_beside_the_field(
+    page: Page, live_server: LiveServer, chairs: list[str]
+) -> None:
+    sign_in(page, live_server.url, Role.TRAINER)
+    page.goto(f"{live_server.url}/trainer")
+    page.locator("#chair").fill(new_chair(chairs))
+    page.get_by_text("Choose the patient").click()
+    page.get_by_label("Baseline systolic").fill("100")
+    page.get_by_label("Baseline diastolic").fill("95")
+    page.locator("#start-submit").click()
+    expect(page.locator("#p-diastolic-error")).to_contain_text("at least 10 mmHg below systolic")
+    expect(page.locator("#p-diastolic")).to_have_attribute("aria-invalid", "true")
 
 
 def test_a_nurse_follows_the_simulations_read_only(
