@@ -29,19 +29,20 @@ class DemoChair:
     scenario: str
     start_at_min: float  # where the scenario is when the ward first opens
     seed: int
+    weight_kg: float  # chosen, so the demo's doses look like a clinic's
 
 
 DEMO_CHAIRS = (
     # Mid-infusion, nothing wrong: the expected gentle rise in pressure.
-    DemoChair("Chair 1", "Demo A (routine)", "routine_infusion", 30, 101),
+    DemoChair("Chair 1", "Demo A (routine)", "routine_infusion", 30, 101, 74),
     # The surge is under way: systolic past 160, then 180.
-    DemoChair("Chair 2", "Demo B (surge)", "hypertensive_surge", 33, 202),
+    DemoChair("Chair 2", "Demo B (surge)", "hypertensive_surge", 33, 202, 88),
     # Breathing slows at the end of dosing: SpO2 falls below 92, then 89.
-    DemoChair("Chair 3", "Demo C (desaturation)", "desaturation", 37.5, 303),
+    DemoChair("Chair 3", "Demo C (desaturation)", "desaturation", 37.5, 303, 95),
     # A nervous start: the heart rate is climbing past 120.
-    DemoChair("Chair 4", "Demo D (tachycardia)", "tachycardia", 23, 404),
+    DemoChair("Chair 4", "Demo D (tachycardia)", "tachycardia", 23, 404, 63),
     # Still in baseline; the probe falls off at 18 minutes (a technical alarm).
-    DemoChair("Chair 5", "Demo E (probe off)", "sensor_off", 17.5, 505),
+    DemoChair("Chair 5", "Demo E (probe off)", "sensor_off", 17.5, 505, 70),
 )
 
 
@@ -55,7 +56,7 @@ def seed_demo(db: Session) -> int:
             scenario_name=demo.scenario,
             scenario_text=service.scenario_text(demo.scenario),
             scenario_field="scenario",
-            patient=None,
+            patient={"weight_kg": demo.weight_kg},
             chair=demo.chair,
             patient_name=demo.patient,
             seed=demo.seed,
