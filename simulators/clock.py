@@ -86,3 +86,15 @@ class SimClock:
         if self._paused:
             return None
         return wall_s + (sim_s - now_sim) / self._speed
+
+
+def seconds_ago(at_s: float, present_s: float, speed: float, history_until_s: float = 0.0) -> float:
+    """How long ago, in wall seconds, something simulated at `at_s` happened, seen from the
+    simulation's `present_s` running at `speed`: the time between is compressed by the speed,
+    except up to `history_until_s` (a start point part-way in), which is history at real speed.
+    Never negative, so nothing is stamped in the future."""
+    if at_s <= history_until_s:
+        behind = max(0.0, present_s - history_until_s) / speed + (history_until_s - at_s)
+    else:
+        behind = (present_s - at_s) / speed
+    return max(0.0, behind)

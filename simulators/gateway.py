@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from simulators.clock import SimClock
+from simulators.clock import SimClock, seconds_ago
 from simulators.engine import Simulation
 from simulators.outputs import SimNotice, SimPhase, SimReading
 from simulators.regimen import KetamineInfusion
@@ -157,7 +157,7 @@ class Gateway:
 
     def produce(self, target_s: float, now: datetime) -> None:
         for output in self.simulation.advance(max(target_s, self.simulation.now_s)):
-            at = now - timedelta(seconds=max(0.0, (target_s - output.at_s) / self.clock.speed))
+            at = now - timedelta(seconds=seconds_ago(output.at_s, target_s, self.clock.speed))
             if isinstance(output, SimReading):
                 reading = {
                     "id": str(reading_id(self._session(), self.sent)),

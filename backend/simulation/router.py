@@ -112,11 +112,7 @@ async def list_simulations(
 
     def load() -> list[tuple[SimulationRun, str, str]]:
         with database.unit_of_work(write=False) as db:
-            rows = service.recent(db)
-            return [
-                (row, (s := sessions.get_session(db, row.session_id)).chair, s.phase)
-                for row in rows
-            ]
+            return service.recent(db)
 
     rows = await run_in_threadpool(load)
     described = [_describe(row, chair, phase, runner) for row, chair, phase in rows]

@@ -31,12 +31,14 @@ from backend.simulation import service
 from backend.simulation.models import SimulationRun
 from backend.simulation.service import LOST, RUNNING, Step, TimedPhase, TimedReading
 from simulators import SimClock, SimNotice, SimPhase, SimReading, Simulation, parse_event
+from simulators.clock import seconds_ago
 from simulators.events import EVENT_ADAPTER, Event
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 NOTICES_KEPT = 20
 CLAIM_EVERY_S = 3.0
+IDLE_WRITE_S = 1.0  # a step with nothing in it is stored at most this often
 
 
 @dataclass
@@ -48,6 +50,7 @@ class LiveRun:
     history_until_s: float = 0.0  # readings up to here are stamped at real speed (a start point)
     notices: deque[str] = field(default_factory=lambda: deque(maxlen=NOTICES_KEPT))
     busy: bool = False
+    written_at: float = 0.0  # monotonic time of the last step stored
 
     def present_s(self) -> float:
         """Where the patient is now: the clock's present (the simulation catches up to it at
@@ -60,7 +63,8 @@ class LiveRun:
         outputs = self.simulation.advance(target)
         items: list[TimedReading | TimedPhase] = []
         for output in outputs:
-            at = self._wall_time(output.at_s, target, now)
+            ago = seconds_ago(output.at_s, target, self.clock.speed, self.history_until_s)
+            at = now - timedelta(seconds=ago)
             if isinstance(output, SimReading):
                 items.append(TimedReading(self.readings_sent, at, dict(output.values)))
                 self.readings_sent += 1
@@ -71,16 +75,6 @@ class LiveRun:
                     f"{output.at_s / 60:.1f} min · {output.device}: {output.message}"
                 )
         return Step(items, target, self.readings_sent)
-
-    def _wall_time(self, at_s: float, target_s: float, now: datetime) -> datetime:
-        behind = target_s - at_s
-        if at_s <= self.history_until_s:
-            # History: the part after the start point is compressed, the rest at real speed.
-            after_start = max(0.0, target_s - self.history_until_s)
-            behind = after_start / self.clock.speed + (self.history_until_s - at_s)
-        else:
-            behind /= self.clock.speed
-        return now - timedelta(seconds=max(0.0, behind))
 
 
 def rebuild(run: SimulationRun, wall_s: float) -> LiveRun:
@@ -185,7 +179,14 @@ class SimulationRunner:
             return
         live.busy = True
         try:
-            step = live.step(time.monotonic(), utcnow())
+            wall = time.monotonic()
+            step = live.step(wall, utcnow())
+            if not step.items and wall - live.written_at < IDLE_WRITE_S:
+                # Nothing measured since the last step (real time, between two readings): no
+                # write yet. Replaying from the older position after a restart produces nothing
+                # in between; an idle write now and then still notices a session ended by hand.
+                return
+            live.written_at = wall
             status = await asyncio.to_thread(self._record, live.session_id, step)
         except Exception:
             log.exception("simulation of session %s: step failed; retrying", live.session_id)

@@ -148,11 +148,8 @@ def start(
     session = sessions.create_session(db, body, actor)
     # A run started part-way through its scenario has that much history behind it.
     began = now - timedelta(seconds=request.start_at_s)
-    row = db.get(InfusionSession, session.id)
-    assert row is not None
-    row.created_at = row.phase_changed_at = began
-    first = sessions.get_session(db, session.id)
-    first.phase_changes[0].at = began
+    session.created_at = session.phase_changed_at = began
+    session.phase_changes[0].at = began
     run = SimulationRun(
         session_id=session.id,
         scenario_name=request.scenario_name,
@@ -210,7 +207,7 @@ def record(db: Session, session_id: int, step: Step, owner: str) -> str:
         return run.status
     if run.owner != owner:
         return LOST
-    if sessions.get_session(db, session_id).phase in ENDED_PHASES:
+    if _phase(db, session_id) in ENDED_PHASES:
         # Ended by a person (stopped, or discharged early): the simulation ends with it.
         return _finish(db, session_id, STOPPED, step)
     actor = simulator_actor(run.started_by)
@@ -235,7 +232,7 @@ def record(db: Session, session_id: int, step: Step, owner: str) -> str:
     except Conflict as exc:
         log.info("simulation of session %s ended: %s", session_id, exc.message)
         return _finish(db, session_id, STOPPED, step)
-    if sessions.get_session(db, session_id).phase in ENDED_PHASES:
+    if _phase(db, session_id) in ENDED_PHASES:
         return _finish(db, session_id, FINISHED, step)  # the scenario discharged the patient
     run.position_s = step.position_s
     run.readings_sent = step.readings_sent
@@ -257,6 +254,13 @@ def _reading(session_id: int, item: TimedReading) -> ReadingIn | None:
         # index is still used up so that later readings keep their ids.
         log.warning("simulated reading %s of session %s dropped: %s", item.index, session_id, exc)
         return None
+
+
+def _phase(db: Session, session_id: int) -> str:
+    """The session's phase (the row alone: a step needs nothing else of it)."""
+    session = db.get(InfusionSession, session_id)
+    assert session is not None  # a run's session is deleted only with the run
+    return session.phase
 
 
 def _move(db: Session, session_id: int, item: TimedPhase, actor: Actor) -> None:
@@ -338,9 +342,15 @@ def release(db: Session, owner: str) -> None:
     db.execute(update(SimulationRun).where(SimulationRun.owner == owner).values(owner=None))
 
 
-def recent(db: Session, limit: int = 50) -> list[SimulationRun]:
-    query = select(SimulationRun).order_by(SimulationRun.started_at.desc()).limit(limit)
-    return list(db.scalars(query))
+def recent(db: Session, limit: int = 50) -> list[tuple[SimulationRun, str, str]]:
+    """The latest runs with their session's chair and phase, in one query (a console polls it)."""
+    query = (
+        select(SimulationRun, InfusionSession.chair, InfusionSession.phase)
+        .join(InfusionSession, InfusionSession.id == SimulationRun.session_id)
+        .order_by(SimulationRun.started_at.desc())
+        .limit(limit)
+    )
+    return [(run, chair, phase) for run, chair, phase in db.execute(query)]
 
 
 def check_running(run: SimulationRun) -> None:

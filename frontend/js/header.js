@@ -26,6 +26,24 @@ export async function initHeader() {
   return me;
 }
 
+/** Say on the page that it could not load, in place of its "Loading…" line (`loadingId`). */
+export function showPageError(message, loadingId) {
+  document.getElementById(loadingId).hidden = true;
+  const box = document.getElementById("load-error");
+  box.textContent = message;
+  box.hidden = false;
+}
+
+/** initHeader(), or null once its failure is shown (a 401 is already off to the sign-in page). */
+export async function signedIn(loadingId) {
+  try {
+    return await initHeader();
+  } catch (err) {
+    if (err.status !== 401) showPageError(err.message, loadingId);
+    return null;
+  }
+}
+
 const LIVE_TEXT = {
   connecting: "Connecting…",
   live: "Live",

@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
-import { initHeader } from "./header.js";
+import { showPageError, signedIn } from "./header.js";
 import { describePath, diffLimits } from "./limits-diff.js";
 import { ProfileForm } from "./limits-form.js";
 import { localDateTime, localTime } from "./time.js";
@@ -347,21 +347,11 @@ newForm.addEventListener("submit", async (event) => {
 
 // ---- start ----------------------------------------------------------------------------------
 
-function showLoadError(message) {
-  $("limits-loading").hidden = true;
-  const box = $("load-error");
-  box.textContent = message;
-  box.hidden = false;
-}
+const showLoadError = (message) => showPageError(message, "limits-loading");
 
 async function start() {
-  let me;
-  try {
-    me = await initHeader();
-  } catch (err) {
-    if (err.status !== 401) showLoadError(err.message); // 401: on the way to the sign-in page
-    return;
-  }
+  const me = await signedIn("limits-loading");
+  if (!me) return;
   editable = canEditProfiles(me.role);
   try {
     await loadProfiles();

@@ -7,7 +7,7 @@ import { api } from "./api.js";
 import { AlertStore } from "./alerts.js";
 import { loadCatalogue } from "./catalogue.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
-import { initHeader, showLiveStatus } from "./header.js";
+import { showLiveStatus, showPageError, signedIn } from "./header.js";
 import { canRunSimulations } from "./roles.js";
 import { SimCard, speedOptions } from "./sim-card.js";
 import { clock, seconds } from "./sim-events.js";
@@ -476,21 +476,11 @@ form.addEventListener("submit", async (event) => {
 
 // ---- start ---------------------------------------------------------------------------------------
 
-function showLoadError(message) {
-  $("trainer-loading").hidden = true;
-  const box = $("load-error");
-  box.textContent = message;
-  box.hidden = false;
-}
+const showLoadError = (message) => showPageError(message, "trainer-loading");
 
 async function start() {
-  let me;
-  try {
-    me = await initHeader();
-  } catch (err) {
-    if (err.status !== 401) showLoadError(err.message); // 401: on the way to the sign-in page
-    return;
-  }
+  const me = await signedIn("trainer-loading");
+  if (!me) return;
   editable = canRunSimulations(me.role);
   $("readonly-note").hidden = editable;
   await loadCatalogue().catch(() => {}); // the clock offset, so ages are right on a drifting tablet

@@ -73,3 +73,14 @@ def test_wall_time_for_a_simulated_moment() -> None:
     assert clock.wall_s_for(20.0, wall_s=10.0) == 10.0  # already passed: now
     clock.pause(10.0)
     assert clock.wall_s_for(400.0, wall_s=20.0) is None
+
+
+def test_seconds_ago_compresses_by_speed_and_keeps_history_at_real_speed() -> None:
+    from simulators.clock import seconds_ago
+
+    assert seconds_ago(50, 60, speed=10) == 1.0  # 10 simulated seconds at 10x
+    assert seconds_ago(60, 60, speed=10) == 0.0
+    assert seconds_ago(70, 60, speed=1) == 0.0  # never in the future
+    # Started at 600 s: what came before is history at real speed, behind what came after.
+    assert seconds_ago(500, 660, speed=60, history_until_s=600) == 101.0
+    assert seconds_ago(630, 660, speed=60, history_until_s=600) == 0.5
