@@ -76,6 +76,10 @@ class Alert(Base):
     # Counts the alarm's changes, so a browser holding a list fetched over HTTP and the
     # stream's events can always tell which copy is newer.
     version: Mapped[int] = mapped_column(server_default=text("1"))
+    # The reading whose value the alarm shows: marking that reading "entered in error" withdraws
+    # the alarm, since it was raised by a value that never existed.
+    reading_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
     # Every alarm is shown with its chair and whether the session is simulated.
     session: Mapped[InfusionSession] = relationship(lazy="joined", innerjoin=True)

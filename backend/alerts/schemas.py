@@ -35,6 +35,10 @@ class AlertPublic(Schema):
     note: str | None
     resolved_at: datetime | None
     escalated_at: datetime | None
+    reading_id: str | None = Field(description="The reading whose value the alarm shows")
+    withdrawn_reason: str | None = Field(
+        description="Set when that reading was marked entered in error: the alarm never stood"
+    )
 
     @classmethod
     def of(cls, row: Alert) -> "AlertPublic":
@@ -59,6 +63,8 @@ class AlertPublic(Schema):
             note=row.note,
             resolved_at=row.resolved_at,
             escalated_at=row.escalated_at,
+            reading_id=row.reading_id,
+            withdrawn_reason=row.withdrawn_reason,
         )
 
 

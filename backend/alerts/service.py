@@ -262,6 +262,7 @@ class _Context:
     alerts: dict[str, Alert]
     events: list[tuple[str, int | None, dict[str, Any]]]
     escalated: list[AlertPublic]
+    reading_id: str | None = None  # the reading being evaluated, recorded on the alarms it sets
 
     @property
     def phase_limits(self) -> PhaseLimits:
@@ -342,6 +343,8 @@ def _save(
     row.message = alarm.message
     if value is not None or row.value is None:
         row.value = value
+        if value is not None:
+            row.reading_id = ctx.reading_id
     row.raised_at = alarm.raised_at
     row.alerted_at = alarm.alerted_at
     row.acknowledged_at = alarm.acknowledged_at
@@ -421,7 +424,43 @@ def evaluate_readings(
     session = _lock(db, session.id)
     ctx = _context(db, session, now)
     for reading in sorted(readings, key=lambda r: r.taken_at):
+        ctx.reading_id = reading.id
         _evaluate_one(ctx, reading)
+    _finish(ctx)
+
+
+def withdraw_reading(
+    db: Session, session: InfusionSession, reading: Reading, reason: str, now: datetime
+) -> None:
+    """A reading was entered in error: withdraw the alarms whose value came from it.
+
+    An open one is resolved at once (no latching: the condition never existed) and its
+    condition starts afresh, so the next real reading decides. Past ones are marked too, so the
+    record shows why they happened.
+    """
+    session = _lock(db, session.id)
+    ctx = _context(db, session, now)
+    rows = list(db.scalars(select(Alert).where(Alert.reading_id == reading.id)))
+    for row in rows:
+        row.withdrawn_reason = reason
+        if row.resolved_at is None:
+            alarm = replace(
+                _domain(row), status=AlarmStatus.RESOLVED, present=False, resolved_at=now
+            )
+            _save(ctx, row, alarm, None, [Change.RESOLVED])
+            record = ctx.conditions.get(row.condition)
+            if record is not None:
+                _store_state(ctx, row.condition, ConditionState())
+        else:
+            row.version += 1
+            ctx.events.append(
+                (
+                    "alert.changed",
+                    session.id,
+                    {**AlertPublic.of(row).model_dump(mode="json"), "changes": ["withdrawn"]},
+                )
+            )
+    db.flush()
     _finish(ctx)
 
 
@@ -472,7 +511,9 @@ def baseline_pressure(db: Session, session: InfusionSession) -> BloodPressure | 
         )
     )
     query = select(Reading.systolic, Reading.diastolic).where(
-        Reading.session_id == session.id, Reading.systolic.is_not(None)
+        Reading.session_id == session.id,
+        Reading.systolic.is_not(None),
+        Reading.entered_in_error_at.is_(None),
     )
     if started is not None:
         query = query.where(Reading.taken_at <= started)
@@ -563,7 +604,9 @@ def _check_feeds(ctx: _Context, limits: PhaseLimits) -> None:
     if last_continuous is None and limits.bp_due_every_s is not None:
         last_bp = db.scalar(
             select(func.max(Reading.taken_at)).where(
-                Reading.session_id == session_id, Reading.systolic.is_not(None)
+                Reading.session_id == session_id,
+                Reading.systolic.is_not(None),
+                Reading.entered_in_error_at.is_(None),
             )
         )
         since = max(t for t in (last_bp, ctx.session.phase_changed_at) if t is not None)

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     simulation_tick_seconds: float = Field(
         default=0.5, gt=0, description="How often running simulations send what they produced"
     )
+    news2_max_age_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="NEWS2 is scored only when every parameter was observed this recently",
+    )
     escalation_webhook_url: str | None = Field(
         default=None, description="Escalated alarms are POSTed here as JSON (e.g. a paging gateway)"
     )

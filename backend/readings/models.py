@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String
+from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.database import Base
@@ -26,3 +26,10 @@ class Reading(Base):
     respiratory_rate: Mapped[int | None]
     temperature: Mapped[float | None] = mapped_column(Float)
     consciousness: Mapped[str | None] = mapped_column(String(1))
+    sedation: Mapped[int | None]  # MOAA/S, 0 (no response to pain) to 5 (responds readily)
+    on_oxygen: Mapped[bool | None]  # supplemental oxygen at the time: NEWS2 scores it
+    # A reading entered by mistake is kept for the record, flagged, and left out of charts,
+    # latest values, scores and alarms.
+    entered_in_error_at: Mapped[datetime | None]
+    entered_in_error_by: Mapped[str | None] = mapped_column(String(80))
+    entered_in_error_reason: Mapped[str | None] = mapped_column(Text)

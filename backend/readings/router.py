@@ -11,6 +11,7 @@ from backend.core.timeutil import utcnow
 from backend.readings import service
 from backend.readings.schemas import (
     MAX_BATCH,
+    EnteredInErrorIn,
     ReadingBatchIn,
     ReadingIn,
     ReadingPage,
@@ -18,7 +19,7 @@ from backend.readings.schemas import (
     VitalsCatalogue,
     VitalSpecPublic,
 )
-from backend.readings.vitals import CONSCIOUSNESS_LEVELS, VITALS
+from backend.readings.vitals import CONSCIOUSNESS_LEVELS, SEDATION_LEVELS, VITALS
 
 router = APIRouter(tags=["readings"])
 
@@ -98,11 +99,23 @@ def list_readings(
     )
 
 
+@router.post(
+    "/api/sessions/{session_id}/readings/{reading_id}/entered-in-error",
+    summary="Mark a reading entered in error: kept in the record, gone from charts and alarms",
+)
+def mark_entered_in_error(
+    session_id: int, reading_id: str, body: EnteredInErrorIn, actor: RecorderActor, db: SessionDep
+) -> ReadingPublic:
+    reading = service.mark_entered_in_error(db, session_id, reading_id, body.reason, actor)
+    return ReadingPublic.model_validate(reading)
+
+
 @router.get("/api/vitals", summary="The vitals, units and plausibility ranges the server enforces")
 def vitals_catalogue(_: CurrentActor) -> VitalsCatalogue:
     return VitalsCatalogue(
         vitals=[VitalSpecPublic.model_validate(spec) for spec in VITALS.values()],
         consciousness=CONSCIOUSNESS_LEVELS,
+        sedation=SEDATION_LEVELS,
         max_batch=MAX_BATCH,
         server_time=utcnow(),
     )

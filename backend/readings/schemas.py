@@ -5,12 +5,20 @@ from enum import StrEnum
 from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from backend.core.schema import Schema
 from backend.readings.vitals import (
     CONSCIOUSNESS_LEVELS,
+    SEDATION_LEVELS,
     VITAL_FIELDS,
     VITALS,
     blood_pressure_error,
@@ -25,6 +33,7 @@ class Source(StrEnum):
 
 
 Consciousness = Literal["A", "C", "V", "P", "U"]
+Sedation = Annotated[int, Field(ge=0, le=5)]
 MAX_BATCH = 1000
 
 
@@ -38,6 +47,13 @@ class VitalsBody(Schema):
     consciousness: Consciousness | None = Field(
         default=None,
         description="ACVPU: " + ", ".join(f"{k} {v}" for k, v in CONSCIOUSNESS_LEVELS.items()),
+    )
+    sedation: Sedation | None = Field(
+        default=None,
+        description="MOAA/S: " + ", ".join(f"{k} {v}" for k, v in SEDATION_LEVELS.items()),
+    )
+    on_oxygen: bool | None = Field(
+        default=None, description="On supplemental oxygen (true) or breathing air (false)"
     )
 
     @field_validator(*VITALS, mode="after")
@@ -106,6 +122,20 @@ class ReadingPublic(Schema):
     respiratory_rate: int | None
     temperature: float | None
     consciousness: Consciousness | None
+    sedation: int | None
+    on_oxygen: bool | None
+    entered_in_error_at: datetime | None = Field(
+        description="Set when the reading was marked entered in error: it stays in the record "
+        "but counts nowhere else"
+    )
+    entered_in_error_by: str | None
+    entered_in_error_reason: str | None
+
+
+class EnteredInErrorIn(Schema):
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
+    ] = Field(description="Why the reading is wrong, e.g. 'typed 180 for 108', 'wrong patient'")
 
 
 class ReadingPage(Schema):
@@ -130,5 +160,6 @@ class VitalSpecPublic(Schema):
 class VitalsCatalogue(Schema):
     vitals: list[VitalSpecPublic]
     consciousness: dict[str, str]
+    sedation: dict[int, str] = Field(description="MOAA/S levels, 5 (alert) to 0")
     max_batch: int
     server_time: datetime

@@ -230,6 +230,41 @@ def list_readings(
     return Page(rows, next_page, cursor)
 
 
+def mark_entered_in_error(
+    db: Session, session_id: int, reading_id: str, reason: str, actor: Actor
+) -> Reading:
+    """Flag a reading as a mistake: it stays in the record, and the alarms it raised are withdrawn.
+
+    Allowed after the session has ended too: errors are often noticed when the record is read.
+    """
+    session = sessions.get_session(db, session_id, for_update=True)
+    sessions.check_may_work_on(actor, session.simulated)
+    reading = db.get(Reading, reading_id)
+    if reading is None or reading.session_id != session_id:
+        raise NotFound(f"session {session_id} has no reading {reading_id}")
+    if reading.entered_in_error_at is not None:
+        raise Conflict(
+            f"reading {reading_id} was already marked entered in error by "
+            f"{reading.entered_in_error_by} ({reading.entered_in_error_reason})"
+        )
+    reading.entered_in_error_at = utcnow()
+    reading.entered_in_error_by = actor.label
+    reading.entered_in_error_reason = reason
+    db.flush()
+    record_events(
+        db,
+        [
+            (
+                "reading.entered_in_error",
+                session.id,
+                ReadingPublic.model_validate(reading).model_dump(mode="json"),
+            )
+        ],
+    )
+    alerts.withdraw_reading(db, session, reading, reason, reading.entered_in_error_at)
+    return reading
+
+
 def latest_values(
     db: Session, session_ids: Sequence[int]
 ) -> dict[int, dict[str, tuple[float | str, datetime]]]:
@@ -248,7 +283,11 @@ def latest_values(
                 .over(partition_by=Reading.session_id, order_by=Reading.taken_at.desc())
                 .label("rank"),
             )
-            .where(Reading.session_id.in_(session_ids), column.is_not(None))
+            .where(
+                Reading.session_id.in_(session_ids),
+                column.is_not(None),
+                Reading.entered_in_error_at.is_(None),
+            )
             .subquery()
         )
         for session_id, value, taken_at in db.execute(

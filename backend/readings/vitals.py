@@ -39,7 +39,18 @@ CONSCIOUSNESS_LEVELS: dict[str, str] = {
     "U": "Unresponsive",
 }
 
-VITAL_FIELDS: tuple[str, ...] = (*VITALS, "consciousness")
+# MOAA/S (clinical.md section 9): the sedation scale of the ketamine and esketamine trials.
+SEDATION_LEVELS: dict[int, str] = {
+    5: "Responds readily to name",
+    4: "Lethargic response to name",
+    3: "Responds only to loud or repeated name",
+    2: "Responds only after mild prodding",
+    1: "Does not respond to mild prodding",
+    0: "No response to pain",
+}
+
+# Everything a reading can carry: the measured vitals, then the observations a person makes.
+VITAL_FIELDS: tuple[str, ...] = (*VITALS, "consciousness", "sedation", "on_oxygen")
 
 
 def _fmt(value: float) -> str:

@@ -46,6 +46,8 @@ class InfusionSession(Base):
     # The nurse's decision when the pre-dose gate advised against starting.
     gate_override_by: Mapped[str | None] = mapped_column(String(80))
     gate_override_at: Mapped[datetime | None]
+    # NEWS2 SpO2 scale: 2 only for a patient with a prescribed 88–92% target.
+    spo2_scale: Mapped[int] = mapped_column(server_default=text("1"), default=1)
 
     patient: Mapped[Patient] = relationship(lazy="raise")
     phase_changes: Mapped[list["PhaseChange"]] = relationship(
@@ -66,3 +68,5 @@ class PhaseChange(Base):
     recorded_at: Mapped[datetime]
     by: Mapped[str] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(Text)
+    # The protocol checklist as it was confirmed: {item: true/false, ...}.
+    checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -15,6 +15,7 @@ from backend.core.dependencies import (
 )
 from backend.core.timeutil import utcnow
 from backend.readings.service import latest_values
+from backend.scores.service import news2_of
 from backend.sessions import service
 from backend.sessions.models import InfusionSession
 from backend.sessions.phases import ENDED, Phase
@@ -30,13 +31,18 @@ from backend.sessions.schemas import (
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 
-def _summaries(db: SessionDep, rows: list[InfusionSession]) -> list[SessionSummary]:
+def _summaries(
+    db: SessionDep, settings: SettingsDep, rows: list[InfusionSession]
+) -> list[SessionSummary]:
     latest = latest_values(db, [s.id for s in rows])
     alarms = alerts.open_summaries(db, [s.id for s in rows])
+    now = utcnow()
+    max_age = timedelta(minutes=settings.news2_max_age_minutes)
     return [
         SessionSummary(
             **SessionPublic.model_validate(s).model_dump(),
             alert=alarms[s.id],
+            news2=news2_of(s, latest[s.id], now, max_age),
             latest={
                 name: LatestValue(value=value, taken_at=at)
                 for name, (value, at) in latest[s.id].items()
@@ -50,6 +56,7 @@ def _summaries(db: SessionDep, rows: list[InfusionSession]) -> list[SessionSumma
 def list_sessions(
     _: CurrentActor,
     db: SessionDep,
+    settings: SettingsDep,
     status: Annotated[SessionStatus, Query()] = SessionStatus.ACTIVE,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     simulated: Annotated[
@@ -57,7 +64,7 @@ def list_sessions(
         Query(description="false: real patients only; true: simulations only; omitted: both"),
     ] = None,
 ) -> list[SessionSummary]:
-    return _summaries(db, service.list_sessions(db, status, limit, simulated))
+    return _summaries(db, settings, service.list_sessions(db, status, limit, simulated))
 
 
 @router.post("", status_code=201, summary="Start a session (in the baseline phase)")
@@ -66,8 +73,10 @@ def create_session(body: SessionCreate, actor: RecorderActor, db: SessionDep) ->
 
 
 @router.get("/{session_id}", summary="One session with its latest vitals and phase history")
-def get_session(session_id: int, _: CurrentActor, db: SessionDep) -> SessionSummary:
-    (summary,) = _summaries(db, [service.get_session(db, session_id)])
+def get_session(
+    session_id: int, _: CurrentActor, db: SessionDep, settings: SettingsDep
+) -> SessionSummary:
+    (summary,) = _summaries(db, settings, [service.get_session(db, session_id)])
     return summary
 
 

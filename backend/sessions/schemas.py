@@ -2,13 +2,14 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from backend.alerts.schemas import AlertSummary
 from backend.core.schema import Schema
 from backend.patients.schemas import PatientPublic
+from backend.scores.schemas import News2Public
 from backend.sessions.phases import Phase
 
 
@@ -47,6 +48,10 @@ class SessionCreate(Schema):
     limit_profile_id: int | None = Field(
         default=None, description="Alert limit profile; the clinic default when omitted"
     )
+    spo2_scale: Literal[1, 2] = Field(
+        default=1,
+        description="NEWS2 SpO2 scale: 2 only for a patient with a prescribed 88–92% target",
+    )
 
 
 class PhaseChangeIn(Schema):
@@ -69,6 +74,9 @@ class PhaseChangePublic(Schema):
     recorded_at: datetime
     by: str
     note: str | None
+    checklist: dict[str, Any] | None = Field(
+        default=None, description="The protocol checklist as it was confirmed"
+    )
 
 
 class SessionPublic(Schema):
@@ -90,6 +98,7 @@ class SessionPublic(Schema):
     limit_profile_id: int | None
     gate_override_by: str | None
     gate_override_at: datetime | None
+    spo2_scale: int
     phase_changes: list[PhaseChangePublic]
 
 
@@ -103,3 +112,4 @@ class SessionSummary(SessionPublic):
         description="For each vital, its most recent value and when it was taken"
     )
     alert: AlertSummary = Field(description="The session's highest open alarm")
+    news2: News2Public = Field(description="NEWS2 now, or what is missing for it")

@@ -1,0 +1,1 @@
+"""Early-warning scores computed from a session's latest observations (NEWS2)."""
