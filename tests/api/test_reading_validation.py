@@ -147,3 +147,19 @@ def test_an_impossible_value_and_swapped_pressures_are_reported_together(
     fields = {tuple(e["loc"]): e["msg"] for e in response.json()["detail"]}
     assert "0–350" in fields[("body", "heart_rate")]
     assert "must be below systolic" in fields[("body", "diastolic")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("sedation", 6), ("sedation", -1), ("on_oxygen", "maybe")]
+)
+def test_sedation_and_oxygen_are_checked(nurse: TestClient, field: str, value: Any) -> None:
+    session = new_session(nurse)
+    response = post_reading(nurse, session["id"], heart_rate=80, **{field: value})
+    assert error_at(response, "body", field)
+
+
+def test_sedation_and_oxygen_alone_make_a_reading(nurse: TestClient) -> None:
+    session = new_session(nurse)
+    response = post_reading(nurse, session["id"], sedation=3, on_oxygen=True)
+    assert response.status_code == 201, response.text
+    assert (response.json()["sedation"], response.json()["on_oxygen"]) == (3, True)

@@ -1,0 +1,138 @@
+"""A reading entered by mistake: kept in the record, gone from latest values and alarms."""
+
+from typing import Any
+
+import httpx2
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from backend.core.database import Database
+from backend.streaming.models import StreamEvent
+from tests.api.alert_support import alarm_session, bp, conditions_open, record, the_alarm
+from tests.api.support import error_at, message, move, readings_of
+from tests.helpers import new_session
+
+
+def mark(
+    client: TestClient, session_id: int, reading_id: str, reason: str = "typed 185 for 135"
+) -> httpx2.Response:
+    return client.post(
+        f"/api/sessions/{session_id}/readings/{reading_id}/entered-in-error",
+        json={"reason": reason},
+    )
+
+
+def marked(client: TestClient, session_id: int, reading_id: str, reason: str) -> dict[str, Any]:
+    response = mark(client, session_id, reading_id, reason)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_marked_reading_stays_in_the_record_but_not_in_latest_values(
+    as_nurse: TestClient, as_staff: TestClient
+) -> None:
+    session = new_session(as_nurse)
+    good = record(as_staff, session["id"], heart_rate=72)
+    wrong = record(as_staff, session["id"], heart_rate=172, sedation=4, on_oxygen=False)
+
+    body = marked(as_nurse, session["id"], wrong["id"], "  wrong patient  ")
+    assert body["entered_in_error_by"] and body["entered_in_error_at"]
+    assert body["entered_in_error_reason"] == "wrong patient"
+
+    stored = {r["id"]: r for r in readings_of(as_nurse, session["id"])}
+    assert set(stored) == {good["id"], wrong["id"]}
+    assert stored[wrong["id"]]["entered_in_error_reason"] == "wrong patient"
+    assert stored[wrong["id"]]["sedation"] == 4
+    assert stored[good["id"]]["entered_in_error_at"] is None
+
+    latest = as_nurse.get(f"/api/sessions/{session['id']}").json()["latest"]
+    assert latest["heart_rate"]["value"] == 72
+    assert "sedation" not in latest and "on_oxygen" not in latest
+
+
+def test_marking_twice_is_a_conflict_naming_who_did_it_first(as_nurse: TestClient) -> None:
+    session = new_session(as_nurse)
+    reading = record(as_nurse, session["id"], heart_rate=80)
+    marked(as_nurse, session["id"], reading["id"], "artefact")
+    again = mark(as_nurse, session["id"], reading["id"])
+    assert again.status_code == 409
+    assert "already marked" in message(again) and "artefact" in message(again)
+
+
+def test_bad_requests_say_what_is_wrong(as_nurse: TestClient, as_trainer: TestClient) -> None:
+    session = new_session(as_nurse)
+    other = new_session(as_nurse)
+    reading = record(as_nurse, session["id"], heart_rate=80)
+
+    short = mark(as_nurse, session["id"], reading["id"], " x ")
+    assert "at least 3 characters" in error_at(short, "body", "reason")["msg"]
+    assert mark(as_nurse, other["id"], reading["id"]).status_code == 404
+    assert mark(as_nurse, session["id"], "no-such-reading").status_code == 404
+    assert mark(as_trainer, session["id"], reading["id"]).status_code == 403
+
+
+def test_a_reading_can_be_marked_after_the_session_ended(as_nurse: TestClient) -> None:
+    session = new_session(as_nurse)
+    reading = record(as_nurse, session["id"], heart_rate=80)
+    move(as_nurse, session["id"], "infusing", "recovery", "discharged")
+    assert marked(as_nurse, session["id"], reading["id"], "wrong chair")["entered_in_error_at"]
+
+
+def test_the_alarm_a_mistaken_reading_raised_is_withdrawn_and_the_condition_starts_afresh(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    wrong = record(as_nurse, session["id"], systolic=185, diastolic=85)
+    alarm = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert (alarm["priority"], alarm["reading_id"]) == ("high", wrong["id"])
+
+    marked(as_nurse, session["id"], wrong["id"], "typed 185 for 135")
+    withdrawn = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert withdrawn["id"] == alarm["id"]
+    assert withdrawn["status"] == "resolved"  # a high alarm latches, but this one never stood
+    assert withdrawn["withdrawn_reason"] == "typed 185 for 135"
+    assert withdrawn["version"] > alarm["version"]
+    assert "systolic.above" not in conditions_open(as_nurse, session["id"])
+
+    # A real high value afterwards alarms again, as a new alarm.
+    bp(as_nurse, session["id"], 186, diastolic=85)
+    fresh = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert fresh["id"] != alarm["id"] and fresh["status"] == "active"
+
+
+def test_an_alarm_from_another_reading_is_not_withdrawn(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 185, diastolic=85)
+    unrelated = record(as_nurse, session["id"], heart_rate=70)
+    marked(as_nurse, session["id"], unrelated["id"], "wrong patient")
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["status"] == "active"
+
+
+def test_a_mistaken_baseline_is_not_the_baseline(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 100, diastolic=60)
+    wrong = record(as_nurse, session["id"], systolic=150, diastolic=88)
+    marked(as_nurse, session["id"], wrong["id"], "cuff on the wrong patient")
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 145, diastolic=70)  # +45 from the true baseline of 100
+    assert "baseline 100" in the_alarm(as_nurse, session["id"], "baseline_rise")["message"]
+
+
+def test_every_open_page_hears_of_it(as_nurse: TestClient, database: Database) -> None:
+    session = new_session(as_nurse)
+    reading = record(as_nurse, session["id"], heart_rate=80)
+    marked(as_nurse, session["id"], reading["id"], "artefact")
+    with database.unit_of_work(write=False) as db:
+        events = db.scalars(
+            select(StreamEvent).where(
+                StreamEvent.session_id == session["id"],
+                StreamEvent.kind == "reading.entered_in_error",
+            )
+        ).all()
+        assert [e.payload["id"] for e in events] == [reading["id"]]
+        assert events[0].payload["entered_in_error_reason"] == "artefact"
