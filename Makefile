@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# axe-core from the npm registry: the browser tests inject it to check accessibility.
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: run install test lint typecheck test-sqlite test-postgres bench clean
 
@@ -14,6 +16,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	@command -v npm >/dev/null || { echo "the accessibility tests need npm (Debian: apt-get install npm)"; exit 1; }
+	npm ci --prefix tests/browser/axe --no-audit --no-fund --silent
+	@touch $(AXE)
 
 ## make run: set up, migrate the embedded SQLite database, add demo data, serve on 127.0.0.1:8000
 run: install
@@ -31,10 +38,10 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
-test-sqlite:
+test-sqlite: $(AXE)
 	$(BIN)/pytest
 
-test-postgres:
+test-postgres: $(AXE)
 	@url=$$($(BIN)/python -m tests.postgres_probe) || exit 1; \
 	if [ -z "$$url" ]; then \
 		echo "PostgreSQL not reachable: skipped the PostgreSQL run (set VIGIL_TEST_POSTGRES_URL)"; \
