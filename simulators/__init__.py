@@ -18,7 +18,7 @@ through the same ingest path as any device's. The parts, each in its own module:
 from simulators.clock import SimClock
 from simulators.engine import Simulation
 from simulators.events import EVENT_KINDS, Event, parse_event
-from simulators.outputs import SimNotice, SimOutput, SimPhase, SimReading
+from simulators.outputs import SimNotice, SimObservation, SimOutput, SimPhase, SimReading
 from simulators.patient import Patient, sample_patient
 from simulators.scenario import (
     Scenario,
@@ -37,6 +37,7 @@ __all__ = [
     "ScenarioError",
     "SimClock",
     "SimNotice",
+    "SimObservation",
     "SimOutput",
     "SimPhase",
     "SimReading",

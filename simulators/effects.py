@@ -57,6 +57,7 @@ class DrugEffect:
     diastolic: float = 0.0
     spo2: float = 0.0
     respiratory_rate: float = 0.0
+    sedation: float = 0.0  # fraction (0–1) of the maximal CNS effect, for observation rounds
 
 
 def sympathetic_drive(ce_ng_ml: float) -> float:
@@ -92,4 +93,5 @@ def drug_effect(patient: Patient, cns_ng_ml: float, sympathetic_ng_ml: float) ->
         diastolic=DIASTOLIC_MAX_RISE * drive * gain,
         spo2=-SPO2_MAX_FALL * sedated,
         respiratory_rate=-RESPIRATORY_RATE_MAX_FALL * sedated,
+        sedation=min(sedated, 1.0),
     )

@@ -28,6 +28,7 @@ from simulators.events import (
     Tachycardia,
     Vasovagal,
 )
+from simulators.observer import ObservationRound
 from simulators.outputs import Phase, SimOutput, SimPhase
 from simulators.patient import Patient, sample_patient
 from simulators.physiology import Physiology, Vitals
@@ -75,6 +76,11 @@ class Simulation:
         self._thermometer = (
             Thermometer(random_stream(seed, "thermometer"), devices.thermometer_interval_min * 60)
             if devices.thermometer_interval_min
+            else None
+        )
+        self._observer = (
+            ObservationRound(random_stream(seed, "observer"), devices.observation_round_min * 60)
+            if devices.observation_round_min
             else None
         )
         self._phases: list[tuple[float, Phase]] = [
@@ -158,6 +164,8 @@ class Simulation:
         for device in (self._oximeter, self._capnograph, self._cuff, self._thermometer):
             if device is not None:
                 outputs += device.tick(t_s, vitals)
+        if self._observer is not None:
+            outputs += self._observer.tick(t_s, vitals, self._body.effect.sedation)
         return outputs
 
     def _apply(self, event: Event, t_s: float) -> list[SimOutput]:

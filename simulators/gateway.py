@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from simulators.clock import SimClock, seconds_ago
 from simulators.engine import Simulation
-from simulators.outputs import SimNotice, SimPhase, SimReading
+from simulators.outputs import READING_OUTPUTS, SimNotice, SimPhase
 from simulators.regimen import KetamineInfusion
 from simulators.scenario import Scenario
 
@@ -158,7 +158,7 @@ class Gateway:
     def produce(self, target_s: float, now: datetime) -> None:
         for output in self.simulation.advance(max(target_s, self.simulation.now_s)):
             at = now - timedelta(seconds=seconds_ago(output.at_s, target_s, self.clock.speed))
-            if isinstance(output, SimReading):
+            if isinstance(output, READING_OUTPUTS):
                 reading = {
                     "id": str(reading_id(self._session(), self.sent)),
                     "taken_at": at.isoformat(),

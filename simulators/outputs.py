@@ -5,6 +5,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Phase = Literal["infusing", "recovery", "discharged"]
+# What a person records by field name: ACVPU letters, MOAA/S and the air/oxygen flag beside
+# counted numbers.
+Observed = dict[str, int | float | str | bool]
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,19 @@ class SimReading:
     at_s: float
     values: dict[str, int | float]
     device: str
+
+
+@dataclass(frozen=True)
+class SimObservation:
+    """What a person at the chair observed and recorded at one instant (an observation round)."""
+
+    at_s: float
+    values: Observed
+    device: str
+
+
+# Both become readings in Vigil, numbered in the order they were made.
+READING_OUTPUTS = (SimReading, SimObservation)
 
 
 @dataclass(frozen=True)
@@ -33,4 +49,4 @@ class SimNotice:
     message: str
 
 
-SimOutput = SimReading | SimPhase | SimNotice
+SimOutput = SimReading | SimObservation | SimPhase | SimNotice

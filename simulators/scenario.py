@@ -68,6 +68,9 @@ class Devices(_Strict):
     oximeter: bool = True
     capnography: bool = False
     thermometer_interval_min: float = Field(0, ge=0, le=240, description="0: no thermometer")
+    observation_round_min: float = Field(
+        0, ge=0, le=240, description="ACVPU, MOAA/S and air/oxygen every so often; 0: none"
+    )
     spontaneous_artefacts: bool = True
 
     @field_validator("cuff_interval_min")

@@ -30,9 +30,10 @@ from backend.core.timeutil import utcnow
 from backend.simulation import service
 from backend.simulation.models import SimulationRun
 from backend.simulation.service import LOST, RUNNING, Step, TimedPhase, TimedReading
-from simulators import SimClock, SimNotice, SimPhase, SimReading, Simulation, parse_event
+from simulators import SimClock, SimNotice, SimPhase, Simulation, parse_event
 from simulators.clock import seconds_ago
 from simulators.events import EVENT_ADAPTER, Event
+from simulators.outputs import READING_OUTPUTS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,7 +66,7 @@ class LiveRun:
         for output in outputs:
             ago = seconds_ago(output.at_s, target, self.clock.speed, self.history_until_s)
             at = now - timedelta(seconds=ago)
-            if isinstance(output, SimReading):
+            if isinstance(output, READING_OUTPUTS):
                 items.append(TimedReading(self.readings_sent, at, dict(output.values)))
                 self.readings_sent += 1
             elif isinstance(output, SimPhase):
@@ -90,7 +91,10 @@ def rebuild(run: SimulationRun, wall_s: float) -> LiveRun:
         if simulation.finished:
             break
         simulation.trigger(event, at_s=max(at_s, simulation.now_s))
-    sent += _count(simulation.advance(run.position_s))
+    # Position 0 with nothing sent means never advanced: the first second's output (an
+    # observation round at the start, say) is still to be sent, not replayed.
+    if run.position_s > 0 or run.readings_sent > 0:
+        sent += _count(simulation.advance(run.position_s))
     if sent != run.readings_sent:
         log.warning(
             "simulation of session %s replayed %s readings where %s were stored; continuing "
@@ -107,7 +111,7 @@ def rebuild(run: SimulationRun, wall_s: float) -> LiveRun:
 
 
 def _count(outputs: list[Any]) -> int:
-    return sum(isinstance(o, SimReading) for o in outputs)
+    return sum(isinstance(o, READING_OUTPUTS) for o in outputs)
 
 
 class SimulationRunner:

@@ -32,6 +32,7 @@ from backend.simulation.models import SimulationRun
 from backend.streaming.outbox import record_event
 from backend.users.roles import Role
 from simulators import Scenario, ScenarioError, Simulation, load_packaged, parse_scenario
+from simulators.outputs import Observed
 from simulators.regimen import EsketamineNasal, KetamineInfusion
 from simulators.scenario import SCENARIO_DIR
 
@@ -181,7 +182,7 @@ def start(
 class TimedReading:
     index: int  # place in the simulation's output, which makes the reading's id
     taken_at: datetime
-    values: dict[str, int | float]
+    values: Observed
 
 
 @dataclass(frozen=True)
