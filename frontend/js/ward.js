@@ -10,8 +10,11 @@ import { fillAlarmBox } from "./session-alarms.js";
 import { canAcknowledge, canStartSession } from "./roles.js";
 import { initStartSession } from "./start-session.js";
 import { LiveStream } from "./stream.js";
-import { durationText, everySecond, now, parseTime } from "./time.js";
-import { foldLatest, refreshAges, renderVitals } from "./vitals-display.js";
+import { durationText, everySecond, localTime, now, parseTime } from "./time.js";
+import { drawVitals, foldReading, refreshVitals } from "./ward-vitals.js";
+import { TREND_MS, TileTrend, fetchReadings } from "./ward-trend.js";
+import { News2Refresher, drawNews2 } from "./ward-news2.js";
+import { WallDisplay } from "./ward-display.js";
 import { loadCatalogue } from "./catalogue.js";
 
 const PHASES = { baseline: "Baseline", infusing: "Infusing", recovery: "Recovery", discharged: "Discharged", stopped: "Stopped" };
@@ -20,7 +23,7 @@ const ROUTES = { iv: "IV", im: "IM", intranasal: "Intranasal", sc: "SC" };
 const DRUGS = { ketamine: "Ketamine", esketamine: "Esketamine" };
 
 const tilesEl = document.getElementById("tiles");
-const tiles = new Map(); // session id -> { session, latest, el }
+const tiles = new Map(); // session id -> { session, latest, el, trend, news2 }
 let loaded = false;
 let buffered = []; // events that arrived while the session list was loading
 let renderTimer = null;
@@ -37,6 +40,13 @@ const shownOn = (sessionId) => {
 };
 let me = null;
 let ackDialog = null;
+let wall = null;
+const news2 = new News2Refresher((sessionId, score) => {
+  const entry = tiles.get(sessionId);
+  if (!entry) return;
+  entry.news2 = score;
+  drawNews2(entry.el.querySelector(".tile-news2"), score);
+});
 
 /** A tile's fixed frame, built once: redrawing never replaces the link, so focus stays put. */
 function tileFor(session) {
@@ -59,10 +69,82 @@ function tileFor(session) {
         <span class="alarm-since"></span><span class="alarm-more"></span></span>
       <button type="button" class="tile-ack small" hidden>Acknowledge</button>
     </div>
-    <div class="tile-phase"><span class="badge phase"></span> <span class="phase-since"></span></div>
+    <div class="tile-phase"><span class="badge phase"></span> <span class="phase-since"></span
+      ><span class="infusion-since" hidden></span></div>
     <div class="tile-meta"></div>
-    <div class="vitals-grid vitals-rows"></div>`;
+    <div class="vitals-grid tile-vitals"></div>
+    <p class="tile-data-note" hidden></p>
+    <div class="tile-news2" data-band="none"><abbr class="news2-label"
+      title="National Early Warning Score 2">NEWS2</abbr> <strong class="news2-score">…</strong>
+      <span class="news2-band"></span> <span class="news2-missing" hidden></span></div>`;
   return el;
+}
+
+/** A tile's entry, drawn, with its trend loading (`summary` may carry latest values and NEWS2). */
+function newEntry(session, summary) {
+  const entry = {
+    session,
+    latest: { ...((summary && summary.latest) || {}) },
+    el: tileFor(session),
+    trend: new TileTrend(),
+    trendLoaded: false,
+    news2: (summary && summary.news2) || null,
+  };
+  tiles.set(session.id, entry);
+  drawTile(entry);
+  drawNews2(entry.el.querySelector(".tile-news2"), entry.news2);
+  if (entry.news2) news2.seen(session.id);
+  else news2.now(session.id);
+  queueTrend(session.id);
+  return entry;
+}
+
+// Trends load a few tiles at a time: a wall of twelve chairs at 1 Hz is 20,000 readings.
+const trendQueue = [];
+let trendsLoading = 0;
+const TREND_PARALLEL = 2;
+
+function queueTrend(sessionId) {
+  if (!trendQueue.includes(sessionId)) trendQueue.push(sessionId);
+  pumpTrends();
+}
+
+function pumpTrends() {
+  while (trendsLoading < TREND_PARALLEL && trendQueue.length) {
+    const id = trendQueue.shift();
+    trendsLoading += 1;
+    loadTrend(id).finally(() => {
+      trendsLoading -= 1;
+      pumpTrends();
+    });
+  }
+}
+
+/** Load a tile's last 30 minutes (again, after an entry in error), keeping what the stream added meanwhile. */
+async function loadTrend(sessionId) {
+  const entry = tiles.get(sessionId);
+  if (!entry) return;
+  const fresh = new TileTrend();
+  entry.pending = entry.pending || [];
+  entry.loading = (entry.loading || 0) + 1;
+  let readings = null;
+  try {
+    readings = await fetchReadings(sessionId, new Date(now() - TREND_MS));
+  } catch {
+    setTimeout(() => tiles.get(sessionId) === entry && queueTrend(sessionId), 10000);
+  }
+  const pending = entry.pending;
+  entry.loading -= 1;
+  if (!entry.loading) entry.pending = null;
+  if (!readings || tiles.get(sessionId) !== entry) return;
+  for (const reading of readings) {
+    fresh.add(reading);
+    foldReading(entry.latest, reading); // also learns each value's source, which sets its staleness
+  }
+  for (const reading of pending) fresh.add(reading);
+  entry.trend = fresh;
+  entry.trendLoaded = true;
+  markDirty(sessionId);
 }
 
 /** Fill a tile from its session and latest values (all text goes in as text, never as HTML). */
@@ -83,7 +165,21 @@ function drawTile(entry) {
   q(".tile-meta").textContent =
     `${session.patient.clinic_id} · ${DRUGS[session.drug] || session.drug} ` +
     `${ROUTES[session.route] || session.route}${dose}`;
-  renderVitals(q(".vitals-grid"), latest);
+  entry.trend.prune();
+  drawVitals(q(".tile-vitals"), {
+    latest,
+    trend: entry.trend,
+    phase: session.phase,
+    news2MaxMinutes: entry.news2 && entry.news2.max_age_minutes,
+  });
+  el.dataset.trend = entry.trendLoaded ? "loaded" : "loading";
+  const started = infusionStart(session);
+  const infusion = q(".infusion-since");
+  infusion.hidden = !started;
+  if (started) {
+    infusion.dataset.since = started;
+    infusion.title = `Infusion started at ${localTime(started, { seconds: false })}`;
+  }
   drawAlarm(entry);
   tickTile(el);
 }
@@ -190,8 +286,19 @@ function drawWardAlarms() {
   el.hidden = false;
 }
 
+/** When the infusion first started (the clock that BP response is read against), or null. */
+function infusionStart(session) {
+  const change = (session.phase_changes || []).find((c) => c.to_phase === "infusing");
+  return change ? change.at : null;
+}
+
 function tickTile(el) {
-  refreshAges(el);
+  const data = refreshVitals(el.querySelector(".tile-vitals"));
+  const note = el.querySelector(".tile-data-note");
+  el.dataset.data = data.state;
+  if (data.state === "none") note.textContent = "No readings yet";
+  else if (data.state === "stale") note.textContent = `No current data: newest value ${durationText(data.newestAgeMs)} old`;
+  note.hidden = data.state === "ok";
   const alarmSince = el.querySelector(".tile-alarm:not([hidden]) .alarm-since");
   if (alarmSince) {
     const top = alerts.top(Number(el.dataset.sessionId));
@@ -199,6 +306,11 @@ function tickTile(el) {
   }
   const since = el.querySelector(".phase-since");
   if (since) since.textContent = `for ${durationText(now() - parseTime(since.dataset.since).getTime())}`;
+  const infusion = el.querySelector(".infusion-since:not([hidden])");
+  if (infusion) {
+    const ms = now() - parseTime(infusion.dataset.since).getTime();
+    infusion.textContent = `${durationText(ms)} since infusion start`;
+  }
 }
 
 /** Keep tiles in chair order ("Chair 2" before "Chair 10"). */
@@ -225,6 +337,7 @@ function placeTiles() {
   document.getElementById("ward-count").textContent = `${count} active session${count === 1 ? "" : "s"}${leftOut}`;
   document.getElementById("ward-empty").hidden = count > 0;
   drawWardAlarms();
+  if (wall) wall.layout(count);
 }
 
 function initSimulatedFilter() {
@@ -245,6 +358,7 @@ function upsertSession(session, latest) {
     soundAlarms();
     if (existing) {
       tiles.delete(session.id);
+      news2.forget(session.id);
       placeTiles();
     }
     return;
@@ -253,14 +367,23 @@ function upsertSession(session, latest) {
     // An event can be older than what the list already showed: never step a phase backwards.
     if ((session.phase_changes || []).length < (existing.session.phase_changes || []).length) return;
     existing.session = session;
-    if (latest) existing.latest = latest;
+    if (latest) existing.latest = mergeSources(latest, existing.latest);
     markDirty(session.id);
     return;
   }
-  const entry = { session, latest: latest || {}, el: tileFor(session) };
-  tiles.set(session.id, entry);
-  drawTile(entry);
+  newEntry(session, { latest, news2: session.news2 });
   placeTiles();
+}
+
+/** A summary's latest values, keeping the source we already knew for the same value. */
+function mergeSources(latest, known) {
+  const merged = {};
+  for (const [name, value] of Object.entries(latest)) {
+    const before = known[name];
+    const same = before && before.taken_at && parseTime(before.taken_at).getTime() === parseTime(value.taken_at).getTime();
+    merged[name] = same && before.source ? { ...value, source: before.source } : { ...value };
+  }
+  return merged;
 }
 
 function markDirty(id) {
@@ -274,7 +397,7 @@ function markDirty(id) {
         if (entry) drawTile(entry);
       }
       dirty.clear();
-      placeTiles();
+      placeTiles(); // and fits the wall display's tiles
     }, 100);
   }
 }
@@ -283,8 +406,26 @@ async function fetchOne(id) {
   try {
     const summary = await api(`/api/sessions/${id}`);
     upsertSession(summary, summary.latest);
+    return summary;
   } catch {
     // The next event for it will try again.
+    return null;
+  }
+}
+
+/** A reading was entered in error: its values leave the tile, its trend and its score. */
+async function reloadTile(id) {
+  const entry = tiles.get(id);
+  if (!entry) return;
+  queueTrend(id);
+  const summary = await fetchOne(id);
+  if (summary && tiles.get(id)) {
+    const again = tiles.get(id);
+    again.news2 = summary.news2;
+    news2.seen(id);
+    drawNews2(again.el.querySelector(".tile-news2"), summary.news2);
+  } else {
+    news2.now(id);
   }
 }
 
@@ -296,8 +437,13 @@ function apply(message) {
       fetchOne(id); // a session we have not seen (created before the list loaded)
       return;
     }
-    foldLatest(entry.latest, message.data);
+    foldReading(entry.latest, message.data);
+    entry.trend.add(message.data);
+    if (entry.pending) entry.pending.push(message.data); // for the trend being loaded
+    news2.poke(id);
     markDirty(id);
+  } else if (message.kind === "reading.entered_in_error") {
+    reloadTile(id);
   } else if (message.kind === "session.created" || message.kind === "session.phase_changed") {
     upsertSession(message.data, null);
   } else if (message.kind === "alert.changed") {
@@ -368,11 +514,8 @@ async function loadSessions() {
   else retryAlerts();
   showAlertsError(!open);
   tiles.clear();
-  for (const session of list) {
-    const entry = { session, latest: session.latest || {}, el: tileFor(session) };
-    tiles.set(session.id, entry);
-    drawTile(entry);
-  }
+  trendQueue.length = 0;
+  for (const session of list) newEntry(session, session);
   placeTiles();
   loaded = true;
   document.getElementById("ward-loading").hidden = true;
@@ -394,6 +537,11 @@ async function main() {
   me = await initHeader();
   ackDialog = new AckDialog({ store: alerts, fillBox: fillAlarmBox, showChair: true });
   initSimulatedFilter();
+  wall = new WallDisplay({
+    tiles: tilesEl,
+    toggle: document.getElementById("wall-on"),
+    exit: document.getElementById("wall-off"),
+  });
   tilesEl.addEventListener("click", (event) => {
     const button = event.target.closest(".tile-ack");
     if (button) askAck(Number(button.closest(".tile").dataset.sessionId));
@@ -424,8 +572,22 @@ async function main() {
     if (event.persisted) location.reload(); // back from the cache: the stream was stopped
   });
 
+  news2.every(() => [...tiles.keys()]);
+  const clock = document.getElementById("wall-clock");
+  const showClock = () => {
+    const time = new Date(now());
+    clock.textContent = localTime(time, { seconds: false });
+    clock.dateTime = time.toISOString();
+  };
+  showClock();
+  let ticks = 0;
   everySecond(() => {
+    ticks += 1;
+    // Trends scroll with time: redraw them every 15 s (one bucket) even when no reading came.
+    if (ticks % 15 === 0) for (const id of tiles.keys()) markDirty(id);
     for (const entry of tiles.values()) tickTile(entry.el);
+    wall.fitAll();
+    showClock();
   });
 }
 

@@ -1,0 +1,180 @@
+// The ward as a wall display (a central station on a large screen): no navigation, large type,
+// every chair on one screen without scrolling. Chosen with /ward?display=wall or the button,
+// remembered on this screen, left with Esc or the visible button.
+
+const KEY = "vigil.ward.display";
+const MIN_TILE_W = 380; // narrower and the BP value and its trend no longer fit a row
+const MIN_TILE_H = 250;
+const TILE_ASPECT = 1.55; // width / height the tile's content reads best at
+
+function fromUrl() {
+  const value = new URLSearchParams(location.search).get("display");
+  return value === "wall" || value === "normal" ? value : null;
+}
+
+function stored() {
+  try {
+    return localStorage.getItem(KEY) === "wall" ? "wall" : "normal";
+  } catch {
+    return "normal";
+  }
+}
+
+function remember(mode) {
+  try {
+    localStorage.setItem(KEY, mode);
+  } catch {
+    // Private mode or storage full: the choice lasts for this page only.
+  }
+}
+
+/** The URL says what is shown, so a reload or a bookmark gives the same screen. */
+function writeUrl(mode) {
+  const url = new URL(location.href);
+  if (mode === "wall") url.searchParams.set("display", "wall");
+  else url.searchParams.delete("display");
+  history.replaceState(history.state, "", url);
+}
+
+/**
+ * Columns and rows for `count` tiles in a `width` × `height` area: the split whose tiles come
+ * closest to their best shape at the largest size; null when even that needs scrolling.
+ */
+export function wallGrid(count, width, height, gap) {
+  if (count < 1) return { cols: 1, rows: 1 };
+  let best = null;
+  for (let cols = 1; cols <= count; cols += 1) {
+    const rows = Math.ceil(count / cols);
+    const w = (width - gap * (cols - 1)) / cols;
+    const h = (height - gap * (rows - 1)) / rows;
+    if (w < MIN_TILE_W) break;
+    const scale = Math.min(w / TILE_ASPECT, h);
+    if (!best || scale > best.scale) best = { cols, rows, scale, h };
+  }
+  if (!best || best.h < MIN_TILE_H) return null;
+  return { cols: best.cols, rows: best.rows };
+}
+
+export class WallDisplay {
+  constructor({ root = document.documentElement, tiles, toggle, exit, onChange = () => {} }) {
+    this.root = root;
+    this.tiles = tiles;
+    this.toggleButton = toggle;
+    this.exitButton = exit;
+    this.onChange = onChange;
+    this.count = 0;
+    this.enteredFullscreen = false;
+    const initial = fromUrl() || stored();
+    toggle.addEventListener("click", () => this.set("wall", { fullscreen: true }));
+    exit.addEventListener("click", () => this.set("normal"));
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !this.on || event.defaultPrevented) return;
+      if (document.querySelector("dialog[open]")) return; // Esc closes the dialog first
+      this.set("normal");
+    });
+    // Esc in fullscreen is taken by the browser to leave fullscreen: leave the wall display too,
+    // so one Esc does what the button says.
+    document.addEventListener("fullscreenchange", () => {
+      if (!document.fullscreenElement && this.enteredFullscreen) {
+        this.enteredFullscreen = false;
+        if (this.on) this.set("normal");
+      }
+    });
+    window.addEventListener("resize", () => this.layout(this.count));
+    this.set(initial, { focus: false });
+  }
+
+  get on() {
+    return this.root.dataset.display === "wall";
+  }
+
+  set(mode, { fullscreen = false, focus = true } = {}) {
+    const wall = mode === "wall";
+    if (wall) this.root.dataset.display = "wall";
+    else delete this.root.dataset.display;
+    remember(mode);
+    writeUrl(mode);
+    this.toggleButton.hidden = wall;
+    this.exitButton.hidden = !wall;
+    if (wall && fullscreen && document.fullscreenEnabled && !document.fullscreenElement) {
+      // Optional: a screen that refuses fullscreen still gets the wall layout.
+      document.documentElement
+        .requestFullscreen()
+        .then(() => {
+          this.enteredFullscreen = true;
+        })
+        .catch(() => {});
+    }
+    if (!wall && document.fullscreenElement && this.enteredFullscreen) {
+      this.enteredFullscreen = false;
+      document.exitFullscreen().catch(() => {});
+    }
+    if (focus) (wall ? this.exitButton : this.toggleButton).focus();
+    this.layout(this.count);
+    this.onChange(wall);
+  }
+
+  /**
+   * Shrink a tile's type until its content fits the tile (a tile with an alarm, four trends and
+   * a nurse's observations holds more than a quiet one). Measured again only when what the tile
+   * holds or its size changed, so the once-a-second redraws cost no layout work.
+   */
+  fit(tile) {
+    if (!this.on || this.tiles.dataset.fit !== "screen") {
+      tile.style.removeProperty("--s");
+      delete tile.dataset.fitKey;
+      return;
+    }
+    const shown = (selector) => tile.querySelector(`${selector}:not([hidden])`) !== null;
+    const key = [
+      tile.querySelectorAll(".vital").length,
+      // The alarm's "since" ticks every second: only a real change of length counts.
+      shown(".tile-alarm") ? Math.round(tile.querySelector(".alarm-body").textContent.length / 25) : -1,
+      shown(".tile-data-note"),
+      tile.querySelector(".tile-news2").textContent.length > 40,
+      tile.clientWidth,
+      tile.clientHeight,
+    ].join("|");
+    if (tile.dataset.fitKey === key) return;
+    tile.dataset.fitKey = key;
+    let scale = 1;
+    tile.style.setProperty("--s", "1");
+    while (tile.scrollHeight > tile.clientHeight + 1 && scale > 0.5) {
+      scale -= 0.05;
+      tile.style.setProperty("--s", scale.toFixed(2));
+    }
+  }
+
+  /** Fit every shown tile (after a batch of redraws: one layout pass for all of them). */
+  fitAll() {
+    for (const tile of this.tiles.children) if (!tile.hidden) this.fit(tile);
+  }
+
+  /** Size the grid for `count` shown tiles: all on one screen when they fit. */
+  layout(count) {
+    this.count = count;
+    const style = this.tiles.style;
+    if (!this.on) {
+      style.removeProperty("--wall-top");
+      style.removeProperty("--wall-cols");
+      style.removeProperty("--wall-rows");
+      delete this.tiles.dataset.fit;
+      return;
+    }
+    const top = this.tiles.getBoundingClientRect().top + window.scrollY;
+    const gap = parseFloat(getComputedStyle(this.tiles).rowGap) || 12;
+    const bottomPad = 12;
+    const grid = wallGrid(count, this.tiles.clientWidth, window.innerHeight - top - bottomPad, gap);
+    if (grid) {
+      style.setProperty("--wall-top", `${Math.ceil(top + bottomPad)}px`);
+      style.setProperty("--wall-cols", String(grid.cols));
+      style.setProperty("--wall-rows", String(grid.rows));
+      this.tiles.dataset.fit = "screen";
+    } else {
+      style.removeProperty("--wall-cols");
+      style.removeProperty("--wall-rows");
+      this.tiles.dataset.fit = "scroll";
+    }
+    this.fitAll();
+  }
+}

@@ -1,0 +1,234 @@
+// A ward tile's vitals: the latest value of each, its age, a 30-minute trend, and whether it is
+// stale. "Stale" follows how often a value is due, not one number for all: a pulse oximeter
+// sends every second, a cuff every 10–15 minutes, a nurse's temperature once a round.
+
+import { describeTrend, drawSparkline } from "./sparkline.js";
+import { TREND_MINUTES, TREND_MS } from "./ward-trend.js";
+import { ageMs, ageText, localTime, now, parseTime } from "./time.js";
+
+const FIELDS = ["heart_rate", "systolic", "diastolic", "spo2", "respiratory_rate", "temperature", "consciousness"];
+const CONTINUOUS_MS = 60 * 1000;
+const MINUTE = 60 * 1000;
+
+// Rows with a trend (always HR, BP, SpO2; RR once the chair has one), then a line of the
+// observations a nurse records by hand.
+const ROWS = [
+  { key: "heart_rate", short: "HR", long: "Heart rate", unit: "/min", always: true, minSpan: 20, floor: 0 },
+  { key: "bp", short: "BP", long: "Blood pressure", unit: "mmHg", always: true, minSpan: 40, floor: 0 },
+  { key: "spo2", short: "SpO₂", long: "Oxygen saturation", unit: "%", always: true, minSpan: 8, ceiling: 100 },
+  { key: "respiratory_rate", short: "RR", long: "Respiratory rate", unit: "/min", minSpan: 8, floor: 0 },
+];
+const EXTRAS = [
+  { key: "temperature", short: "Temp", long: "Temperature", unit: "°C" },
+  { key: "consciousness", short: "ACVPU", long: "Consciousness (ACVPU)", unit: "" },
+];
+
+/**
+ * Fold a reading into a tile's latest values, {name: {value, taken_at, source}} (newest wins;
+ * an errored reading never). The source decides how soon a value goes stale.
+ */
+export function foldReading(latest, reading) {
+  if (reading.entered_in_error_at) return latest;
+  for (const name of FIELDS) {
+    const value = reading[name];
+    if (value === null || value === undefined) continue;
+    const current = latest[name];
+    if (!current || parseTime(current.taken_at) <= parseTime(reading.taken_at)) {
+      latest[name] = { value, taken_at: reading.taken_at, source: reading.source };
+    }
+  }
+  return latest;
+}
+
+/** The cuff's cycle by phase (clinical.md §2 and §4): 10 min while infusing, 15 min otherwise. */
+function bpIntervalMs(phase) {
+  return (phase === "infusing" ? 10 : 15) * MINUTE;
+}
+
+/**
+ * How old a value may be before it is stale. A device or simulator value is continuous (a
+ * minute without one means the feed stopped); a hand-entered one is due with the BP round.
+ * Until the tile's readings say where a value came from, it is given the round's interval:
+ * better a second's delay in marking a dead feed (its no-data alarm is the server's) than
+ * every hand-entered value flashing stale while the page loads.
+ */
+export function staleAfterMs(key, source, phase, news2MaxMinutes) {
+  if (key === "bp") return bpIntervalMs(phase);
+  if (key === "temperature" || key === "consciousness") return (news2MaxMinutes || 30) * MINUTE;
+  return source === "device" || source === "simulator" ? CONTINUOUS_MS : bpIntervalMs(phase);
+}
+
+function format(key, value) {
+  if (key === "temperature") return Number(value).toFixed(1);
+  if (key === "consciousness") return String(value);
+  return String(Math.round(Number(value)));
+}
+
+/** What a row shows now: text, when taken, and who took it (the older half for BP). */
+function shownValue(key, latest) {
+  if (key === "bp") {
+    const sys = latest.systolic;
+    const dia = latest.diastolic;
+    if (!sys && !dia) return null;
+    const older = [sys, dia].filter(Boolean).sort((a, b) => parseTime(a.taken_at) - parseTime(b.taken_at))[0];
+    return {
+      text: `${sys ? format("systolic", sys.value) : "–"}/${dia ? format("diastolic", dia.value) : "–"}`,
+      taken_at: older.taken_at,
+      source: older.source,
+    };
+  }
+  const entry = latest[key];
+  return entry ? { text: format(key, entry.value), taken_at: entry.taken_at, source: entry.source } : null;
+}
+
+function labelCell(spec) {
+  const label = document.createElement("div");
+  label.className = "v-label";
+  const abbr = document.createElement("abbr");
+  abbr.title = spec.long;
+  abbr.textContent = spec.short;
+  label.append(abbr);
+  if (spec.unit) {
+    const unit = document.createElement("span");
+    unit.className = "v-unit";
+    unit.textContent = spec.unit;
+    label.append(" ", unit);
+  }
+  return label;
+}
+
+function buildRow(spec, withTrend) {
+  const row = document.createElement("div");
+  row.className = "vital";
+  row.dataset.vital = spec.key;
+  row.setAttribute("role", "group");
+  row.setAttribute("aria-label", spec.long);
+  const value = document.createElement("div");
+  value.className = "v-value";
+  const age = document.createElement("div");
+  age.className = "v-age";
+  const stale = document.createElement("span");
+  stale.className = "badge stale";
+  stale.textContent = "Stale";
+  stale.hidden = true;
+  const text = document.createElement("span");
+  text.className = "age";
+  age.append(stale, " ", text);
+  row.append(labelCell(spec), value);
+  if (withTrend) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", "spark");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("focusable", "false");
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    svg.append(title);
+    row.append(svg);
+  }
+  row.append(age);
+  return row;
+}
+
+/**
+ * Draw the tile's vitals into `container` (rows are built once and kept, so a screen reader's
+ * place and the DOM the tests hold survive the once-a-second updates).
+ */
+export function drawVitals(container, { latest, trend, phase, news2MaxMinutes }) {
+  let rows = container.querySelector(".vital-rows");
+  let extras = container.querySelector(".vital-extras");
+  if (!rows) {
+    rows = document.createElement("div");
+    rows.className = "vital-rows";
+    extras = document.createElement("div");
+    extras.className = "vital-extras";
+    container.replaceChildren(rows, extras);
+  }
+  const place = (parent, specs, withTrend) => {
+    for (const spec of specs) {
+      const shown = shownValue(spec.key, latest);
+      const wanted = spec.always || shown || (withTrend && trend && trend.has(spec.key));
+      let row = parent.querySelector(`.vital[data-vital='${spec.key}']`);
+      if (!wanted) {
+        if (row) row.remove();
+        continue;
+      }
+      if (!row) {
+        row = buildRow(spec, withTrend);
+        parent.append(row); // in ROWS order: rows only ever appear, in order, or go
+        const ordered = specs.map((s) => parent.querySelector(`.vital[data-vital='${s.key}']`)).filter(Boolean);
+        if (ordered.some((el, i) => parent.children[i] !== el)) parent.replaceChildren(...ordered);
+      }
+      fillRow(row, spec, shown, { phase, news2MaxMinutes });
+      if (withTrend) drawTrend(row, spec, trend);
+    }
+  };
+  place(rows, ROWS, true);
+  place(extras, EXTRAS, false);
+  extras.hidden = !extras.children.length;
+}
+
+function fillRow(row, spec, shown, { phase, news2MaxMinutes }) {
+  const value = row.querySelector(".v-value");
+  const age = row.querySelector(".v-age");
+  if (!shown) {
+    value.textContent = "–";
+    row.dataset.empty = "true";
+    delete row.dataset.takenAt;
+    row.dataset.stale = "false";
+    age.title = "";
+    age.querySelector(".age").textContent = "no reading";
+    age.querySelector(".badge.stale").hidden = true;
+    return;
+  }
+  delete row.dataset.empty;
+  value.textContent = shown.text;
+  row.dataset.takenAt = shown.taken_at;
+  row.dataset.staleAfter = String(staleAfterMs(spec.key, shown.source, phase, news2MaxMinutes));
+  age.title = `Taken at ${localTime(shown.taken_at)}`;
+  refreshRow(row);
+}
+
+function drawTrend(row, spec, trend) {
+  const svg = row.querySelector("svg.spark");
+  if (!svg || !trend) return;
+  const series = spec.key === "bp" ? trend.bars() : trend.line(spec.key);
+  const to = now();
+  const window = { from: to - TREND_MS, to, minutes: TREND_MINUTES };
+  drawSparkline(svg, series, { ...window, minSpan: spec.minSpan, floor: spec.floor, ceiling: spec.ceiling });
+  const words = describeTrend(spec.short.replace("₂", "2"), series, window);
+  svg.setAttribute("aria-label", words);
+  svg.querySelector("title")?.remove();
+  const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+  title.textContent = words;
+  svg.prepend(title);
+}
+
+/** Age and staleness of one row, re-worded every second. */
+function refreshRow(row) {
+  if (!row.dataset.takenAt) return false;
+  const age = ageMs(row.dataset.takenAt);
+  const stale = age > Number(row.dataset.staleAfter);
+  row.dataset.stale = String(stale);
+  row.querySelector(".age").textContent = ageText(age);
+  row.querySelector(".badge.stale").hidden = !stale;
+  return stale;
+}
+
+/**
+ * Re-age every value on a tile and say on the tile when it has no current data at all.
+ * Returns the tile's data state: "none" (never had a value), "stale" (all stale) or "ok".
+ */
+export function refreshVitals(container) {
+  const rows = [...container.querySelectorAll(".vital")];
+  let any = false;
+  let fresh = false;
+  let newest = null;
+  for (const row of rows) {
+    if (!row.dataset.takenAt) continue;
+    any = true;
+    if (!refreshRow(row)) fresh = true;
+    const t = parseTime(row.dataset.takenAt).getTime();
+    if (newest === null || t > newest) newest = t;
+  }
+  if (!any) return { state: "none" };
+  return fresh ? { state: "ok" } : { state: "stale", newestAgeMs: Math.max(0, now() - newest) };
+}
