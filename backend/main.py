@@ -23,6 +23,7 @@ from backend.frontend import mount_frontend
 from backend.health.router import router as health_router
 from backend.patients.router import router as patients_router
 from backend.readings.router import router as readings_router
+from backend.reports.router import router as reports_router
 from backend.scores.router import router as scores_router
 from backend.sessions.router import router as sessions_router
 from backend.simulation.router import router as simulation_router
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions_router,
         readings_router,
         scores_router,
+        reports_router,
         alerts_router,
         simulation_router,
         stream_router,

@@ -51,3 +51,7 @@ class Settings(BaseSettings):
     escalation_webhook_url: str | None = Field(
         default=None, description="Escalated alarms are POSTed here as JSON (e.g. a paging gateway)"
     )
+    clinic_timezone: str = Field(
+        default="UTC",
+        description="IANA time zone (e.g. Europe/London) for the times on printed session records",
+    )

@@ -51,7 +51,8 @@ def test_every_api_success_response_has_a_schema(
         for status, response in op["responses"].items()
         if status.startswith("2")
         and status != "204"
-        and not response.get("content", {}).get("application/json", {}).get("schema")
+        # JSON mostly; the session record is HTML, PDF and CSV, each described as what it is.
+        and not any(c.get("schema") for c in response.get("content", {}).values())
     ]
     assert untyped == []
 

@@ -1,0 +1,102 @@
+"""The session record: GET it as an HTML report, as a PDF, or its readings as CSV."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, HTTPException, Response, status
+from fastapi.responses import HTMLResponse
+
+from backend.core.dependencies import CurrentActor, SessionDep, SettingsDep
+from backend.core.settings import Settings
+from backend.core.timeutil import utcnow
+from backend.reports.csv_export import readings_csv
+from backend.reports.html import render_html
+from backend.reports.pdf import PdfUnavailable, render_pdf
+from backend.reports.record import SessionRecord
+from backend.reports.service import load_record
+
+router = APIRouter(prefix="/api/sessions", tags=["reports"])
+
+# The report is one self-contained document: no script may run in it, nothing may be loaded.
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _zone(settings: Settings) -> ZoneInfo:
+    try:
+        return ZoneInfo(settings.clinic_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise HTTPException(
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            f"VIGIL_CLINIC_TIMEZONE is {settings.clinic_timezone!r}, not an IANA time zone "
+            "such as 'Europe/London'",
+        ) from None
+
+
+def _record(db: SessionDep, settings: Settings, session_id: int) -> SessionRecord:
+    max_age = timedelta(minutes=settings.news2_max_age_minutes)
+    return load_record(db, session_id, news2_max_age=max_age, now=utcnow())
+
+
+def _filename(record: SessionRecord, extension: str) -> str:
+    # No patient name in a file name: downloads folders and mail attachments are not the record.
+    day = record.created_at.strftime("%Y%m%d")
+    simulated = "-SIMULATED" if record.simulated else ""
+    return f"vigil-session-{record.id}-{day}{simulated}.{extension}"
+
+
+@router.get(
+    "/{session_id}/report",
+    response_class=HTMLResponse,
+    summary="The session record as a printable HTML page",
+)
+def session_report(
+    session_id: int, _: CurrentActor, db: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    zone = _zone(settings)
+    html = render_html(_record(db, settings, session_id), zone)
+    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@router.get(
+    "/{session_id}/report.pdf",
+    response_class=Response,
+    summary="The session record as a PDF (A4)",
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        503: {"description": "PDF output is not available on this server"},
+    },
+)
+def session_report_pdf(
+    session_id: int, _: CurrentActor, db: SessionDep, settings: SettingsDep
+) -> Response:
+    zone = _zone(settings)
+    record = _record(db, settings, session_id)
+    try:
+        pdf = render_pdf(render_html(record, zone, for_pdf=True))
+    except PdfUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(record, "pdf")}"'},
+    )
+
+
+@router.get(
+    "/{session_id}/readings.csv",
+    response_class=Response,
+    summary="Every reading of the session as CSV (times in UTC; errored readings flagged)",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def session_readings_csv(
+    session_id: int, _: CurrentActor, db: SessionDep, settings: SettingsDep
+) -> Response:
+    record = _record(db, settings, session_id)
+    return Response(
+        readings_csv(record),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(record, "csv")}"'},
+    )
