@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
@@ -159,6 +160,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
 
     app.add_middleware(SecurityHeaders)
+    # History pages are large and repetitive (a 4-hour session at 1 Hz is ~6 MB of JSON, mostly
+    # nulls): compressed they shrink about tenfold. Small answers (a stored reading) are not
+    # worth the CPU and stay as they are.
+    app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=5)
 
     for router in (
         health_router,

@@ -141,3 +141,22 @@ def test_listing_the_readings_of_an_unknown_session_is_404(as_nurse: TestClient)
 def test_a_session_without_readings_lists_none(as_nurse: TestClient, session_id: int) -> None:
     body = page(as_nurse, session_id, since=iso(now() - timedelta(days=1)))
     assert (body["items"], body["next_page"]) == ([], None)
+
+
+def test_a_long_history_is_sent_compressed_and_a_small_answer_is_not(nurse: TestClient) -> None:
+    session = new_session(nurse)
+    start = now() - timedelta(minutes=30)
+    batch = [
+        {"taken_at": iso(start + timedelta(seconds=i)), "heart_rate": 70 + i % 5, "spo2": 97}
+        for i in range(600)
+    ]
+    stored = nurse.post(f"/api/sessions/{session['id']}/readings/batch", json={"readings": batch})
+    assert stored.status_code == 201, stored.text
+
+    page = nurse.get(f"/api/sessions/{session['id']}/readings", params={"limit": 1000})
+    assert page.headers.get("content-encoding") == "gzip"
+    assert len(page.json()["items"]) == 600
+    assert int(page.headers["content-length"]) * 5 < len(page.content)  # content is decoded
+
+    one = nurse.post(f"/api/sessions/{session['id']}/readings", json={"heart_rate": 80})
+    assert one.status_code == 201 and "content-encoding" not in one.headers
