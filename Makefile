@@ -28,8 +28,26 @@ run: install
 	$(BIN)/vigil setup --demo
 	$(BIN)/vigil serve
 
-## make test: lint, type check, the whole suite on SQLite, then on PostgreSQL when one is reachable
-test: install lint typecheck test-sqlite test-postgres
+## make test: lint, type check, then the whole suite on SQLite and, when one is reachable, at the
+## same time on PostgreSQL (the suite waits on browsers and servers as much as it computes, so the
+## two runs share 2 cores well)
+test: install lint typecheck $(AXE)
+	@url=$$($(BIN)/python -m tests.postgres_probe) || exit 1; \
+	if [ -z "$$url" ]; then \
+		echo "PostgreSQL not reachable: skipped the PostgreSQL run (set VIGIL_TEST_POSTGRES_URL)"; \
+		$(BIN)/pytest; \
+	else \
+		mkdir -p test-artifacts; \
+		echo "The suite runs on SQLite here and on PostgreSQL beside it (test-artifacts/postgres.log)"; \
+		VIGIL_TEST_DATABASE=postgresql VIGIL_TEST_POSTGRES_URL="$$url" \
+			$(BIN)/pytest -p no:cacheprovider > test-artifacts/postgres.log 2>&1 & pg=$$!; \
+		$(BIN)/pytest; sqlite=$$?; \
+		wait $$pg; postgres=$$?; \
+		echo "==== PostgreSQL run ===="; \
+		if [ $$postgres -eq 0 ]; then tail -n 1 test-artifacts/postgres.log; \
+		else tail -n 80 test-artifacts/postgres.log; fi; \
+		[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]; \
+	fi
 
 lint:
 	$(BIN)/ruff check .
@@ -46,7 +64,7 @@ test-postgres: $(AXE)
 	if [ -z "$$url" ]; then \
 		echo "PostgreSQL not reachable: skipped the PostgreSQL run (set VIGIL_TEST_POSTGRES_URL)"; \
 	else \
-		echo "Running the suite again on PostgreSQL"; \
+		echo "Running the suite on PostgreSQL"; \
 		VIGIL_TEST_DATABASE=postgresql VIGIL_TEST_POSTGRES_URL="$$url" $(BIN)/pytest; \
 	fi
 

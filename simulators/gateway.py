@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from simulators.clock import SimClock, seconds_ago
 from simulators.engine import Simulation
-from simulators.outputs import READING_OUTPUTS, SimNotice, SimPhase
+from simulators.outputs import READING_OUTPUTS, SimNotice, SimObservation, SimPhase
 from simulators.regimen import KetamineInfusion
 from simulators.scenario import Scenario
 
@@ -162,7 +162,8 @@ class Gateway:
                 reading = {
                     "id": str(reading_id(self._session(), self.sent)),
                     "taken_at": at.isoformat(),
-                    "source": "simulator",
+                    # A person's round is entered by hand; a device's value is the simulator's.
+                    "source": "manual" if isinstance(output, SimObservation) else "simulator",
                     **output.values,
                 }
                 self.sent += 1

@@ -28,8 +28,9 @@ def moaas_for(sedation: float) -> int:
 
 
 def acvpu_for(moaas: int) -> str:
-    """The ACVPU level a nurse would record beside that MOAA/S score."""
-    if moaas >= 4:
+    """The ACVPU level a nurse would record beside that MOAA/S score: only a patient who
+    responds readily is Alert; a lethargic answer to their name is a response to Voice."""
+    if moaas == 5:
         return "A"
     if moaas >= 2:
         return "V"

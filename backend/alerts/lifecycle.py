@@ -38,6 +38,7 @@ class Change(StrEnum):
     REMINDED = "reminded"
     ESCALATED = "escalated"
     RESOLVED = "resolved"
+    WITHDRAWN = "withdrawn"  # the reading that raised it was entered in error
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Annotated
 
-from annotated_types import Ge, Gt
+from annotated_types import Ge, Gt, Le
 
 # Constraints the API enforces when a clinic edits limits (field by field, so an error names
 # the field); annotated-types keeps this module free of any web framework.
@@ -144,11 +144,31 @@ class Timing:
     latch_from: Priority = Priority.HIGH  # alarms at or above this latch
 
 
+# Minutes a patient is kept after dosing ends; above 12 h is surely a typing slip.
+ObservationMinutes = Annotated[float, Gt(0), Le(720)]
+
+
+@dataclass(frozen=True)
+class Discharge:
+    """Minimum observation after dosing ends before discharge. Esketamine's label asks for at
+    least 2 h; for ketamine 1 h is only Vigil's starting value (blood pressure is back to
+    baseline about 1.5 h after an IV infusion, clinical.md section 2): the clinic sets both."""
+
+    min_observation_min: ObservationMinutes = 60  # ketamine (any drug but esketamine)
+    esketamine_min_observation_min: ObservationMinutes = 120
+
+    def minimum_for(self, drug: str) -> float:
+        if drug == "esketamine":
+            return self.esketamine_min_observation_min
+        return self.min_observation_min
+
+
 @dataclass(frozen=True)
 class LimitSet:
     phases: Mapping[AlertPhase, PhaseLimits]
     gate: PreDoseGate = field(default_factory=PreDoseGate)
     timing: Timing = field(default_factory=Timing)
+    discharge: Discharge = field(default_factory=Discharge)
 
     def for_phase(self, phase: AlertPhase) -> PhaseLimits:
         return self.phases[phase]

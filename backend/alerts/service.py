@@ -343,8 +343,8 @@ def _save(
     row.message = alarm.message
     if value is not None or row.value is None:
         row.value = value
-        if value is not None:
-            row.reading_id = ctx.reading_id
+    if Change.RAISED in changes and value is not None:
+        row.reading_id = ctx.reading_id
     row.raised_at = alarm.raised_at
     row.alerted_at = alarm.alerted_at
     row.acknowledged_at = alarm.acknowledged_at
@@ -432,24 +432,30 @@ def evaluate_readings(
 def withdraw_reading(
     db: Session, session: InfusionSession, reading: Reading, reason: str, now: datetime
 ) -> None:
-    """A reading was entered in error: withdraw the alarms whose value came from it.
+    """A reading was entered in error: withdraw the alarms it raised, unless real values stand.
 
-    An open one is resolved at once (no latching: the condition never existed) and its
-    condition starts afresh, so the next real reading decides. Past ones are marked too, so the
-    record shows why they happened.
+    An alarm raised by that reading is withdrawn only when no other valid reading breached the
+    same condition while it was open: a latched SpO2 alarm from minutes of real 84 % stays, even
+    if the reading that happened to raise it is struck. A withdrawn open alarm is resolved at once
+    (no latching: the condition never existed) and its condition starts afresh, so the next real
+    reading decides. Past ones are marked too, so the record shows why they happened.
     """
     session = _lock(db, session.id)
     ctx = _context(db, session, now)
     rows = list(db.scalars(select(Alert).where(Alert.reading_id == reading.id)))
     for row in rows:
+        until = row.resolved_at or now
+        standing = _breach_since(ctx, row.condition, reading, until)
+        if standing is not None:
+            row.reading_id = standing.id
+            continue
         row.withdrawn_reason = reason
         if row.resolved_at is None:
             alarm = replace(
                 _domain(row), status=AlarmStatus.RESOLVED, present=False, resolved_at=now
             )
-            _save(ctx, row, alarm, None, [Change.RESOLVED])
-            record = ctx.conditions.get(row.condition)
-            if record is not None:
+            _save(ctx, row, alarm, None, [Change.WITHDRAWN])
+            if row.condition in ctx.conditions:
                 _store_state(ctx, row.condition, ConditionState())
         else:
             row.version += 1
@@ -457,11 +463,48 @@ def withdraw_reading(
                 (
                     "alert.changed",
                     session.id,
-                    {**AlertPublic.of(row).model_dump(mode="json"), "changes": ["withdrawn"]},
+                    {
+                        **AlertPublic.of(row).model_dump(mode="json"),
+                        "changes": [Change.WITHDRAWN.value],
+                    },
                 )
             )
     db.flush()
     _finish(ctx)
+
+
+def _breach_since(
+    ctx: _Context, condition: str, struck: Reading, until: datetime
+) -> Reading | None:
+    """Another valid reading that breached `condition` between `struck` and `until`, if any."""
+    later = select(Reading).where(
+        Reading.session_id == ctx.session.id,
+        Reading.id != struck.id,
+        Reading.entered_in_error_at.is_(None),
+        Reading.taken_at >= struck.taken_at,
+        Reading.taken_at <= until,
+    )
+    limits = ctx.phase_limits
+    if condition == "baseline_rise":
+        rule = limits.baseline_rise
+        baseline = baseline_pressure(ctx.db, ctx.session)
+        if rule is None or baseline is None:
+            return None
+        for candidate in ctx.db.scalars(later.where(Reading.systolic.is_not(None))):
+            rise = BloodPressure(candidate.systolic, candidate.diastolic)
+            if rise_condition(rule, baseline, rise)[0] is not None:
+                return candidate
+        return None
+    vital, _, side = condition.partition(".")
+    if vital not in limits.vitals or side not in {d.value for d in Direction}:
+        return None
+    direction = Direction(side)
+    limit = limits.vitals[vital].bound(direction).loosest(direction)
+    if limit is None:
+        return None
+    column = getattr(Reading, vital)
+    beyond = column > limit if direction is Direction.ABOVE else column < limit
+    return ctx.db.scalars(later.where(beyond).order_by(Reading.taken_at).limit(1)).first()
 
 
 def _evaluate_one(ctx: _Context, reading: Reading) -> None:

@@ -113,6 +113,17 @@ def get_actor(request: Request, database: DatabaseDep, settings: SettingsDep) ->
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 
+async def require_person(actor: CurrentActor) -> Actor:
+    """Only a signed-in person, never an API token: for reading a patient's whole record and
+    for judgements about the record (a device gateway has no business with either)."""
+    if actor.kind != "user":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs a person signed in, not a token")
+    return actor
+
+
+PersonActor = Annotated[Actor, Depends(require_person)]
+
+
 def require_role(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency that lets only the given roles through (admins always pass)."""
     allowed = frozenset(roles) | {Role.ADMIN}

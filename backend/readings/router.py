@@ -6,7 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from backend.core.dependencies import CurrentActor, RecorderActor, SessionDep, SettingsDep
+from backend.core.dependencies import (
+    CurrentActor,
+    PersonActor,
+    RecorderActor,
+    SessionDep,
+    SettingsDep,
+)
 from backend.core.timeutil import utcnow
 from backend.readings import service
 from backend.readings.schemas import (
@@ -104,7 +110,12 @@ def list_readings(
     summary="Mark a reading entered in error: kept in the record, gone from charts and alarms",
 )
 def mark_entered_in_error(
-    session_id: int, reading_id: str, body: EnteredInErrorIn, actor: RecorderActor, db: SessionDep
+    session_id: int,
+    reading_id: str,
+    body: EnteredInErrorIn,
+    actor: RecorderActor,
+    _: PersonActor,
+    db: SessionDep,
 ) -> ReadingPublic:
     reading = service.mark_entered_in_error(db, session_id, reading_id, body.reason, actor)
     return ReadingPublic.model_validate(reading)

@@ -28,6 +28,7 @@ from backend.sessions.models import InfusionSession
 from backend.streaming.outbox import last_sequence, record_events
 
 Loc = Callable[..., tuple[str | int, ...]]  # (item index, *field names) -> error location
+LatestValue = bool | int | float | str
 
 
 @dataclass(frozen=True)
@@ -267,10 +268,29 @@ def mark_entered_in_error(
 
 def latest_values(
     db: Session, session_ids: Sequence[int]
-) -> dict[int, dict[str, tuple[float | str, datetime]]]:
+) -> dict[int, dict[str, tuple[LatestValue, datetime]]]:
     """For each session, each vital's most recent value and when it was taken."""
-    latest: dict[int, dict[str, tuple[float | str, datetime]]] = {sid: {} for sid in session_ids}
+    latest: dict[int, dict[str, tuple[LatestValue, datetime]]] = {sid: {} for sid in session_ids}
     if not session_ids:
+        return latest
+    if len(session_ids) == 1:
+        # One session (a page polling NEWS2, a tile refreshing): walk the (session, taken_at)
+        # index back from the newest reading per field instead of ranking the whole session.
+        (session_id,) = session_ids
+        for name in VITAL_FIELDS:
+            column = getattr(Reading, name)
+            row = db.execute(
+                select(column, Reading.taken_at)
+                .where(
+                    Reading.session_id == session_id,
+                    column.is_not(None),
+                    Reading.entered_in_error_at.is_(None),
+                )
+                .order_by(Reading.taken_at.desc(), Reading.id.desc())
+                .limit(1)
+            ).first()
+            if row is not None:
+                latest[session_id][name] = (row[0], as_utc(row[1]))
         return latest
     for name in VITAL_FIELDS:
         column = getattr(Reading, name)

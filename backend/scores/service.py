@@ -5,12 +5,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from backend.readings.service import latest_values
+from backend.readings.service import LatestValue, latest_values
 from backend.scores.news2 import PARAMETERS, Observation, score
 from backend.scores.schemas import News2Public
 from backend.sessions.models import InfusionSession
 
-Latest = Mapping[str, tuple[float | str, datetime]]
+Latest = Mapping[str, tuple[LatestValue, datetime]]
 
 
 def news2_of(

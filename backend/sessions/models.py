@@ -68,5 +68,6 @@ class PhaseChange(Base):
     recorded_at: Mapped[datetime]
     by: Mapped[str] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(Text)
-    # The protocol checklist as it was confirmed: {item: true/false, ...}.
+    # The protocol checklist as judged at the change (sessions/checklists.py):
+    # {confirmed, by, recorded_at, items: [{key, label, kind, required, met, detail, due_at}]}.
     checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,9 +1,12 @@
 """Session endpoints: start, list (with latest vitals for the ward), read, change phase."""
 
-from datetime import timedelta
+from dataclasses import asdict
+from datetime import timedelta, tzinfo
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from backend.alerts import service as alerts
 from backend.core.dependencies import (
@@ -13,13 +16,16 @@ from backend.core.dependencies import (
     SessionDep,
     SettingsDep,
 )
+from backend.core.errors import InvalidInput
 from backend.core.timeutil import utcnow
 from backend.readings.service import latest_values
 from backend.scores.service import news2_of
-from backend.sessions import service
+from backend.sessions import checklists, service
 from backend.sessions.models import InfusionSession
 from backend.sessions.phases import ENDED, Phase
 from backend.sessions.schemas import (
+    ChecklistItemPublic,
+    ChecklistPublic,
     LatestValue,
     PhaseChangeIn,
     SessionCreate,
@@ -88,9 +94,69 @@ def change_phase(
     session_id: int, body: PhaseChangeIn, actor: PhaseActor, db: SessionDep, settings: SettingsDep
 ) -> SessionPublic:
     tolerance = timedelta(seconds=settings.future_tolerance_seconds)
+    current = service.get_session(db, session_id)
     if body.phase is Phase.INFUSING:
-        alerts.check_gate(db, service.get_session(db, session_id), body.override_gate, actor)
-    session = service.change_phase(db, session_id, body, actor, future_tolerance=tolerance)
+        alerts.check_gate(db, current, body.override_gate, actor)
+    session = service.change_phase(
+        db,
+        session_id,
+        body,
+        actor,
+        future_tolerance=tolerance,
+        protocol=_protocol(db, current),
+        tz=_zone(settings.clinic_timezone),
+    )
     if body.phase in ENDED:
         alerts.close_ended(db, utcnow(), session_id)
     return SessionPublic.model_validate(session)
+
+
+def _protocol(db: SessionDep, session: InfusionSession) -> service.Protocol:
+    advice, _, limits = alerts.gate_for(db, session)
+    return service.Protocol(limits.discharge, limits.gate, advice)
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(("query", "tz"), f"unknown time zone {name!r}", name) from None
+
+
+@router.get(
+    "/{session_id}/checklist",
+    summary="The protocol checklist of moving a session to a phase, its auto items judged",
+)
+def get_checklist(
+    session_id: int,
+    _: CurrentActor,
+    db: SessionDep,
+    settings: SettingsDep,
+    to: Annotated[Phase, Query(description="The phase to move to")],
+    at: Annotated[
+        AwareDatetime | None,
+        Query(description="Judge as of this moment (a change set back); defaults to now"),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        Query(description="IANA time zone for clock times in the details; the clinic's if omitted"),
+    ] = None,
+) -> ChecklistPublic:
+    session = service.get_session(db, session_id)
+    moment = at or utcnow()
+    items = service.checklist(
+        db, session, to, moment, _protocol(db, session), _zone(tz or settings.clinic_timezone)
+    )
+    transition = checklists.transition_of(Phase(session.phase), to)
+    assert transition is not None  # service.checklist refused any other change
+    blocking = checklists.blocking([i for i in items if i.kind is checklists.Kind.AUTO])
+    return ChecklistPublic(
+        from_phase=Phase(session.phase),
+        to_phase=to,
+        transition=transition.value,
+        at=moment,
+        items=[ChecklistItemPublic.model_validate(asdict(item)) for item in items],
+        ready=not blocking,
+        ready_at=checklists.ready_at(items),
+        reason_required=to is Phase.STOPPED,
+    )

@@ -65,6 +65,43 @@ class PhaseChangeIn(Schema):
         description="Start the infusion although the pre-dose gate advises against it "
         "(the decision is recorded with who made it)",
     )
+    checklist: dict[str, bool] | None = Field(
+        default=None,
+        description="The manual checklist items the nurse ticked, by key (see GET .../checklist). "
+        "When sent, the change is refused unless every required item is met and ticked; "
+        "clients that send nothing (devices, scenario timelines) have the checklist recorded "
+        "as unconfirmed.",
+    )
+
+
+class ChecklistItemPublic(Schema):
+    key: str
+    label: str
+    kind: Literal["auto", "manual"] = Field(
+        description="auto: judged by the server from the record; manual: ticked by the nurse"
+    )
+    required: bool
+    met: bool | None = Field(
+        description="Auto items: whether met (null: nothing recorded to judge, which blocks "
+        "nothing). Manual items: whether ticked (always false before confirming)."
+    )
+    detail: str | None
+    due_at: datetime | None = Field(
+        default=None, description="When a time-bound item not met yet will be"
+    )
+
+
+class ChecklistPublic(Schema):
+    from_phase: Phase
+    to_phase: Phase
+    transition: Literal["start", "end", "discharge", "stop"]
+    at: datetime = Field(description="The moment the auto items were judged for")
+    items: list[ChecklistItemPublic]
+    ready: bool = Field(description="Every required auto item is met (manual ones aside)")
+    ready_at: datetime | None = Field(
+        description="When the required auto items will be met, if only time stands in the way"
+    )
+    reason_required: bool = Field(description="A note giving the reason is required")
 
 
 class PhaseChangePublic(Schema):
@@ -103,7 +140,8 @@ class SessionPublic(Schema):
 
 
 class LatestValue(Schema):
-    value: int | float | str
+    # bool first: pydantic would otherwise turn on_oxygen's true into 1.
+    value: bool | int | float | str
     taken_at: datetime
 
 

@@ -1,17 +1,23 @@
 """Starting sessions, moving them through their phases, and finding them."""
 
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
+from backend.alerts.limits import Discharge, PreDoseGate
 from backend.alerts.models import LimitProfile
 from backend.core.actor import Actor
 from backend.core.database import add_unique
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.core.timeutil import utcnow
+from backend.core.timeutil import as_utc, utcnow
 from backend.patients import service as patients
+from backend.readings.models import Reading
+from backend.sessions import checklists
+from backend.sessions.checklists import BloodPressureSeen, Facts, Item, Observed
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.sessions.phases import ENDED, Phase, transition_error
 from backend.sessions.schemas import PhaseChangeIn, SessionCreate, SessionPublic, SessionStatus
@@ -124,6 +130,132 @@ def open_session_for_writing(db: Session, session_id: int, actor: Actor) -> Infu
     return session
 
 
+@dataclass(frozen=True)
+class Protocol:
+    """What the session's limit profile says about phase changes, and the pre-dose gate's
+    advice on its baseline (the alerts domain works these out)."""
+
+    discharge: Discharge
+    gate: PreDoseGate
+    gate_advice: str | None
+
+
+def _latest(
+    db: Session, session_id: int, at: datetime, *columns: Any, since: datetime | None = None
+) -> Any:
+    """The latest non-errored reading at or before `at` (and from `since`) that has every one of
+    `columns`."""
+    query = select(*columns, Reading.taken_at).where(
+        Reading.session_id == session_id,
+        Reading.taken_at <= at,
+        Reading.entered_in_error_at.is_(None),
+        *(column.is_not(None) for column in columns),
+    )
+    if since is not None:
+        query = query.where(Reading.taken_at >= since)
+    return db.execute(query.order_by(Reading.taken_at.desc()).limit(1)).first()
+
+
+def _phase_start(session: InfusionSession, phase: Phase) -> datetime | None:
+    times = [c.at for c in session.phase_changes if c.to_phase == phase.value]
+    return times[-1] if times else None
+
+
+def checklist_facts(
+    db: Session,
+    session: InfusionSession,
+    target: Phase,
+    at: datetime,
+    protocol: Protocol,
+    *,
+    override_gate: bool = False,
+) -> Facts:
+    """What the checklist of moving `session` to `target` at `at` is judged on."""
+    bp = _latest(db, session.id, at, Reading.systolic, Reading.diastolic)
+    spo2 = _latest(db, session.id, at, Reading.spo2)
+    # Alertness counts only as observed after dosing ended: an "A" from the baseline says
+    # nothing about whether the patient is fit to leave.
+    dosing_ended = _phase_start(session, Phase.RECOVERY)
+    consciousness = _latest(db, session.id, at, Reading.consciousness, since=dosing_ended)
+    sedation = _latest(db, session.id, at, Reading.sedation, since=dosing_ended)
+    return Facts(
+        current=Phase(session.phase),
+        target=target,
+        at=at,
+        drug=session.drug,
+        route=session.route,
+        infusion_started_at=_phase_start(session, Phase.INFUSING),
+        infusion_ended_at=_phase_start(session, Phase.RECOVERY),
+        planned_duration_min=session.planned_duration_min,
+        last_bp=BloodPressureSeen(bp[0], bp[1], as_utc(bp[2])) if bp else None,
+        last_spo2=Observed(spo2[0], as_utc(spo2[1])) if spo2 else None,
+        last_consciousness=consciousness[0] if consciousness else None,
+        last_sedation=sedation[0] if sedation else None,
+        gate_advice=protocol.gate_advice,
+        gate_limit=(protocol.gate.systolic, protocol.gate.diastolic),
+        override_gate=override_gate,
+        min_observation_min=protocol.discharge.minimum_for(session.drug),
+    )
+
+
+def checklist(
+    db: Session,
+    session: InfusionSession,
+    target: Phase,
+    at: datetime,
+    protocol: Protocol,
+    tz: tzinfo = UTC,
+) -> list[Item]:
+    """The checklist of moving `session` to `target` at `at`, auto items judged."""
+    problem = transition_error(Phase(session.phase), target)
+    if problem:
+        raise Conflict(problem)
+    return checklists.evaluate(checklist_facts(db, session, target, at, protocol), tz)
+
+
+def _confirm(
+    db: Session,
+    session: InfusionSession,
+    body: PhaseChangeIn,
+    at: datetime,
+    protocol: Protocol,
+    tz: tzinfo,
+) -> list[Item]:
+    """The checklist judged at `at` with the nurse's ticks; refused while a required item is
+    not met. Without ticks (a client that does not confirm) nothing is refused."""
+    facts = checklist_facts(db, session, body.phase, at, protocol, override_gate=body.override_gate)
+    items = checklists.evaluate(facts, tz)
+    if body.checklist is None:
+        return items
+    unknown = sorted(set(body.checklist) - checklists.manual_keys(items))
+    if unknown:
+        expected = ", ".join(sorted(checklists.manual_keys(items))) or "none"
+        raise InvalidInput(
+            ("body", "checklist"),
+            f"not an item of this checklist: {', '.join(unknown)} (its items: {expected})",
+            body.checklist,
+        )
+    items = checklists.with_ticks(items, body.checklist)
+    unmet = checklists.blocking(items)
+    transition = checklists.transition_of(facts.current, facts.target)
+    if unmet and transition is not None:
+        raise Conflict(checklists.refusal(transition, unmet))
+    return items
+
+
+def _record(items: list[Item], confirmed: bool, actor: Actor, now: datetime) -> dict[str, Any]:
+    """The checklist as it is kept on the phase change (who confirmed it and when)."""
+    return {
+        "confirmed": confirmed,
+        "by": actor.label,
+        "recorded_at": now.isoformat(),
+        "items": [
+            {**asdict(item), "due_at": item.due_at.isoformat() if item.due_at else None}
+            for item in items
+        ],
+    }
+
+
 def change_phase(
     db: Session,
     session_id: int,
@@ -132,7 +264,11 @@ def change_phase(
     *,
     future_tolerance: timedelta,
     now: datetime | None = None,
+    protocol: Protocol | None = None,
+    tz: tzinfo = UTC,
 ) -> InfusionSession:
+    """Move a session on. With `protocol`, the transition's checklist is judged at the time of
+    the change and kept with it (and enforced when the body carries the nurse's ticks)."""
     now = now or utcnow()
     session = get_session(db, session_id, for_update=True)
     check_may_work_on(actor, session.simulated)
@@ -149,6 +285,12 @@ def change_phase(
             f"must be after the previous phase change ({session.phase_changed_at.isoformat()})",
             at,
         )
+    if target is Phase.STOPPED and not body.note:
+        raise InvalidInput(("body", "note"), "give the reason for stopping early", body.note)
+    record = None
+    if protocol is not None:
+        items = _confirm(db, session, body, at, protocol, tz)
+        record = _record(items, body.checklist is not None, actor, now)
     db.add(
         PhaseChange(
             session_id=session.id,
@@ -158,6 +300,7 @@ def change_phase(
             recorded_at=now,
             by=actor.label,
             note=body.note,
+            checklist=record,
         )
     )
     session.phase = target.value

@@ -33,7 +33,7 @@ from backend.simulation.service import LOST, RUNNING, Step, TimedPhase, TimedRea
 from simulators import SimClock, SimNotice, SimPhase, Simulation, parse_event
 from simulators.clock import seconds_ago
 from simulators.events import EVENT_ADAPTER, Event
-from simulators.outputs import READING_OUTPUTS
+from simulators.outputs import READING_OUTPUTS, SimObservation
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,7 +67,8 @@ class LiveRun:
             ago = seconds_ago(output.at_s, target, self.clock.speed, self.history_until_s)
             at = now - timedelta(seconds=ago)
             if isinstance(output, READING_OUTPUTS):
-                items.append(TimedReading(self.readings_sent, at, dict(output.values)))
+                by_hand = isinstance(output, SimObservation)
+                items.append(TimedReading(self.readings_sent, at, dict(output.values), by_hand))
                 self.readings_sent += 1
             elif isinstance(output, SimPhase):
                 items.append(TimedPhase(at, output.phase))

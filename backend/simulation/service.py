@@ -183,6 +183,9 @@ class TimedReading:
     index: int  # place in the simulation's output, which makes the reading's id
     taken_at: datetime
     values: Observed
+    # A person's observation round is recorded as entered by hand, so it counts as what it is
+    # (not a monitor's feed) for the no-data alarm and for how soon it looks stale.
+    observed_by_hand: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ def _reading(session_id: int, item: TimedReading) -> ReadingIn | None:
         return ReadingIn(
             id=reading_id(session_id, item.index),
             taken_at=item.taken_at,
-            source=Source.SIMULATOR,
+            source=Source.MANUAL if item.observed_by_hand else Source.SIMULATOR,
             **item.values,
         )
     except ValidationError as exc:

@@ -87,7 +87,9 @@ def move(client: Client, session_id: int, *phases: str) -> dict[str, Any]:
     """Take a session through `phases` in order; the session as the last change left it."""
     body: dict[str, Any] = {}
     for phase in phases:
-        response = client.post(f"/api/sessions/{session_id}/phase", json={"phase": phase})
+        # Stopping early always needs a reason.
+        change = {"phase": phase, **({"note": "a test ends it"} if phase == "stopped" else {})}
+        response = client.post(f"/api/sessions/{session_id}/phase", json=change)
         assert response.status_code == 200, response.text
         body = response.json()
     return body

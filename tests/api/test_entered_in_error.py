@@ -94,6 +94,7 @@ def test_the_alarm_a_mistaken_reading_raised_is_withdrawn_and_the_condition_star
     assert withdrawn["id"] == alarm["id"]
     assert withdrawn["status"] == "resolved"  # a high alarm latches, but this one never stood
     assert withdrawn["withdrawn_reason"] == "typed 185 for 135"
+    assert withdrawn["reading_id"] == wrong["id"]
     assert withdrawn["version"] > alarm["version"]
     assert "systolic.above" not in conditions_open(as_nurse, session["id"])
 
@@ -136,3 +137,35 @@ def test_every_open_page_hears_of_it(as_nurse: TestClient, database: Database) -
         ).all()
         assert [e.payload["id"] for e in events] == [reading["id"]]
         assert events[0].payload["entered_in_error_reason"] == "artefact"
+
+
+def test_an_alarm_that_real_values_also_breached_stays_when_its_first_reading_is_struck(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    first = record(as_nurse, session["id"], systolic=185, diastolic=85)
+    real = record(as_nurse, session["id"], systolic=182, diastolic=84)
+    alarm = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert alarm["reading_id"] == first["id"]  # the reading that raised it
+
+    marked(as_nurse, session["id"], first["id"], "cuff on the wrong arm")
+    kept = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert kept["id"] == alarm["id"] and kept["status"] == "active"
+    assert kept["withdrawn_reason"] is None
+    assert kept["reading_id"] == real["id"]  # now stands on the real value
+
+
+def test_a_latched_alarm_whose_only_breach_was_a_mistake_is_withdrawn(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    wrong = record(as_nurse, session["id"], systolic=190, diastolic=85)
+    bp(as_nurse, session["id"], 130, diastolic=82)  # back in range: the high alarm latches
+    latched = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert latched["status"] == "active" and latched["present"] is False
+
+    marked(as_nurse, session["id"], wrong["id"], "typed 190 for 130")
+    withdrawn = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert withdrawn["status"] == "resolved" and withdrawn["withdrawn_reason"]

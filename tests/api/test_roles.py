@@ -53,7 +53,9 @@ def test_a_trainer_cannot_move_a_real_session_through_its_phases(
     as_trainer: TestClient, as_nurse: TestClient
 ) -> None:
     session = new_session(as_nurse)
-    response = as_trainer.post(f"/api/sessions/{session['id']}/phase", json={"phase": "stopped"})
+    response = as_trainer.post(
+        f"/api/sessions/{session['id']}/phase", json={"phase": "stopped", "note": "a test ends it"}
+    )
     assert response.status_code == 403, response.text
 
 

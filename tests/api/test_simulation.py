@@ -93,7 +93,12 @@ def test_a_simulation_started_part_way_in_has_history_and_is_marked_simulated_ev
     history = wait_for(lambda: len(readings_of(as_trainer, sid)) > 600 and 1, what="history")
     assert history
     items = readings_of(as_trainer, sid)
-    assert {r["source"] for r in items} == {"simulator"}
+    # Devices feed as the simulator; the simulated nurse's observation rounds (every 15 min,
+    # from the start) are entered by hand, so they never count as a monitor's feed.
+    rounds = [r for r in items if r["sedation"] is not None]
+    assert [r["source"] for r in rounds] == ["manual"]
+    assert rounds[0]["consciousness"] == "A" and rounds[0]["on_oxygen"] is False
+    assert {r["source"] for r in items if r["sedation"] is None} == {"simulator"}
     assert all(r["entered_by"].startswith("simulator (") for r in items)
     taken = [r["taken_at"] for r in items]
     assert taken == sorted(taken)
@@ -254,7 +259,9 @@ def test_a_nurse_ending_the_session_ends_its_simulation(
     as_trainer: TestClient, as_nurse: TestClient, simulations: list[Simulation]
 ) -> None:
     sid = start(as_trainer, simulations)["session_id"]
-    response = as_nurse.post(f"/api/sessions/{sid}/phase", json={"phase": "stopped"})
+    response = as_nurse.post(
+        f"/api/sessions/{sid}/phase", json={"phase": "stopped", "note": "a test ends it"}
+    )
     assert response.status_code == 200, response.text
     wait_for(lambda: state(as_trainer, sid)["status"] == "stopped", what="the run to stop")
 
