@@ -2,8 +2,9 @@
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,3 +56,17 @@ class Settings(BaseSettings):
         default="UTC",
         description="IANA time zone (e.g. Europe/London) for the times on printed session records",
     )
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        # Refused at start-up, not on the first phase change or printed record.
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone such as 'Europe/London'") from None
+        return name
+
+    @property
+    def clinic_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)

@@ -1,7 +1,6 @@
 """The session record: GET it as an HTML report, as a PDF, or its readings as CSV."""
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import HTMLResponse
@@ -24,17 +23,6 @@ REPORT_CSP = (
 )
 
 
-def _zone(settings: Settings) -> ZoneInfo:
-    try:
-        return ZoneInfo(settings.clinic_timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise HTTPException(
-            status.HTTP_500_INTERNAL_SERVER_ERROR,
-            f"VIGIL_CLINIC_TIMEZONE is {settings.clinic_timezone!r}, not an IANA time zone "
-            "such as 'Europe/London'",
-        ) from None
-
-
 def _record(db: SessionDep, settings: Settings, session_id: int) -> SessionRecord:
     max_age = timedelta(minutes=settings.news2_max_age_minutes)
     return load_record(db, session_id, news2_max_age=max_age, now=utcnow())
@@ -55,7 +43,7 @@ def _filename(record: SessionRecord, extension: str) -> str:
 def session_report(
     session_id: int, _: PersonActor, db: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
-    zone = _zone(settings)
+    zone = settings.clinic_zone
     html = render_html(_record(db, settings, session_id), zone)
     return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
 
@@ -72,7 +60,7 @@ def session_report(
 def session_report_pdf(
     session_id: int, _: PersonActor, db: SessionDep, settings: SettingsDep
 ) -> Response:
-    zone = _zone(settings)
+    zone = settings.clinic_zone
     record = _record(db, settings, session_id)
     try:
         pdf = render_pdf(render_html(record, zone, for_pdf=True))

@@ -105,8 +105,8 @@ def consciousness_points(acvpu: str) -> int:
 
 
 def temperature_points(celsius: float) -> int:
-    # Thresholds at the table's tenths, so 35.05 °C falls with 35.1–36.0 as a thermometer
-    # rounding to one decimal would put it.
+    # The chart lists tenths; a value between two rows (35.05) is no longer "≤ 35.0", so it
+    # takes the next row's score. The same holds at every boundary below.
     if celsius <= 35.0:
         return 3
     if celsius <= 36.0:

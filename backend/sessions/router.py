@@ -104,7 +104,7 @@ def change_phase(
         actor,
         future_tolerance=tolerance,
         protocol=_protocol(db, current),
-        tz=_zone(settings.clinic_timezone),
+        tz=settings.clinic_zone,
     )
     if body.phase in ENDED:
         alerts.close_ended(db, utcnow(), session_id)
@@ -145,7 +145,7 @@ def get_checklist(
     session = service.get_session(db, session_id)
     moment = at or utcnow()
     items = service.checklist(
-        db, session, to, moment, _protocol(db, session), _zone(tz or settings.clinic_timezone)
+        db, session, to, moment, _protocol(db, session), _zone(tz) if tz else settings.clinic_zone
     )
     transition = checklists.transition_of(Phase(session.phase), to)
     assert transition is not None  # service.checklist refused any other change
