@@ -93,5 +93,6 @@ def drug_effect(patient: Patient, cns_ng_ml: float, sympathetic_ng_ml: float) ->
         diastolic=DIASTOLIC_MAX_RISE * drive * gain,
         spo2=-SPO2_MAX_FALL * sedated,
         respiratory_rate=-RESPIRATORY_RATE_MAX_FALL * sedated,
-        sedation=min(sedated, 1.0),
+        # The patient's own breathing sensitivity shapes RR and SpO2, not how rousable they are.
+        sedation=sedation(cns_ng_ml),
     )

@@ -16,7 +16,7 @@ from simulators.physiology import Vitals
 OBSERVER = "observer"
 
 # (upper bound of the CNS effect, MOAA/S score), most alert first.
-_MOAAS_STEPS = ((0.25, 5), (0.40, 4), (0.55, 3), (0.70, 2), (0.85, 1))
+_MOAAS_STEPS = ((0.30, 5), (0.45, 4), (0.60, 3), (0.75, 2), (0.90, 1))
 
 
 def moaas_for(sedation: float) -> int:

@@ -16,7 +16,7 @@ VITALS = Vitals(
 
 @pytest.mark.parametrize(
     ("sedation", "moaas", "acvpu"),
-    [(0.0, 5, "A"), (0.3, 4, "V"), (0.5, 3, "V"), (0.6, 2, "V"), (0.8, 1, "P"), (0.95, 0, "U")],
+    [(0.0, 5, "A"), (0.35, 4, "V"), (0.5, 3, "V"), (0.65, 2, "V"), (0.8, 1, "P"), (0.95, 0, "U")],
 )
 def test_sedation_maps_to_moaas_and_acvpu(sedation: float, moaas: int, acvpu: str) -> None:
     assert moaas_for(sedation) == moaas
