@@ -1,41 +1,58 @@
-// The session's vitals chart: heart rate, blood pressure and SpO2 stacked on one shared time
-// axis, so zooming to a moment shows all three. Live points are appended with extendTraces in
-// a bounded window; uirevision keeps a nurse's zoom while data keeps arriving.
+// The session's vitals chart: heart rate, blood pressure, SpO2 and (once the session has any)
+// respiratory rate stacked on one shared time axis under a lane of alarm markers, so zooming to
+// a moment shows everything at once. The whole session is kept; live points are appended in one
+// extendTraces per batch; uirevision keeps a nurse's zoom while data keeps arriving.
 
-import { localTime, parseTime, plotlyTime } from "./time.js";
+import { alarmTrace, drawnAlarms } from "./chart-alarms.js";
+import { firstLimits, limitBands } from "./chart-bands.js";
+import { Series } from "./chart-series.js";
+import { localTime, now, parseTime, plotlyTime } from "./time.js";
 
-/** Points kept per trace: a long session at one reading a second still fits. */
-export const MAX_POINTS = 10000;
-
-// A silence longer than this in a dense trace is drawn as a break, not a straight line that
-// would suggest readings that were never taken.
-const GAP_MS = 3 * 60 * 1000;
+/** Points kept per trace: a whole session at one reading a second (14 h) fits. */
+export const MAX_POINTS = 50000;
+// Beyond this many points a trace is drawn as a line only: markers then merge into a band
+// anyway, and each one is an SVG element to redraw on every update (4 h of 1 Hz markers took
+// seconds per update; the line alone, which Plotly simplifies, tens of milliseconds). Plotly's
+// WebGL traces would need 'unsafe-eval' in our CSP with the vendored bundle, so SVG it is.
+const MARKERS_UP_TO = 300;
 
 const COLORS = { grid: "#26323e", text: "#e8eef4", muted: "#a9b7c5", panel: "#151e27", plot: "#0d1319" };
 
 // Marker shapes differ too (BP uses the chart convention ∨ systolic, ∧ diastolic), so the
-// traces can be told apart without colour.
+// traces can be told apart without colour. Dense traces (a monitor's one-a-second values) lose
+// their markers once long, and show a break where the monitor fell silent.
 const TRACES = [
-  { vital: "heart_rate", name: "Heart rate (/min)", axis: "y", color: "#3ddc84", symbol: "circle", size: 4, gaps: true },
-  { vital: "systolic", name: "Systolic (mmHg)", axis: "y2", color: "#ff6b6b", symbol: "triangle-down", size: 9, gaps: false },
-  { vital: "diastolic", name: "Diastolic (mmHg)", axis: "y2", color: "#ffa94d", symbol: "triangle-up", size: 9, gaps: false, dash: "dot" },
-  { vital: "spo2", name: "SpO₂ (%)", axis: "y3", color: "#4cc9f0", symbol: "diamond", size: 4, gaps: true },
+  { vital: "heart_rate", name: "Heart rate (/min)", axis: "y", color: "#3ddc84", symbol: "circle", size: 4, dense: true },
+  { vital: "systolic", name: "Systolic (mmHg)", axis: "y2", color: "#ff6b6b", symbol: "triangle-down", size: 9 },
+  { vital: "diastolic", name: "Diastolic (mmHg)", axis: "y2", color: "#ffa94d", symbol: "triangle-up", size: 9, dash: "dot" },
+  { vital: "spo2", name: "SpO₂ (%)", axis: "y3", color: "#4cc9f0", symbol: "diamond", size: 4, dense: true },
+  { vital: "respiratory_rate", name: "Resp. rate (/min)", axis: "y4", color: "#ffd166", symbol: "square", size: 5, dense: true, optional: true },
 ];
 
-// Alarm limits drawn on each vital's axis (IEC colours: yellow medium, red high). Zones are placed
-// in the axis's domain coordinates, recomputed whenever its range changes, so a zone reaching to
-// "everything above 140" never stretches the autorange; the first limits are included in the
-// autorange so the nurse always sees where the alarms start.
+// The stacked rows, top to bottom; the optional one only when the session has its vital.
+const ROWS = [
+  { axis: "yaxis", title: "HR /min", include: [50, 110] },
+  { axis: "yaxis2", title: "BP mmHg", include: [60, 150] },
+  { axis: "yaxis3", title: "SpO₂ %", include: [90, 100] },
+  { axis: "yaxis4", title: "RR /min", include: [8, 24], optional: "respiratory_rate" },
+];
+const LANE = { axis: "yaxis5", ref: "y5", height: 0.07 };
+const ROW_GAP = 0.045;
+
+// The first limits are included in each autorange so the nurse always sees where alarms start.
 const LIMIT_AXES = [
   { vital: "heart_rate", axis: "yaxis", ref: "y", fill: true, label: "HR" },
   { vital: "systolic", axis: "yaxis2", ref: "y2", fill: false, label: "Sys" },
   { vital: "diastolic", axis: "yaxis2", ref: "y2", fill: false, label: "Dia" },
   { vital: "spo2", axis: "yaxis3", ref: "y3", fill: true, label: "SpO₂" },
+  { vital: "respiratory_rate", axis: "yaxis4", ref: "y4", fill: true, label: "RR" },
 ];
-const AXIS_INCLUDE = { yaxis: [50, 110], yaxis2: [60, 150], yaxis3: [90, 100] };
-const LIMIT_STYLE = {
-  high: { line: "rgba(255,77,94,.95)", fill: "rgba(224,0,27,.16)", marker: "!!!" },
-  medium: { line: "rgba(255,212,0,.9)", fill: "rgba(255,212,0,.10)", marker: "!!" },
+
+/** The time windows a nurse can pick; a window follows the newest reading, with room ahead. */
+export const WINDOWS = {
+  "15m": { span: 15 * 60000, ahead: 60000 },
+  "1h": { span: 60 * 60000, ahead: 4 * 60000 },
+  all: null,
 };
 
 const PHASE_LABELS = {
@@ -46,248 +63,377 @@ const PHASE_LABELS = {
   stopped: "Stopped",
 };
 
+const has = (v) => v !== null && v !== undefined;
+const erroneous = (reading) => has(reading.entered_in_error_at);
+
 export class VitalsChart {
   constructor(element, { revision = "vitals", maxPoints = MAX_POINTS } = {}) {
     this.el = element;
     this.revision = revision;
     this.maxPoints = maxPoints;
-    this.series = TRACES.map(() => []); // per trace, sorted [{ms, y}]
+    this.series = new Map(TRACES.map((t) => [t.vital, new Series({ gaps: Boolean(t.dense) })]));
+    this.errored = new Set(); // ids of readings entered in error: never drawn, even if sent again
     this.pending = [];
     this.flushTimer = null;
     this.drawn = false;
     this.empty = true;
+    this.shown = []; // the traces in the figure, in gd.data order (the alarm trace last)
+    this.modes = new Map();
     this.phaseChanges = [];
+    this.alarms = [];
     this.limits = null; // { vital: {above: {medium, high}, below: {medium, high}} } of the current phase
     this.bands = { shapes: [], annotations: [] };
     this.bandsKey = "";
+    this.window = "all";
+    this.customRange = null; // a nurse's own zoom on the time axis
+    this.ownRange = null; // the last range our window set, told apart from a nurse's zoom
+    this.windowListeners = new Set();
   }
 
-  /** Draw the alarm limits of the current phase (null: none). */
-  setLimits(limits) {
-    this.limits = limits;
-    if (!this.drawn) return;
-    const update = {};
-    for (const [axis, base] of Object.entries(AXIS_INCLUDE)) {
-      const include = this.includes(axis, base);
-      update[`${axis}.autorangeoptions.include`] = include;
-      if (this.empty) update[`${axis}.range`] = spanOf(include);
-    }
-    window.Plotly.relayout(this.el, update);
-    this.refreshBands(true);
-  }
+  // ---- data ----------------------------------------------------------------------------------
 
-  /** An axis's autorange covers its usual span and the first limit on each side. */
-  includes(axis, base) {
-    const values = [...base];
-    for (const spec of LIMIT_AXES) {
-      const limit = this.limits && this.limits[spec.vital];
-      if (spec.axis !== axis || !limit) continue;
-      for (const side of ["above", "below"]) {
-        const bound = limit[side] || {};
-        const first = bound.medium ?? bound.high;
-        if (first !== null && first !== undefined) values.push(first);
-      }
-    }
-    return values;
-  }
-
-  /** Shapes and labels for the limits, placed against each axis's current range. */
-  limitBands() {
-    const shapes = [];
-    const annotations = [];
-    const labels = [];
-    const full = this.el._fullLayout;
-    if (!this.limits || !full) return { shapes, annotations };
-    for (const spec of LIMIT_AXES) {
-      const limit = this.limits[spec.vital];
-      const ax = full[spec.axis];
-      if (!limit || !ax || !ax.range) continue;
-      const [r0, r1] = ax.range.map(Number);
-      const frac = (v) => (v - r0) / (r1 - r0);
-      const clamp = (f) => Math.max(0, Math.min(1, f));
-      const zone = (priority, side, from, to) => {
-        const a = clamp(frac(from));
-        const b = clamp(frac(to));
-        if (!spec.fill || b - a <= 0.001) return;
-        shapes.push({
-          type: "rect", name: `limit:${spec.vital}:${side}:${priority}:zone`, layer: "below",
-          xref: "paper", x0: 0, x1: 1, yref: `${spec.ref} domain`, y0: a, y1: b,
-          fillcolor: LIMIT_STYLE[priority].fill, line: { width: 0 },
-        });
-      };
-      const line = (priority, side, value) => {
-        const f = frac(value);
-        if (f < 0 || f > 1) return;
-        const style = LIMIT_STYLE[priority];
-        shapes.push({
-          type: "line", name: `limit:${spec.vital}:${side}:${priority}`, layer: "below",
-          xref: "paper", x0: 0, x1: 1, yref: `${spec.ref} domain`, y0: f, y1: f,
-          line: { color: style.line, width: priority === "high" ? 1.5 : 1, dash: priority === "high" ? "dash" : "dot" },
-        });
-        labels.push({
-          priority,
-          px: ax._length || 100, // the axis's height in pixels, to keep labels from overlapping
-          name: `limit:${spec.vital}:${side}:${priority}`,
-          // At the left edge: the newest data and the phase labels are on the right.
-          xref: "paper", x: 0.005, xanchor: "left", yref: `${spec.ref} domain`, y: f,
-          yanchor: side === "above" ? "bottom" : "top", showarrow: false,
-          text: `${spec.label} ${side === "above" ? ">" : "<"} ${value} ${style.marker}`,
-          font: { size: 10, color: style.line }, bgcolor: "rgba(13,19,25,.7)",
-        });
-      };
-      const above = limit.above || {};
-      const below = limit.below || {};
-      const has = (v) => v !== null && v !== undefined;
-      if (has(above.medium)) zone("medium", "above", above.medium, has(above.high) ? above.high : r1);
-      if (has(above.high)) zone("high", "above", above.high, r1);
-      if (has(below.medium)) zone("medium", "below", has(below.high) ? below.high : r0, below.medium);
-      if (has(below.high)) zone("high", "below", r0, below.high);
-      for (const priority of ["medium", "high"]) {
-        if (has(above[priority])) line(priority, "above", above[priority]);
-        if (has(below[priority])) line(priority, "below", below[priority]);
-      }
-    }
-    // Systolic and diastolic share an axis: where labels would overlap, the high ones win and
-    // the others go (the line stays; the table below the chart lists every limit).
-    labels.sort((a, b) => (a.priority === b.priority ? 0 : a.priority === "high" ? -1 : 1));
-    const kept = [];
-    for (const { px, ...label } of labels) {
-      // Where the label's text sits, in pixels: above its line for upper limits, below for lower.
-      const middle = label.y * px + (label.yanchor === "bottom" ? 7 : -7);
-      if (kept.some((k) => k.yref === label.yref && Math.abs(k.middle - middle) < 13)) continue;
-      kept.push({ yref: label.yref, middle });
-      delete label.priority;
-      annotations.push(label);
-    }
-    return { shapes, annotations };
-  }
-
-  /** Re-place the limit bands after the axes moved (autorange, zoom); only redraws on change. */
-  refreshBands(force = false) {
-    if (!this.drawn) return;
-    const bands = this.limitBands();
-    const key = JSON.stringify(bands);
-    if (!force && key === this.bandsKey) return;
-    this.bandsKey = key;
-    this.bands = bands;
-    const { shapes, annotations } = this.decorations();
-    window.Plotly.relayout(this.el, { shapes, annotations });
-  }
-
-  /** Replace everything shown with `readings` (any order). */
+  /** Replace everything shown with `readings` (any order; those entered in error are left out). */
   setReadings(readings) {
     this.pending = [];
-    this.series = TRACES.map(() => []);
-    const sorted = [...readings].sort((a, b) => parseTime(a.taken_at) - parseTime(b.taken_at));
-    for (const reading of sorted) {
-      const ms = parseTime(reading.taken_at).getTime();
-      TRACES.forEach((trace, i) => {
-        const y = reading[trace.vital];
-        if (y !== null && y !== undefined) this.series[i].push({ ms, y });
-      });
+    const byVital = new Map(TRACES.map((t) => [t.vital, []]));
+    const points = readings
+      .filter((r) => !erroneous(r) && !this.errored.has(r.id))
+      .map((r) => ({ ms: parseTime(r.taken_at).getTime(), r }))
+      .sort((a, b) => a.ms - b.ms);
+    for (const { ms, r } of points) {
+      for (const trace of TRACES) {
+        const y = r[trace.vital];
+        if (has(y)) byVital.get(trace.vital).push({ ms, y, id: r.id });
+      }
     }
-    this.series = this.series.map((points) => points.slice(-this.maxPoints));
-    this.empty = this.series.every((points) => points.length === 0);
-    const data = TRACES.map((trace, i) => ({ ...traceStyle(trace), ...toXY(this.series[i], trace) }));
+    for (const [vital, list] of byVital) {
+      const series = this.series.get(vital);
+      series.reset(list);
+      series.trim(this.maxPoints);
+    }
+    this.draw();
+  }
+
+  /** Add readings that arrived live; drawn together on the next flush (a backfill can be large). */
+  addReadings(readings) {
+    for (const reading of readings) this.pending.push(reading);
+    if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), 60);
+  }
+
+  /** A reading was entered in error: it leaves the chart (and stays out if it comes again). */
+  removeReading(reading) {
+    const id = typeof reading === "string" ? reading : reading.id;
+    this.errored.add(id);
+    this.pending = this.pending.filter((r) => r.id !== id);
+    if (!this.drawn) return;
+    const rebuild = TRACES.filter((t) => this.series.get(t.vital).remove(id)).map((t) => t.vital);
+    this.empty = this.isEmpty();
+    this.redrawTraces(rebuild);
+  }
+
+  flush() {
+    this.flushTimer = null;
+    const readings = this.pending
+      .filter((r) => !erroneous(r) && !this.errored.has(r.id))
+      .map((r) => ({ ms: parseTime(r.taken_at).getTime(), r }))
+      .sort((a, b) => a.ms - b.ms);
+    const errored = this.pending.filter(erroneous);
+    this.pending = [];
+    if (!this.drawn) return;
+    for (const reading of errored) this.removeReading(reading);
+    if (!readings.length) return;
+    const wasEmpty = this.empty;
+    const hadOptional = this.optionalShown();
+    const append = new Map();
+    const rebuild = [];
+    for (const trace of TRACES) {
+      const points = [];
+      for (const { ms, r } of readings) if (has(r[trace.vital])) points.push({ ms, y: r[trace.vital], id: r.id });
+      if (!points.length) continue;
+      const series = this.series.get(trace.vital);
+      const xy = series.add(points);
+      if (series.trim(this.maxPoints) || !xy) rebuild.push(trace.vital);
+      else append.set(trace.vital, xy);
+    }
+    this.empty = this.isEmpty();
+    if (this.optionalShown().join() !== hadOptional.join()) {
+      this.draw(); // respiratory rate arrived: a row of its own, so the whole figure is redrawn
+      return;
+    }
+    const indices = [];
+    const update = { x: [], y: [] };
+    for (const [vital, xy] of append) {
+      indices.push(this.indexOf(vital));
+      update.x.push(xy.x);
+      update.y.push(xy.y);
+    }
+    const follow = this.windowUpdate();
+    if (indices.length) window.Plotly.extendTraces(this.el, update, indices);
+    this.redrawTraces(rebuild);
+    this.updateModes();
+    if (follow) this.relayout(follow);
+    if (wasEmpty && !this.empty) {
+      // The placeholder ranges and "no readings" note go once there is something to show.
+      const relayout = { annotations: this.decorations().annotations };
+      for (const row of this.rows()) relayout[`${row.axis}.autorange`] = true;
+      if (this.window === "all") relayout["xaxis.autorange"] = true;
+      else Object.assign(relayout, this.windowUpdate(true) || {});
+      this.relayout(relayout);
+    }
+  }
+
+  isEmpty() {
+    return TRACES.every((t) => this.series.get(t.vital).length === 0);
+  }
+
+  /** The optional traces that have data (and so a row of their own). */
+  optionalShown() {
+    return TRACES.filter((t) => t.optional && this.series.get(t.vital).length).map((t) => t.vital);
+  }
+
+  indexOf(vital) {
+    return this.shown.indexOf(vital);
+  }
+
+  /** Redraw whole traces (a point inserted for an earlier time, or one removed). */
+  redrawTraces(vitals) {
+    const indices = [];
+    const update = { x: [], y: [] };
+    for (const vital of vitals) {
+      const index = this.indexOf(vital);
+      if (index < 0) continue;
+      const xy = this.series.get(vital).xy();
+      indices.push(index);
+      update.x.push(xy.x);
+      update.y.push(xy.y);
+    }
+    if (indices.length) window.Plotly.restyle(this.el, update, indices);
+  }
+
+  /** Markers while a trace is sparse enough for them to be told apart. */
+  modeFor(trace) {
+    return !trace.dense || this.series.get(trace.vital).length <= MARKERS_UP_TO ? "lines+markers" : "lines";
+  }
+
+  updateModes() {
+    const indices = [];
+    const modes = [];
+    for (const trace of TRACES) {
+      const index = this.indexOf(trace.vital);
+      const mode = this.modeFor(trace);
+      if (index < 0 || this.modes.get(trace.vital) === mode) continue;
+      this.modes.set(trace.vital, mode);
+      indices.push(index);
+      modes.push(mode);
+    }
+    if (indices.length) window.Plotly.restyle(this.el, { mode: modes }, indices);
+  }
+
+  // ---- the whole figure ----------------------------------------------------------------------
+
+  /** Draw the figure afresh from what is held (first draw, reload, a new row). */
+  draw() {
+    this.empty = this.isEmpty();
+    const optional = new Set(this.optionalShown());
+    const traces = TRACES.filter((t) => !t.optional || optional.has(t.vital));
+    this.shown = [...traces.map((t) => t.vital), "alarms"];
+    const rowsBefore = this.el.dataset.rows;
+    this.el.dataset.rows = String(this.rows().length);
+    const data = traces.map((trace) => {
+      this.modes.set(trace.vital, this.modeFor(trace));
+      return { ...this.traceStyle(trace), ...this.series.get(trace.vital).xy() };
+    });
+    data.push(alarmTrace(this.alarms, LANE.ref));
     const layout = this.layout();
     const config = {
       responsive: true,
       displaylogo: false,
       modeBarButtonsToRemove: ["lasso2d", "select2d", "toImage"],
     };
-    if (this.drawn) window.Plotly.react(this.el, data, layout, config);
-    else {
-      window.Plotly.newPlot(this.el, data, layout, config);
+    const Plotly = window.Plotly;
+    if (this.drawn) {
+      Plotly.react(this.el, data, layout, config);
+      // A row added or removed changes the chart's height (see session-charts.css).
+      if (rowsBefore !== this.el.dataset.rows) Plotly.Plots.resize(this.el).catch(() => {});
+    } else {
+      Plotly.newPlot(this.el, data, layout, config);
       // Axes move on autorange, zoom and pan: keep the limit bands on their values.
       this.el.on("plotly_afterplot", () => this.refreshBands());
-      this.el.on("plotly_relayout", () => this.refreshBands());
+      this.el.on("plotly_relayout", (change) => {
+        this.noteZoom(change);
+        this.refreshBands();
+      });
     }
     this.drawn = true;
     this.refreshBands();
   }
 
-  /** Add readings that arrived live; drawn together on the next flush (a backfill can be large). */
-  addReadings(readings) {
-    this.pending.push(...readings);
-    if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), 60);
+  traceStyle(trace) {
+    return {
+      type: "scatter",
+      uid: trace.vital, // tests and tools find a trace by its vital
+      name: trace.name,
+      xaxis: "x",
+      yaxis: trace.axis,
+      mode: this.modes.get(trace.vital),
+      connectgaps: false,
+      line: { color: trace.color, width: 2, dash: trace.dash || "solid" },
+      marker: { color: trace.color, symbol: trace.symbol, size: trace.size },
+      hovertemplate: "%{y}<extra>" + trace.name + "</extra>",
+    };
+  }
+
+  /** The rows shown, top to bottom, each with its domain. */
+  rows() {
+    const optional = new Set(this.optionalShown());
+    const rows = ROWS.filter((r) => !r.optional || optional.has(r.optional));
+    const top = 1 - LANE.height - 0.02;
+    const height = (top - ROW_GAP * (rows.length - 1)) / rows.length;
+    return rows.map((row, i) => {
+      const hi = top - i * (height + ROW_GAP);
+      return { ...row, domain: [Math.max(0, hi - height), hi] };
+    });
+  }
+
+  layout() {
+    const { shapes, annotations } = this.decorations();
+    const rows = this.rows();
+    const layout = {
+      // A constant uirevision: redraws and new data keep whatever zoom the nurse chose.
+      uirevision: this.revision,
+      paper_bgcolor: COLORS.panel,
+      plot_bgcolor: COLORS.plot,
+      font: { color: COLORS.text, family: "system-ui, sans-serif", size: 13 },
+      margin: { l: 60, r: 12, t: 30, b: 36 },
+      showlegend: true,
+      legend: { orientation: "h", x: 1, xanchor: "right", y: 1.01, yanchor: "bottom", font: { size: 12 } },
+      hovermode: "x unified",
+      hoversubplots: "axis",
+      hoverlabel: { bgcolor: "#1c2733", font: { color: COLORS.text } },
+      xaxis: this.xaxis(rows[rows.length - 1]),
+      shapes,
+      annotations,
+    };
+    for (const row of rows) layout[row.axis] = this.yaxis(row);
+    layout[LANE.axis] = {
+      domain: [1 - LANE.height, 1],
+      range: [0.3, 3.7],
+      fixedrange: true,
+      showgrid: false,
+      zeroline: false,
+      tickvals: [2],
+      ticktext: ["Alarms"],
+      tickfont: { size: 11, color: COLORS.muted },
+    };
+    return layout;
+  }
+
+  xaxis(bottom) {
+    const xaxis = {
+      type: "date",
+      anchor: bottom.axis.replace("yaxis", "y"),
+      gridcolor: COLORS.grid,
+      tickformat: "%H:%M",
+      hoverformat: "%H:%M:%S",
+    };
+    if (this.empty) {
+      const t = now(); // the server's clock, like every age on the page
+      xaxis.range = [plotlyTime(new Date(t - 15 * 60000)), plotlyTime(new Date(t + 60000))];
+      xaxis.autorange = false;
+    } else if (this.customRange) {
+      xaxis.range = [...this.customRange];
+      xaxis.autorange = false;
+    } else if (WINDOWS[this.window]) {
+      xaxis.range = this.windowRange();
+      xaxis.autorange = false;
+    } else {
+      xaxis.autorange = true;
+    }
+    return xaxis;
+  }
+
+  yaxis(row) {
+    const include = [...row.include, ...firstLimits(this.limits, LIMIT_AXES, row.axis)];
+    const spec = {
+      domain: row.domain,
+      title: { text: row.title, font: { size: 12, color: COLORS.muted } },
+      gridcolor: COLORS.grid,
+      zeroline: false,
+      fixedrange: false,
+      autorangeoptions: { include },
+    };
+    if (this.empty) {
+      // Nothing to autorange on yet: show the usual span and the limits, not Plotly's -1..4.
+      spec.range = spanOf(include);
+      spec.autorange = false;
+    }
+    return spec;
+  }
+
+  // ---- limits, phases, alarms ----------------------------------------------------------------
+
+  /** Draw the alarm limits of the current phase (null: none). */
+  setLimits(limits) {
+    this.limits = limits;
+    if (!this.drawn) return;
+    const update = {};
+    for (const row of this.rows()) {
+      const include = [...row.include, ...firstLimits(limits, LIMIT_AXES, row.axis)];
+      update[`${row.axis}.autorangeoptions.include`] = include;
+      if (this.empty) update[`${row.axis}.range`] = spanOf(include);
+    }
+    this.relayout(update);
+    this.refreshBands(true);
+  }
+
+  /**
+   * Re-place the limit bands and phase labels after the axes moved (autorange, zoom, a window
+   * moving on); only redraws when something changed.
+   */
+  refreshBands(force = false) {
+    if (!this.drawn) return;
+    this.bands = limitBands(this.limits, LIMIT_AXES, this.el._fullLayout);
+    const decorations = this.decorations();
+    const key = JSON.stringify(decorations);
+    if (!force && key === this.bandsKey) return;
+    this.bandsKey = key;
+    this.relayout(decorations);
   }
 
   /** Mark phase changes on the time axis. */
   setPhaseChanges(changes) {
     this.phaseChanges = changes;
-    if (this.drawn) {
-      const { shapes, annotations } = this.decorations();
-      window.Plotly.relayout(this.el, { shapes, annotations });
-    }
+    this.refreshBands(true);
   }
 
-  flush() {
-    this.flushTimer = null;
-    const readings = this.pending.sort((a, b) => parseTime(a.taken_at) - parseTime(b.taken_at));
-    this.pending = [];
-    if (!readings.length || !this.drawn) return;
-    const wasEmpty = this.empty;
-    const append = { x: [], y: [], indices: [] };
-    const rebuild = [];
-    TRACES.forEach((trace, i) => {
-      const points = readings
-        .filter((r) => r[trace.vital] !== null && r[trace.vital] !== undefined)
-        .map((r) => ({ ms: parseTime(r.taken_at).getTime(), y: r[trace.vital] }));
-      if (!points.length) return;
-      const series = this.series[i];
-      const last = series.length ? series[series.length - 1].ms : -Infinity;
-      if (points[0].ms >= last) {
-        // The usual case: newer than everything drawn, so extend in place.
-        const xy = toXY(points, trace, series.length ? series[series.length - 1] : null);
-        series.push(...points);
-        append.x.push(xy.x);
-        append.y.push(xy.y);
-        append.indices.push(i);
-      } else {
-        // A reading entered for an earlier time: put it in its place and redraw this trace.
-        series.push(...points);
-        series.sort((a, b) => a.ms - b.ms);
-        rebuild.push(i);
-      }
-      if (series.length > this.maxPoints) series.splice(0, series.length - this.maxPoints);
-    });
-    this.empty = this.series.every((points) => points.length === 0);
-    if (append.indices.length) {
-      window.Plotly.extendTraces(this.el, { x: append.x, y: append.y }, append.indices, this.maxPoints);
-    }
-    for (const i of rebuild) {
-      const xy = toXY(this.series[i], TRACES[i]);
-      window.Plotly.restyle(this.el, { x: [xy.x], y: [xy.y] }, [i]);
-    }
-    if (wasEmpty && !this.empty) {
-      // The placeholder range and "no readings" note go once there is something to show.
-      const { annotations } = this.decorations();
-      window.Plotly.relayout(this.el, {
-        "xaxis.autorange": true,
-        "yaxis.autorange": true,
-        "yaxis2.autorange": true,
-        "yaxis3.autorange": true,
-        annotations,
-      });
-    }
-  }
-
-  /** Phase marks and limit bands together (Plotly keeps one list of each). */
-  decorations() {
-    const marks = this.phaseMarks();
-    return {
-      shapes: [...this.bands.shapes, ...marks.shapes],
-      annotations: [...this.bands.annotations, ...marks.annotations, ...this.watermark()],
-    };
+  /** Mark this session's alarms (any order, any status) on the time axis. */
+  setAlarms(alerts) {
+    const alarms = drawnAlarms(alerts);
+    const key = JSON.stringify(alarms.map((a) => [a.id, a.version, a.status, a.priority, a.raised_at]));
+    if (key === this.alarmsKey) return;
+    this.alarmsKey = key;
+    this.alarms = alarms;
+    if (!this.drawn) return;
+    const trace = alarmTrace(alarms, LANE.ref);
+    const update = {};
+    for (const name of ["x", "y", "text", "customdata", "marker", "textfont"]) update[name] = [trace[name]];
+    window.Plotly.restyle(this.el, update, [this.indexOf("alarms")]);
   }
 
   /** Mark a simulated session's chart itself, so a screenshot of it cannot pass for a patient. */
   setSimulated(simulated) {
     if (this.simulated === simulated) return;
     this.simulated = simulated;
-    if (!this.drawn) return;
-    const { annotations } = this.decorations();
-    window.Plotly.relayout(this.el, { annotations });
+    this.refreshBands(true);
+  }
+
+  /** Phase marks, limit bands and the watermark together (Plotly keeps one list of each). */
+  decorations() {
+    const marks = this.phaseMarks();
+    return {
+      shapes: [...this.bands.shapes, ...marks.shapes],
+      annotations: [...this.bands.annotations, ...marks.annotations, ...this.watermark()],
+    };
   }
 
   watermark() {
@@ -308,77 +454,16 @@ export class VitalsChart {
     ];
   }
 
-  layout() {
-    const { shapes, annotations } = this.decorations();
-    const axis = (title, domain, include) => {
-      const spec = {
-        domain,
-        title: { text: title, font: { size: 12, color: COLORS.muted } },
-        gridcolor: COLORS.grid,
-        zeroline: false,
-        fixedrange: false,
-        autorangeoptions: { include },
-      };
-      if (this.empty) {
-        // Nothing to autorange on yet: show the usual span and the limits, not Plotly's -1..4.
-        spec.range = spanOf(include);
-        spec.autorange = false;
-      }
-      return spec;
-    };
-    const xaxis = {
-      type: "date",
-      anchor: "y3",
-      gridcolor: COLORS.grid,
-      tickformat: "%H:%M",
-      hoverformat: "%H:%M:%S",
-      rangeselector: {
-        x: 0,
-        y: 1.02,
-        yanchor: "bottom",
-        bgcolor: "#1c2733",
-        activecolor: "#2364a8",
-        bordercolor: "#2d3b49",
-        borderwidth: 1,
-        font: { color: COLORS.text },
-        buttons: [
-          { count: 15, step: "minute", stepmode: "backward", label: "15 min" },
-          { count: 1, step: "hour", stepmode: "backward", label: "1 h" },
-          { step: "all", label: "All" },
-        ],
-      },
-    };
-    if (this.empty) {
-      const now = Date.now();
-      xaxis.range = [plotlyTime(new Date(now - 15 * 60000)), plotlyTime(new Date(now + 60000))];
-      xaxis.autorange = false;
-    }
-    return {
-      // A constant uirevision: redraws and new data keep whatever zoom the nurse chose.
-      uirevision: this.revision,
-      paper_bgcolor: COLORS.panel,
-      plot_bgcolor: COLORS.plot,
-      font: { color: COLORS.text, family: "system-ui, sans-serif", size: 13 },
-      margin: { l: 60, r: 12, t: 44, b: 36 },
-      showlegend: true,
-      legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom", font: { size: 12 } },
-      hovermode: "x unified",
-      hoversubplots: "axis",
-      hoverlabel: { bgcolor: "#1c2733", font: { color: COLORS.text } },
-      xaxis,
-      yaxis: axis("HR /min", [0.7, 1], this.includes("yaxis", AXIS_INCLUDE.yaxis)),
-      yaxis2: axis("BP mmHg", [0.36, 0.64], this.includes("yaxis2", AXIS_INCLUDE.yaxis2)),
-      yaxis3: axis("SpO₂ %", [0, 0.3], this.includes("yaxis3", AXIS_INCLUDE.yaxis3)),
-      shapes,
-      annotations,
-    };
-  }
-
   phaseMarks() {
     const shapes = [];
     const annotations = [];
+    const below = 1 - LANE.height - 0.022; // just under the alarm lane
+    const shown = this.shownTimes();
     this.phaseChanges.forEach((change, index) => {
       const x = plotlyTime(change.at);
+      // A label near the right edge reads leftwards from its line, so it is not cut off.
+      const ms = parseTime(change.at).getTime();
+      const right = shown && (ms - shown[0]) / (shown[1] - shown[0]) > 0.7;
       shapes.push({
         type: "line",
         xref: "x",
@@ -393,9 +478,9 @@ export class VitalsChart {
         x,
         xref: "x",
         yref: "paper",
-        y: index % 2 ? 0.94 : 0.995, // alternate heights so labels of close changes do not overlap
+        y: index % 2 ? below - 0.05 : below, // alternate heights so labels of close changes do not overlap
         yanchor: "top",
-        xanchor: "left",
+        xanchor: right ? "right" : "left",
         showarrow: false,
         text: `${PHASE_LABELS[change.to_phase] || change.to_phase} ${localTime(change.at, { seconds: false })}`,
         font: { size: 11, color: "#9fd8ff" },
@@ -415,6 +500,86 @@ export class VitalsChart {
     }
     return { shapes, annotations };
   }
+
+  // ---- the time window -----------------------------------------------------------------------
+
+  /** The time axis's current range in ms, or null before it is drawn. */
+  shownTimes() {
+    const axis = this.el._fullLayout && this.el._fullLayout.xaxis;
+    if (!axis || !axis.range) return null;
+    // Plotly's range strings are local wall-clock time: a Date without an offset reads them so.
+    const times = axis.range.map((s) => new Date(String(s).replace(" ", "T")).getTime());
+    return times.every(Number.isFinite) && times[1] > times[0] ? times : null;
+  }
+
+  /** Show the last 15 min ("15m"), the last hour ("1h") or the whole session ("all"). */
+  setWindow(name) {
+    if (!(name in WINDOWS)) return;
+    this.window = name;
+    this.customRange = null;
+    this.tellWindow();
+    if (!this.drawn || this.empty) return;
+    this.relayout(name === "all" ? { "xaxis.autorange": true } : this.windowUpdate(true));
+  }
+
+  /** Call `listener(name)` when the window changes ("custom": the nurse zoomed). */
+  onWindowChange(listener) {
+    this.windowListeners.add(listener);
+    listener(this.customRange ? "custom" : this.window);
+  }
+
+  tellWindow() {
+    const name = this.customRange ? "custom" : this.window;
+    for (const listener of this.windowListeners) listener(name);
+  }
+
+  /** The newest time held, in ms (now when nothing is held). */
+  newestMs() {
+    let newest = -Infinity;
+    for (const series of this.series.values()) {
+      const points = series.points;
+      if (points.length) newest = Math.max(newest, points[points.length - 1].ms);
+    }
+    return Number.isFinite(newest) ? newest : now();
+  }
+
+  windowRange() {
+    const { span, ahead } = WINDOWS[this.window];
+    const end = this.newestMs() + ahead;
+    return [plotlyTime(new Date(end - span)), plotlyTime(new Date(end))];
+  }
+
+  /** The relayout that moves a following window on, or null while the newest still fits. */
+  windowUpdate(force = false) {
+    if (!WINDOWS[this.window] || this.customRange) return null;
+    const shown = this.shownTimes();
+    if (!force && shown && this.newestMs() <= shown[1]) return null;
+    const next = this.windowRange();
+    this.ownRange = next;
+    return { "xaxis.range": next, "xaxis.autorange": false };
+  }
+
+  relayout(update) {
+    window.Plotly.relayout(this.el, update);
+  }
+
+  /** A zoom, pan or reset on the time axis by the nurse (or a tool acting for one). */
+  noteZoom(change) {
+    if (!change) return;
+    const range = change["xaxis.range"];
+    if (change["xaxis.autorange"] === true) {
+      this.window = "all";
+      this.customRange = null;
+    } else if (Array.isArray(range)) {
+      if (this.ownRange && range.join() === this.ownRange.join()) return; // our own window moving on
+      this.customRange = [...range];
+    } else if ("xaxis.range[0]" in change && "xaxis.range[1]" in change) {
+      this.customRange = [change["xaxis.range[0]"], change["xaxis.range[1]"]];
+    } else {
+      return;
+    }
+    this.tellWindow();
+  }
 }
 
 /** An axis range showing `values` with a margin, for a chart without data. */
@@ -423,36 +588,4 @@ function spanOf(values) {
   const hi = Math.max(...values);
   const pad = (hi - lo) * 0.08;
   return [lo - pad, hi + pad];
-}
-
-function traceStyle(trace) {
-  return {
-    type: "scatter",
-    uid: trace.vital, // tests and tools find a trace by its vital
-    name: trace.name,
-    xaxis: "x",
-    yaxis: trace.axis,
-    mode: "lines+markers",
-    connectgaps: false,
-    line: { color: trace.color, width: 2, dash: trace.dash || "solid" },
-    marker: { color: trace.color, symbol: trace.symbol, size: trace.size },
-    hovertemplate: "%{y}<extra>" + trace.name + "</extra>",
-  };
-}
-
-/** Plotly x/y arrays for points, with a null where a dense trace has a long silence. */
-function toXY(points, trace, before = null) {
-  const x = [];
-  const y = [];
-  let previous = before;
-  for (const point of points) {
-    if (trace.gaps && previous && point.ms - previous.ms > GAP_MS) {
-      x.push(plotlyTime(new Date((point.ms + previous.ms) / 2)));
-      y.push(null);
-    }
-    x.push(plotlyTime(new Date(point.ms)));
-    y.push(point.y);
-    previous = point;
-  }
-  return { x, y };
 }

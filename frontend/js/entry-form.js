@@ -1,11 +1,21 @@
 // Manual entry of one reading, made for the keyboard: Tab through, Enter records, focus comes
 // back to the first field. Checks the published ranges first, asks before recording unusual
-// values, and shows the server's objections next to the field they concern.
+// values, and shows the server's objections next to the field they concern. Every entry goes
+// through the offline queue: one the server did not acknowledge waits on this device and is
+// resent with the same id, so a dropped connection neither loses it nor stores it twice.
 
-import { ApiError, api } from "./api.js";
 import { clearErrors, markInvalid, showFieldError, showFormErrors } from "./form-errors.js";
 import { confirmValues } from "./confirm-values.js";
+import { OfflineQueue } from "./offline-queue.js";
+import { QueueView } from "./queue-view.js";
+import { describeReading } from "./reading-text.js";
 import { everySecond, fromDateTimeLocalValue, localTime, now, toDateTimeLocalValue } from "./time.js";
+
+// The server allows a little more (settings.future_tolerance_seconds, 2 min by default): a
+// tablet clock a few seconds ahead must not block an entry; the server's clock decides in the end.
+const FUTURE_SLACK_MS = 60 * 1000;
+const SET_BACK_MS = 5 * 60 * 1000;
+const O2_VALUES = { air: false, oxygen: true };
 
 const fmt = (value) => String(Number(value));
 
@@ -24,20 +34,36 @@ function uuid4() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+function addOptions(select, entries) {
+  for (const [code, meaning] of entries) {
+    const option = document.createElement("option");
+    option.value = code;
+    option.textContent = `${code} — ${meaning}`;
+    select.append(option);
+  }
+}
+
 export class EntryForm {
-  constructor(form, { sessionId, catalogue, onStored }) {
+  constructor(form, { sessionId, user, catalogue, onStored }) {
     this.form = form;
     this.sessionId = sessionId;
     this.catalogue = catalogue;
     this.onStored = onStored;
     this.busy = false;
-    this.pending = null; // { key, body }: the last unconfirmed send, resent as-is on retry
     this.timeDirty = false;
     this.submitButton = form.querySelector("#entry-submit");
     this.status = form.querySelector("#entry-status");
     this.timeInput = form.elements.taken_at;
     this.first = form.elements.heart_rate;
+    this.queue = new OfflineQueue({
+      sessionId,
+      user,
+      onSent: (reading) => this.sentLater(reading),
+      onChange: () => this.queueView.render(),
+    });
+    this.queueView = new QueueView(this.queue);
     this.setUp();
+    this.queue.start();
   }
 
   setUp() {
@@ -50,20 +76,20 @@ export class EntryForm {
       const unit = this.form.querySelector(`[data-unit-for="${spec.name}"]`);
       if (unit) unit.textContent = spec.unit;
     }
-    const select = this.form.elements.consciousness;
-    // Enter records from every field, the select included (browsers submit only from inputs).
-    select.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") {
+    // Enter records from every field, selects and radio buttons included (browsers submit
+    // only from text-like inputs); on a button Enter still presses that button.
+    this.form.addEventListener("keydown", (event) => {
+      const target = event.target;
+      if (event.key !== "Enter" || event.isComposing) return;
+      if (target.tagName === "SELECT" || (target.tagName === "INPUT" && target.type === "radio")) {
         event.preventDefault();
         this.form.requestSubmit();
       }
     });
-    for (const [code, meaning] of Object.entries(this.catalogue.consciousness)) {
-      const option = document.createElement("option");
-      option.value = code;
-      option.textContent = `${code} — ${meaning}`;
-      select.append(option);
-    }
+    addOptions(this.form.elements.consciousness, Object.entries(this.catalogue.consciousness));
+    // MOAA/S from 5 (alert) down to 0, the order it is assessed in (JSON gives "0".."5").
+    const sedation = Object.entries(this.catalogue.sedation || {}).sort((a, b) => Number(b[0]) - Number(a[0]));
+    addOptions(this.form.elements.sedation, sedation);
     // "Time taken" follows the clock until someone edits it.
     this.timeInput.addEventListener("input", () => {
       this.timeDirty = true;
@@ -71,6 +97,11 @@ export class EntryForm {
     this.form.querySelector("#taken-now").addEventListener("click", () => {
       this.timeDirty = false;
       this.showNow();
+    });
+    this.form.querySelector("#taken-back").addEventListener("click", () => {
+      const shown = fromDateTimeLocalValue(this.timeInput.value) || new Date(now());
+      this.timeInput.value = toDateTimeLocalValue(new Date(shown.getTime() - SET_BACK_MS));
+      this.timeDirty = true;
     });
     this.showNow();
     everySecond(() => {
@@ -97,7 +128,7 @@ export class EntryForm {
     note.textContent = reason;
   }
 
-  /** Read and check the fields: { body, errors: [[input, message]], unusual: [[input, reason]], key }. */
+  /** Read and check the fields: { body, errors: [[input, message]], unusual: [[input, reason]], noVitals }. */
   collect() {
     const errors = [];
     const unusual = [];
@@ -135,25 +166,34 @@ export class EntryForm {
     }
     const consciousness = this.form.elements.consciousness.value;
     if (consciousness) body.consciousness = consciousness;
+    const sedation = this.form.elements.sedation.value;
+    if (sedation !== "") body.sedation = Number(sedation);
+    const oxygen = this.form.elements.on_oxygen.value;
+    if (oxygen in O2_VALUES) body.on_oxygen = O2_VALUES[oxygen];
 
-    let when = "now";
     if (this.timeDirty) {
       const taken = fromDateTimeLocalValue(this.timeInput.value);
-      if (!taken) errors.push([this.timeInput, "Enter the date and time the values were taken, or press Now."]);
-      else {
-        when = taken.toISOString();
-        body.taken_at = when;
+      if (!taken) {
+        errors.push([this.timeInput, "Enter the date and time the values were taken, or press Now."]);
+      } else if (taken.getTime() > now() + FUTURE_SLACK_MS) {
+        errors.push([
+          this.timeInput,
+          `${localTime(taken)} is in the future (it is ${localTime(new Date(now()))} now): ` +
+            "enter when the values were taken, or press Now.",
+        ]);
+      } else {
+        body.taken_at = taken.toISOString();
       }
     }
     const noVitals = Object.keys(body).filter((k) => k !== "taken_at").length === 0;
-    return { body, errors, unusual, noVitals, key: JSON.stringify({ ...body, when }) };
+    return { body, errors, unusual, noVitals };
   }
 
   async submit() {
     if (this.busy) return;
     clearErrors(this.form);
-    this.status.textContent = "";
-    const { body, errors, unusual, noVitals, key } = this.collect();
+    this.say("");
+    const { body, errors, unusual, noVitals } = this.collect();
     if (errors.length) {
       for (const [input, message] of errors) showFieldError(input, message);
       errors[0][0].focus();
@@ -170,46 +210,62 @@ export class EntryForm {
       return;
     }
 
-    // The same entry sent again (after a network failure) keeps its id and time, so the
-    // server stores it once however many times it arrives. Changed values are a new reading.
-    if (!this.pending || this.pending.key !== key) {
-      const taken = body.taken_at || new Date(now()).toISOString();
-      this.pending = { key, body: { ...body, taken_at: taken, id: uuid4() } };
-    }
-    await this.send(this.pending.body);
+    // The id and the time are fixed now: a resend (after a lost answer, or once the connection
+    // is back) is the same reading, which the server stores once however often it arrives.
+    const taken = body.taken_at || new Date(now()).toISOString();
+    const item = this.queue.add({ ...body, taken_at: taken, id: uuid4() });
+    await this.send(item);
   }
 
-  async send(body) {
+  async send(item) {
     this.busy = true;
     this.submitButton.disabled = true;
     this.submitButton.textContent = "Recording…";
     try {
-      const reading = await api(`/api/sessions/${this.sessionId}/readings`, { method: "POST", body });
-      this.pending = null;
-      this.form.reset();
-      this.timeDirty = false;
-      this.showNow();
-      this.status.textContent = `Reading recorded (taken ${localTime(reading.taken_at)}).`;
-      this.onStored(reading);
-      this.first.focus();
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      if (err.status === 0 || err.status >= 500) {
-        // It may or may not have been stored: keep the id so the retry cannot duplicate it.
-        showFormErrors(this.form, [
-          `Not confirmed as recorded. ${err.message} Press “Record reading” again to retry; ` +
-            "it will not be stored twice.",
-        ]);
-        this.form.querySelector("#entry-errors").focus();
-      } else {
-        this.pending = null; // refused: nothing was stored
-        this.showRefusal(err);
+      const result = await this.queue.attempt(item.id);
+      if (result.status === "sent") {
+        this.clear();
+        this.say(`Reading recorded: ${describeReading(result.reading)} (taken ${localTime(result.reading.taken_at)}).`);
+        this.onStored(result.reading);
+      } else if (result.status === "waiting" || result.status === "busy") {
+        // Not claimed as recorded: the server has not said so. The values are safe in the queue,
+        // so the form is free for the next set.
+        this.clear();
+        this.say(
+          "Not recorded yet: the server has not confirmed it. " +
+            `The reading taken ${localTime(item.body.taken_at)} waits on this device and is sent ` +
+            "by itself when the connection returns.",
+          "waiting",
+        );
+        this.queue.schedule();
+      } else if (result.status === "refused") {
+        this.showRefusal(result.error); // nothing was stored; the values are still in the form
       }
     } finally {
       this.busy = false;
       this.submitButton.disabled = false;
       this.submitButton.textContent = "Record reading";
     }
+  }
+
+  /** Empty the form for the next set; the time follows the clock again. */
+  clear() {
+    this.form.reset();
+    this.timeDirty = false;
+    this.showNow();
+    this.first.focus();
+  }
+
+  /** The status line under the form: `kind` "ok" (stored) or "waiting" (not acknowledged yet). */
+  say(text, kind = "ok") {
+    this.status.dataset.kind = kind;
+    this.status.textContent = text;
+  }
+
+  /** A reading from the queue reached the server: show it like any other and say so. */
+  sentLater(reading) {
+    this.onStored(reading);
+    this.say(`Sent the waiting reading taken ${localTime(reading.taken_at)}: ${describeReading(reading)}.`);
   }
 
   /** Put each of the server's objections next to its field, the rest at the top. */

@@ -41,9 +41,12 @@ const TOP_FIELDS = {
   "gate.diastolic": "Pre-dose gate · diastolic",
   name: "Name",
   timing: "Timing",
+  discharge: "Observation before discharge",
   "timing.reminder_s": "Timing · reminder after",
   "timing.escalate_after_s": "Timing · escalate after",
   "timing.latch_from": "Timing · alarms latch from",
+  "discharge.min_observation_min": "Observation before discharge · ketamine",
+  "discharge.esketamine_min_observation_min": "Observation before discharge · esketamine",
 };
 
 /** Words for a path inside a limits document, e.g. ["phases", "infusing", "vitals", "spo2", "below", "high"]. */

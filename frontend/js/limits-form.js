@@ -374,9 +374,28 @@ export class ProfileForm {
           ],
           "An acknowledged alarm still present alerts again after the reminder; one nobody acknowledges escalates. Latching alarms stay until acknowledged.",
         ),
+        this.dischargeGroup(),
       ]),
     );
     return section;
+  }
+
+  /** Minimum observation after dosing ends: discharge is refused until it has passed. */
+  dischargeGroup() {
+    const discharge = this.limits.discharge || {};
+    const minutes = (v) => `${plain(v)} min`;
+    return this.group(
+      "discharge",
+      "Observation before discharge",
+      [
+        this.field("discharge.min_observation_min", "Ketamine", discharge.min_observation_min, { unit: "min", show: minutes }),
+        this.field("discharge.esketamine_min_observation_min", "Esketamine", discharge.esketamine_min_observation_min, {
+          unit: "min",
+          show: minutes,
+        }),
+      ],
+      "The least time a patient is observed after dosing ends before discharge is allowed (up to 720 min).",
+    );
   }
 
   group(path, legend, fields, hint) {

@@ -1,7 +1,10 @@
-// Phase buttons for the allowed next phases, each confirmed in a dialog before it is sent.
+// Phase buttons for the allowed next phases, each confirmed in a dialog that shows the protocol
+// checklist of that change: what the record shows (judged by the server), what only the nurse at
+// the chair can confirm, the time of the change, and for stopping early, the reason.
 
 import { ApiError, api } from "./api.js";
-import { clearErrors, showFormErrors } from "./form-errors.js";
+import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
+import { durationText, fromDateTimeLocalValue, localTime, now, parseTime, toDateTimeLocalValue } from "./time.js";
 
 // Mirrors backend/sessions/phases.py; the server refuses anything else with a 409.
 const NEXT = {
@@ -11,9 +14,9 @@ const NEXT = {
 };
 const ACTION = {
   infusing: "Start infusion",
-  recovery: "Start recovery",
+  recovery: "End infusion",
   discharged: "Discharge",
-  stopped: "Stop session",
+  stopped: "Stop early",
 };
 export const PHASE_NAMES = {
   baseline: "Baseline",
@@ -23,6 +26,29 @@ export const PHASE_NAMES = {
   stopped: "Stopped",
 };
 
+// Each state has an icon and a word, so it never rests on colour alone.
+const MARKS = {
+  met: { icon: "✓", word: "Met" },
+  unmet: { icon: "✗", word: "Not met" },
+  advice: { icon: "!", word: "Not met (advisory)" },
+  none: { icon: "–", word: "Nothing recorded" },
+};
+
+const RELOAD_DELAY_MS = 400; // after the time is edited, before the record is judged again
+const MAX_TIMER_MS = 3 * 60 * 60 * 1000; // a dialog left open longer than this is re-checked by hand
+
+const minuteValue = (date) => toDateTimeLocalValue(new Date(date)).slice(0, 16);
+const readerZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+function el(tag, { className, text, attrs } = {}, children = []) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
 export class PhaseControls {
   constructor({ container, sessionId, onChanged }) {
     this.container = container;
@@ -30,23 +56,51 @@ export class PhaseControls {
     this.onChanged = onChanged;
     this.session = null;
     this.target = null;
-    this.dialog = document.getElementById("confirm-phase");
-    this.form = document.getElementById("confirm-phase-form");
-    this.ok = document.getElementById("confirm-phase-ok");
-    this.note = document.getElementById("phase-note");
+    this.checklist = null; // the server's checklist for the open dialog
+    this.loadError = null;
+    this.ticket = 0; // only the answer to the latest request is shown
+    this.sending = false;
+    this.readyTimer = null;
+    this.reloadTimer = null;
+    const $ = (id) => document.getElementById(id);
+    this.dialog = $("confirm-phase");
+    this.form = $("confirm-phase-form");
+    this.ok = $("confirm-phase-ok");
+    this.cancel = $("confirm-phase-cancel");
+    this.note = $("phase-note");
+    this.noteLabel = $("phase-note-label");
+    this.at = $("phase-at");
+    this.status = $("phase-checklist-status");
+    this.autoList = $("phase-auto");
+    this.manualSet = $("phase-manual-set");
+    this.manualBox = $("phase-manual");
+    this.blocked = $("phase-blocked");
+    this.wait = $("phase-wait");
     // The pre-dose gate: a baseline above the profile's limit is shown before dosing starts;
     // the nurse may still go ahead, and the server records who decided.
-    this.gate = document.getElementById("gate-advice");
-    this.gateText = document.getElementById("gate-advice-text");
-    this.override = document.getElementById("gate-override");
-    this.override.addEventListener("change", () => {
-      this.ok.disabled = !this.override.checked;
+    this.gate = $("gate-advice");
+    this.gateText = $("gate-advice-text");
+    this.override = $("gate-override");
+
+    this.override.addEventListener("change", () => this.update());
+    this.manualBox.addEventListener("change", () => this.update());
+    this.note.addEventListener("input", () => this.update());
+    this.at.addEventListener("input", () => {
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => this.loadChecklist(), RELOAD_DELAY_MS);
     });
+    $("phase-recheck").addEventListener("click", () => this.loadChecklist());
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
     });
-    document.getElementById("confirm-phase-cancel").addEventListener("click", () => this.dialog.close());
+    this.cancel.addEventListener("click", () => this.dialog.close());
+    this.dialog.addEventListener("close", () => {
+      clearTimeout(this.readyTimer);
+      clearTimeout(this.reloadTimer);
+      this.ticket += 1; // an answer still on its way is for a dialog no longer open
+      this.restoreFocus();
+    });
   }
 
   /** Offer the next phases of `session` (none when `allowed` is false or it has ended). */
@@ -58,29 +112,204 @@ export class PhaseControls {
       button.dataset.phase = phase;
       button.className = phase === "stopped" ? "danger" : "primary";
       button.textContent = ACTION[phase];
-      button.addEventListener("click", () => this.ask(phase, button));
+      button.addEventListener("click", () => this.ask(phase));
       return button;
     });
     this.container.replaceChildren(...buttons);
   }
 
-  ask(phase, opener) {
+  /**
+   * The dialog gives focus back to the button that opened it, but the buttons may have been
+   * redrawn while it was open (a phase change from another tablet): then focus would fall to the
+   * page itself. Take the current button for the same phase instead, or the first one.
+   */
+  restoreFocus() {
+    setTimeout(() => {
+      const lost = !document.activeElement || document.activeElement === document.body;
+      if (!lost) return;
+      const same = this.container.querySelector(`button[data-phase="${this.target}"]`);
+      const button = same || this.container.querySelector("button");
+      if (button) button.focus();
+    }, 0);
+  }
+
+  ask(phase) {
     this.target = phase;
-    this.opener = opener;
+    this.checklist = null;
+    this.loadError = null;
     clearErrors(this.form);
-    this.note.value = "";
     const s = this.session;
     document.getElementById("confirm-phase-title").textContent = `${ACTION[phase]}?`;
     const early = phase === "stopped" ? " Stopping ends the session early; it cannot be resumed." : "";
     document.getElementById("confirm-phase-text").textContent =
-      `${s.chair} (${s.patient.display_name}) moves from ${PHASE_NAMES[s.phase]} to ` +
-      `${PHASE_NAMES[phase]}, recorded as now.${early}`;
+      `${s.chair} (${s.patient.display_name}) moves from ${PHASE_NAMES[s.phase]} to ${PHASE_NAMES[phase]}.${early}`;
     this.ok.textContent = `Confirm: ${ACTION[phase].toLowerCase()}`;
     this.ok.className = phase === "stopped" ? "danger" : "primary";
+
+    const stopping = phase === "stopped";
+    this.note.value = "";
+    this.note.required = stopping;
+    this.noteLabel.replaceChildren(
+      stopping ? "Reason for stopping early " : "Note ",
+      el("span", { className: "hint", text: stopping ? "(required)" : "(optional)" }),
+    );
+    const nowValue = minuteValue(now());
+    this.at.value = nowValue;
+    this.at.max = nowValue;
+    this.at.dataset.initial = nowValue;
+
+    this.autoList.replaceChildren();
+    this.manualBox.replaceChildren();
+    this.manualSet.hidden = true;
     this.showGate(null);
     this.dialog.showModal();
-    this.ok.focus();
+    this.cancel.focus();
+    this.loadChecklist();
     if (phase === "infusing") this.checkGate();
+  }
+
+  /** The time the nurse set the change back to, or null for "now". */
+  chosenTime() {
+    if (this.at.value === this.at.dataset.initial) return null;
+    return fromDateTimeLocalValue(this.at.value);
+  }
+
+  /** Ask the server to judge the checklist at the chosen time (now unless set back). */
+  async loadChecklist() {
+    const ticket = ++this.ticket;
+    const params = new URLSearchParams({ to: this.target, tz: readerZone() });
+    const at = this.chosenTime();
+    if (at) params.set("at", at.toISOString());
+    this.status.textContent = "Checking the record…";
+    try {
+      const checklist = await api(`/api/sessions/${this.sessionId}/checklist?${params}`);
+      if (ticket !== this.ticket) return;
+      this.loadError = null;
+      this.showChecklist(checklist);
+    } catch (err) {
+      if (ticket !== this.ticket || !(err instanceof ApiError)) return;
+      this.checklist = null;
+      this.loadError = err.message;
+      this.update();
+    }
+  }
+
+  showChecklist(checklist) {
+    const ticked = new Set(this.manualInputs().filter((box) => box.checked).map((box) => box.dataset.key));
+    this.checklist = checklist;
+    const manual = checklist.items.filter((item) => item.kind === "manual");
+    this.manualBox.replaceChildren(
+      ...manual.map((item) => {
+        const box = el("input", { attrs: { type: "checkbox", id: `phase-check-${item.key}` } });
+        box.dataset.key = item.key;
+        box.checked = ticked.has(item.key);
+        return el("label", { className: "check-row", attrs: { for: box.id } }, [
+          box,
+          el("span", { className: "check-label", text: item.label }),
+          el("span", { className: "tag", text: item.required ? "required" : "advisory" }),
+        ]);
+      }),
+    );
+    this.manualSet.hidden = manual.length === 0;
+    this.scheduleRecheck(checklist.ready_at);
+    this.update();
+    // First sight of the list: start with the first thing to tick (the gate, if it advises).
+    if (document.activeElement === this.cancel && this.gate.hidden) {
+      const first = this.manualInputs().find((box) => !box.checked);
+      if (first) first.focus();
+    }
+  }
+
+  /** Judge again once the minimum observation is over, so Confirm opens without reopening. */
+  scheduleRecheck(readyAt) {
+    clearTimeout(this.readyTimer);
+    if (!readyAt) return;
+    const wait = parseTime(readyAt).getTime() - now() + 1000;
+    if (wait > 0 && wait < MAX_TIMER_MS) this.readyTimer = setTimeout(() => this.loadChecklist(), wait);
+  }
+
+  manualInputs() {
+    return [...this.manualBox.querySelectorAll("input[type=checkbox]")];
+  }
+
+  /** An auto item as it stands in the dialog: the gate counts once the nurse overrides it. */
+  autoState(item) {
+    if (item.key === "pre_dose_gate" && item.met === false && !this.gate.hidden && this.override.checked) {
+      return { met: true, detail: "above the gate; going ahead (override ticked below)" };
+    }
+    return { met: item.met, detail: item.detail };
+  }
+
+  renderAuto() {
+    const auto = this.checklist ? this.checklist.items.filter((item) => item.kind === "auto") : [];
+    this.autoList.replaceChildren(
+      ...auto.map((item) => {
+        const { met, detail } = this.autoState(item);
+        let state = met === true ? "met" : "none";
+        if (met === false) state = item.required ? "unmet" : "advice";
+        const mark = MARKS[state];
+        const li = el("li", { attrs: { "data-key": item.key, "data-state": state } }, [
+          el("span", { className: "mark", text: mark.icon, attrs: { "aria-hidden": "true" } }),
+          el("span", { className: "check-text" }, [
+            el("span", { className: "visually-hidden", text: `${mark.word}: ` }),
+            el("span", { className: "check-label", text: item.label }),
+            item.required ? "" : el("span", { className: "tag", text: "advisory" }),
+            detail ? el("span", { className: "detail", text: detail }) : "",
+          ]),
+        ]);
+        return li;
+      }),
+    );
+  }
+
+  /** What still stands between the nurse and Confirm, in words. */
+  missing() {
+    if (!this.checklist) return [];
+    const missing = [];
+    for (const item of this.checklist.items) {
+      if (!item.required) continue;
+      if (item.kind === "auto" && this.autoState(item).met === false) missing.push(item.label);
+    }
+    for (const box of this.manualInputs()) {
+      const item = this.checklist.items.find((i) => i.key === box.dataset.key);
+      if (item && item.required && !box.checked) missing.push(`tick “${item.label}”`);
+    }
+    if (this.target === "stopped" && !this.note.value.trim()) missing.push("give the reason for stopping early");
+    return missing;
+  }
+
+  update() {
+    this.renderAuto();
+    const missing = this.missing();
+    let why = "";
+    let wait = "";
+    if (this.loadError) {
+      this.status.textContent = "";
+      why = `The checklist could not be loaded (${this.loadError}). Check again before confirming.`;
+    } else if (!this.checklist) {
+      why = "Checking the record…";
+    } else {
+      const at = this.checklist.at;
+      this.status.textContent = `judged for ${localTime(at, { seconds: false })}`;
+      const parts = [];
+      const readyAt = this.checklist.ready_at;
+      if (readyAt) {
+        parts.push(`${ACTION[this.target]} is possible from ${localTime(readyAt, { seconds: false })}.`);
+        wait = `(in ${durationText(parseTime(readyAt).getTime() - now())})`;
+      }
+      if (missing.length) parts.push(`To confirm: ${missing.join("; ")}.`);
+      why = parts.join(" ");
+    }
+    const blocked = Boolean(this.loadError || !this.checklist || missing.length);
+    this.ok.disabled = blocked || this.sending;
+    this.blocked.hidden = !blocked;
+    // A live region: only a changed text is read out again, so neither a keystroke in the note
+    // nor the countdown (outside it, in #phase-wait) makes a screen reader repeat it.
+    const text = blocked ? why : "";
+    if (this.blocked.textContent !== text) this.blocked.textContent = text;
+    const countdown = blocked ? wait : "";
+    if (this.wait.textContent !== countdown) this.wait.textContent = countdown;
+    this.wait.hidden = !countdown;
   }
 
   /** Ask the server whether the baseline passes the pre-dose gate; show its advice if not. */
@@ -97,35 +326,60 @@ export class PhaseControls {
     this.gate.hidden = !message;
     this.override.checked = false;
     this.gateText.textContent = message || "";
-    this.ok.disabled = Boolean(message);
+    this.update();
     if (message) this.override.focus();
   }
 
   async send() {
-    const body = { phase: this.target };
+    clearErrors(this.form);
+    this.update();
+    if (this.ok.disabled) return;
+    const body = { phase: this.target, checklist: {} };
+    for (const box of this.manualInputs()) body.checklist[box.dataset.key] = box.checked;
     const note = this.note.value.trim();
     if (note) body.note = note;
-    const gated = !this.gate.hidden;
-    if (gated) {
-      if (!this.override.checked) return;
-      body.override_gate = true;
+    if (this.at.value !== this.at.dataset.initial) {
+      const at = fromDateTimeLocalValue(this.at.value);
+      if (!at) {
+        showFieldError(this.at, "Enter a date and time, or leave it as now.");
+        this.at.focus();
+        return;
+      }
+      body.at = at.toISOString();
     }
-    this.ok.disabled = true;
+    if (!this.gate.hidden) body.override_gate = this.override.checked;
+    this.sending = true;
+    this.update();
     try {
       const session = await api(`/api/sessions/${this.sessionId}/phase`, { method: "POST", body });
       this.dialog.close();
       this.onChanged(session);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      if (err.status === 409 && this.target === "infusing" && /gate/i.test(err.message)) {
-        // The baseline changed since the dialog opened: show the advice and let the nurse decide.
-        await this.checkGate();
-        if (!this.gate.hidden) return;
-      }
-      showFormErrors(this.form, [...err.general, ...Object.values(err.fields)]);
-      document.getElementById("confirm-phase-errors").focus();
+      await this.showSendError(err);
     } finally {
-      this.ok.disabled = !this.gate.hidden && !this.override.checked;
+      this.sending = false;
+      this.update();
     }
+  }
+
+  async showSendError(err) {
+    const fields = { ...err.fields };
+    for (const [name, input] of [["at", this.at], ["note", this.note]]) {
+      if (!fields[name]) continue;
+      showFieldError(input, fields[name]);
+      delete fields[name];
+    }
+    if (err.status === 409 && this.target === "infusing" && /gate/i.test(err.message)) {
+      // The baseline changed since the dialog opened: show the advice and let the nurse decide.
+      await this.checkGate();
+      if (!this.gate.hidden) return;
+    }
+    showFormErrors(this.form, [...err.general, ...Object.values(fields)]);
+    const invalid = this.form.querySelector("[aria-invalid='true']");
+    if (invalid && !err.general.length && !Object.keys(fields).length) invalid.focus();
+    else document.getElementById("confirm-phase-errors").focus();
+    // The record may have changed (a 409): judge it again so the list matches the refusal.
+    if (err.status === 409) this.loadChecklist();
   }
 }

@@ -120,6 +120,13 @@ export class AlarmsPanel {
     li.dataset.priority = alert.priority;
     const when = `${localDateTime(alert.raised_at)}–${localTime(alert.resolved_at, { seconds: false })}`;
     li.append(text("span", "h-when", `${when} `), text("span", "h-what", alarmLabel(alert)));
+    if (alert.withdrawn_reason) {
+      // Not an ordinary resolved alarm: the value that raised it was a mistake.
+      li.dataset.withdrawn = "true";
+      li.append(text("span", "h-withdrawn", ` · Withdrawn: reading entered in error — ${alert.withdrawn_reason}`));
+      if (alert.acknowledged_by) li.append(text("span", "h-who", ` · had been acknowledged by ${alert.acknowledged_by}`));
+      return li;
+    }
     const who = alert.acknowledged_by
       ? ` · acknowledged by ${alert.acknowledged_by} at ${localTime(alert.acknowledged_at, { seconds: false })}`
       : " · cleared without acknowledgement";

@@ -7,14 +7,17 @@ import { initAlarmAudio } from "./alarm-audio.js";
 import { AlertStore, alarmLabel } from "./alerts.js";
 import { announce } from "./announce.js";
 import { loadCatalogue } from "./catalogue.js";
+import { bindWindowButtons } from "./chart-window.js";
 import { VitalsChart } from "./charts.js";
 import { EntryForm } from "./entry-form.js";
 import { initHeader, showLiveStatus } from "./header.js";
 import { PHASE_NAMES, PhaseControls } from "./phase-controls.js";
 import { LimitsEditor, showLimitChanges } from "./limits-editor.js";
 import { chartLimits, loadLimits, renderLimits } from "./limits-view.js";
+import { ReadingErrorDialog } from "./reading-error.js";
 import { canAcknowledge, canChangePhase, canRecord } from "./roles.js";
 import { AlarmsPanel, fillAlarmBox } from "./session-alarms.js";
+import { News2Panel } from "./news2-panel.js";
 import { LiveStream } from "./stream.js";
 import { durationText, everySecond, localDateTime, localTime, now, parseTime } from "./time.js";
 import { foldLatest, refreshAges, renderVitals } from "./vitals-display.js";
@@ -37,6 +40,7 @@ const state = {
   reloading: false,
 };
 let chart = null;
+let news2Panel = null;
 let entry = null;
 let phases = null;
 let renderTimer = null;
@@ -46,6 +50,7 @@ let sound = null;
 let limits = null;
 let limitsPhase = null;
 let limitsEditor = null;
+let readingError = null;
 const RECONCILE_EVERY_MS = 30000;
 
 async function loadHistory() {
@@ -120,10 +125,22 @@ function noteRecent(readings) {
   state.recent = [...state.recent, ...readings].sort(newestFirst).slice(0, RECENT_ROWS);
 }
 
+/** Whether a reading counts: one marked entered in error stays in the record and nowhere else. */
+const counts = (reading) => !reading.entered_in_error_at;
+
+const RECENT_COLUMNS = 11;
+
 function renderRecent() {
-  const rows = state.recent.map((r) => {
+  // A redraw replaces the rows: keep keyboard focus on the same reading's button.
+  const focused = document.activeElement && document.activeElement.closest("#recent-body") && document.activeElement;
+  const focusedId = focused && (focused.dataset.errorFor || focused.dataset.noteFor);
+  const mayMark = Boolean(state.session) && canRecord(state.me.role, state.session.simulated);
+  const rows = [];
+  for (const r of state.recent) {
     const tr = document.createElement("tr");
+    tr.dataset.readingId = r.id;
     const bp = r.systolic !== null || r.diastolic !== null ? `${r.systolic ?? "–"}/${r.diastolic ?? "–"}` : null;
+    const oxygen = r.on_oxygen === null || r.on_oxygen === undefined ? null : r.on_oxygen ? "O₂" : "Air";
     const cells = [
       localTime(r.taken_at),
       r.heart_rate,
@@ -132,6 +149,8 @@ function renderRecent() {
       r.respiratory_rate,
       r.temperature === null ? null : Number(r.temperature).toFixed(1),
       r.consciousness,
+      r.sedation,
+      oxygen,
       r.source === "manual" ? r.entered_by : `${r.entered_by} (${r.source})`,
     ];
     for (const value of cells) {
@@ -144,18 +163,72 @@ function renderRecent() {
       }
       tr.append(td);
     }
-    return tr;
-  });
+    tr.cells[0].id = `taken-${r.id}`;
+    const action = document.createElement("td");
+    action.className = "row-action";
+    tr.append(action);
+    rows.push(tr);
+    if (!counts(r)) {
+      // Struck through, and said in words on a row of its own: never colour alone.
+      tr.className = "errored";
+      const hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = " (entered in error)";
+      tr.cells[0].append(hidden);
+      const note = document.createElement("tr");
+      note.className = "error-note";
+      const td = document.createElement("td");
+      td.colSpan = RECENT_COLUMNS;
+      td.tabIndex = -1;
+      td.dataset.noteFor = r.id;
+      td.textContent =
+        `Entered in error by ${r.entered_in_error_by} at ${localTime(r.entered_in_error_at, { seconds: false })}: ` +
+        r.entered_in_error_reason;
+      note.append(td);
+      rows.push(note);
+    } else if (mayMark) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "small mark-error";
+      button.textContent = "Entered in error…";
+      button.dataset.errorFor = r.id;
+      button.setAttribute("aria-haspopup", "dialog");
+      button.setAttribute("aria-describedby", `taken-${r.id}`);
+      button.addEventListener("click", () => readingError.open(state.readings.get(r.id) || r));
+      action.append(button);
+    }
+  }
   if (!rows.length) {
     const tr = document.createElement("tr");
     const td = document.createElement("td");
-    td.colSpan = 8;
+    td.colSpan = RECENT_COLUMNS;
     td.className = "empty";
     td.textContent = "No readings yet.";
     tr.append(td);
     rows.push(tr);
   }
   $("recent-body").replaceChildren(...rows);
+  if (focusedId) {
+    // The same reading's button, or its note if it was marked meanwhile.
+    const id = CSS.escape(focusedId);
+    $("recent-body").querySelector(`[data-error-for="${id}"], [data-note-for="${id}"]`)?.focus();
+  }
+}
+
+/**
+ * A reading was marked entered in error (here or on another page): it stays in the table, struck
+ * through with the reason, and leaves the latest values and the chart.
+ */
+function takeEnteredInError(reading) {
+  if (reading.session_id !== sessionId) return;
+  state.readings.set(reading.id, reading);
+  if (chart) chart.removeReading(reading);
+  if (news2Panel) news2Panel.readingsChanged();
+  if (state.reloading) return; // the reload draws everything in the store when it finishes
+  state.recent = state.recent.map((r) => (r.id === reading.id ? reading : r));
+  state.latest = {};
+  for (const r of state.readings.values()) if (counts(r)) foldLatest(state.latest, r);
+  renderSoon();
 }
 
 function renderSoon() {
@@ -172,22 +245,33 @@ function addReading(reading) {
   if (reading.session_id !== sessionId || state.readings.has(reading.id)) return;
   state.readings.set(reading.id, reading);
   if (state.reloading) return; // the reload draws everything in the store when it finishes
-  foldLatest(state.latest, reading);
+  if (counts(reading)) foldLatest(state.latest, reading);
   noteRecent([reading]);
   chart.addReadings([reading]);
+  news2Panel.readingsChanged();
   renderSoon();
 }
 
 function drawAll() {
   const all = [...state.readings.values()];
   state.latest = {};
-  for (const reading of all) foldLatest(state.latest, reading);
+  for (const reading of all) if (counts(reading)) foldLatest(state.latest, reading);
   state.recent = [];
   noteRecent(all);
   chart.setReadings(all);
   chart.setPhaseChanges(state.session.phase_changes);
   renderVitals($("latest"), state.latest);
   renderRecent();
+}
+
+/**
+ * Store a reading from a history fetch. A stream mark that arrived while the fetch was under way
+ * is newer than the fetched copy: an unflagged copy must not bring an errored reading back.
+ */
+function keepFromHistory(reading) {
+  const held = state.readings.get(reading.id);
+  if (held && held.entered_in_error_at && !reading.entered_in_error_at) return;
+  state.readings.set(reading.id, reading);
 }
 
 /** The server no longer knows our cursor (e.g. restored from a backup): start over from the API. */
@@ -198,7 +282,7 @@ async function reload() {
     const [session, history] = await Promise.all([api(`/api/sessions/${sessionId}`), loadHistory()]);
     state.session = null;
     showSession(session);
-    for (const reading of history.items) state.readings.set(reading.id, reading);
+    for (const reading of history.items) keepFromHistory(reading);
     alerts.forgetSession(sessionId);
     await loadAlerts();
     alarmsChanged();
@@ -206,10 +290,12 @@ async function reload() {
     state.reloading = false;
   }
   drawAll();
+  news2Panel.refresh();
 }
 
 function onEvent(message) {
   if (message.kind === "reading.created") addReading(message.data);
+  else if (message.kind === "reading.entered_in_error") takeEnteredInError(message.data);
   else if (message.kind === "session.phase_changed") showSession(message.data);
   else if (message.kind === "alert.changed") takeAlert(message.data);
   else if (message.kind === "limits.changed" && [null, sessionId].includes(message.session_id)) {
@@ -241,6 +327,7 @@ function takeAlert(alert) {
 
 function alarmsChanged() {
   alarmsPanel.render();
+  chart.setAlarms(alerts.all().filter((a) => a.session_id === sessionId));
   drawOtherAlarms();
   sound.setAlarms(alerts.open());
 }
@@ -328,9 +415,26 @@ async function main() {
     showLoadError({ status: 404 });
     return;
   }
+  // The printable record (backend/reports): the report opens in a new tab, PDF and CSV download.
+  $("record-report").href = `/api/sessions/${sessionId}/report`;
+  $("record-pdf").href = `/api/sessions/${sessionId}/report.pdf`;
+  $("record-csv").href = `/api/sessions/${sessionId}/readings.csv`;
   const [session, catalogue] = await Promise.all([api(`/api/sessions/${sessionId}`), loadCatalogue()]);
   chart = new VitalsChart($("vitals-chart"), { revision: `session-${sessionId}` });
-  entry = new EntryForm($("entry-form"), { sessionId, catalogue, onStored: addReading });
+  bindWindowButtons(chart, $("chart-window"));
+  news2Panel = new News2Panel($("news2"), sessionId);
+  news2Panel.show(session.news2);
+  news2Panel.start();
+  entry = new EntryForm($("entry-form"), { sessionId, user: state.me.name, catalogue, onStored: addReading });
+  readingError = new ReadingErrorDialog({
+    sessionId,
+    onMarked: (reading) => {
+      takeEnteredInError(reading);
+      renderRecent(); // now, not on the next tick: focus moves to the row's note
+      renderVitals($("latest"), state.latest);
+      $("recent-body").querySelector(`[data-note-for="${CSS.escape(reading.id)}"]`)?.focus();
+    },
+  });
   phases = new PhaseControls({
     container: $("phase-actions"),
     sessionId,

@@ -6,6 +6,8 @@ const KEY = "vigil.ward.display";
 const MIN_TILE_W = 380; // narrower and the BP value and its trend no longer fit a row
 const MIN_TILE_H = 250;
 const TILE_ASPECT = 1.55; // width / height the tile's content reads best at
+// A tile's text shrinks at most to this; a tile that still does not fit makes the grid scroll.
+const MIN_SCALE = 0.75;
 
 function fromUrl() {
   const value = new URLSearchParams(location.search).get("display");
@@ -123,7 +125,8 @@ export class WallDisplay {
     if (!this.on || this.tiles.dataset.fit !== "screen") {
       tile.style.removeProperty("--s");
       delete tile.dataset.fitKey;
-      return;
+      delete tile.dataset.fits;
+      return true;
     }
     const shown = (selector) => tile.querySelector(`${selector}:not([hidden])`) !== null;
     const key = [
@@ -135,19 +138,43 @@ export class WallDisplay {
       tile.clientWidth,
       tile.clientHeight,
     ].join("|");
-    if (tile.dataset.fitKey === key) return;
+    if (tile.dataset.fitKey === key) return tile.dataset.fits !== "false";
     tile.dataset.fitKey = key;
     let scale = 1;
     tile.style.setProperty("--s", "1");
-    while (tile.scrollHeight > tile.clientHeight + 1 && scale > 0.5) {
+    while (tile.scrollHeight > tile.clientHeight + 1 && scale > MIN_SCALE + 0.001) {
       scale -= 0.05;
       tile.style.setProperty("--s", scale.toFixed(2));
     }
+    const fits = tile.scrollHeight <= tile.clientHeight + 1;
+    tile.dataset.fits = String(fits);
+    return fits;
   }
 
-  /** Fit every shown tile (after a batch of redraws: one layout pass for all of them). */
+  /**
+   * Fit every shown tile (after a batch of redraws: one layout pass for all of them). One that
+   * does not fit even at MIN_SCALE turns the grid back into a scrolling one: text too small to
+   * read across the room is worse than scrolling.
+   */
   fitAll() {
-    for (const tile of this.tiles.children) if (!tile.hidden) this.fit(tile);
+    let overflow = false;
+    for (const tile of this.tiles.children) if (!tile.hidden && !this.fit(tile)) overflow = true;
+    if (overflow && this.tiles.dataset.fit === "screen") {
+      this.scrollFor = this.sizeKey();
+      this.scroll();
+      this.fitAll();
+    }
+  }
+
+  /** What a decision to scroll holds for: until the tile count or the window changes. */
+  sizeKey() {
+    return `${this.count}|${window.innerWidth}x${window.innerHeight}`;
+  }
+
+  scroll() {
+    this.tiles.style.removeProperty("--wall-cols");
+    this.tiles.style.removeProperty("--wall-rows");
+    this.tiles.dataset.fit = "scroll";
   }
 
   /** Size the grid for `count` shown tiles: all on one screen when they fit. */
@@ -165,15 +192,13 @@ export class WallDisplay {
     const gap = parseFloat(getComputedStyle(this.tiles).rowGap) || 12;
     const bottomPad = 12;
     const grid = wallGrid(count, this.tiles.clientWidth, window.innerHeight - top - bottomPad, gap);
-    if (grid) {
+    if (grid && this.scrollFor !== this.sizeKey()) {
       style.setProperty("--wall-top", `${Math.ceil(top + bottomPad)}px`);
       style.setProperty("--wall-cols", String(grid.cols));
       style.setProperty("--wall-rows", String(grid.rows));
       this.tiles.dataset.fit = "screen";
     } else {
-      style.removeProperty("--wall-cols");
-      style.removeProperty("--wall-rows");
-      this.tiles.dataset.fit = "scroll";
+      this.scroll();
     }
     this.fitAll();
   }

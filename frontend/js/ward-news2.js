@@ -2,10 +2,14 @@
 // and when to ask again: soon after a reading, and every minute so ageing values drop out.
 
 import { api } from "./api.js";
+import { ageMs, localTime } from "./time.js";
 
 const BANDS = { low: "Low", "low-medium": "Low–medium", medium: "Medium", high: "High" };
 const AFTER_READING_MS = 5000;
 const EVERY_MS = 60 * 1000;
+// Refreshed every minute: a score older than two rounds means the refresh is failing, and the
+// tile must not go on showing it as the current one.
+export const NEWS2_STALE_MS = 2 * EVERY_MS;
 
 // The tile's own short names, so the list fits one line of a wall tile; the full words are
 // read out by screen readers and shown on hover.
@@ -41,6 +45,8 @@ export function drawNews2(el, news2) {
   const score = el.querySelector(".news2-score");
   const band = el.querySelector(".news2-band");
   const missing = el.querySelector(".news2-missing");
+  el.dataset.asOf = (news2 && news2.as_of) || "";
+  refreshNews2Age(el);
   if (!news2) {
     el.dataset.band = "none";
     score.textContent = "…";
@@ -71,6 +77,19 @@ export function drawNews2(el, news2) {
   const parts = news2.parts.map((p) => `${p.label} ${partValue(p.value)}: ${p.points} point${p.points === 1 ? "" : "s"}`);
   const gaps = news2.missing.map((m) => `${m.label}: ${m.reason}`);
   el.title = [...parts, ...gaps].join("\n");
+}
+
+/** Dim the score and say "Stale" with its time once it is older than NEWS2_STALE_MS (every second). */
+export function refreshNews2Age(el) {
+  const asOf = el.dataset.asOf;
+  const stale = Boolean(asOf) && ageMs(asOf) > NEWS2_STALE_MS;
+  if (el.dataset.stale !== String(stale)) el.dataset.stale = String(stale);
+  const note = el.querySelector(".news2-stale");
+  if (!note) return;
+  note.hidden = !stale;
+  const text = stale ? `scored ${localTime(asOf, { seconds: false })}` : "";
+  const time = note.querySelector(".news2-as-of");
+  if (time.textContent !== text) time.textContent = text;
 }
 
 /**

@@ -13,7 +13,7 @@ import { LiveStream } from "./stream.js";
 import { durationText, everySecond, localTime, now, parseTime } from "./time.js";
 import { drawVitals, foldReading, refreshVitals } from "./ward-vitals.js";
 import { TREND_MS, TileTrend, fetchReadings } from "./ward-trend.js";
-import { News2Refresher, drawNews2 } from "./ward-news2.js";
+import { News2Refresher, drawNews2, refreshNews2Age } from "./ward-news2.js";
 import { WallDisplay } from "./ward-display.js";
 import { loadCatalogue } from "./catalogue.js";
 
@@ -76,7 +76,8 @@ function tileFor(session) {
     <p class="tile-data-note" hidden></p>
     <div class="tile-news2" data-band="none"><abbr class="news2-label"
       title="National Early Warning Score 2">NEWS2</abbr> <strong class="news2-score">…</strong>
-      <span class="news2-band"></span> <span class="news2-missing" hidden></span></div>`;
+      <span class="news2-band"></span> <span class="news2-missing" hidden></span>
+      <span class="news2-stale" hidden><span class="badge stale">Stale</span> <span class="news2-as-of"></span></span></div>`;
   return el;
 }
 
@@ -125,6 +126,9 @@ async function loadTrend(sessionId) {
   const entry = tiles.get(sessionId);
   if (!entry) return;
   const fresh = new TileTrend();
+  // A mark made while this load was under way may not be in what it fetched: then its result
+  // is dropped (the load the mark queued replaces it), or the errored value would come back.
+  const marks = entry.errorMarks || 0;
   entry.pending = entry.pending || [];
   entry.loading = (entry.loading || 0) + 1;
   let readings = null;
@@ -136,7 +140,7 @@ async function loadTrend(sessionId) {
   const pending = entry.pending;
   entry.loading -= 1;
   if (!entry.loading) entry.pending = null;
-  if (!readings || tiles.get(sessionId) !== entry) return;
+  if (!readings || tiles.get(sessionId) !== entry || (entry.errorMarks || 0) !== marks) return;
   for (const reading of readings) {
     fresh.add(reading);
     foldReading(entry.latest, reading); // also learns each value's source, which sets its staleness
@@ -293,6 +297,7 @@ function infusionStart(session) {
 }
 
 function tickTile(el) {
+  refreshNews2Age(el.querySelector(".tile-news2"));
   const data = refreshVitals(el.querySelector(".tile-vitals"));
   const note = el.querySelector(".tile-data-note");
   el.dataset.data = data.state;
@@ -417,6 +422,7 @@ async function fetchOne(id) {
 async function reloadTile(id) {
   const entry = tiles.get(id);
   if (!entry) return;
+  entry.errorMarks = (entry.errorMarks || 0) + 1; // see loadTrend
   queueTrend(id);
   const summary = await fetchOne(id);
   if (summary && tiles.get(id)) {

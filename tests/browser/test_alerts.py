@@ -34,7 +34,10 @@ def ward_session(nurse_api: httpx.Client) -> Iterator[NewSession]:
 
     yield start
     for session in started:
-        nurse_api.post(f"/api/sessions/{session['id']}/phase", json={"phase": "stopped"})
+        nurse_api.post(
+            f"/api/sessions/{session['id']}/phase",
+            json={"phase": "stopped", "note": "a test ends it"},
+        )
 
 
 @pytest.fixture
@@ -47,7 +50,7 @@ def quiet_ward(nurse_api: httpx.Client) -> None:
         if not response.json():
             return
         for session in response.json():
-            stop = {"phase": "stopped"}
+            stop = {"phase": "stopped", "note": "a test ends it"}
             response = nurse_api.post(f"/api/sessions/{session['id']}/phase", json=stop)
             assert response.is_success, response.text
 
@@ -438,6 +441,9 @@ def test_the_pre_dose_gate_is_shown_before_dosing_and_going_ahead_is_recorded(
     expect(confirm).to_be_disabled()
     expect(nurse_page.locator("#gate-override")).to_be_focused()
     nurse_page.keyboard.press("Space")
+    expect(confirm).to_be_disabled()  # the start checklist's ticks are still to come
+    for item in ("consent", "identity", "iv_line"):
+        nurse_page.locator(f"#phase-check-{item}").check()
     expect(confirm).to_be_enabled()
     confirm.click()
     expect(nurse_page.locator("#phase-badge")).to_have_text("Infusing")

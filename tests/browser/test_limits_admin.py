@@ -120,7 +120,10 @@ def test_an_admin_changes_a_limit_and_sessions_on_the_profile_follow_it(
     started = new_session(nurse_api, limit_profile_id=profile["id"])
     assert session_heart_rate_above(nurse_api, started["id"]) == {"medium": 115, "high": 140}
     for session in (running, started):
-        nurse_api.post(f"/api/sessions/{session['id']}/phase", json={"phase": "stopped"})
+        nurse_api.post(
+            f"/api/sessions/{session['id']}/phase",
+            json={"phase": "stopped", "note": "a test ends it"},
+        )
 
 
 def test_a_refused_value_is_shown_beside_its_field_and_nothing_is_saved(

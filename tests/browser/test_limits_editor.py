@@ -83,4 +83,6 @@ def test_a_nurse_raises_a_limit_with_the_keyboard_and_a_refusal_shows_beside_the
     alerts = nurse_api.get(f"/api/sessions/{sid}/alerts")
     assert alerts.status_code == 200, alerts.text
     assert not [a for a in alerts.json() if a["condition"].startswith("systolic")]
-    nurse_api.post(f"/api/sessions/{sid}/phase", json={"phase": "stopped"})
+    nurse_api.post(
+        f"/api/sessions/{sid}/phase", json={"phase": "stopped", "note": "a test ends it"}
+    )

@@ -42,7 +42,10 @@ def test_a_tile_shows_the_latest_vitals_and_opens_its_session(
     expect(nurse_page.locator("#session-title")).to_contain_text(session["chair"])
 
     nurse_page.go_back(wait_until="commit")
-    # A click anywhere on the tile (here on its vitals, not its link) opens it too.
+    # Once every tile's trend has loaded (so nothing moves under the pointer), a click anywhere
+    # on the tile (here on its vitals, not its link) opens it too.
+    expect(nurse_page.locator(tile(session["id"]))).to_have_attribute("data-trend", "loaded")
+    expect(nurse_page.locator(".tile[data-trend='loading']")).to_have_count(0, timeout=15000)
     vitals = nurse_page.locator(tile(session["id"])).locator(".vitals-grid")
     vitals.scroll_into_view_if_needed()
     box = vitals.bounding_box()
@@ -86,7 +89,9 @@ def test_tiles_follow_the_ward_stream_and_mark_simulated_sessions(
     expect(sim_card).to_be_visible()
 
     # An ended session leaves the ward.
-    response = nurse_api.post(f"/api/sessions/{session['id']}/phase", json={"phase": "stopped"})
+    response = nurse_api.post(
+        f"/api/sessions/{session['id']}/phase", json={"phase": "stopped", "note": "a test ends it"}
+    )
     assert response.status_code == 200, response.text
     expect(card).to_have_count(0)
 

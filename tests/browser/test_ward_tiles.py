@@ -5,11 +5,13 @@ reading entered in error leaving the tile."""
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import APIResponse, Locator, Page, Route, expect
 
+from tests.browser.conftest import TIMEZONE
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
@@ -215,3 +217,85 @@ def test_a_reading_entered_in_error_leaves_the_tile(
     expect(vital(card, "bp").locator(".v-value")).to_have_text("122/78")
     expect(vital(card, "heart_rate").locator("svg.spark")).to_have_attribute("data-points", "1")
     expect(vital(card, "bp").locator("svg.spark .spark-bar")).to_have_count(1)
+
+
+def test_a_trend_fetched_before_a_mark_does_not_bring_the_errored_value_back(
+    nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    sid = session["id"]
+    reading(nurse_api, sid, taken_at=ago(minutes=2), heart_rate=80)
+    wrong = reading(nurse_api, sid, heart_rate=140)
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_the_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))  # fetched before the mark, answered after it
+
+    nurse_page.route(f"**/api/sessions/{sid}/readings?*", hold_the_first)
+    open_ward(nurse_page, live_server)
+    card = tile(nurse_page, sid)
+    expect(vital(card, "heart_rate").locator(".v-value")).to_have_text("140")
+    for _ in range(100):
+        if held:
+            break
+        nurse_page.wait_for_timeout(50)
+    assert held, "the tile did not load its trend"
+
+    response = nurse_api.post(
+        f"/api/sessions/{sid}/readings/{wrong['id']}/entered-in-error",
+        json={"reason": "typed into the wrong chair"},
+    )
+    assert response.status_code == 200, response.text
+    expect(vital(card, "heart_rate").locator(".v-value")).to_have_text("80")
+    expect(card).to_have_attribute("data-trend", "loaded")
+    route, before = held[0]
+    route.fulfill(response=before)
+    nurse_page.wait_for_timeout(500)  # the stale load's answer has been handled by now
+    expect(vital(card, "heart_rate").locator(".v-value")).to_have_text("80")
+    expect(vital(card, "heart_rate").locator("svg.spark")).to_have_attribute("data-points", "1")
+
+
+def test_a_news2_score_the_refresh_could_not_renew_is_marked_stale_with_its_time(
+    nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    sid = session["id"]
+    full = {
+        "respiratory_rate": 18,
+        "spo2": 97,
+        "on_oxygen": False,
+        "systolic": 125,
+        "diastolic": 80,
+        "heart_rate": 95,
+        "consciousness": "A",
+        "temperature": 37.0,
+    }
+    reading(nurse_api, sid, **full)
+    scored = datetime.now(UTC) - timedelta(minutes=3)
+
+    def three_minutes_old(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        for item in body if isinstance(body, list) else body["items"]:
+            item["news2"]["as_of"] = scored.isoformat()
+        route.fulfill(response=response, json=body)
+
+    # The list's score was worked out 3 minutes ago and no refresh has renewed it since.
+    nurse_page.route("**/api/sessions?*", three_minutes_old)
+    nurse_page.route("**/api/sessions/*/news2", lambda route: route.abort("failed"))
+    open_ward(nurse_page, live_server)
+    news2 = tile(nurse_page, sid).locator(".tile-news2")
+    expect(news2.locator(".news2-score")).to_have_text("1")
+    expect(news2).to_have_attribute("data-stale", "true")
+    local = scored.astimezone(ZoneInfo(TIMEZONE)).strftime("%H:%M")
+    expect(news2.locator(".news2-stale")).to_have_text(f"Stale scored {local}")
+    expect(news2.locator(".news2-score")).to_have_css("text-decoration-line", "line-through")
+
+    # A refresh that gets through makes it current again.
+    nurse_page.unroute("**/api/sessions/*/news2")
+    reading(nurse_api, sid, **full)
+    expect(news2).to_have_attribute("data-stale", "false", timeout=NEWS2_WAIT_MS)
+    expect(news2.locator(".news2-stale")).to_be_hidden()
