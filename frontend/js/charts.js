@@ -7,6 +7,7 @@ import { alarmTrace, drawnAlarms } from "./chart-alarms.js";
 import { firstLimits, limitBands } from "./chart-bands.js";
 import { Series } from "./chart-series.js";
 import { localTime, now, parseTime, plotlyTime } from "./time.js";
+import { PHASE_NAMES } from "./labels.js";
 
 /** Points kept per trace: a whole session at one reading a second (14 h) fits. */
 export const MAX_POINTS = 50000;
@@ -53,14 +54,6 @@ export const WINDOWS = {
   "15m": { span: 15 * 60000, ahead: 60000 },
   "1h": { span: 60 * 60000, ahead: 4 * 60000 },
   all: null,
-};
-
-const PHASE_LABELS = {
-  baseline: "Baseline",
-  infusing: "Infusing",
-  recovery: "Recovery",
-  discharged: "Discharged",
-  stopped: "Stopped",
 };
 
 const has = (v) => v !== null && v !== undefined;
@@ -482,7 +475,7 @@ export class VitalsChart {
         yanchor: "top",
         xanchor: right ? "right" : "left",
         showarrow: false,
-        text: `${PHASE_LABELS[change.to_phase] || change.to_phase} ${localTime(change.at, { seconds: false })}`,
+        text: `${PHASE_NAMES[change.to_phase] || change.to_phase} ${localTime(change.at, { seconds: false })}`,
         font: { size: 11, color: "#9fd8ff" },
         bgcolor: "rgba(13,19,25,.8)",
       });

@@ -3,7 +3,7 @@
 // existing overrides (the PUT replaces the whole overrides document).
 
 import { api } from "./api.js";
-import { PHASE_NAMES } from "./phase-controls.js";
+import { PHASE_NAMES } from "./labels.js";
 import { MONITORED, VITALS } from "./limits-view.js";
 import { localTime } from "./time.js";
 

@@ -5,6 +5,7 @@
 import { markInvalid, showFieldError } from "./form-errors.js";
 import { PHASES, describePath, plain, secondsText } from "./limits-diff.js";
 import { VITALS } from "./limits-view.js";
+import { el } from "./dom.js";
 
 // The vital table's columns after the vital, in the session page's order: the field inside the
 // vital's limit, its header, the words an input is labelled with, and whether empty is allowed.
@@ -26,15 +27,6 @@ const RISE_UNITS = { false: "mmHg", true: "% of baseline" };
 
 const has = (v) => v !== null && v !== undefined;
 const idFor = (path) => `lim-${path.replaceAll(".", "-")}`;
-
-function el(tag, { className, text, attrs } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
 
 function getAt(doc, parts) {
   let node = doc;

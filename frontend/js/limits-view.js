@@ -2,7 +2,7 @@
 // the same limits as bands). A bound is the last acceptable value: "> 120" alarms at 121.
 
 import { api } from "./api.js";
-import { PHASE_NAMES } from "./phase-controls.js";
+import { PHASE_NAMES } from "./labels.js";
 
 const $ = (id) => document.getElementById(id);
 export const MONITORED = new Set(["baseline", "infusing", "recovery"]);

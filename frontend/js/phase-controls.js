@@ -5,6 +5,8 @@
 import { ApiError, api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { durationText, fromDateTimeLocalValue, localTime, now, parseTime, toDateTimeLocalValue } from "./time.js";
+import { el } from "./dom.js";
+import { PHASE_NAMES } from "./labels.js";
 
 // Mirrors backend/sessions/phases.py; the server refuses anything else with a 409.
 const NEXT = {
@@ -17,13 +19,6 @@ const ACTION = {
   recovery: "End infusion",
   discharged: "Discharge",
   stopped: "Stop early",
-};
-export const PHASE_NAMES = {
-  baseline: "Baseline",
-  infusing: "Infusing",
-  recovery: "Recovery",
-  discharged: "Discharged",
-  stopped: "Stopped",
 };
 
 // Each state has an icon and a word, so it never rests on colour alone.
@@ -39,15 +34,6 @@ const MAX_TIMER_MS = 3 * 60 * 60 * 1000; // a dialog left open longer than this 
 
 const minuteValue = (date) => toDateTimeLocalValue(new Date(date)).slice(0, 16);
 const readerZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
-
-function el(tag, { className, text, attrs } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
 
 export class PhaseControls {
   constructor({ container, sessionId, onChanged }) {

@@ -11,7 +11,8 @@ import { bindWindowButtons } from "./chart-window.js";
 import { VitalsChart } from "./charts.js";
 import { EntryForm } from "./entry-form.js";
 import { initHeader, showLiveStatus } from "./header.js";
-import { PHASE_NAMES, PhaseControls } from "./phase-controls.js";
+import { PhaseControls } from "./phase-controls.js";
+import { ENDED_PHASES, PHASE_NAMES, drugAndRoute } from "./labels.js";
 import { LimitsEditor, showLimitChanges } from "./limits-editor.js";
 import { chartLimits, loadLimits, renderLimits } from "./limits-view.js";
 import { ReadingErrorDialog } from "./reading-error.js";
@@ -20,13 +21,10 @@ import { AlarmsPanel, fillAlarmBox } from "./session-alarms.js";
 import { News2Panel } from "./news2-panel.js";
 import { LiveStream } from "./stream.js";
 import { durationText, everySecond, localDateTime, localTime, now, parseTime } from "./time.js";
-import { foldLatest, refreshAges, renderVitals } from "./vitals-display.js";
+import { foldLatest, formatValue, refreshAges, renderVitals } from "./vitals-display.js";
 
 const PAGE_LIMIT = 20000;
 const RECENT_ROWS = 12;
-const ENDED = new Set(["discharged", "stopped"]);
-const ROUTES = { iv: "IV", im: "IM", intranasal: "intranasal", sc: "SC" };
-const DRUGS = { ketamine: "Ketamine", esketamine: "Esketamine" };
 
 const sessionId = Number(location.pathname.split("/").filter(Boolean).pop());
 const $ = (id) => document.getElementById(id);
@@ -82,7 +80,7 @@ function showSession(session) {
   document.title = `${session.chair}${session.simulated ? " (simulated)" : ""} · Vigil`;
   const parts = [
     session.patient.clinic_id,
-    `${DRUGS[session.drug] || session.drug} ${ROUTES[session.route] || session.route}`,
+    drugAndRoute(session),
   ];
   if (session.planned_dose_mg) parts.push(`${session.planned_dose_mg} mg planned`);
   if (session.weight_kg) parts.push(`${session.weight_kg} kg`);
@@ -100,7 +98,7 @@ function showSession(session) {
   if (limitsPhase !== null && limitsPhase !== session.phase) refreshLimits(); // a phase has limits of its own
   if (alarmsPanel) alarmsPanel.render();
   if (chart) chart.setPhaseChanges(session.phase_changes);
-  if (ENDED.has(session.phase)) {
+  if (ENDED_PHASES.has(session.phase)) {
     entry.setEnabled(false, `This session has ended (${PHASE_NAMES[session.phase].toLowerCase()}); it no longer accepts readings.`);
   } else if (!canRecord(role, session.simulated)) {
     entry.setEnabled(false, "Trainers record readings on simulated sessions only.");
@@ -112,7 +110,7 @@ function showSession(session) {
 function tickPhase() {
   if (!state.session) return;
   const s = state.session;
-  const since = ENDED.has(s.phase)
+  const since = ENDED_PHASES.has(s.phase)
     ? `since ${localTime(s.phase_changed_at, { seconds: false })}`
     : `for ${durationText(now() - parseTime(s.phase_changed_at).getTime())} (since ${localTime(s.phase_changed_at, { seconds: false })})`;
   $("phase-since").textContent = since;
@@ -140,18 +138,19 @@ function renderRecent() {
     const tr = document.createElement("tr");
     tr.dataset.readingId = r.id;
     const bp = r.systolic !== null || r.diastolic !== null ? `${r.systolic ?? "–"}/${r.diastolic ?? "–"}` : null;
-    const oxygen = r.on_oxygen === null || r.on_oxygen === undefined ? null : r.on_oxygen ? "O₂" : "Air";
+    const oxygen = r.on_oxygen === null || r.on_oxygen === undefined ? null : formatValue("on_oxygen", r.on_oxygen);
     const cells = [
       localTime(r.taken_at),
       r.heart_rate,
       bp,
       r.spo2,
       r.respiratory_rate,
-      r.temperature === null ? null : Number(r.temperature).toFixed(1),
+      r.temperature === null ? null : formatValue("temperature", r.temperature),
       r.consciousness,
       r.sedation,
       oxygen,
-      r.source === "manual" ? r.entered_by : `${r.entered_by} (${r.source})`,
+      // A device's or the simulator's name already says what it is.
+      r.source === "manual" || r.entered_by.startsWith(r.source) ? r.entered_by : `${r.entered_by} (${r.source})`,
     ];
     for (const value of cells) {
       const td = document.createElement("td");
@@ -422,7 +421,7 @@ async function main() {
   const [session, catalogue] = await Promise.all([api(`/api/sessions/${sessionId}`), loadCatalogue()]);
   chart = new VitalsChart($("vitals-chart"), { revision: `session-${sessionId}` });
   bindWindowButtons(chart, $("chart-window"));
-  news2Panel = new News2Panel($("news2"), sessionId);
+  news2Panel = new News2Panel($("news2"), sessionId, catalogue.consciousness);
   news2Panel.show(session.news2);
   news2Panel.start();
   entry = new EntryForm($("entry-form"), { sessionId, user: state.me.name, catalogue, onStored: addReading });

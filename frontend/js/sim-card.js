@@ -8,6 +8,7 @@ import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { fillAlarmBox } from "./session-alarms.js";
 import { EVENT_BUTTONS, SPEEDS, VITALS, clock, describeEvent } from "./sim-events.js";
 import { ageMs, ageText, localTime, parseTime, STALE_AFTER_MS } from "./time.js";
+import { el } from "./dom.js";
 
 export const PHASES = {
   baseline: "Baseline",
@@ -26,13 +27,6 @@ const ROWS = [
 ];
 const NOTICES_SHOWN = 6;
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 function number(name, value) {
   if (value === null || value === undefined) return "–";
   return name === "temperature" ? Number(value).toFixed(1) : String(Math.round(Number(value)));
@@ -49,7 +43,7 @@ export function speedOptions(select, current) {
   speeds.sort((a, b) => a - b);
   select.replaceChildren(
     ...speeds.map((speed) => {
-      const option = el("option", "", speed === 1 ? "1× (real time)" : speedText(speed));
+      const option = el("option", { text: speed === 1 ? "1× (real time)" : speedText(speed) });
       option.value = String(speed);
       return option;
     }),
@@ -80,7 +74,7 @@ export class SimCard {
   /** The card's fixed frame, once. */
   build() {
     const id = this.id;
-    const root = el("article", "sim-card");
+    const root = el("article", { className: "sim-card" });
     this.root = root;
     root.dataset.sessionId = String(id);
     root.setAttribute("aria-labelledby", `sim-${id}-title`);
@@ -167,12 +161,12 @@ export class SimCard {
     for (const row of ROWS) {
       const tr = el("tr");
       tr.dataset.vital = row.key;
-      const th = el("th", "", row.label);
+      const th = el("th", { text: row.label });
       th.scope = "row";
-      th.append(" ", el("span", "unit", row.unit));
-      const monitor = el("td", "monitor");
-      monitor.append(el("span", "m-value"), " ", el("span", "m-age"));
-      tr.append(th, el("td", "truth"), monitor);
+      th.append(" ", el("span", { className: "unit", text: row.unit }));
+      const monitor = el("td", { className: "monitor" });
+      monitor.append(el("span", { className: "m-value" }), " ", el("span", { className: "m-age" }));
+      tr.append(th, el("td", { className: "truth" }), monitor);
       tbody.append(tr);
     }
 
@@ -185,15 +179,15 @@ export class SimCard {
 
     const buttons = root.querySelector(".event-buttons");
     for (const spec of EVENT_BUTTONS) {
-      const button = el("button", "small event-button");
+      const button = el("button", { className: "small event-button" });
       button.type = "button";
       button.dataset.kind = spec.kind;
       // Named by the event alone; what it does at its defaults is the button's description.
       button.setAttribute("aria-label", spec.label);
-      const what = el("span", "event-what", spec.what);
+      const what = el("span", { className: "event-what", text: spec.what });
       what.id = `event-${id}-${spec.kind}`;
       button.setAttribute("aria-describedby", what.id);
-      button.append(el("span", "event-name", spec.label), what);
+      button.append(el("span", { className: "event-name", text: spec.label }), what);
       buttons.append(button);
     }
     buttons.addEventListener("click", (event) => {
@@ -203,7 +197,7 @@ export class SimCard {
 
     const vital = root.querySelector(`#steer-vital-${id}`);
     for (const [name, spec] of Object.entries(VITALS)) {
-      const option = el("option", "", spec.label);
+      const option = el("option", { text: spec.label });
       option.value = name;
       vital.append(option);
     }
@@ -349,10 +343,10 @@ export class SimCard {
     const list = this.q(".sim-notices");
     const notices = (this.sim.notices || []).slice(-NOTICES_SHOWN).reverse();
     if (!notices.length) {
-      list.replaceChildren(el("li", "none", "None."));
+      list.replaceChildren(el("li", { className: "none", text: "None." }));
       return;
     }
-    list.replaceChildren(...notices.map((text) => el("li", "", text)));
+    list.replaceChildren(...notices.map((text) => el("li", { text: text })));
   }
 
   drawLog() {
@@ -361,9 +355,9 @@ export class SimCard {
     const items = events.map((entry) => {
       const li = el("li");
       li.dataset.kind = entry.kind;
-      const when = el("span", "log-when", clock(entry.at_s));
+      const when = el("span", { className: "log-when", text: clock(entry.at_s) });
       when.title = "Simulated time when it was triggered";
-      li.append(when, " ", el("span", "log-what", describeEvent(entry.event)), " ", el("span", "log-who", entry.by));
+      li.append(when, " ", el("span", { className: "log-what", text: describeEvent(entry.event) }), " ", el("span", { className: "log-who", text: entry.by }));
       return li;
     });
     this.q(".event-log").replaceChildren(...items);
@@ -373,7 +367,7 @@ export class SimCard {
   drawAlarms(open) {
     const list = this.q(".sim-alarms");
     if (!open.length) {
-      list.replaceChildren(el("li", "none", "None."));
+      list.replaceChildren(el("li", { className: "none", text: "None." }));
       this.root.removeAttribute("data-alarm");
       return;
     }

@@ -9,51 +9,65 @@ const CARDS = [
   { key: "respiratory_rate", short: "RR", long: "Respiratory rate", unit: "/min" },
   { key: "temperature", short: "Temp", long: "Temperature", unit: "°C" },
   { key: "consciousness", short: "ACVPU", long: "Consciousness", unit: "" },
+  { key: "sedation", short: "MOAA/S", long: "Sedation (MOAA/S, 5 responds readily to name)", unit: "" },
+  { key: "on_oxygen", short: "Air/O₂", long: "Breathing air or on oxygen", unit: "" },
 ];
 
-/** Latest value per vital, {name: {value, taken_at}}, folded from readings (newest wins). */
+// Everything a reading can carry, as the latest values keep it.
+const FIELDS = [
+  "heart_rate", "systolic", "diastolic", "spo2", "respiratory_rate", "temperature",
+  "consciousness", "sedation", "on_oxygen",
+];
+
+/**
+ * Fold a reading into latest values, {name: {value, taken_at, source}}: newest wins, and a
+ * reading entered in error never counts. The source tells the ward how soon a value is stale.
+ */
 export function foldLatest(latest, reading) {
-  for (const name of ["heart_rate", "systolic", "diastolic", "spo2", "respiratory_rate", "temperature", "consciousness"]) {
+  if (reading.entered_in_error_at) return latest;
+  for (const name of FIELDS) {
     const value = reading[name];
     if (value === null || value === undefined) continue;
     const current = latest[name];
     if (!current || parseTime(current.taken_at) <= parseTime(reading.taken_at)) {
-      latest[name] = { value, taken_at: reading.taken_at };
+      latest[name] = { value, taken_at: reading.taken_at, source: reading.source };
     }
   }
   return latest;
 }
 
-function format(name, value) {
+/** A value as the ward and the session page print it. */
+export function formatValue(name, value) {
   if (value === null || value === undefined) return "–";
   if (name === "temperature") return Number(value).toFixed(1);
   if (name === "consciousness") return String(value);
+  if (name === "on_oxygen") return value ? "O₂" : "Air";
   return String(Math.round(Number(value)));
 }
 
-function cardValue(card, latest) {
-  if (card.key === "bp") {
+/** What a card or row shows: text, when taken and where from (for BP, its older half). */
+export function shownValue(key, latest) {
+  if (key === "bp") {
     const sys = latest.systolic;
     const dia = latest.diastolic;
     if (!sys && !dia) return null;
-    const times = [sys, dia].filter(Boolean).map((v) => parseTime(v.taken_at));
-    // The older of the two: a BP is only as fresh as its staler half.
-    const taken = new Date(Math.min(...times.map((t) => t.getTime())));
+    // A BP is only as fresh as its staler half.
+    const older = [sys, dia].filter(Boolean).sort((a, b) => parseTime(a.taken_at) - parseTime(b.taken_at))[0];
     return {
-      text: `${format("systolic", sys && sys.value)}/${format("diastolic", dia && dia.value)}`,
-      taken_at: taken.toISOString(),
+      text: `${formatValue("systolic", sys && sys.value)}/${formatValue("diastolic", dia && dia.value)}`,
+      taken_at: older.taken_at,
+      source: older.source,
     };
   }
-  const entry = latest[card.key];
-  if (!entry) return null;
-  return { text: format(card.key, entry.value), taken_at: entry.taken_at };
+  const entry = latest[key];
+  return entry ? { text: formatValue(key, entry.value), taken_at: entry.taken_at, source: entry.source } : null;
 }
 
 /** Draw the cards for `latest` into `container` (optional vitals only when present). */
 export function renderVitals(container, latest) {
   const nodes = [];
   for (const card of CARDS) {
-    const shown = cardValue(card, latest);
+    const shown = shownValue(card.key, latest);
     if (!shown && !card.always) continue;
     const el = document.createElement("div");
     el.className = "vital";

@@ -1,12 +1,8 @@
-// NEWS2 on a ward tile, as the server scores it (the server is the one scorer: never here),
-// and when to ask again: soon after a reading, and every minute so ageing values drop out.
+// NEWS2 on a ward tile, as the server scores it (news2-refresh.js asks for it), and when a
+// shown score has grown too old to pass as the current one.
 
-import { api } from "./api.js";
+import { BANDS, EVERY_MS } from "./news2-refresh.js";
 import { ageMs, localTime } from "./time.js";
-
-const BANDS = { low: "Low", "low-medium": "Low–medium", medium: "Medium", high: "High" };
-const AFTER_READING_MS = 5000;
-const EVERY_MS = 60 * 1000;
 // Refreshed every minute: a score older than two rounds means the refresh is failing, and the
 // tile must not go on showing it as the current one.
 export const NEWS2_STALE_MS = 2 * EVERY_MS;
@@ -90,65 +86,4 @@ export function refreshNews2Age(el) {
   const text = stale ? `scored ${localTime(asOf, { seconds: false })}` : "";
   const time = note.querySelector(".news2-as-of");
   if (time.textContent !== text) time.textContent = text;
-}
-
-/**
- * Fetches NEWS2 for tiles: at most once per AFTER_READING_MS per session after readings arrive,
- * at once when asked (an errored reading changed the picture), and for every tile each minute.
- */
-export class News2Refresher {
-  constructor(onResult) {
-    this.onResult = onResult;
-    this.timers = new Map(); // session id -> pending timer
-    this.lastAt = new Map(); // session id -> when last fetched (ms)
-    this.seq = new Map(); // session id -> number of the newest request, so an older answer is dropped
-  }
-
-  /** A reading arrived: fetch soon, never more often than every few seconds. */
-  poke(sessionId) {
-    if (this.timers.has(sessionId)) return;
-    const wait = Math.max(0, (this.lastAt.get(sessionId) || 0) + AFTER_READING_MS - Date.now());
-    this.timers.set(sessionId, setTimeout(() => this.fetch(sessionId), wait));
-  }
-
-  /** Fetch now (replacing anything pending). */
-  now(sessionId) {
-    clearTimeout(this.timers.get(sessionId));
-    this.fetch(sessionId);
-  }
-
-  /** Every tile's score, every minute, staggered so a wall of tiles does not ask at once. */
-  every(sessionIds) {
-    return setInterval(() => {
-      const ids = sessionIds();
-      ids.forEach((id, i) => {
-        if (Date.now() - (this.lastAt.get(id) || 0) < EVERY_MS / 2) return;
-        setTimeout(() => this.poke(id), (i * 250) % 5000);
-      });
-    }, EVERY_MS);
-  }
-
-  /** The score arrived with the session summary. */
-  seen(sessionId) {
-    this.lastAt.set(sessionId, Date.now());
-  }
-
-  forget(sessionId) {
-    clearTimeout(this.timers.get(sessionId));
-    this.timers.delete(sessionId);
-    this.lastAt.delete(sessionId);
-  }
-
-  async fetch(sessionId) {
-    this.timers.delete(sessionId);
-    this.lastAt.set(sessionId, Date.now());
-    const seq = (this.seq.get(sessionId) || 0) + 1;
-    this.seq.set(sessionId, seq);
-    try {
-      const news2 = await api(`/api/sessions/${sessionId}/news2`);
-      if (this.seq.get(sessionId) === seq) this.onResult(sessionId, news2);
-    } catch {
-      // Kept as it was; the next reading or the minute's round asks again.
-    }
-  }
 }

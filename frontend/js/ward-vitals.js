@@ -5,8 +5,8 @@
 import { describeTrend, drawSparkline } from "./sparkline.js";
 import { TREND_MINUTES, TREND_MS } from "./ward-trend.js";
 import { ageMs, ageText, localTime, now, parseTime } from "./time.js";
+import { shownValue } from "./vitals-display.js";
 
-const FIELDS = ["heart_rate", "systolic", "diastolic", "spo2", "respiratory_rate", "temperature", "consciousness"];
 const CONTINUOUS_MS = 60 * 1000;
 const MINUTE = 60 * 1000;
 
@@ -22,23 +22,6 @@ const EXTRAS = [
   { key: "temperature", short: "Temp", long: "Temperature", unit: "°C" },
   { key: "consciousness", short: "ACVPU", long: "Consciousness (ACVPU)", unit: "" },
 ];
-
-/**
- * Fold a reading into a tile's latest values, {name: {value, taken_at, source}} (newest wins;
- * an errored reading never). The source decides how soon a value goes stale.
- */
-export function foldReading(latest, reading) {
-  if (reading.entered_in_error_at) return latest;
-  for (const name of FIELDS) {
-    const value = reading[name];
-    if (value === null || value === undefined) continue;
-    const current = latest[name];
-    if (!current || parseTime(current.taken_at) <= parseTime(reading.taken_at)) {
-      latest[name] = { value, taken_at: reading.taken_at, source: reading.source };
-    }
-  }
-  return latest;
-}
 
 /** The cuff's cycle by phase (clinical.md §2 and §4): 10 min while infusing, 15 min otherwise. */
 function bpIntervalMs(phase) {
@@ -56,29 +39,6 @@ export function staleAfterMs(key, source, phase, news2MaxMinutes) {
   if (key === "bp") return bpIntervalMs(phase);
   if (key === "temperature" || key === "consciousness") return (news2MaxMinutes || 30) * MINUTE;
   return source === "device" || source === "simulator" ? CONTINUOUS_MS : bpIntervalMs(phase);
-}
-
-function format(key, value) {
-  if (key === "temperature") return Number(value).toFixed(1);
-  if (key === "consciousness") return String(value);
-  return String(Math.round(Number(value)));
-}
-
-/** What a row shows now: text, when taken, and who took it (the older half for BP). */
-function shownValue(key, latest) {
-  if (key === "bp") {
-    const sys = latest.systolic;
-    const dia = latest.diastolic;
-    if (!sys && !dia) return null;
-    const older = [sys, dia].filter(Boolean).sort((a, b) => parseTime(a.taken_at) - parseTime(b.taken_at))[0];
-    return {
-      text: `${sys ? format("systolic", sys.value) : "–"}/${dia ? format("diastolic", dia.value) : "–"}`,
-      taken_at: older.taken_at,
-      source: older.source,
-    };
-  }
-  const entry = latest[key];
-  return entry ? { text: format(key, entry.value), taken_at: entry.taken_at, source: entry.source } : null;
 }
 
 function labelCell(spec) {

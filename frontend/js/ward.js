@@ -11,16 +11,15 @@ import { canAcknowledge, canStartSession } from "./roles.js";
 import { initStartSession } from "./start-session.js";
 import { LiveStream } from "./stream.js";
 import { durationText, everySecond, localTime, now, parseTime } from "./time.js";
-import { drawVitals, foldReading, refreshVitals } from "./ward-vitals.js";
+import { drawVitals, refreshVitals } from "./ward-vitals.js";
+import { foldLatest } from "./vitals-display.js";
 import { TREND_MS, TileTrend, fetchReadings } from "./ward-trend.js";
-import { News2Refresher, drawNews2, refreshNews2Age } from "./ward-news2.js";
+import { News2Refresher } from "./news2-refresh.js";
+import { drawNews2, refreshNews2Age } from "./ward-news2.js";
 import { WallDisplay } from "./ward-display.js";
 import { loadCatalogue } from "./catalogue.js";
+import { ENDED_PHASES, PHASE_NAMES, drugAndRoute } from "./labels.js";
 
-const PHASES = { baseline: "Baseline", infusing: "Infusing", recovery: "Recovery", discharged: "Discharged", stopped: "Stopped" };
-const ENDED = new Set(["discharged", "stopped"]);
-const ROUTES = { iv: "IV", im: "IM", intranasal: "Intranasal", sc: "SC" };
-const DRUGS = { ketamine: "Ketamine", esketamine: "Esketamine" };
 
 const tilesEl = document.getElementById("tiles");
 const tiles = new Map(); // session id -> { session, latest, el, trend, news2 }
@@ -143,7 +142,7 @@ async function loadTrend(sessionId) {
   if (!readings || tiles.get(sessionId) !== entry || (entry.errorMarks || 0) !== marks) return;
   for (const reading of readings) {
     fresh.add(reading);
-    foldReading(entry.latest, reading); // also learns each value's source, which sets its staleness
+    foldLatest(entry.latest, reading); // also learns each value's source, which sets its staleness
   }
   for (const reading of pending) fresh.add(reading);
   entry.trend = fresh;
@@ -163,12 +162,11 @@ function drawTile(entry) {
   q(".badge.sim").hidden = !session.simulated;
   const badge = q(".badge.phase");
   badge.dataset.phase = session.phase;
-  badge.textContent = PHASES[session.phase] || session.phase;
+  badge.textContent = PHASE_NAMES[session.phase] || session.phase;
   q(".phase-since").dataset.since = session.phase_changed_at;
   const dose = session.planned_dose_mg ? ` · ${session.planned_dose_mg} mg` : "";
   q(".tile-meta").textContent =
-    `${session.patient.clinic_id} · ${DRUGS[session.drug] || session.drug} ` +
-    `${ROUTES[session.route] || session.route}${dose}`;
+    `${session.patient.clinic_id} · ${drugAndRoute(session)}${dose}`;
   entry.trend.prune();
   drawVitals(q(".tile-vitals"), {
     latest,
@@ -358,7 +356,7 @@ function initSimulatedFilter() {
 
 function upsertSession(session, latest) {
   const existing = tiles.get(session.id);
-  if (ENDED.has(session.phase)) {
+  if (ENDED_PHASES.has(session.phase)) {
     alerts.forgetSession(session.id);
     soundAlarms();
     if (existing) {
@@ -443,7 +441,7 @@ function apply(message) {
       fetchOne(id); // a session we have not seen (created before the list loaded)
       return;
     }
-    foldReading(entry.latest, message.data);
+    foldLatest(entry.latest, message.data);
     entry.trend.add(message.data);
     if (entry.pending) entry.pending.push(message.data); // for the trend being loaded
     news2.poke(id);
