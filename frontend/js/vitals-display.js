@@ -63,6 +63,24 @@ export function shownValue(key, latest) {
   return entry ? { text: formatValue(key, entry.value), taken_at: entry.taken_at, source: entry.source } : null;
 }
 
+/** A vital's label: its short name (the full name on hover and for screen readers) and unit. */
+export function vitalLabel(spec) {
+  const label = document.createElement("div");
+  label.className = "v-label";
+  const abbr = document.createElement("abbr");
+  abbr.title = spec.long;
+  abbr.textContent = spec.short;
+  label.append(abbr);
+  if (spec.unit) {
+    // The unit sits by the label so the number itself can be as large as the space allows.
+    const unit = document.createElement("span");
+    unit.className = "v-unit";
+    unit.textContent = spec.unit;
+    label.append(" ", unit);
+  }
+  return label;
+}
+
 /** Draw the cards for `latest` into `container` (optional vitals only when present). */
 export function renderVitals(container, latest) {
   const nodes = [];
@@ -73,19 +91,7 @@ export function renderVitals(container, latest) {
     el.className = "vital";
     el.dataset.vital = card.key;
 
-    const label = document.createElement("div");
-    label.className = "v-label";
-    const abbr = document.createElement("abbr");
-    abbr.title = card.long;
-    abbr.textContent = card.short;
-    label.append(abbr);
-    if (card.unit) {
-      // The unit sits by the label so the number itself can be as large as the card allows.
-      const unit = document.createElement("span");
-      unit.className = "v-unit";
-      unit.textContent = card.unit;
-      label.append(" ", unit);
-    }
+    const label = vitalLabel(card);
 
     const value = document.createElement("div");
     value.className = "v-value";

@@ -5,7 +5,7 @@
 import { describeTrend, drawSparkline } from "./sparkline.js";
 import { TREND_MINUTES, TREND_MS } from "./ward-trend.js";
 import { ageMs, ageText, localTime, now, parseTime } from "./time.js";
-import { shownValue } from "./vitals-display.js";
+import { shownValue, vitalLabel } from "./vitals-display.js";
 
 const CONTINUOUS_MS = 60 * 1000;
 const MINUTE = 60 * 1000;
@@ -41,22 +41,6 @@ export function staleAfterMs(key, source, phase, news2MaxMinutes) {
   return source === "device" || source === "simulator" ? CONTINUOUS_MS : bpIntervalMs(phase);
 }
 
-function labelCell(spec) {
-  const label = document.createElement("div");
-  label.className = "v-label";
-  const abbr = document.createElement("abbr");
-  abbr.title = spec.long;
-  abbr.textContent = spec.short;
-  label.append(abbr);
-  if (spec.unit) {
-    const unit = document.createElement("span");
-    unit.className = "v-unit";
-    unit.textContent = spec.unit;
-    label.append(" ", unit);
-  }
-  return label;
-}
-
 function buildRow(spec, withTrend) {
   const row = document.createElement("div");
   row.className = "vital";
@@ -74,7 +58,7 @@ function buildRow(spec, withTrend) {
   const text = document.createElement("span");
   text.className = "age";
   age.append(stale, " ", text);
-  row.append(labelCell(spec), value);
+  row.append(vitalLabel(spec), value);
   if (withTrend) {
     const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("class", "spark");

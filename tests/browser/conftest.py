@@ -72,6 +72,27 @@ def page(context: BrowserContext) -> Iterator[Page]:
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
+def stop_every_active_session(client: httpx.Client) -> None:
+    """An empty ward: no session left open by an earlier test."""
+    response = client.get("/api/sessions", params={"status": "active", "limit": 500})
+    assert response.status_code == 200, response.text
+    for session in response.json():
+        stopped = client.post(
+            f"/api/sessions/{session['id']}/phase",
+            json={"phase": "stopped", "note": "test tidy-up"},
+        )
+        assert stopped.is_success, stopped.text
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quiet_ward(live_server: LiveServer) -> None:
+    """Each browser test file starts with an empty ward. Without this, every session earlier
+    tests left open (hundreds by the end of a run) is a tile with a live trend on every ward
+    page, which costs the whole suite minutes and tests nothing."""
+    with api_client(live_server.url, Role.ADMIN) as admin:
+        stop_every_active_session(admin)
+
+
 def sign_in(page: Page, base_url: str, role: Role = Role.NURSE) -> None:
     """Sign the page's browser context in through the API (the sign-in form has its own test)."""
     response = page.context.request.post(

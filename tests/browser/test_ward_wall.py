@@ -7,24 +7,13 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.browser.accessibility import axe_violations, describe
+from tests.browser.conftest import stop_every_active_session
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
 pytestmark = pytest.mark.browser
 
 FULL_HD: ViewportSize = {"width": 1920, "height": 1080}
-
-
-def stop_every_active_session(client: httpx.Client) -> None:
-    """An empty ward, so the count of tiles on the wall is this test's."""
-    response = client.get("/api/sessions", params={"status": "active", "limit": 500})
-    assert response.status_code == 200, response.text
-    for session in response.json():
-        stopped = client.post(
-            f"/api/sessions/{session['id']}/phase",
-            json={"phase": "stopped", "note": "test tidy-up"},
-        )
-        assert stopped.is_success, stopped.text
 
 
 def expect_wall(page: Page) -> None:
