@@ -576,6 +576,10 @@ def tick_session(db: Session, session_id: int, now: datetime) -> list[AlertPubli
     session = _lock(db, session_id)
     if session.phase not in MONITORED:
         return []
+    # The clock read before waiting for the lock may be older than a reading that committed
+    # meanwhile: judged at that earlier instant, a breach measured "later" would look
+    # unconfirmed and a high alarm would drop to medium. Time only moves forward here.
+    now = max(now, utcnow())
     ctx = _context(db, session, now)
     _tick_session(ctx)
     _finish(ctx)

@@ -336,3 +336,24 @@ def test_a_slow_paging_gateway_does_not_stop_the_alarm_clock(tmp_path: Path) -> 
                 )
             finally:
                 release.set()
+
+
+def test_a_tick_that_read_the_clock_before_a_reading_committed_does_not_lower_its_alarm(
+    as_nurse: TestClient, database: Database
+) -> None:
+    """The ticker reads the clock, then waits for the session's lock while a reading commits: a
+    high alarm judged at that earlier instant looked unconfirmed and dropped to medium."""
+    from backend.alerts import service as alerts
+
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 186, diastolic=90)
+    raised = acknowledged(as_nurse, the_alarm(as_nurse, session["id"], "systolic.above")["id"])
+    assert raised["priority"] == "high"
+
+    before = parse_time(raised["raised_at"]) - timedelta(seconds=2)
+    with database.unit_of_work(write=True) as db:
+        alerts.tick_session(db, session["id"], before)
+    after = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert (after["priority"], after["message"]) == ("high", raised["message"])
