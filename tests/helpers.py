@@ -39,3 +39,11 @@ def new_session(client: Client, *, simulated: bool = False, **fields: Any) -> di
 
 def post_reading(client: Client, session_id: int, **vitals: Any) -> httpx.Response:
     return client.post(f"/api/sessions/{session_id}/readings", json=vitals)
+
+
+def readings_of(client: Client, session_id: int, **params: Any) -> list[dict[str, Any]]:
+    """A session's stored readings (the first page), insisting that the request succeeds."""
+    response = client.get(f"/api/sessions/{session_id}/readings", params=params)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items

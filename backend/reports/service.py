@@ -1,6 +1,6 @@
 """Reading a session's whole record out of the database, once, for the report and the export."""
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from backend.alerts.limits import AlertPhase, Direction, LimitSet, Priority
 from backend.alerts.models import Alert
+from backend.alerts.schemas import AlertPublic
 from backend.alerts.service import session_limits
-from backend.core.timeutil import as_utc
 from backend.readings.models import Reading
 from backend.reports.record import (
     READING_FIELDS,
@@ -23,43 +23,25 @@ from backend.sessions.models import InfusionSession
 from backend.sessions.service import get_session
 
 
-def _maybe_utc(value: datetime | None) -> datetime | None:
-    return as_utc(value) if value is not None else None
-
-
 def _reading(row: Reading) -> ReadingRow:
     values = {name: getattr(row, name) for name in READING_FIELDS}
     return ReadingRow(
         id=row.id,
-        taken_at=as_utc(row.taken_at),
-        received_at=as_utc(row.received_at),
+        taken_at=row.taken_at,
+        received_at=row.received_at,
         source=row.source,
         entered_by=row.entered_by,
         values={name: value for name, value in values.items() if value is not None},
-        error_at=_maybe_utc(row.entered_in_error_at),
+        error_at=row.entered_in_error_at,
         error_by=row.entered_in_error_by,
         error_reason=row.entered_in_error_reason,
     )
 
 
 def _alarm(row: Alert) -> AlarmRow:
-    return AlarmRow(
-        id=row.id,
-        condition=row.condition,
-        kind=row.kind,
-        priority=Priority(row.priority).label,
-        status=row.status,
-        message=row.message,
-        value=row.value,
-        raised_at=as_utc(row.raised_at),
-        acknowledged_at=_maybe_utc(row.acknowledged_at),
-        acknowledged_by=row.acknowledged_by,
-        note=row.note,
-        resolved_at=_maybe_utc(row.resolved_at),
-        escalated_at=_maybe_utc(row.escalated_at),
-        withdrawn_reason=row.withdrawn_reason,
-        reading_id=row.reading_id,
-    )
+    # The API's view of an alarm (priority as a word, the session's chair) is the record's too.
+    public = AlertPublic.of(row).model_dump()
+    return AlarmRow(**{f.name: public[f.name] for f in fields(AlarmRow)})
 
 
 def _limit_segments(limits: LimitSet, phases: list[PhaseStep], end: datetime) -> list[LimitSegment]:
@@ -92,13 +74,13 @@ def load_record(
         PhaseStep(
             from_phase=p.from_phase,
             to_phase=p.to_phase,
-            at=as_utc(p.at),
-            recorded_at=as_utc(p.recorded_at),
+            at=p.at,
+            recorded_at=p.recorded_at,
             by=p.by,
             note=p.note,
             checklist=p.checklist,
         )
-        for p in sorted(session.phase_changes, key=lambda p: (as_utc(p.at), p.id))
+        for p in sorted(session.phase_changes, key=lambda p: (p.at, p.id))
     ]
     readings = [
         _reading(row)
@@ -125,13 +107,13 @@ def load_record(
         planned_dose_mg=session.planned_dose_mg,
         weight_kg=session.weight_kg,
         planned_duration_min=session.planned_duration_min,
-        created_at=as_utc(session.created_at),
+        created_at=session.created_at,
         created_by=session.created_by,
-        ended_at=_maybe_utc(session.ended_at),
+        ended_at=session.ended_at,
         phase=session.phase,
         notes=session.notes,
         gate_override_by=session.gate_override_by,
-        gate_override_at=_maybe_utc(session.gate_override_at),
+        gate_override_at=session.gate_override_at,
         spo2_scale=session.spo2_scale,
         news2_max_age=news2_max_age,
         generated_at=now,

@@ -76,13 +76,6 @@ def message(response: httpx2.Response) -> str:
     return detail
 
 
-def readings_of(client: Client, session_id: int, **params: Any) -> list[dict[str, Any]]:
-    response = client.get(f"/api/sessions/{session_id}/readings", params=params)
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
-
-
 def move(client: Client, session_id: int, *phases: str) -> dict[str, Any]:
     """Take a session through `phases` in order; the session as the last change left it."""
     body: dict[str, Any] = {}

@@ -8,8 +8,8 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.support import error_at, message, minutes_ago, move, now, readings_of
-from tests.helpers import new_session
+from tests.api.support import error_at, message, minutes_ago, move, now
+from tests.helpers import new_session, readings_of
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from backend.core.database import Database
 from backend.streaming.models import StreamEvent
 from tests.api.alert_support import alarm_session, bp, conditions_open, record, the_alarm
-from tests.api.support import error_at, message, move, readings_of
-from tests.helpers import new_session
+from tests.api.support import error_at, message, move
+from tests.helpers import new_session, readings_of
 
 
 def mark(

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.support import message, minutes_ago, move, readings_of
-from tests.helpers import new_session, post_reading
+from tests.api.support import message, minutes_ago, move
+from tests.helpers import new_session, post_reading, readings_of
 
 
 @pytest.fixture

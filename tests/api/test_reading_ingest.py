@@ -6,16 +6,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.support import (
-    discharged_session,
-    message,
-    move,
-    new_token,
-    now,
-    parse_time,
-    readings_of,
-)
-from tests.helpers import new_session, post_reading
+from tests.api.support import discharged_session, message, move, new_token, now, parse_time
+from tests.helpers import new_session, post_reading, readings_of
 
 VITALS = ("heart_rate", "systolic", "diastolic", "spo2", "respiratory_rate", "temperature")
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.support import error_at, errors, iso, now, readings_of
-from tests.helpers import new_session, post_reading
+from tests.api.support import error_at, errors, iso, now
+from tests.helpers import new_session, post_reading, readings_of
 
 IMPOSSIBLE = [
     ("heart_rate", -1, "0–350"),

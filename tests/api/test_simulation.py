@@ -22,6 +22,7 @@ from backend.users.roles import Role
 from tests.api.alert_support import open_alarm, wait_for
 from tests.api.support import errors, parse_time
 from tests.api.test_alerts_timers import own_database, running
+from tests.helpers import readings_of
 
 Simulation = dict[str, Any]
 
@@ -42,13 +43,6 @@ def start(client: TestClient, started: list[Simulation], **fields: Any) -> Simul
     simulation: Simulation = response.json()
     started.append(simulation)
     return simulation
-
-
-def readings_of(client: TestClient, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
-    response = client.get(f"/api/sessions/{session_id}/readings", params={"limit": limit})
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
 
 
 def state(client: TestClient, session_id: int) -> Simulation:

@@ -11,19 +11,12 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.browser.conftest import TIMEZONE, OpenSession, trace, wait_for_points
-from tests.helpers import new_session, post_reading
+from tests.helpers import new_session, post_reading, readings_of
 
 pytestmark = pytest.mark.browser
 
 TABLET_PORTRAIT: ViewportSize = {"width": 820, "height": 1180}
 TABLET_LANDSCAPE: ViewportSize = {"width": 1180, "height": 820}
-
-
-def stored(client: httpx.Client, session_id: int) -> list[dict[str, Any]]:
-    response = client.get(f"/api/sessions/{session_id}/readings")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
 
 
 def count_posts(page: Page, session_id: int) -> list[str]:
@@ -92,7 +85,7 @@ def test_a_full_set_entered_by_keyboard_alone_is_stored_with_every_observation(
         expect(page.locator(f"#{field}")).to_have_value("")
     expect(page.locator("#o2-unknown")).to_be_checked()
 
-    (reading,) = stored(nurse_api, session["id"])
+    (reading,) = readings_of(nurse_api, session["id"])
     assert {k: reading[k] for k in ("heart_rate", "spo2", "systolic", "diastolic")} == {
         "heart_rate": 72,
         "spo2": 96,
@@ -124,7 +117,7 @@ def test_a_full_set_entered_by_keyboard_alone_is_stored_with_every_observation(
     page.locator("#sedation").select_option("5")
     page.locator("#sedation").press("Enter")
     expect(status).to_contain_text("Reading recorded: HR 74, MOAA/S 5, on air")
-    second = stored(nurse_api, session["id"])[-1]
+    second = readings_of(nurse_api, session["id"])[-1]
     assert (second["heart_rate"], second["sedation"], second["on_oxygen"]) == (74, 5, False)
     wait_for_points(page, "heart_rate", 2)
 
@@ -157,12 +150,12 @@ def test_an_unusual_value_asks_first_and_going_back_stores_nothing(
     expect(dialog).to_be_visible()
     page.keyboard.press("Escape")  # Escape is "go back" too
     expect(dialog).to_be_hidden()
-    assert stored(nurse_api, session["id"]) == []
+    assert readings_of(nurse_api, session["id"]) == []
 
     page.locator("#spo2").fill("95")
     page.locator("#spo2").press("Enter")  # corrected: nothing unusual left to ask about
     expect(page.locator("#entry-status")).to_contain_text("Reading recorded: HR 88, SpO₂ 95 %")
-    assert [r["spo2"] for r in stored(nurse_api, session["id"])] == [95]
+    assert [r["spo2"] for r in readings_of(nurse_api, session["id"])] == [95]
 
 
 def test_an_impossible_value_is_explained_beside_its_own_field(
@@ -230,7 +223,7 @@ def test_a_time_set_back_is_stored_as_that_instant_and_a_future_one_is_refused_b
     expect(page.locator("#entry-status")).to_contain_text(
         f"taken {expected.astimezone(ZoneInfo(TIMEZONE)):%H:%M:%S}"
     )
-    (reading,) = stored(nurse_api, session["id"])
+    (reading,) = readings_of(nurse_api, session["id"])
     assert datetime.fromisoformat(reading["taken_at"]).replace(tzinfo=UTC) == expected
     # After recording, the time follows the clock again.
     expect(time_input).not_to_have_value(local_input_value(expected))

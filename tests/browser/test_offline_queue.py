@@ -11,16 +11,9 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import OpenSession, trace, wait_for_points, wait_until_live
-from tests.helpers import new_session
+from tests.helpers import new_session, readings_of
 
 pytestmark = pytest.mark.browser
-
-
-def stored(client: httpx.Client, session_id: int) -> list[dict[str, Any]]:
-    response = client.get(f"/api/sessions/{session_id}/readings")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
 
 
 def kept(page: Page, session_id: int) -> list[dict[str, Any]]:
@@ -63,13 +56,13 @@ def test_entries_made_offline_wait_and_are_each_stored_once_when_the_link_return
     queued = kept(page, session["id"])
     assert [item["body"]["heart_rate"] for item in queued] == [81, 82]
     assert all(item["body"]["taken_at"] for item in queued)  # the time of entry, not of sending
-    assert stored(nurse_api, session["id"]) == []
+    assert readings_of(nurse_api, session["id"]) == []
     expect(page.locator("#recent-body tr")).to_have_text(["No readings yet."])
 
     page.context.set_offline(False)
     expect(summary).to_have_text("", timeout=10000)
     expect(page.locator("#entry-queue")).to_be_hidden()
-    readings = stored(nurse_api, session["id"])
+    readings = readings_of(nurse_api, session["id"])
     assert sorted((r["id"], r["heart_rate"]) for r in readings) == sorted(
         (item["id"], item["body"]["heart_rate"]) for item in queued
     )
@@ -81,7 +74,7 @@ def test_entries_made_offline_wait_and_are_each_stored_once_when_the_link_return
     wait_for_points(page, "heart_rate", 2)
     page.wait_for_timeout(300)  # a duplicate, were there one, would arrive by now
     assert trace(page, "heart_rate")["y"] == [81, 82]
-    assert len(stored(nurse_api, session["id"])) == 2
+    assert len(readings_of(nurse_api, session["id"])) == 2
 
 
 def test_waiting_entries_survive_a_reload_and_are_sent_with_their_own_ids(
@@ -106,12 +99,12 @@ def test_waiting_entries_survive_a_reload_and_are_sent_with_their_own_ids(
     wait_until_live(page)
     expect(page.locator("#entry-queue-summary")).to_have_text("1 reading waiting to send")
     expect(page.locator("#entry-queue-list li")).to_contain_text("HR 66")
-    assert stored(nurse_api, session["id"]) == []
+    assert readings_of(nurse_api, session["id"]) == []
 
     page.unroute(pattern)
     page.get_by_role("button", name="Try sending now").click()
     expect(page.locator("#entry-queue-summary")).to_have_text("")
-    readings = stored(nurse_api, session["id"])
+    readings = readings_of(nurse_api, session["id"])
     assert [(r["id"], r["heart_rate"]) for r in readings] == [(queued["id"], 66)]
     expect(page.locator("#recent-body tr").first).to_contain_text("66")
 
@@ -141,7 +134,7 @@ def test_a_resend_after_a_lost_answer_stores_the_reading_once(
     expect(page.locator("#entry-status")).to_contain_text("Sent the waiting reading", timeout=10000)
     expect(page.locator("#entry-queue-summary")).to_have_text("")
     assert len(sent) == 2 and sent[0] == sent[1]
-    readings = stored(nurse_api, session["id"])
+    readings = readings_of(nurse_api, session["id"])
     assert [(r["id"], r["heart_rate"]) for r in readings] == [(sent[0]["id"], 77)]
     wait_for_points(page, "heart_rate", 1)
     page.wait_for_timeout(300)
@@ -176,7 +169,7 @@ def test_an_entry_refused_on_retry_is_shown_beside_it_and_not_retried_forever(
     tries = len(posts)
     page.wait_for_timeout(4500)  # longer than the first two back-offs (2 s, 4 s)
     assert len(posts) == tries
-    assert stored(nurse_api, session["id"]) == []
+    assert readings_of(nurse_api, session["id"]) == []
 
     item.get_by_role("button", name="Discard").click()
     expect(page.locator("#entry-queue")).to_be_hidden()
@@ -243,7 +236,7 @@ def test_with_localstorage_full_an_entry_is_still_sent_or_kept_in_memory(
 
     enter(page, "71")
     expect(page.locator("#entry-status")).to_contain_text("Reading recorded")
-    assert [r["heart_rate"] for r in stored(nurse_api, session["id"])] == [71]
+    assert [r["heart_rate"] for r in readings_of(nurse_api, session["id"])] == [71]
 
     page.context.set_offline(True)
     enter(page, "72")
@@ -252,7 +245,7 @@ def test_with_localstorage_full_an_entry_is_still_sent_or_kept_in_memory(
     expect(page.locator("#entry-queue-list li")).to_contain_text("HR 72")
     page.context.set_offline(False)
     expect(page.locator("#entry-queue-summary")).to_have_text("", timeout=10000)
-    assert sorted(r["heart_rate"] for r in stored(nurse_api, session["id"])) == [71, 72]
+    assert sorted(r["heart_rate"] for r in readings_of(nurse_api, session["id"])) == [71, 72]
     assert errors == []
 
 
@@ -286,7 +279,7 @@ def test_another_tabs_first_try_is_left_alone_until_its_send_has_timed_out(
     assert posted == [62]
     page.wait_for_timeout(2500)  # past the first retry delay: still not resent by this tab
     assert posted == [62]
-    assert [r["heart_rate"] for r in stored(nurse_api, session["id"])] == [62]
+    assert [r["heart_rate"] for r in readings_of(nurse_api, session["id"])] == [62]
 
 
 def test_a_signed_out_retry_asks_to_sign_in_again_without_leaving_the_page(
@@ -318,7 +311,7 @@ def test_a_signed_out_retry_asks_to_sign_in_again_without_leaving_the_page(
     page.get_by_role("button", name="Try sending now").click()
     expect(page.locator("#entry-queue-summary")).to_have_text("")
     expect(link).to_be_hidden()
-    assert [r["heart_rate"] for r in stored(nurse_api, session["id"])] == [73]
+    assert [r["heart_rate"] for r in readings_of(nurse_api, session["id"])] == [73]
 
 
 def test_readings_older_than_a_day_stop_retrying_and_refused_ones_are_dropped(
@@ -351,4 +344,4 @@ def test_readings_older_than_a_day_stop_retrying_and_refused_ones_are_dropped(
     item.get_by_role("button", name="Discard").click()
     expect(page.locator("#entry-queue")).to_be_hidden()
     assert kept(page, session["id"]) == []
-    assert stored(nurse_api, session["id"]) == []
+    assert readings_of(nurse_api, session["id"]) == []

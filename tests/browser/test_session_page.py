@@ -19,16 +19,9 @@ from tests.browser.conftest import (
     wait_for_points,
 )
 from tests.conftest import LiveServer
-from tests.helpers import new_session, post_reading
+from tests.helpers import new_session, post_reading, readings_of
 
 pytestmark = pytest.mark.browser
-
-
-def stored(client: httpx.Client, session_id: int) -> list[dict[str, Any]]:
-    response = client.get(f"/api/sessions/{session_id}/readings")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
 
 
 def local_plotly_time(moment: datetime) -> str:
@@ -131,7 +124,7 @@ def test_a_reading_entered_with_the_keyboard_alone_appears_on_the_chart(
     assert trace(page, "heart_rate")["y"] == [72]
     assert trace(page, "systolic")["y"] == [118]
 
-    (reading,) = stored(nurse_api, session["id"])
+    (reading,) = readings_of(nurse_api, session["id"])
     assert (reading["heart_rate"], reading["spo2"], reading["systolic"], reading["diastolic"]) == (
         72,
         97,
@@ -161,14 +154,14 @@ def test_an_unusual_value_is_recorded_only_after_confirmation(
     page.keyboard.press("Enter")  # the default is the safe choice: go back
     expect(dialog).to_be_hidden()
     expect(page.locator("#heart_rate")).to_be_focused()
-    assert stored(nurse_api, session["id"]) == []
+    assert readings_of(nurse_api, session["id"]) == []
 
     page.keyboard.press("Enter")
     expect(dialog).to_be_visible()
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")  # "Yes, record as entered"
     expect(page.locator("#entry-status")).to_contain_text("Reading recorded")
-    assert [r["heart_rate"] for r in stored(nurse_api, session["id"])] == [25]
+    assert [r["heart_rate"] for r in readings_of(nurse_api, session["id"])] == [25]
 
 
 def test_an_impossible_value_is_explained_next_to_its_field_and_not_stored(
@@ -190,7 +183,7 @@ def test_an_impossible_value_is_explained_next_to_its_field_and_not_stored(
     expect(field).to_be_focused()
     expect(page.locator("#spo2")).not_to_have_attribute("aria-invalid", "true")
     page.wait_for_timeout(300)  # give a wrongly sent reading time to arrive
-    assert stored(nurse_api, session["id"]) == []
+    assert readings_of(nurse_api, session["id"]) == []
 
 
 def test_the_servers_objections_appear_beside_the_fields_they_concern(
@@ -215,7 +208,7 @@ def test_the_servers_objections_appear_beside_the_fields_they_concern(
     expect(page.locator("#taken_at-error")).to_contain_text("is in the future")
     expect(page.locator("#taken_at")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#bp-error")).to_be_hidden()
-    assert stored(nurse_api, session["id"]) == []
+    assert readings_of(nurse_api, session["id"]) == []
 
 
 def test_a_phase_change_is_confirmed_then_shown(
