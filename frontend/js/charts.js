@@ -200,7 +200,7 @@ export class VitalsChart {
       update.x.push(xy.x);
       update.y.push(xy.y);
     }
-    if (indices.length) window.Plotly.restyle(this.el, update, indices);
+    if (indices.length) this.restyleXY(update, indices);
   }
 
   /** Markers while a trace is sparse enough for them to be told apart. */
@@ -410,7 +410,7 @@ export class VitalsChart {
     const trace = alarmTrace(alarms, LANE.ref);
     const update = {};
     for (const name of ["x", "y", "text", "customdata", "marker", "textfont"]) update[name] = [trace[name]];
-    window.Plotly.restyle(this.el, update, [this.indexOf("alarms")]);
+    this.restyleXY(update, [this.indexOf("alarms")]);
   }
 
   /** Mark a simulated session's chart itself, so a screenshot of it cannot pass for a patient. */
@@ -554,6 +554,16 @@ export class VitalsChart {
 
   relayout(update) {
     window.Plotly.relayout(this.el, update);
+  }
+
+  /**
+   * Replace traces' x values. Plotly's restyle of x forgets the axis type and guesses it again
+   * from the data (plotly.js#7225): with no points left (every reading entered in error, or an
+   * empty alarm lane on a new session) it guessed "linear" and the time axis broke. Restating
+   * the type in the same update keeps it a time axis.
+   */
+  restyleXY(update, indices) {
+    window.Plotly.update(this.el, update, { "xaxis.type": "date" }, indices);
   }
 
   /** A zoom, pan or reset on the time axis by the nurse (or a tool acting for one). */

@@ -112,9 +112,9 @@ export class News2Panel {
     return table;
   }
 
-  /** Readings arrived or changed: ask again soon, never more often than every few seconds. */
-  readingsChanged() {
-    this.refresher.poke(this.sessionId);
+  /** `reading` arrived or changed: ask again soon (at once when it was entered by hand). */
+  readingsChanged(reading) {
+    this.refresher.poke(this.sessionId, reading);
   }
 
   /** Ask every minute, so a value that grew too old drops the total even without new readings. */

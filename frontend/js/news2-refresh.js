@@ -4,7 +4,11 @@
 import { api } from "./api.js";
 
 export const BANDS = { low: "Low", "low-medium": "Low–medium", medium: "Medium", high: "High" };
+// Monitor readings arrive every second: asking after each would only repeat the same score.
 const AFTER_READING_MS = 5000;
+// A set entered by hand is the moment a nurse looks for the score: ask at once, only gathering
+// the parts of a set that arrive together.
+const AFTER_HAND_ENTRY_MS = 250;
 export const EVERY_MS = 60 * 1000;
 
 /**
@@ -14,21 +18,32 @@ export const EVERY_MS = 60 * 1000;
 export class News2Refresher {
   constructor(onResult) {
     this.onResult = onResult;
-    this.timers = new Map(); // session id -> pending timer
+    this.timers = new Map(); // session id -> {timer, at}: the pending fetch and when it is due
     this.lastAt = new Map(); // session id -> when last fetched (ms)
     this.seq = new Map(); // session id -> number of the newest request, so an older answer is dropped
   }
 
-  /** A reading arrived: fetch soon, never more often than every few seconds. */
-  poke(sessionId) {
-    if (this.timers.has(sessionId)) return;
-    const wait = Math.max(0, (this.lastAt.get(sessionId) || 0) + AFTER_READING_MS - Date.now());
-    this.timers.set(sessionId, setTimeout(() => this.fetch(sessionId), wait));
+  /**
+   * A reading arrived (or changed): fetch soon. After a monitor's reading never more often than
+   * every few seconds; after one entered by hand (`reading.source` "manual") almost at once.
+   */
+  poke(sessionId, reading = null) {
+    const byHand = reading?.source === "manual";
+    const wait = byHand
+      ? AFTER_HAND_ENTRY_MS
+      : Math.max(0, (this.lastAt.get(sessionId) || 0) + AFTER_READING_MS - Date.now());
+    const pending = this.timers.get(sessionId);
+    if (pending) {
+      if (pending.at <= Date.now() + wait) return;
+      clearTimeout(pending.timer);
+    }
+    const timer = setTimeout(() => this.fetch(sessionId), wait);
+    this.timers.set(sessionId, { timer, at: Date.now() + wait });
   }
 
   /** Fetch now (replacing anything pending). */
   now(sessionId) {
-    clearTimeout(this.timers.get(sessionId));
+    clearTimeout(this.timers.get(sessionId)?.timer);
     this.fetch(sessionId);
   }
 
@@ -49,7 +64,7 @@ export class News2Refresher {
   }
 
   forget(sessionId) {
-    clearTimeout(this.timers.get(sessionId));
+    clearTimeout(this.timers.get(sessionId)?.timer);
     this.timers.delete(sessionId);
     this.lastAt.delete(sessionId);
   }

@@ -222,7 +222,7 @@ function takeEnteredInError(reading) {
   if (reading.session_id !== sessionId) return;
   state.readings.set(reading.id, reading);
   if (chart) chart.removeReading(reading);
-  if (news2Panel) news2Panel.readingsChanged();
+  if (news2Panel) news2Panel.refresh(); // the score may have lost a part: ask at once
   if (state.reloading) return; // the reload draws everything in the store when it finishes
   state.recent = state.recent.map((r) => (r.id === reading.id ? reading : r));
   state.latest = {};
@@ -247,7 +247,7 @@ function addReading(reading) {
   if (counts(reading)) foldLatest(state.latest, reading);
   noteRecent([reading]);
   chart.addReadings([reading]);
-  news2Panel.readingsChanged();
+  news2Panel.readingsChanged(reading);
   renderSoon();
 }
 

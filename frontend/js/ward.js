@@ -444,7 +444,7 @@ function apply(message) {
     foldLatest(entry.latest, message.data);
     entry.trend.add(message.data);
     if (entry.pending) entry.pending.push(message.data); // for the trend being loaded
-    news2.poke(id);
+    news2.poke(id, message.data);
     markDirty(id);
   } else if (message.kind === "reading.entered_in_error") {
     reloadTile(id);

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    ConsoleMessage,
     Page,
     Playwright,
     ViewportSize,
@@ -62,14 +63,32 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     context.close()
 
 
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    """A page that fails the test if any script on it throws."""
-    page = context.new_page()
+# Console errors a test provokes on purpose (a request it cut, a stream it broke) rather than
+# a fault of the page's.
+EXPECTED_CONSOLE_ERRORS = ("Failed to load resource", "WebSocket connection to")
+
+
+def watch_for_errors(page: Page) -> list[str]:
+    """Collect what the page throws and the errors it logs (Chromium logs an SVG attribute
+    Plotly wrote as NaN, for one), so a test can fail on them."""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith(EXPECTED_CONSOLE_ERRORS):
+            errors.append(message.text)
+
+    page.on("console", console)
+    return errors
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A page that fails the test if any script on it throws or logs an error."""
+    page = context.new_page()
+    errors = watch_for_errors(page)
     yield page
-    assert not errors, f"uncaught errors in the page: {errors}"
+    assert not errors, f"errors in the page: {errors}"
 
 
 def stop_every_active_session(client: httpx.Client) -> None:
@@ -220,8 +239,7 @@ def second_page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport=DESKTOP, timezone_id=TIMEZONE, locale="en-GB")
     context.set_default_timeout(5000)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = watch_for_errors(page)
     yield page
     context.close()
-    assert not errors, f"uncaught errors in the second page: {errors}"
+    assert not errors, f"errors in the second page: {errors}"

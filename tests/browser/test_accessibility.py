@@ -8,7 +8,14 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from backend.users.roles import Role
 from tests.browser.accessibility import axe_violations, describe
-from tests.browser.conftest import DESKTOP, TIMEZONE, api_client, sign_in, wait_until_live
+from tests.browser.conftest import (
+    DESKTOP,
+    TIMEZONE,
+    api_client,
+    sign_in,
+    wait_until_live,
+    watch_for_errors,
+)
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
@@ -39,11 +46,10 @@ def a11y_page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page
     context = browser.new_context(viewport=viewport, timezone_id=TIMEZONE, locale="en-GB")
     context.set_default_timeout(8000)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = watch_for_errors(page)
     yield page
     context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    assert not errors, f"errors in the page: {errors}"
 
 
 def check(page: Page) -> None:

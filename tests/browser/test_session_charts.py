@@ -1,6 +1,7 @@
 """The session page's charts: a whole long session held, time windows, a zoom that survives live
 readings, the respiratory rate row, alarms on the time axis, readings entered in error."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -301,3 +302,37 @@ def test_the_empty_chart_follows_the_servers_clock_and_alarms_sort_as_instants(
         }"""
     )
     assert order == [2, 1]  # 10:00 UTC before 10:30 UTC, whatever the strings say
+
+
+def axis_type(page: Page) -> str:
+    kind: str = page.evaluate(
+        "() => document.getElementById('vitals-chart')._fullLayout.xaxis.type"
+    )
+    return kind
+
+
+def test_the_time_axis_stays_a_time_axis_with_nothing_to_draw(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    """Plotly guesses an axis's type again when a trace's x values are replaced; with no points
+    it guessed a plain number line (-1 to 6), and drew the phase lines and labels at NaN."""
+    session = new_session(nurse_api)
+    page = open_session(session["id"])  # the page fixture fails on the NaN errors Chromium logs
+    wait_chart(page, "gd._fullLayout.xaxis.type === 'date'")
+    page.wait_for_timeout(300)  # the alarm lane is filled after the first draw
+    assert axis_type(page) == "date"
+
+    reading = post_reading(nurse_api, session["id"], heart_rate=75)
+    assert reading.status_code == 201, reading.text
+    wait_for_points(page, "heart_rate", 1)
+    marked = nurse_api.post(
+        f"/api/sessions/{session['id']}/readings/{reading.json()['id']}/entered-in-error",
+        json={"reason": "wrong chair"},
+    )
+    assert marked.status_code == 200, marked.text
+    wait_chart(page, "gd.data.find((t) => t.uid === 'heart_rate').y.filter((y) => y).length === 0")
+    page.wait_for_timeout(300)
+    assert axis_type(page) == "date"
+    ticks = page.locator("#vitals-chart .xtick text").all_text_contents()
+    assert ticks, "no time ticks"
+    assert all(re.fullmatch(r"\d\d:\d\d", tick) for tick in ticks), ticks
