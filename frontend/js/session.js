@@ -98,6 +98,7 @@ function showSession(session) {
   if (limitsPhase !== null && limitsPhase !== session.phase) refreshLimits(); // a phase has limits of its own
   if (alarmsPanel) alarmsPanel.render();
   if (chart) chart.setPhaseChanges(session.phase_changes);
+  drawLatest(); // how soon a value is stale depends on the phase
   if (ENDED_PHASES.has(session.phase)) {
     entry.setEnabled(false, `This session has ended (${PHASE_NAMES[session.phase].toLowerCase()}); it no longer accepts readings.`);
   } else if (!canRecord(role, session.simulated)) {
@@ -230,11 +231,20 @@ function takeEnteredInError(reading) {
   renderSoon();
 }
 
+/** The latest values atop the page, stale by the same rule as on the ward's tiles. */
+function drawLatest() {
+  const session = state.session;
+  renderVitals($("latest"), state.latest, {
+    phase: session?.phase,
+    news2MaxMinutes: session?.news2?.max_age_minutes,
+  });
+}
+
 function renderSoon() {
   if (renderTimer) return;
   renderTimer = setTimeout(() => {
     renderTimer = null;
-    renderVitals($("latest"), state.latest);
+    drawLatest();
     renderRecent();
   }, 100);
 }
@@ -259,7 +269,7 @@ function drawAll() {
   noteRecent(all);
   chart.setReadings(all);
   chart.setPhaseChanges(state.session.phase_changes);
-  renderVitals($("latest"), state.latest);
+  drawLatest();
   renderRecent();
 }
 
@@ -430,7 +440,7 @@ async function main() {
     onMarked: (reading) => {
       takeEnteredInError(reading);
       renderRecent(); // now, not on the next tick: focus moves to the row's note
-      renderVitals($("latest"), state.latest);
+      drawLatest();
       $("recent-body").querySelector(`[data-note-for="${CSS.escape(reading.id)}"]`)?.focus();
     },
   });

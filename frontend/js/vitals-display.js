@@ -1,6 +1,11 @@
 // The latest value of each vital with its age, as shown on a ward tile and atop a session page.
+// "Stale" follows how often a value is due, not one number for all: a pulse oximeter sends every
+// second, a cuff every 10–15 minutes, a nurse's temperature once a round.
 
-import { STALE_AFTER_MS, ageMs, ageText, localTime, parseTime } from "./time.js";
+import { ageMs, ageText, localTime, parseTime } from "./time.js";
+
+const MINUTE = 60 * 1000;
+const CONTINUOUS_MS = MINUTE;
 
 const CARDS = [
   { key: "heart_rate", short: "HR", long: "Heart rate", unit: "/min", always: true },
@@ -12,6 +17,27 @@ const CARDS = [
   { key: "sedation", short: "MOAA/S", long: "Sedation (MOAA/S, 5 responds readily to name)", unit: "" },
   { key: "on_oxygen", short: "Air/O₂", long: "Breathing air or on oxygen", unit: "" },
 ];
+
+// Observed only on a nurse's round: due as often as NEWS2 needs them.
+const ROUND_ONLY = new Set(["temperature", "consciousness", "sedation", "on_oxygen"]);
+
+/** The cuff's cycle by phase (clinical.md §2 and §4): 10 min while infusing, 15 min otherwise. */
+function bpIntervalMs(phase) {
+  return (phase === "infusing" ? 10 : 15) * MINUTE;
+}
+
+/**
+ * How old a value may be before it is stale. A device or simulator value is continuous (a
+ * minute without one means the feed stopped); a hand-entered one is due with the BP round.
+ * Until the tile's readings say where a value came from, it is given the round's interval:
+ * better a second's delay in marking a dead feed (its no-data alarm is the server's) than
+ * every hand-entered value flashing stale while the page loads.
+ */
+export function staleAfterMs(key, source, phase, news2MaxMinutes) {
+  if (key === "bp") return bpIntervalMs(phase);
+  if (ROUND_ONLY.has(key)) return (news2MaxMinutes || 30) * MINUTE;
+  return source === "device" || source === "simulator" ? CONTINUOUS_MS : bpIntervalMs(phase);
+}
 
 // Everything a reading can carry, as the latest values keep it.
 const FIELDS = [
@@ -81,8 +107,11 @@ export function vitalLabel(spec) {
   return label;
 }
 
-/** Draw the cards for `latest` into `container` (optional vitals only when present). */
-export function renderVitals(container, latest) {
+/**
+ * Draw the cards for `latest` into `container` (optional vitals only when present); `phase` and
+ * `news2MaxMinutes` decide when each value is stale.
+ */
+export function renderVitals(container, latest, { phase, news2MaxMinutes } = {}) {
   const nodes = [];
   for (const card of CARDS) {
     const shown = shownValue(card.key, latest);
@@ -101,6 +130,7 @@ export function renderVitals(container, latest) {
     age.className = "v-age";
     if (shown) {
       el.dataset.takenAt = shown.taken_at;
+      el.dataset.staleAfter = String(staleAfterMs(card.key, shown.source, phase, news2MaxMinutes));
       age.title = `Taken at ${localTime(shown.taken_at)}`;
       const text = document.createElement("span");
       text.className = "age";
@@ -119,11 +149,11 @@ export function renderVitals(container, latest) {
   refreshAges(container);
 }
 
-/** Re-word every age under `root` and mark values older than five minutes as stale. */
+/** Re-word every age under `root` and mark the values that are overdue as stale. */
 export function refreshAges(root) {
   for (const el of root.querySelectorAll("[data-taken-at]")) {
     const age = ageMs(el.dataset.takenAt);
-    const stale = age > STALE_AFTER_MS;
+    const stale = age > Number(el.dataset.staleAfter);
     const text = el.querySelector(".age");
     if (text) text.textContent = ageText(age);
     const badge = el.querySelector(".badge.stale");

@@ -1,14 +1,11 @@
 // A ward tile's vitals: the latest value of each, its age, a 30-minute trend, and whether it is
-// stale. "Stale" follows how often a value is due, not one number for all: a pulse oximeter
-// sends every second, a cuff every 10–15 minutes, a nurse's temperature once a round.
+// stale (by the rule in vitals-display.js, the same as atop the session page).
 
 import { describeTrend, drawSparkline } from "./sparkline.js";
 import { TREND_MINUTES, TREND_MS } from "./ward-trend.js";
 import { ageMs, ageText, localTime, now, parseTime } from "./time.js";
-import { shownValue, vitalLabel } from "./vitals-display.js";
+import { shownValue, staleAfterMs, vitalLabel } from "./vitals-display.js";
 
-const CONTINUOUS_MS = 60 * 1000;
-const MINUTE = 60 * 1000;
 
 // Rows with a trend (always HR, BP, SpO2; RR once the chair has one), then a line of the
 // observations a nurse records by hand.
@@ -22,24 +19,6 @@ const EXTRAS = [
   { key: "temperature", short: "Temp", long: "Temperature", unit: "°C" },
   { key: "consciousness", short: "ACVPU", long: "Consciousness (ACVPU)", unit: "" },
 ];
-
-/** The cuff's cycle by phase (clinical.md §2 and §4): 10 min while infusing, 15 min otherwise. */
-function bpIntervalMs(phase) {
-  return (phase === "infusing" ? 10 : 15) * MINUTE;
-}
-
-/**
- * How old a value may be before it is stale. A device or simulator value is continuous (a
- * minute without one means the feed stopped); a hand-entered one is due with the BP round.
- * Until the tile's readings say where a value came from, it is given the round's interval:
- * better a second's delay in marking a dead feed (its no-data alarm is the server's) than
- * every hand-entered value flashing stale while the page loads.
- */
-export function staleAfterMs(key, source, phase, news2MaxMinutes) {
-  if (key === "bp") return bpIntervalMs(phase);
-  if (key === "temperature" || key === "consciousness") return (news2MaxMinutes || 30) * MINUTE;
-  return source === "device" || source === "simulator" ? CONTINUOUS_MS : bpIntervalMs(phase);
-}
 
 function buildRow(spec, withTrend) {
   const row = document.createElement("div");

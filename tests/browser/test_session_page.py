@@ -264,3 +264,37 @@ def test_a_simulated_sessions_chart_says_so_on_the_chart_itself(
         ".map((a) => a.text)"
     )
     assert "SIMULATED — NOT A PATIENT" not in texts
+
+
+def test_latest_values_go_stale_by_the_same_rule_as_the_ward_tile(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    sid = session["id"]
+
+    def ago(minutes: float) -> str:
+        return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+
+    # A monitor's SpO2 two minutes old: its feed stopped. A BP 20 minutes old: the round is
+    # overdue. A pulse a nurse counted three minutes ago is not due again until the next round.
+    for body in (
+        {"taken_at": ago(2), "spo2": 96, "source": "device"},
+        {"taken_at": ago(20), "systolic": 118, "diastolic": 76},
+        {"taken_at": ago(3), "heart_rate": 72},
+    ):
+        assert post_reading(nurse_api, sid, **body).status_code == 201
+    page = open_session(sid)
+
+    def card(name: str) -> Any:
+        return page.locator(f"#latest .vital[data-vital='{name}']")
+
+    for name in ("spo2", "bp"):
+        expect(card(name)).to_have_attribute("data-stale", "true")
+        expect(card(name).locator(".badge.stale")).to_be_visible()
+    expect(card("heart_rate")).to_have_attribute("data-stale", "false")
+    expect(card("heart_rate").locator(".badge.stale")).to_be_hidden()
+
+    # A fresh monitor value is current again.
+    assert post_reading(nurse_api, sid, spo2=97, source="device").status_code == 201
+    expect(card("spo2").locator(".v-value")).to_have_text("97")
+    expect(card("spo2")).to_have_attribute("data-stale", "false")
