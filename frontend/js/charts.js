@@ -559,11 +559,17 @@ export class VitalsChart {
   /**
    * Replace traces' x values. Plotly's restyle of x forgets the axis type and guesses it again
    * from the data (plotly.js#7225): with no points left (every reading entered in error, or an
-   * empty alarm lane on a new session) it guessed "linear" and the time axis broke. Restating
-   * the type in the same update keeps it a time axis.
+   * empty alarm lane on a new session) it guessed "linear" and the time axis broke. So the
+   * update restates the type, and with it the range shown (a zoom, a window, or the whole
+   * session), which a change of type alone would reset.
    */
   restyleXY(update, indices) {
-    window.Plotly.update(this.el, update, { "xaxis.type": "date" }, indices);
+    const axis = this.el.layout.xaxis || {};
+    const keep =
+      axis.autorange === false && Array.isArray(axis.range)
+        ? { "xaxis.range": [...axis.range], "xaxis.autorange": false }
+        : { "xaxis.autorange": true };
+    window.Plotly.update(this.el, update, { "xaxis.type": "date", ...keep }, indices);
   }
 
   /** A zoom, pan or reset on the time axis by the nurse (or a tool acting for one). */

@@ -71,7 +71,9 @@ async function loadHistory() {
 function showSession(session) {
   // An event may be older than what we show: never step the phase backwards.
   if (state.session && session.phase_changes.length < state.session.phase_changes.length) return;
-  state.session = session;
+  // A phase change's session carries no NEWS2 (the panel keeps its own); keep the one we had,
+  // whose age limit also says when round observations are stale.
+  state.session = session.news2 || !state.session ? session : { ...session, news2: state.session.news2 };
   const head = $("session-head");
   head.dataset.simulated = String(session.simulated);
   $("sim-badge").hidden = !session.simulated;

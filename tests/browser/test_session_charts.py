@@ -304,6 +304,12 @@ def test_the_empty_chart_follows_the_servers_clock_and_alarms_sort_as_instants(
     assert order == [2, 1]  # 10:00 UTC before 10:30 UTC, whatever the strings say
 
 
+def shown_seconds(page: Page) -> float:
+    """How much time the chart's x axis shows."""
+    start, end = page.evaluate("() => document.getElementById('vitals-chart').layout.xaxis.range")
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
 def axis_type(page: Page) -> str:
     kind: str = page.evaluate(
         "() => document.getElementById('vitals-chart')._fullLayout.xaxis.type"
@@ -321,6 +327,7 @@ def test_the_time_axis_stays_a_time_axis_with_nothing_to_draw(
     wait_chart(page, "gd._fullLayout.xaxis.type === 'date'")
     page.wait_for_timeout(300)  # the alarm lane is filled after the first draw
     assert axis_type(page) == "date"
+    assert 15 * 60 < shown_seconds(page) < 17 * 60  # the empty chart's last 15 min and next 1
 
     reading = post_reading(nurse_api, session["id"], heart_rate=75)
     assert reading.status_code == 201, reading.text

@@ -85,16 +85,30 @@ def test_a_nurses_zoom_survives_live_points_late_points_and_a_full_reload(
     assert post_reading(nurse_api, session["id"], heart_rate=90).is_success  # appended
     wait_for_points(page, "heart_rate", 4)
     late = (now - timedelta(seconds=45)).isoformat()
-    assert post_reading(nurse_api, session["id"], heart_rate=85, taken_at=late).is_success
+    posted = post_reading(nurse_api, session["id"], heart_rate=85, taken_at=late)
+    assert posted.is_success
     wait_for_points(page, "heart_rate", 5)  # inserted in time order, the trace redrawn
     assert trace(page, "heart_rate")["y"] == [80, 80, 85, 80, 90]
+    assert shown_range() == [z[:19] for z in zoom]
+
+    # A trace redrawn without a point (entered in error) keeps the zoom too.
+    marked = nurse_api.post(
+        f"/api/sessions/{session['id']}/readings/{posted.json()['id']}/entered-in-error",
+        json={"reason": "another patient's"},
+    )
+    assert marked.status_code == 200, marked.text
+    page.wait_for_function(
+        "() => document.getElementById('vitals-chart').data"
+        ".find((t) => t.uid === 'heart_rate').y.filter((y) => y !== null).length === 4"
+    )
+    assert shown_range() == [z[:19] for z in zoom]
 
     # A reset from the server makes the page reload everything and redraw the chart.
     link.swallow_events = True
     assert post_reading(nurse_api, session["id"], heart_rate=95).is_success
     link.routes[0].send(json.dumps({"type": "reset", "cursor": "0"}))
-    wait_for_points(page, "heart_rate", 6)  # only the reload can have brought this one
-    assert trace(page, "heart_rate")["y"] == [80, 80, 85, 80, 90, 95]
+    wait_for_points(page, "heart_rate", 5)  # only the reload can have brought this one
+    assert trace(page, "heart_rate")["y"] == [80, 80, 80, 90, 95]
     assert shown_range() == [z[:19] for z in zoom]
 
 
