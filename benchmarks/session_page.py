@@ -270,13 +270,18 @@ ROWS = [
 ]
 
 
-def report(figures: list[PageFigures]) -> None:
-    width = max(len(label) for label, _, _ in ROWS) + 2
+def print_table(figures: Sequence[Any], rows: Sequence[tuple[str, str, str]]) -> None:
+    """One column per case (its `name`), one line per (label, attribute, unit) of `rows`."""
+    width = max(len(label) for label, _, _ in rows) + 2
     print()
     print("".ljust(width) + "".join(f.name.rjust(16) for f in figures))
-    for label, key, unit in ROWS:
+    for label, key, unit in rows:
         cells = "".join(f"{getattr(f, key)!s:>12} {unit:<3}" for f in figures)
         print(label.ljust(width) + cells)
+
+
+def report(figures: list[PageFigures]) -> None:
+    print_table(figures, ROWS)
 
 
 def collect_errors(page: Page) -> list[str]:

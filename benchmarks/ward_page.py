@@ -47,6 +47,7 @@ from benchmarks.session_page import (
     collect_errors,
     new_session,
     prepare,
+    print_table,
     reading,
     seed,
 )
@@ -317,12 +318,7 @@ ROWS = [
 
 
 def report(figures: list[WardFigures]) -> None:
-    width = max(len(label) for label, _, _ in ROWS) + 2
-    print()
-    print("".ljust(width) + "".join(f.name.rjust(16) for f in figures))
-    for label, key, unit in ROWS:
-        cells = "".join(f"{getattr(f, key)!s:>12} {unit:<3}" for f in figures)
-        print(label.ljust(width) + cells)
+    print_table(figures, ROWS)
     for f in figures:
         print(f"\n{f.name}: API requests while loading (requests, MB as sent, MB decoded)")
         for path, (count, wire, decoded) in f.load_requests_by_path.items():
