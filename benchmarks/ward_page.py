@@ -8,7 +8,7 @@ in-run baseline is the same with --baseline-chairs (1). It then opens /ward?disp
 nurse, and measures
 
   * the time from navigation until every chair's tile is on the page, and until every tile's
-    30-minute trend is loaded (`data-trend="loaded"`, set by ward.js once its readings are in);
+    30-minute trend is loaded (`data-trend="loaded"`, set by ward.js once its buckets are in);
   * the API requests the page made while loading, and their bytes (resource timing:
     `encodedBodySize` as sent, gzip included, and `decodedBodySize`);
   * the main thread's long tasks while loading (PerformanceObserver 'longtask');

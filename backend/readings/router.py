@@ -1,4 +1,5 @@
-"""Reading endpoints: post one, post a batch, list a session's readings, the vitals catalogue."""
+"""Reading endpoints: post one, post a batch, list a session's readings or their trend, the
+vitals catalogue."""
 
 from datetime import timedelta
 from typing import Annotated
@@ -22,6 +23,9 @@ from backend.readings.schemas import (
     ReadingIn,
     ReadingPage,
     ReadingPublic,
+    ReadingTrend,
+    TrendBar,
+    TrendLines,
     VitalsCatalogue,
     VitalSpecPublic,
 )
@@ -101,6 +105,27 @@ def list_readings(
     return ReadingPage(
         items=[ReadingPublic.model_validate(r) for r in result.items],
         next_page=result.next_page,
+        stream_cursor=str(result.stream_cursor),
+    )
+
+
+@router.get(
+    "/api/sessions/{session_id}/trend",
+    summary="A session's readings folded into time buckets (a ward tile's sparklines)",
+)
+def reading_trend(
+    session_id: int,
+    _: CurrentActor,
+    db: SessionDep,
+    since: Annotated[AwareDatetime, Query(description="taken_at ≥ this; at most 24 h ago")],
+    bucket_seconds: Annotated[int, Query(ge=5, le=300)] = 15,
+) -> ReadingTrend:
+    result = service.trend_of(db, session_id, since=since, bucket_seconds=bucket_seconds)
+    trend = result.trend
+    return ReadingTrend(
+        lines=TrendLines.model_validate(trend.lines),
+        bp=[TrendBar.model_validate(b) for b in trend.bp],
+        newest_taken_at=trend.newest_taken_at,
         stream_cursor=str(result.stream_cursor),
     )
 

@@ -146,6 +146,36 @@ class ReadingPage(Schema):
     )
 
 
+class TrendPoint(Schema):
+    t: datetime = Field(description="When the newest reading in this bucket was taken")
+    mean: float
+    low: float
+    high: float
+    n: int = Field(description="How many readings the bucket holds")
+
+
+class TrendLines(Schema):
+    heart_rate: list[TrendPoint]
+    spo2: list[TrendPoint]
+    respiratory_rate: list[TrendPoint]
+
+
+class TrendBar(Schema):
+    t: datetime = Field(description="When the bucket's latest BP was taken")
+    high: int = Field(description="Systolic (diastolic when only that half was measured)")
+    low: int = Field(description="Diastolic (systolic when only that half was measured)")
+
+
+class ReadingTrend(Schema):
+    lines: TrendLines = Field(description="Per vital, one point per bucket, oldest first")
+    bp: list[TrendBar] = Field(description="Each bucket's latest blood pressure, oldest first")
+    newest_taken_at: datetime | None = Field(description="The newest reading folded in")
+    stream_cursor: str = Field(
+        description="Open the live stream with after=this to receive what came after these "
+        "buckets (a reading committed meanwhile may be in both)"
+    )
+
+
 class VitalSpecPublic(Schema):
     name: str
     label: str

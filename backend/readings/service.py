@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.timeutil import as_utc, utcnow
 from backend.readings.models import Reading
 from backend.readings.schemas import ReadingIn, ReadingPublic, Source
+from backend.readings.trend import Sample, Trend, fold
 from backend.readings.vitals import VITAL_FIELDS
 from backend.sessions import service as sessions
 from backend.sessions.models import InfusionSession
@@ -266,11 +268,17 @@ def mark_entered_in_error(
     return reading
 
 
-def latest_values(
-    db: Session, session_ids: Sequence[int]
-) -> dict[int, dict[str, tuple[LatestValue, datetime]]]:
-    """For each session, each vital's most recent value and when it was taken."""
-    latest: dict[int, dict[str, tuple[LatestValue, datetime]]] = {sid: {} for sid in session_ids}
+class Latest(NamedTuple):
+    """A vital's newest value, when it was taken, and where it came from (sets its staleness)."""
+
+    value: LatestValue
+    taken_at: datetime
+    source: str
+
+
+def latest_values(db: Session, session_ids: Sequence[int]) -> dict[int, dict[str, Latest]]:
+    """For each session, each vital's most recent value, when it was taken and its source."""
+    latest: dict[int, dict[str, Latest]] = {sid: {} for sid in session_ids}
     if not session_ids:
         return latest
     if len(session_ids) == 1:
@@ -280,7 +288,7 @@ def latest_values(
         for name in VITAL_FIELDS:
             column = getattr(Reading, name)
             row = db.execute(
-                select(column, Reading.taken_at)
+                select(column, Reading.taken_at, Reading.source)
                 .where(
                     Reading.session_id == session_id,
                     column.is_not(None),
@@ -290,7 +298,7 @@ def latest_values(
                 .limit(1)
             ).first()
             if row is not None:
-                latest[session_id][name] = (row[0], as_utc(row[1]))
+                latest[session_id][name] = Latest(row[0], as_utc(row[1]), row[2])
         return latest
     for name in VITAL_FIELDS:
         column = getattr(Reading, name)
@@ -299,6 +307,7 @@ def latest_values(
                 Reading.session_id,
                 column.label("value"),
                 Reading.taken_at,
+                Reading.source,
                 func.row_number()
                 .over(partition_by=Reading.session_id, order_by=Reading.taken_at.desc())
                 .label("rank"),
@@ -310,8 +319,53 @@ def latest_values(
             )
             .subquery()
         )
-        for session_id, value, taken_at in db.execute(
-            select(ranked.c.session_id, ranked.c.value, ranked.c.taken_at).where(ranked.c.rank == 1)
+        for session_id, value, taken_at, source in db.execute(
+            select(ranked.c.session_id, ranked.c.value, ranked.c.taken_at, ranked.c.source).where(
+                ranked.c.rank == 1
+            )
         ):
-            latest[session_id][name] = (value, as_utc(taken_at))
+            latest[session_id][name] = Latest(value, as_utc(taken_at), source)
     return latest
+
+
+MAX_TREND_AGE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class TrendPage:
+    trend: Trend
+    stream_cursor: int
+
+
+def trend_of(db: Session, session_id: int, *, since: datetime, bucket_seconds: int) -> TrendPage:
+    """A session's readings since `since` (errored ones left out) folded into time buckets."""
+    if as_utc(since) < utcnow() - MAX_TREND_AGE:
+        raise InvalidInput(
+            ("query", "since"),
+            f"a trend reaches back at most {MAX_TREND_AGE.total_seconds() / 3600:g} hours; "
+            "use the readings list for older ones",
+            since.isoformat(),
+        )
+    if db.get(InfusionSession, session_id) is None:
+        raise NotFound(f"no session with id {session_id}")
+    # Read before the readings, as list_readings does: a reading committed in between is then
+    # both in the buckets and after the cursor (counted twice) rather than in neither.
+    cursor = last_sequence(db)
+    rows = db.execute(
+        select(
+            Reading.taken_at,
+            Reading.heart_rate,
+            Reading.spo2,
+            Reading.respiratory_rate,
+            Reading.systolic,
+            Reading.diastolic,
+        )
+        .where(
+            Reading.session_id == session_id,
+            Reading.taken_at >= since,
+            Reading.entered_in_error_at.is_(None),
+        )
+        .order_by(Reading.taken_at, Reading.id)
+    )
+    samples = (Sample(as_utc(taken_at), *vitals) for taken_at, *vitals in rows)
+    return TrendPage(fold(samples, bucket_seconds), cursor)

@@ -5,20 +5,22 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from backend.readings.service import LatestValue, latest_values
+from backend.readings.service import Latest, latest_values
 from backend.scores.news2 import PARAMETERS, Observation, score
 from backend.scores.schemas import News2Public
 from backend.sessions.models import InfusionSession
 
-Latest = Mapping[str, tuple[LatestValue, datetime]]
+LatestByVital = Mapping[str, Latest]
 
 
 def news2_of(
-    session: InfusionSession, latest: Latest, now: datetime, max_age: timedelta
+    session: InfusionSession, latest: LatestByVital, now: datetime, max_age: timedelta
 ) -> News2Public:
     """Score a session from its latest values (as `readings.service.latest_values` gives them)."""
     observations = {
-        name: Observation(latest[name][0], latest[name][1]) for name in PARAMETERS if name in latest
+        name: Observation(latest[name].value, latest[name].taken_at)
+        for name in PARAMETERS
+        if name in latest
     }
     # An ended session is scored as it stood when it ended, not as "everything is stale".
     ended = session.ended_at

@@ -50,8 +50,8 @@ def _summaries(
             alert=alarms[s.id],
             news2=news2_of(s, latest[s.id], now, max_age),
             latest={
-                name: LatestValue(value=value, taken_at=at)
-                for name, (value, at) in latest[s.id].items()
+                name: LatestValue(value=v.value, taken_at=v.taken_at, source=v.source)
+                for name, v in latest[s.id].items()
             },
         )
         for s in rows

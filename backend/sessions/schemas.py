@@ -143,6 +143,7 @@ class LatestValue(Schema):
     # bool first: pydantic would otherwise turn on_oxygen's true into 1.
     value: bool | int | float | str
     taken_at: datetime
+    source: str = Field(description="manual, device or simulator: how soon the value is stale")
 
 
 class SessionSummary(SessionPublic):

@@ -29,9 +29,9 @@ function bpIntervalMs(phase) {
 /**
  * How old a value may be before it is stale. A device or simulator value is continuous (a
  * minute without one means the feed stopped); a hand-entered one is due with the BP round.
- * Until the tile's readings say where a value came from, it is given the round's interval:
- * better a second's delay in marking a dead feed (its no-data alarm is the server's) than
- * every hand-entered value flashing stale while the page loads.
+ * A value whose source is not known (an older server's summary) is given the round's interval:
+ * better a late mark on a dead feed (its no-data alarm is the server's) than every
+ * hand-entered value flashing stale.
  */
 export function staleAfterMs(key, source, phase, news2MaxMinutes) {
   if (key === "bp") return bpIntervalMs(phase);

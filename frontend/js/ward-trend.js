@@ -1,5 +1,7 @@
 // A tile's last 30 minutes of HR, BP, SpO2 and RR, kept as 15-second buckets: a 1 Hz monitor
 // gives 1,800 readings per half hour, and a sparkline a few hundred pixels wide needs ~120.
+// The server folds the history the same way (backend/readings/trend.py); the live stream's
+// readings are added here.
 
 import { api } from "./api.js";
 import { now, parseTime } from "./time.js";
@@ -8,20 +10,11 @@ export const TREND_MINUTES = 30;
 export const TREND_MS = TREND_MINUTES * 60 * 1000;
 const BUCKET_MS = 15 * 1000;
 const LINES = ["heart_rate", "spo2", "respiratory_rate"];
-const PAGE_SIZE = 5000;
 
-/** Readings taken since `since` (a Date), every page of them, oldest first. */
-export async function fetchReadings(sessionId, since) {
-  const items = [];
-  let page = null;
-  do {
-    const params = new URLSearchParams({ since: since.toISOString(), limit: String(PAGE_SIZE) });
-    if (page) params.set("page", page);
-    const result = await api(`/api/sessions/${sessionId}/readings?${params}`);
-    items.push(...result.items);
-    page = result.next_page;
-  } while (page);
-  return items;
+/** The trend since `since` (a Date) as the server buckets it: GET /api/sessions/{id}/trend. */
+export function fetchTrend(sessionId, since) {
+  const params = new URLSearchParams({ since: since.toISOString(), bucket_seconds: String(BUCKET_MS / 1000) });
+  return api(`/api/sessions/${sessionId}/trend?${params}`);
 }
 
 export class TileTrend {
@@ -29,15 +22,38 @@ export class TileTrend {
     this.clear();
   }
 
+  /** A trend seeded from the server's buckets (GET .../trend, 15-second buckets). */
+  static fromBuckets(body) {
+    const trend = new TileTrend();
+    for (const name of LINES) {
+      for (const point of body.lines[name] || []) {
+        const t = parseTime(point.t).getTime();
+        const { n, low, high } = point;
+        trend.lines[name].set(Math.floor(t / BUCKET_MS) * BUCKET_MS, { t, sum: point.mean * n, n, low, high });
+      }
+    }
+    for (const bar of body.bp || []) {
+      const t = parseTime(bar.t).getTime();
+      trend.bp.set(Math.floor(t / BUCKET_MS) * BUCKET_MS, { t, high: bar.high, low: bar.low });
+    }
+    trend.covered = Number(body.stream_cursor);
+    return trend;
+  }
+
   clear() {
     this.lines = Object.fromEntries(LINES.map((name) => [name, new Map()]));
     this.bp = new Map();
     this.seen = new Map(); // reading id -> time taken, so a reading seen twice counts once
+    this.covered = -1; // stream cursor up to which the seeded buckets already hold the readings
   }
 
-  /** Fold one reading in (an errored one is left out); true when the trend changed. */
-  add(reading) {
+  /**
+   * Fold one reading in (an errored one is left out); true when the trend changed. `cursor`, the
+   * stream event's, leaves out a reading the server's buckets already counted.
+   */
+  add(reading, cursor = null) {
     if (reading.entered_in_error_at) return false;
+    if (cursor !== null && cursor !== undefined && Number(cursor) <= this.covered) return false;
     const t = parseTime(reading.taken_at).getTime();
     if (t < now() - TREND_MS - BUCKET_MS || this.seen.has(reading.id)) return false;
     this.seen.set(reading.id, t);

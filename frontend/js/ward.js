@@ -13,7 +13,7 @@ import { LiveStream } from "./stream.js";
 import { durationText, everySecond, localTime, now, parseTime } from "./time.js";
 import { drawVitals, refreshVitals } from "./ward-vitals.js";
 import { foldLatest } from "./vitals-display.js";
-import { TREND_MS, TileTrend, fetchReadings } from "./ward-trend.js";
+import { TREND_MS, TileTrend, fetchTrend } from "./ward-trend.js";
 import { News2Refresher } from "./news2-refresh.js";
 import { drawNews2, refreshNews2Age } from "./ward-news2.js";
 import { WallDisplay } from "./ward-display.js";
@@ -99,7 +99,7 @@ function newEntry(session, summary) {
   return entry;
 }
 
-// Trends load a few tiles at a time: a wall of twelve chairs at 1 Hz is 20,000 readings.
+// Trends load a few tiles at a time, so a wall of twelve chairs does not ask for all at once.
 const trendQueue = [];
 let trendsLoading = 0;
 const TREND_PARALLEL = 2;
@@ -124,27 +124,25 @@ function pumpTrends() {
 async function loadTrend(sessionId) {
   const entry = tiles.get(sessionId);
   if (!entry) return;
-  const fresh = new TileTrend();
   // A mark made while this load was under way may not be in what it fetched: then its result
   // is dropped (the load the mark queued replaces it), or the errored value would come back.
   const marks = entry.errorMarks || 0;
   entry.pending = entry.pending || [];
   entry.loading = (entry.loading || 0) + 1;
-  let readings = null;
+  let body = null;
   try {
-    readings = await fetchReadings(sessionId, new Date(now() - TREND_MS));
+    body = await fetchTrend(sessionId, new Date(now() - TREND_MS));
   } catch {
     setTimeout(() => tiles.get(sessionId) === entry && queueTrend(sessionId), 10000);
   }
   const pending = entry.pending;
   entry.loading -= 1;
   if (!entry.loading) entry.pending = null;
-  if (!readings || tiles.get(sessionId) !== entry || (entry.errorMarks || 0) !== marks) return;
-  for (const reading of readings) {
-    fresh.add(reading);
-    foldLatest(entry.latest, reading); // also learns each value's source, which sets its staleness
-  }
-  for (const reading of pending) fresh.add(reading);
+  if (!body || tiles.get(sessionId) !== entry || (entry.errorMarks || 0) !== marks) return;
+  const fresh = TileTrend.fromBuckets(body);
+  // Stream events carry the outbox cursor: one at or before the answer's stream_cursor is
+  // already in its buckets (add skips it), a later one is added.
+  for (const { reading, cursor } of pending) fresh.add(reading, cursor);
   entry.trend = fresh;
   entry.trendLoaded = true;
   markDirty(sessionId);
@@ -442,8 +440,8 @@ function apply(message) {
       return;
     }
     foldLatest(entry.latest, message.data);
-    entry.trend.add(message.data);
-    if (entry.pending) entry.pending.push(message.data); // for the trend being loaded
+    entry.trend.add(message.data, message.cursor);
+    if (entry.pending) entry.pending.push({ reading: message.data, cursor: message.cursor }); // for the trend being loaded
     news2.poke(id, message.data);
     markDirty(id);
   } else if (message.kind === "reading.entered_in_error") {

@@ -113,6 +113,43 @@ def test_a_sparkline_is_drawn_from_the_last_30_minutes_and_extends_live(
     assert points is not None and len(points.split()) == 3
 
 
+def test_the_trend_comes_from_the_servers_buckets_and_live_readings_fold_into_them(
+    nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    sid = session["id"]
+    # A minute boundary five minutes ago starts a 15-second bucket: two readings fall in it.
+    bucket = (datetime.now(UTC) - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    reading(nurse_api, sid, taken_at=ago(minutes=10), heart_rate=70, source="device")
+    reading(nurse_api, sid, taken_at=(bucket + timedelta(seconds=2)).isoformat(), heart_rate=80)
+    reading(nurse_api, sid, taken_at=(bucket + timedelta(seconds=4)).isoformat(), heart_rate=90)
+    reading(nurse_api, sid, taken_at=ago(minutes=1), spo2=96, source="device")
+    requests: list[str] = []
+    nurse_page.on("request", lambda request: requests.append(request.url))
+
+    open_ward(nurse_page, live_server)
+    card = tile(nurse_page, sid)
+    expect(card).to_have_attribute("data-trend", "loaded")
+    hr_spark = vital(card, "heart_rate").locator("svg.spark")
+    expect(hr_spark).to_have_attribute("data-points", "2")
+    expect(hr_spark).to_have_accessible_name(
+        "HR trend, last 30 min: from 70 to 85, lowest 70, highest 90"
+    )
+    assert any(f"/api/sessions/{sid}/trend?" in url for url in requests), requests
+    assert not any("/readings?" in url for url in requests), requests
+    # Where each value came from is in the session list now: a monitor's SpO2 is stale after
+    # a minute, a hand-entered heart rate with the BP round.
+    expect(vital(card, "spo2")).to_have_attribute("data-stale-after", "60000")
+    expect(vital(card, "heart_rate")).to_have_attribute("data-stale-after", str(15 * 60_000))
+
+    # A late reading for that bucket joins it once: 80, 90 and 100 make 90.
+    reading(nurse_api, sid, taken_at=(bucket + timedelta(seconds=9)).isoformat(), heart_rate=100)
+    expect(hr_spark).to_have_accessible_name(
+        "HR trend, last 30 min: from 70 to 90, lowest 70, highest 100"
+    )
+    expect(hr_spark).to_have_attribute("data-points", "2")
+
+
 def test_values_older_than_their_interval_look_stale_and_say_so(
     nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client
 ) -> None:
@@ -236,7 +273,7 @@ def test_a_trend_fetched_before_a_mark_does_not_bring_the_errored_value_back(
         else:
             held.append((route, route.fetch()))  # fetched before the mark, answered after it
 
-    nurse_page.route(f"**/api/sessions/{sid}/readings?*", hold_the_first)
+    nurse_page.route(f"**/api/sessions/{sid}/trend?*", hold_the_first)
     open_ward(nurse_page, live_server)
     card = tile(nurse_page, sid)
     expect(vital(card, "heart_rate").locator(".v-value")).to_have_text("140")
