@@ -27,7 +27,7 @@ from backend.readings.trend import Sample, Trend, fold
 from backend.readings.vitals import VITAL_FIELDS
 from backend.sessions import service as sessions
 from backend.sessions.models import InfusionSession
-from backend.streaming.outbox import last_sequence, record_events
+from backend.streaming.outbox import last_sequence, last_sequence_column, record_events
 
 Loc = Callable[..., tuple[str | int, ...]]  # (item index, *field names) -> error location
 LatestValue = bool | int | float | str
@@ -309,7 +309,10 @@ def latest_values(db: Session, session_ids: Sequence[int]) -> dict[int, dict[str
                 Reading.taken_at,
                 Reading.source,
                 func.row_number()
-                .over(partition_by=Reading.session_id, order_by=Reading.taken_at.desc())
+                .over(
+                    partition_by=Reading.session_id,
+                    order_by=(Reading.taken_at.desc(), Reading.id.desc()),
+                )
                 .label("rank"),
             )
             .where(
@@ -348,9 +351,11 @@ def trend_of(db: Session, session_id: int, *, since: datetime, bucket_seconds: i
         )
     if db.get(InfusionSession, session_id) is None:
         raise NotFound(f"no session with id {session_id}")
-    # Read before the readings, as list_readings does: a reading committed in between is then
-    # both in the buckets and after the cursor (counted twice) rather than in neither.
-    cursor = last_sequence(db)
+    # The buckets have no reading ids to drop a repeat by, so the cursor must match them exactly:
+    # read in the same statement, it sees the same snapshot (PostgreSQL's READ COMMITTED gives
+    # each statement its own). With no readings, the counter read before them will do: anything
+    # committed since comes after it on the stream.
+    before = last_sequence(db)
     rows = db.execute(
         select(
             Reading.taken_at,
@@ -359,13 +364,16 @@ def trend_of(db: Session, session_id: int, *, since: datetime, bucket_seconds: i
             Reading.respiratory_rate,
             Reading.systolic,
             Reading.diastolic,
+            last_sequence_column(),
         )
         .where(
             Reading.session_id == session_id,
             Reading.taken_at >= since,
             Reading.entered_in_error_at.is_(None),
         )
-        .order_by(Reading.taken_at, Reading.id)
-    )
-    samples = (Sample(as_utc(taken_at), *vitals) for taken_at, *vitals in rows)
+        # Of two BPs taken at the same moment, the tile keeps the one that arrived last.
+        .order_by(Reading.taken_at, Reading.received_at)
+    ).all()
+    cursor = rows[0][-1] if rows else before
+    samples = (Sample(as_utc(taken_at), *rest[:-1]) for taken_at, *rest in rows)
     return TrendPage(fold(samples, bucket_seconds), cursor)

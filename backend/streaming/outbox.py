@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from backend.core.timeutil import utcnow
 from backend.streaming.events import WARD_WIDE_KINDS, Event
@@ -74,9 +75,13 @@ def install_outbox(
 
 
 def last_sequence(db: Session) -> int:
-    return db.execute(
-        select(StreamCounter.last_seq).where(StreamCounter.id == COUNTER_ID)
-    ).scalar_one()
+    value: int = db.execute(select(last_sequence_column())).scalar_one()
+    return value
+
+
+def last_sequence_column() -> ScalarSelect[int]:
+    """The counter as a column of another query, read in that query's snapshot."""
+    return select(StreamCounter.last_seq).where(StreamCounter.id == COUNTER_ID).scalar_subquery()
 
 
 def load_events(
