@@ -342,13 +342,18 @@ def run(args: argparse.Namespace) -> list[PageFigures]:
     return figures
 
 
+def save_figures(figures: Sequence[Any], path: Path | None) -> None:
+    """With --json: the figures (dataclasses) written to `path` as JSON."""
+    if path:
+        path.write_text(json.dumps([asdict(f) for f in figures], indent=2) + "\n")
+        print(f"\nFigures written to {path}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     figures = run(args)
     report(figures)
-    if args.json:
-        args.json.write_text(json.dumps([asdict(f) for f in figures], indent=2) + "\n")
-        print(f"\nFigures written to {args.json}")
+    save_figures(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from benchmarks.session_page import (
     prepare,
     print_table,
     reading,
+    save_figures,
     seed,
 )
 
@@ -361,9 +362,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     figures = run(args)
     report(figures)
-    if args.json:
-        args.json.write_text(json.dumps([asdict(f) for f in figures], indent=2) + "\n")
-        print(f"\nFigures written to {args.json}")
+    save_figures(figures, args.json)
 
 
 if __name__ == "__main__":

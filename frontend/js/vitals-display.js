@@ -29,7 +29,7 @@ function bpIntervalMs(phase) {
 /**
  * How old a value may be before it is stale. A device or simulator value is continuous (a
  * minute without one means the feed stopped); a hand-entered one is due with the BP round.
- * A value whose source is not known (an older server's summary) is given the round's interval:
+ * A value that comes without its source is given the round's interval:
  * better a late mark on a dead feed (its no-data alarm is the server's) than every
  * hand-entered value flashing stale.
  */

@@ -368,23 +368,12 @@ function upsertSession(session, latest) {
     // An event can be older than what the list already showed: never step a phase backwards.
     if ((session.phase_changes || []).length < (existing.session.phase_changes || []).length) return;
     existing.session = session;
-    if (latest) existing.latest = mergeSources(latest, existing.latest);
+    if (latest) existing.latest = { ...latest }; // each value carries its source
     markDirty(session.id);
     return;
   }
   newEntry(session, { latest, news2: session.news2 });
   placeTiles();
-}
-
-/** A summary's latest values, keeping the source we already knew for the same value. */
-function mergeSources(latest, known) {
-  const merged = {};
-  for (const [name, value] of Object.entries(latest)) {
-    const before = known[name];
-    const same = before && before.taken_at && parseTime(before.taken_at).getTime() === parseTime(value.taken_at).getTime();
-    merged[name] = same && before.source ? { ...value, source: before.source } : { ...value };
-  }
-  return merged;
 }
 
 function markDirty(id) {

@@ -3,6 +3,7 @@ once it returns, each stored exactly once; one the server refuses is shown, not 
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,21 @@ def kept(page: Page, session_id: int) -> list[dict[str, Any]]:
     )
     items: list[dict[str, Any]] = json.loads(text) if text else []
     return items
+
+
+def route_posts(page: Page, session_id: int, handler: Callable[[Route], None]) -> str:
+    """Send the page's reading POSTs for this session to `handler` (its GETs go on as usual);
+    returns the pattern, to unroute."""
+    pattern = f"**/api/sessions/{session_id}/readings"
+
+    def posts_only(route: Route) -> None:
+        if route.request.method == "POST":
+            handler(route)
+        else:
+            route.continue_()
+
+    page.route(pattern, posts_only)
+    return pattern
 
 
 def enter(page: Page, heart_rate: str) -> None:
@@ -82,15 +98,7 @@ def test_waiting_entries_survive_a_reload_and_are_sent_with_their_own_ids(
 ) -> None:
     session = new_session(nurse_api)
     page = open_session(session["id"])
-    pattern = f"**/api/sessions/{session['id']}/readings"
-
-    def unreachable(route: Route) -> None:
-        if route.request.method == "POST":
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    page.route(pattern, unreachable)
+    pattern = route_posts(page, session["id"], lambda route: route.abort("internetdisconnected"))
     enter(page, "66")
     expect(page.locator("#entry-queue-summary")).to_have_text("1 reading waiting to send")
     (queued,) = kept(page, session["id"])
@@ -259,16 +267,14 @@ def test_another_tabs_first_try_is_left_alone_until_its_send_has_timed_out(
     session = new_session(nurse_api)
     page = open_session(session["id"])
     posted: list[int] = []
-    pattern = f"**/api/sessions/{session['id']}/readings"
 
     def count(route: Route) -> None:
-        if route.request.method == "POST":
-            body = route.request.post_data_json
-            assert isinstance(body, dict)
-            posted.append(body["heart_rate"])
+        body = route.request.post_data_json
+        assert isinstance(body, dict)
+        posted.append(body["heart_rate"])
         route.continue_()
 
-    page.route(pattern, count)
+    route_posts(page, session["id"], count)
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
     # 61: being sent right now by another tab; 62: its tab closed mid-send 20 s ago.
     in_flight = with_own_id(queued_item(61, fresh=True, owner="other-tab", claimedAt=now_ms))
@@ -292,15 +298,11 @@ def test_a_signed_out_retry_asks_to_sign_in_again_without_leaving_the_page(
     session = new_session(nurse_api)
     page = open_session(session["id"])
     url = page.url
-    pattern = f"**/api/sessions/{session['id']}/readings"
-
-    def signed_out(route: Route) -> None:
-        if route.request.method == "POST":
-            route.fulfill(status=401, json={"detail": "Not signed in."})
-        else:
-            route.continue_()
-
-    page.route(pattern, signed_out)
+    pattern = route_posts(
+        page,
+        session["id"],
+        lambda route: route.fulfill(status=401, json={"detail": "Not signed in."}),
+    )
     enter(page, "73")
     expect(page.locator("#entry-status")).to_contain_text("Not recorded yet")
     link = page.get_by_role("link", name="Sign in again to send 1 waiting reading")
