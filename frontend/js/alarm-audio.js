@@ -39,8 +39,10 @@ export function initAlarmAudio() {
     if (!sound.snapshot().unlocked) sound.unlock();
   };
   enable.addEventListener("click", unlock);
-  // Any interaction with the page counts as the gesture browsers wait for.
-  for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlock, { capture: true });
+  // Any click or key on the page counts as the gesture browsers wait for. Not pointerdown: the
+  // banner would go between press and release, and on a page scrolled to its foot everything
+  // would move under the finger, so the nurse's first tap missed what it was aimed at.
+  for (const type of ["click", "keydown"]) document.addEventListener(type, unlock, { capture: true });
 
   pause.addEventListener("click", () => {
     sound.pause();

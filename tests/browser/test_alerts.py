@@ -3,6 +3,7 @@ IEC 60601-1-8 colours and flashing rates but never by colour alone, acknowledged
 and heard through a timed audio pause that a higher-priority alarm breaks through."""
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -315,6 +316,67 @@ def test_each_priority_has_its_colour_rate_and_words_and_reduced_motion_stops_fl
     fill = boxes[high["id"]].evaluate("(el) => getComputedStyle(el).backgroundImage")
     assert "gradient" in fill  # a hatched fill instead of flashing
     expect(boxes[high["id"]]).to_contain_text("HIGH ALARM")
+
+
+def press_and_hold(page: Page, target: Locator) -> None:
+    """Press the mouse on `target` and hold it long enough for the page to react to the press,
+    then check nothing moved under the pointer before releasing it."""
+    target.scroll_into_view_if_needed()
+    before = target.bounding_box()
+    for _ in range(20):  # a page still laying out its first data is not what this is about
+        page.wait_for_timeout(250)
+        if (now := target.bounding_box()) == before:
+            break
+        before = now
+    assert before is not None
+    page.mouse.move(before["x"] + before["width"] / 2, before["y"] + before["height"] / 2)
+    page.mouse.down()
+    page.wait_for_timeout(300)
+    assert target.bounding_box() == before, "the page moved under a pressed pointer"
+    page.mouse.up()
+
+
+def test_the_first_tap_on_a_page_lands_where_it_was_aimed_and_turns_the_sound_on(
+    open_session: Callable[[int], Page], nurse_api: httpx.Client
+) -> None:
+    """The sound banner goes on the first click. Hiding it on the press moved a page scrolled to
+    its foot by the banner's height between press and release, so the tap missed."""
+    session = new_session(nurse_api)
+    page = open_session(session["id"])
+    page.set_viewport_size({"width": 1180, "height": 820})  # a tablet, the form at the foot
+    expect(page.locator("#sound-banner")).to_be_visible()  # headless Chromium blocks audio too
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    oxygen = page.locator("label[for=o2-oxygen]")
+
+    press_and_hold(page, oxygen)
+    expect(page.locator("#o2-oxygen")).to_be_checked()
+    expect(page.locator("#sound-banner")).to_be_hidden()
+    assert sound(page)["unlocked"]
+    position = oxygen.bounding_box()
+    page.wait_for_timeout(200)
+    assert oxygen.bounding_box() == position, "the page moved when the banner went"
+
+
+@pytest.mark.usefixtures("quiet_ward")
+def test_the_first_tap_on_a_wall_display_acknowledges_the_alarm_it_was_aimed_at(
+    nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client, ward_session: NewSession
+) -> None:
+    """On the wall the tiles take the banner's room back when it goes, which moves every row
+    below the first: it must go after the click, not on the press."""
+    session = [ward_session() for _ in range(9)][-1]  # three rows; the alarm in the last
+    reading(nurse_api, session["id"], systolic=170, diastolic=85)  # medium
+    nurse_page.set_viewport_size({"width": 1920, "height": 1080})
+    nurse_page.goto(f"{live_server.url}/ward?display=wall")
+    button = alarm_of(nurse_page, session["id"]).get_by_role(
+        "button", name=re.compile("Acknowledge")
+    )
+    expect(button).to_be_visible()
+    expect(nurse_page.locator("#sound-banner")).to_be_visible()
+
+    press_and_hold(nurse_page, button)
+    expect(nurse_page.locator("#ack-dialog")).to_be_visible()
+    expect(nurse_page.locator("#sound-banner")).to_be_hidden()
+    assert sound(nurse_page)["unlocked"]
 
 
 @pytest.mark.usefixtures("quiet_ward")
