@@ -4,6 +4,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from backend.frontend import PLOTLY_JS
+
 
 def test_the_sign_in_form_can_never_send_the_password_in_the_address(
     client: TestClient,
@@ -40,3 +42,30 @@ def test_the_trainer_console_is_served_with_its_own_script_and_styles(client: Te
     assert re.search(r"\sstyle=", page) is None
     for module in ("trainer.js", "sim-card.js", "sim-events.js"):
         assert client.get(f"/static/js/{module}").status_code == 200
+
+
+def test_plotly_is_served_compressed_once_and_revalidated_by_etag(client: TestClient) -> None:
+    """plotly.js is 4.8 MB: it goes out gzipped (compressed once, not per page) and a browser
+    that has it asks with its ETag and gets a 304 instead of the file again."""
+    bundled = PLOTLY_JS.read_bytes()
+    first = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert first.status_code == 200
+    assert first.headers["content-encoding"] == "gzip"
+    assert first.headers["content-type"].startswith("text/javascript")
+    assert first.headers["cache-control"] == "no-cache"
+    assert "Accept-Encoding" in first.headers["vary"]
+    assert first.content == bundled  # httpx undid the gzip: the package's own file
+    assert int(first.headers["content-length"]) < len(bundled) / 3
+
+    etag = first.headers["etag"]
+    again = client.get("/static/vendor/plotly.min.js", headers={"If-None-Match": etag})
+    assert (again.status_code, again.content) == (304, b"")
+    assert again.headers["etag"] == etag
+    weak = client.get("/static/vendor/plotly.min.js", headers={"If-None-Match": f'"x", W/{etag}'})
+    assert weak.status_code == 304
+    stale = client.get("/static/vendor/plotly.min.js", headers={"If-None-Match": '"other"'})
+    assert stale.status_code == 200
+
+    plain = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == bundled

@@ -1,20 +1,16 @@
 """axe-core over the main pages, as each role sees them with live data: no serious or critical
 WCAG 2.1 AA violation. Tablet size too, since readings are entered at the chair."""
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from backend.users.roles import Role
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import (
     DESKTOP,
-    TIMEZONE,
     api_client,
     sign_in,
     wait_until_live,
-    watch_for_errors,
 )
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
@@ -41,15 +37,10 @@ def ward(live_server: LiveServer) -> dict[str, int]:
 
 
 @pytest.fixture(params=["desktop", "tablet"])
-def a11y_page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    viewport = DESKTOP if request.param == "desktop" else TABLET
-    context = browser.new_context(viewport=viewport, timezone_id=TIMEZONE, locale="en-GB")
-    context.set_default_timeout(8000)
-    page = context.new_page()
-    errors = watch_for_errors(page)
-    yield page
-    context.close()
-    assert not errors, f"errors in the page: {errors}"
+def a11y_page(request: pytest.FixtureRequest, page: Page) -> Page:
+    page.set_viewport_size(DESKTOP if request.param == "desktop" else TABLET)
+    page.set_default_timeout(8000)
+    return page
 
 
 def check(page: Page) -> None:
