@@ -34,15 +34,19 @@ export function initAlarmAudio() {
   let wasPaused = sound.snapshot().paused;
   let breakthroughs = sound.snapshot().breakthroughs.length;
   let noteTimer = null;
+  let hideTimer = null;
 
   const unlock = () => {
     if (!sound.snapshot().unlocked) sound.unlock();
   };
   enable.addEventListener("click", unlock);
-  // Any click or key on the page counts as the gesture browsers wait for. Not pointerdown: the
-  // banner would go between press and release, and on a page scrolled to its foot everything
-  // would move under the finger, so the nurse's first tap missed what it was aimed at.
-  for (const type of ["click", "keydown"]) document.addEventListener(type, unlock, { capture: true });
+  // Any click, tap or key on the page counts as the gesture browsers wait for. Not pointerdown:
+  // on the wall display the banner's going gives its room back to the tiles, and between press
+  // and release that moved the button under the finger, so the first tap missed. touchend:
+  // iOS Safari sends no click for a tap on plain text or a chart.
+  for (const type of ["click", "touchend", "keydown"]) {
+    document.addEventListener(type, unlock, { capture: true });
+  }
 
   pause.addEventListener("click", () => {
     sound.pause();
@@ -67,12 +71,21 @@ export function initAlarmAudio() {
       bannerText.textContent = "This browser cannot play alarm sounds. Watch the screen, or use another browser.";
       enable.hidden = true;
       banner.hidden = false;
+    } else if (state.unlocked && !banner.hidden) {
+      // After a tap's touchend the browser still has to send its click: give the tap time to
+      // land before the wall's tiles move into the banner's room.
+      hideTimer ??= setTimeout(() => {
+        hideTimer = null;
+        banner.hidden = sound.snapshot().unlocked;
+      }, 500);
     } else {
+      clearTimeout(hideTimer);
+      hideTimer = null;
       banner.hidden = state.unlocked;
       banner.dataset.urgent = String(Boolean(state.blocked));
       bannerText.textContent = state.blocked
-        ? `A ${state.blocked.priority.toUpperCase()} alarm cannot be heard: this browser blocks sound until you click or press a key on the page.`
-        : "Alarm sound is off until you click or press a key on the page: browsers block sound until then.";
+        ? `A ${state.blocked.priority.toUpperCase()} alarm cannot be heard: this browser blocks sound until you click, tap or press a key on the page.`
+        : "Alarm sound is off until you click, tap or press a key on the page: browsers block sound until then.";
     }
     pause.hidden = state.paused;
     paused.hidden = !state.paused;

@@ -69,3 +69,11 @@ def test_plotly_is_served_compressed_once_and_revalidated_by_etag(client: TestCl
     plain = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
     assert plain.content == bundled
+    assert plain.headers["vary"] == "Accept-Encoding"
+    # Another coding, another strong validator (RFC 9110 8.8.3); either revalidates.
+    assert plain.headers["etag"] != etag
+    again = client.get(
+        "/static/vendor/plotly.min.js",
+        headers={"Accept-Encoding": "identity", "If-None-Match": plain.headers["etag"]},
+    )
+    assert again.status_code == 304

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from playwright._impl._api_structures import SetCookieParam
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -56,15 +57,17 @@ def chromium() -> str:
 class Profile:
     """One Chromium profile on disk for the whole run. Playwright's fresh contexts are incognito,
     which has no code cache: every session page compiled plotly.js's 4.8 MB again (about 0.9 s
-    of CPU). A profile keeps it compiled from the third load on; `reset` makes each test start
-    as clean as a fresh context would."""
+    of CPU). A profile keeps it compiled from the third load on; `reset` clears what each test
+    leaves behind."""
 
     context: BrowserContext
     devtools: CDPSession  # on a blank page kept open for the run
 
     def reset(self, origin: str) -> None:
         """Leave nothing of a test behind: pages, cookies, routes, offline state, stored data.
-        The HTTP cache stays; every app file is revalidated on each load (core/headers.py)."""
+        The HTTP cache stays; every app file is revalidated on each load (core/headers.py).
+        What a test sets for the whole context and Playwright cannot take back (its fake
+        clock, init scripts) needs `isolated_nurse_page` instead."""
         keeper = self.context.pages[0]
         for page in self.context.pages[1:]:
             page.close()
@@ -192,13 +195,15 @@ def nurse_api(live_server: LiveServer) -> Iterator[httpx.Client]:
 @pytest.fixture
 def nurse_page(page: Page, live_server: LiveServer, nurse_api: httpx.Client) -> Page:
     """A page signed in as the nurse, sharing the API client's sign-in."""
-    page.context.add_cookies(
-        [
-            {"name": cookie.name, "value": cookie.value or "", "url": live_server.url}
-            for cookie in nurse_api.cookies.jar
-        ]
-    )
+    page.context.add_cookies(nurse_cookies(nurse_api, live_server))
     return page
+
+
+def nurse_cookies(nurse_api: httpx.Client, live_server: LiveServer) -> list[SetCookieParam]:
+    return [
+        {"name": cookie.name, "value": cookie.value or "", "url": live_server.url}
+        for cookie in nurse_api.cookies.jar
+    ]
 
 
 OpenSession = Callable[[int], Page]
@@ -287,10 +292,27 @@ def open_routed(page: Page, server: LiveServer, session_id: int) -> Link:
 @pytest.fixture
 def second_page(browser: Browser) -> Iterator[Page]:
     """A page in a browser context of its own (another tablet), failing on uncaught errors."""
+    with own_context_page(browser) as page:
+        yield page
+
+
+@pytest.fixture
+def isolated_nurse_page(
+    browser: Browser, live_server: LiveServer, nurse_api: httpx.Client
+) -> Iterator[Page]:
+    """The nurse's page in a context of its own, for a test that changes what `Profile.reset`
+    cannot undo: Playwright's fake clock, for one, is installed in the whole context."""
+    with own_context_page(browser) as page:
+        page.context.add_cookies(nurse_cookies(nurse_api, live_server))
+        yield page
+
+
+@contextmanager
+def own_context_page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport=DESKTOP, timezone_id=TIMEZONE, locale="en-GB")
     context.set_default_timeout(5000)
     page = context.new_page()
     errors = watch_for_errors(page)
     yield page
     context.close()
-    assert not errors, f"errors in the second page: {errors}"
+    assert not errors, f"errors in the page: {errors}"

@@ -280,8 +280,9 @@ def test_readings_entered_in_error_are_never_drawn(
 
 
 def test_the_empty_chart_follows_the_servers_clock_and_alarms_sort_as_instants(
-    nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client
+    isolated_nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client
 ) -> None:
+    nurse_page = isolated_nurse_page  # the fake clock stays in its context
     session = new_session(nurse_api)
     # This tablet's clock is two hours slow; the server's is the one that counts.
     nurse_page.clock.set_system_time(datetime.now(UTC) - timedelta(hours=2))
