@@ -98,7 +98,8 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def session(session_id: int) -> FileResponse:
         return page("session.html")
 
-    @pages.get("/static/vendor/plotly.min.js")
+    # HEAD too, as the other static files answer it (uvicorn sends no body for a HEAD).
+    @pages.api_route("/static/vendor/plotly.min.js", methods=["GET", "HEAD"])
     def plotly_js(request: Request) -> Response:
         return serve_bundle(plotly_bundle(), "text/javascript", request)
 

@@ -77,3 +77,6 @@ def test_plotly_is_served_compressed_once_and_revalidated_by_etag(client: TestCl
         headers={"Accept-Encoding": "identity", "If-None-Match": plain.headers["etag"]},
     )
     assert again.status_code == 304
+
+    head = client.head("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert (head.status_code, head.headers["etag"]) == (200, etag)
