@@ -18,27 +18,23 @@ Run from the repository root:  .venv/bin/python -m benchmarks.page_reopen --help
 """
 
 import argparse
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
 from playwright.sync_api import BrowserContext, sync_playwright
 
-from benchmarks.ingest import Server, running, server_env, vigil_command
 from benchmarks.session_page import (
     CHROMIUM,
     CHROMIUM_ARGS,
     FIRST_DRAW,
     LOAD_TIMEOUT_MS,
-    NURSE,
-    PASSWORD,
     VIEWPORT,
     new_session,
-    prepare,
     save_figures,
     seed,
+    sign_in,
+    vigil_on_a_fresh_database,
 )
 
 OPENING = """() => {
@@ -76,14 +72,6 @@ def open_once(context: BrowserContext, url: str, way: str, opening: int) -> Open
         page.close()
 
 
-def sign_in(context: BrowserContext, base_url: str) -> None:
-    login = context.request.post(
-        f"{base_url}/api/auth/login", data={"username": NURSE, "password": PASSWORD}
-    )
-    if not login.ok:
-        raise RuntimeError(f"sign-in failed: {login.status} {login.text()}")
-
-
 def report(figures: Sequence[Opening]) -> None:
     print()
     print(f"{'opening':>8}  {'way':<13}{'scripts ready':>15}{'first chart':>13}{'plotly.js':>14}")
@@ -105,44 +93,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> list[Opening]:
-    with tempfile.TemporaryDirectory(prefix="vigil-reopen-bench-") as tmp:
-        workdir = Path(tmp)
-        url, token = prepare(workdir)
-        server = Server("vigil", vigil_command(), server_env({"VIGIL_DATABASE_URL": url}), workdir)
-        auth = {"Authorization": f"Bearer {token}"}
-        figures: list[Opening] = []
-        with (
-            running(server),
-            httpx2.Client(base_url=server.base_url, headers=auth, timeout=60) as client,
-            sync_playwright() as p,
-        ):
-            session_id = new_session(url, "reopen")
-            seed(client, session_id, args.minutes * 60)
-            page_url = f"{server.base_url}/sessions/{session_id}"
+    figures: list[Opening] = []
+    with vigil_on_a_fresh_database("vigil-reopen-bench-") as vigil, sync_playwright() as p:
+        server = vigil.server
+        session_id = new_session(vigil.db_url, "reopen")
+        seed(vigil.client, session_id, args.minutes * 60)
+        page_url = f"{server.base_url}/sessions/{session_id}"
 
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            try:
-                for opening in range(1, args.openings + 1):
-                    context = browser.new_context(viewport=VIEWPORT)
-                    sign_in(context, server.base_url)
-                    figures.append(open_once(context, page_url, "fresh", opening))
-                    context.close()
-            finally:
-                browser.close()
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for opening in range(1, args.openings + 1):
+                context = browser.new_context(viewport=VIEWPORT)
+                sign_in(context, server.base_url)
+                figures.append(open_once(context, page_url, "fresh", opening))
+                context.close()
+        finally:
+            browser.close()
 
-            kept = p.chromium.launch_persistent_context(
-                workdir / "profile",
-                executable_path=CHROMIUM,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport=VIEWPORT,
-            )
-            try:
-                sign_in(kept, server.base_url)
-                for opening in range(1, args.openings + 1):
-                    figures.append(open_once(kept, page_url, "kept profile", opening))
-            finally:
-                kept.close()
+        kept = p.chromium.launch_persistent_context(
+            vigil.workdir / "profile",
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=VIEWPORT,
+        )
+        try:
+            sign_in(kept, server.base_url)
+            for opening in range(1, args.openings + 1):
+                figures.append(open_once(kept, page_url, "kept profile", opening))
+        finally:
+            kept.close()
     return figures
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from playwright.sync_api import Page, ViewportSize, sync_playwright
+from playwright.sync_api import BrowserContext, Page, ViewportSize, sync_playwright
 
 from backend.core.database import Database
 from backend.migrations import upgrade
@@ -129,6 +129,41 @@ def prepare(workdir: Path) -> tuple[str, str]:
     return url, secret
 
 
+@dataclass(frozen=True)
+class Vigil:
+    """Vigil running for a benchmark: its server, database URL, working directory, and an API
+    client holding a nurse's token."""
+
+    server: Server
+    db_url: str
+    workdir: Path
+    client: httpx2.Client
+
+
+@contextmanager
+def vigil_on_a_fresh_database(prefix: str) -> Iterator[Vigil]:
+    """Vigil as a uvicorn subprocess on a new SQLite file in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        workdir = Path(tmp)
+        url, token = prepare(workdir)
+        server = Server("vigil", vigil_command(), server_env({"VIGIL_DATABASE_URL": url}), workdir)
+        auth = {"Authorization": f"Bearer {token}"}
+        with (
+            running(server),
+            httpx2.Client(base_url=server.base_url, headers=auth, timeout=60) as client,
+        ):
+            yield Vigil(server, url, workdir, client)
+
+
+def sign_in(context: BrowserContext, base_url: str) -> None:
+    """Sign a browser context in as the benchmark's nurse (a session cookie, as a nurse has)."""
+    login = context.request.post(
+        f"{base_url}/api/auth/login", data={"username": NURSE, "password": PASSWORD}
+    )
+    if not login.ok:
+        raise RuntimeError(f"sign-in failed: {login.status} {login.text()}")
+
+
 def new_session(url: str, name: str) -> int:
     database = Database(url)
     try:
@@ -176,30 +211,47 @@ def seed(client: httpx2.Client, session_id: int, seconds: int) -> float:
     return time.perf_counter() - started
 
 
-@contextmanager
-def live_feed(client: httpx2.Client, session_id: int, seconds: float) -> Iterator[list[int]]:
-    """Post one reading a second for `seconds` in a thread; yields the count sent so far."""
-    sent = [0]
-    stop = threading.Event()
+class Feed:
+    """Live readings for every chair, one a second each, posted from a thread."""
 
-    def feed() -> None:
+    def __init__(self, client: httpx2.Client, session_ids: list[int], seconds: float) -> None:
+        self.client = client
+        self.session_ids = session_ids
+        self.seconds = seconds
+        self.sent: dict[str, int] = {}  # reading id -> session id
+        self.last: dict[int, datetime] = {}  # session id -> newest taken_at sent
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.feed, daemon=True)
+
+    def feed(self) -> None:
         start = time.monotonic()
         i = 0
-        while not stop.is_set() and time.monotonic() - start < seconds:
-            body = reading(datetime.now(UTC), 1 + i)
-            client.post(f"/api/sessions/{session_id}/readings", json=body).raise_for_status()
-            sent[0] += 1
+        while not self.stop.is_set() and time.monotonic() - start < self.seconds:
+            for session_id in self.session_ids:
+                moment = datetime.now(UTC)
+                body = reading(moment, 1 + i)
+                try:
+                    response = self.client.post(f"/api/sessions/{session_id}/readings", json=body)
+                    response.raise_for_status()
+                except httpx2.HTTPError as error:
+                    self.errors.append(str(error))
+                    continue
+                self.sent[body["id"]] = session_id
+                self.last[session_id] = moment
             i += 1
-            stop.wait(max(0.0, start + i - time.monotonic()))
+            self.stop.wait(max(0.0, start + i - time.monotonic()))
 
-    thread = threading.Thread(target=feed, daemon=True)
-    thread.start()
+
+@contextmanager
+def feeding(client: httpx2.Client, session_ids: list[int], seconds: float) -> Iterator[Feed]:
+    feed = Feed(client, session_ids, seconds)
+    feed.thread.start()
     try:
-        yield sent
-        thread.join()
+        yield feed
     finally:
-        stop.set()
-        thread.join(timeout=5)
+        feed.stop.set()
+        feed.thread.join(timeout=10)
 
 
 def measure_page(
@@ -227,8 +279,10 @@ def measure_page(
     load_tasks: list[list[float]] = page.evaluate("() => window.__bench.longtasks.slice()")
     fetched = float(page.evaluate(HISTORY_FETCH))
     live_from = float(page.evaluate("() => performance.now()"))
-    with live_feed(client, session_id, live) as sent:
-        pass
+    with feeding(client, [session_id], live) as feed:
+        feed.thread.join()
+    if feed.errors:
+        raise RuntimeError(f"a live reading was refused: {feed.errors[0]}")
     page.wait_for_timeout(1500)  # the last reading's event and flush
     held = int(page.evaluate(HR_POINTS))
     bench: dict[str, list[list[float]]] = page.evaluate("() => window.__bench")
@@ -244,8 +298,8 @@ def measure_page(
         load_longtasks=len(load_tasks),
         load_longest_ms=round(max((d for _, d in load_tasks), default=0.0)),
         live_seconds=live,
-        live_readings=sent[0],
-        live_points_held=held >= seconds + sent[0],
+        live_readings=len(feed.sent),
+        live_points_held=held >= seconds + len(feed.sent),
         live_longtasks=len(tasks),
         live_longtask_total_ms=round(sum(tasks)),
         live_longest_ms=round(max(tasks, default=0.0)),
@@ -302,43 +356,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> list[PageFigures]:
-    with tempfile.TemporaryDirectory(prefix="vigil-page-bench-") as tmp:
-        workdir = Path(tmp)
-        url, token = prepare(workdir)
-        env = server_env({"VIGIL_DATABASE_URL": url})
-        server = Server("vigil", vigil_command(), env, workdir)
-        auth = {"Authorization": f"Bearer {token}"}
-        with (
-            running(server),
-            httpx2.Client(base_url=server.base_url, headers=auth, timeout=60) as client,
-            sync_playwright() as p,
-        ):
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            figures = []
-            try:
-                for name, seconds in (
-                    ("15 min", 15 * 60),
-                    (f"{args.hours:g} h", int(args.hours * 3600)),
-                ):
-                    context = browser.new_context(viewport=VIEWPORT)
-                    context.add_init_script(WATCH)
-                    login = context.request.post(
-                        f"{server.base_url}/api/auth/login",
-                        data={"username": NURSE, "password": PASSWORD},
-                    )
-                    if not login.ok:
-                        raise RuntimeError(f"sign-in failed: {login.status} {login.text()}")
-                    page = context.new_page()
-                    errors = collect_errors(page)
-                    print(f"{name}: seeding {seconds} readings, then opening the page…", flush=True)
-                    figures.append(
-                        measure_page(page, server, url, client, name, seconds, args.live)
-                    )
-                    if errors:
-                        print(f"  uncaught errors in the page: {errors[:3]}")
-                    context.close()
-            finally:
-                browser.close()
+    with vigil_on_a_fresh_database("vigil-page-bench-") as vigil, sync_playwright() as p:
+        server, url, client = vigil.server, vigil.db_url, vigil.client
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        figures = []
+        try:
+            for name, seconds in (
+                ("15 min", 15 * 60),
+                (f"{args.hours:g} h", int(args.hours * 3600)),
+            ):
+                context = browser.new_context(viewport=VIEWPORT)
+                context.add_init_script(WATCH)
+                sign_in(context, server.base_url)
+                page = context.new_page()
+                errors = collect_errors(page)
+                print(f"{name}: seeding {seconds} readings, then opening the page…", flush=True)
+                figures.append(measure_page(page, server, url, client, name, seconds, args.live))
+                if errors:
+                    print(f"  uncaught errors in the page: {errors[:3]}")
+                context.close()
+        finally:
+            browser.close()
     return figures
 
 

@@ -23,34 +23,28 @@ Run from the repository root:  .venv/bin/python -m benchmarks.ward_page --help
 import argparse
 import json
 import re
-import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx2
 from playwright.sync_api import Browser, Page, ViewportSize, WebSocket, sync_playwright
 
-from benchmarks.ingest import Server, running, server_env, vigil_command
 from benchmarks.session_page import (
     CHROMIUM,
     CHROMIUM_ARGS,
     LOAD_TIMEOUT_MS,
-    NURSE,
-    PASSWORD,
     WATCH,
     collect_errors,
+    feeding,
     new_session,
-    prepare,
     print_table,
-    reading,
     save_figures,
     seed,
+    sign_in,
+    vigil_on_a_fresh_database,
 )
 
 VIEWPORT: ViewportSize = {"width": 1920, "height": 1080}
@@ -107,49 +101,6 @@ class WardFigures:
     page_errors: list[str] = field(default_factory=list)
 
 
-class Feed:
-    """Live readings for every chair, one a second each, posted from a thread."""
-
-    def __init__(self, client: httpx2.Client, session_ids: list[int], seconds: float) -> None:
-        self.client = client
-        self.session_ids = session_ids
-        self.seconds = seconds
-        self.sent: dict[str, int] = {}  # reading id -> session id
-        self.last: dict[int, datetime] = {}  # session id -> newest taken_at sent
-        self.errors: list[str] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.feed, daemon=True)
-
-    def feed(self) -> None:
-        start = time.monotonic()
-        i = 0
-        while not self.stop.is_set() and time.monotonic() - start < self.seconds:
-            for session_id in self.session_ids:
-                moment = datetime.now(UTC)
-                body = reading(moment, 1 + i)
-                try:
-                    response = self.client.post(f"/api/sessions/{session_id}/readings", json=body)
-                    response.raise_for_status()
-                except httpx2.HTTPError as error:
-                    self.errors.append(str(error))
-                    continue
-                self.sent[body["id"]] = session_id
-                self.last[session_id] = moment
-            i += 1
-            self.stop.wait(max(0.0, start + i - time.monotonic()))
-
-
-@contextmanager
-def feeding(client: httpx2.Client, session_ids: list[int], seconds: float) -> Iterator[Feed]:
-    feed = Feed(client, session_ids, seconds)
-    feed.thread.start()
-    try:
-        yield feed
-    finally:
-        feed.stop.set()
-        feed.thread.join(timeout=10)
-
-
 def watch_readings(page: Page) -> set[str]:
     """The ids of `reading.created` events that reach the page's WebSockets."""
     seen: set[str] = set()
@@ -188,65 +139,52 @@ def by_path(entries: list[list[Any]]) -> dict[str, list[float]]:
 def measure_ward(
     browser: Browser, name: str, chairs: int, seconds: int, live: float
 ) -> WardFigures:
-    with tempfile.TemporaryDirectory(prefix="vigil-ward-bench-") as tmp:
-        workdir = Path(tmp)
-        url, token = prepare(workdir)
-        env = server_env({"VIGIL_DATABASE_URL": url})
-        server = Server("vigil", vigil_command(), env, workdir)
-        auth = {"Authorization": f"Bearer {token}"}
-        with (
-            running(server),
-            httpx2.Client(base_url=server.base_url, headers=auth, timeout=60) as client,
-        ):
-            print(f"{name}: seeding {chairs} × {seconds} readings…", flush=True)
-            started = time.perf_counter()
-            session_ids: list[int] = []
-            ends: list[datetime] = []  # each chair's history ends ~2 s before its seeding starts
-            for chair in range(1, chairs + 1):
-                session_ids.append(new_session(url, f"Chair {chair}"))
-                ends.append(datetime.now(UTC) - timedelta(seconds=2))
-                seed(client, session_ids[-1], seconds)
-            seed_seconds = time.perf_counter() - started
+    with vigil_on_a_fresh_database("vigil-ward-bench-") as vigil:
+        server, url, client = vigil.server, vigil.db_url, vigil.client
+        print(f"{name}: seeding {chairs} × {seconds} readings…", flush=True)
+        started = time.perf_counter()
+        session_ids: list[int] = []
+        ends: list[datetime] = []  # each chair's history ends ~2 s before its seeding starts
+        for chair in range(1, chairs + 1):
+            session_ids.append(new_session(url, f"Chair {chair}"))
+            ends.append(datetime.now(UTC) - timedelta(seconds=2))
+            seed(client, session_ids[-1], seconds)
+        seed_seconds = time.perf_counter() - started
 
-            context = browser.new_context(viewport=VIEWPORT)
-            context.add_init_script(KEEP_RESOURCES + WATCH)
-            login = context.request.post(
-                f"{server.base_url}/api/auth/login",
-                data={"username": NURSE, "password": PASSWORD},
-            )
-            if not login.ok:
-                raise RuntimeError(f"sign-in failed: {login.status} {login.text()}")
-            page = context.new_page()
-            errors = collect_errors(page)
-            received = watch_readings(page)
-            print(f"{name}: opening the ward…", flush=True)
-            navigated = datetime.now(UTC)
-            page.goto(f"{server.base_url}/ward?display=wall", wait_until="commit")
-            shown = float(
-                page.wait_for_function(
-                    TILES_SHOWN, arg=chairs, timeout=LOAD_TIMEOUT_MS, polling="raf"
-                ).json_value()
-            )
-            loaded = float(
-                page.wait_for_function(
-                    TRENDS_LOADED, arg=chairs, timeout=LOAD_TIMEOUT_MS, polling="raf"
-                ).json_value()
-            )
-            page.wait_for_selector("#live-status[data-state='live']", timeout=LOAD_TIMEOUT_MS)
-            page.wait_for_timeout(1000)
-            load_tasks: list[list[float]] = page.evaluate("() => window.__bench.longtasks.slice()")
-            load_entries: list[list[Any]] = page.evaluate(API_ENTRIES)
-            live_from = float(page.evaluate("() => performance.now()"))
+        context = browser.new_context(viewport=VIEWPORT)
+        context.add_init_script(KEEP_RESOURCES + WATCH)
+        sign_in(context, server.base_url)
+        page = context.new_page()
+        errors = collect_errors(page)
+        received = watch_readings(page)
+        print(f"{name}: opening the ward…", flush=True)
+        navigated = datetime.now(UTC)
+        page.goto(f"{server.base_url}/ward?display=wall", wait_until="commit")
+        shown = float(
+            page.wait_for_function(
+                TILES_SHOWN, arg=chairs, timeout=LOAD_TIMEOUT_MS, polling="raf"
+            ).json_value()
+        )
+        loaded = float(
+            page.wait_for_function(
+                TRENDS_LOADED, arg=chairs, timeout=LOAD_TIMEOUT_MS, polling="raf"
+            ).json_value()
+        )
+        page.wait_for_selector("#live-status[data-state='live']", timeout=LOAD_TIMEOUT_MS)
+        page.wait_for_timeout(1000)
+        load_tasks: list[list[float]] = page.evaluate("() => window.__bench.longtasks.slice()")
+        load_entries: list[list[Any]] = page.evaluate(API_ENTRIES)
+        live_from = float(page.evaluate("() => performance.now()"))
 
-            print(f"{name}: {live:g} s of live readings for every chair…", flush=True)
-            with feeding(client, session_ids, live) as feed:
-                while feed.thread.is_alive():  # Playwright hands over WebSocket frames meanwhile
-                    page.wait_for_timeout(250)
-            page.wait_for_timeout(1500)  # the last readings' events and the tiles' redraw
-            bench: dict[str, list[list[float]]] = page.evaluate("() => window.__bench")
-            entries: list[list[Any]] = page.evaluate(API_ENTRIES)
-            tiles: list[list[Any]] = page.evaluate(TILE_STATE)
-            context.close()
+        print(f"{name}: {live:g} s of live readings for every chair…", flush=True)
+        with feeding(client, session_ids, live) as feed:
+            while feed.thread.is_alive():  # Playwright hands over WebSocket frames meanwhile
+                page.wait_for_timeout(250)
+        page.wait_for_timeout(1500)  # the last readings' events and the tiles' redraw
+        bench: dict[str, list[list[float]]] = page.evaluate("() => window.__bench")
+        entries: list[list[Any]] = page.evaluate(API_ENTRIES)
+        tiles: list[list[Any]] = page.evaluate(TILE_STATE)
+        context.close()
 
     window_from = navigated - timedelta(seconds=TREND_S)
     in_window = sum(max(0, min(seconds, int((end - window_from).total_seconds()))) for end in ends)

@@ -41,9 +41,22 @@ def post_reading(client: Client, session_id: int, **vitals: Any) -> httpx.Respon
     return client.post(f"/api/sessions/{session_id}/readings", json=vitals)
 
 
+def post_batch(client: Client, session_id: int, items: list[dict[str, Any]]) -> httpx.Response:
+    return client.post(f"/api/sessions/{session_id}/readings/batch", json={"readings": items})
+
+
 def readings_of(client: Client, session_id: int, **params: Any) -> list[dict[str, Any]]:
     """A session's stored readings (the first page), insisting that the request succeeds."""
     response = client.get(f"/api/sessions/{session_id}/readings", params=params)
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items
+
+
+def mark_in_error(client: Client, session_id: int, reading_id: str, reason: str) -> None:
+    """Mark a reading entered in error, insisting that it is accepted."""
+    response = client.post(
+        f"/api/sessions/{session_id}/readings/{reading_id}/entered-in-error",
+        json={"reason": reason},
+    )
+    assert response.status_code == 200, response.text

@@ -203,6 +203,11 @@ class Page:
     stream_cursor: int
 
 
+def _require_session(db: Session, session_id: int) -> None:
+    if db.get(InfusionSession, session_id) is None:
+        raise NotFound(f"no session with id {session_id}")
+
+
 def list_readings(
     db: Session,
     session_id: int,
@@ -213,8 +218,7 @@ def list_readings(
     limit: int,
 ) -> Page:
     """Readings of a session by taken_at, oldest first, in keyset pages."""
-    if db.get(InfusionSession, session_id) is None:
-        raise NotFound(f"no session with id {session_id}")
+    _require_session(db, session_id)
     # Read before the readings: a reading committed in between then arrives on the stream as
     # well as in the page (the browser de-duplicates by id) instead of falling between the two.
     cursor = last_sequence(db)
@@ -349,8 +353,7 @@ def trend_of(db: Session, session_id: int, *, since: datetime, bucket_seconds: i
             "use the readings list for older ones",
             since.isoformat(),
         )
-    if db.get(InfusionSession, session_id) is None:
-        raise NotFound(f"no session with id {session_id}")
+    _require_session(db, session_id)
     # The buckets have no reading ids to drop a repeat by, so the cursor must match them exactly:
     # read in the same statement, it sees the same snapshot (PostgreSQL's READ COMMITTED gives
     # each statement its own). With no readings, the counter read before them will do: anything

@@ -7,26 +7,11 @@ readings the browser adds from the live stream fall into the same slots.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from operator import attrgetter
 
 LINES = ("heart_rate", "spo2", "respiratory_rate")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-
-
-class TrendReading(Protocol):
-    @property
-    def taken_at(self) -> datetime: ...
-    @property
-    def heart_rate(self) -> int | None: ...
-    @property
-    def spo2(self) -> int | None: ...
-    @property
-    def respiratory_rate(self) -> int | None: ...
-    @property
-    def systolic(self) -> int | None: ...
-    @property
-    def diastolic(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +53,7 @@ class Trend:
     newest_taken_at: datetime | None = None  # of any reading folded
 
 
-def _time(bucket: LineBucket | BpBucket) -> datetime:
-    return bucket.t
+_by_time = attrgetter("t")
 
 
 def bucket_key(taken_at: datetime, bucket_seconds: int) -> int:
@@ -78,7 +62,7 @@ def bucket_key(taken_at: datetime, bucket_seconds: int) -> int:
     return (taken_at - _EPOCH) // _MS // bucket_ms * bucket_ms
 
 
-def fold(readings: Iterable[TrendReading], bucket_seconds: int) -> Trend:
+def fold(readings: Iterable[Sample], bucket_seconds: int) -> Trend:
     """Fold readings (errored ones already left out) into buckets of `bucket_seconds`."""
     lines: dict[str, dict[int, LineBucket]] = {name: {} for name in LINES}
     bp: dict[int, BpBucket] = {}
@@ -111,7 +95,7 @@ def fold(readings: Iterable[TrendReading], bucket_seconds: int) -> Trend:
         if newest is None or t > newest:
             newest = t
     return Trend(
-        lines={name: sorted(kept.values(), key=_time) for name, kept in lines.items()},
-        bp=sorted(bp.values(), key=_time),
+        lines={name: sorted(kept.values(), key=_by_time) for name, kept in lines.items()},
+        bp=sorted(bp.values(), key=_by_time),
         newest_taken_at=newest,
     )

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from backend.alerts.schemas import AlertSummary
 from backend.core.schema import Schema
 from backend.patients.schemas import PatientPublic
+from backend.readings.schemas import Source
 from backend.scores.schemas import News2Public
 from backend.sessions.phases import Phase
 
@@ -143,7 +144,7 @@ class LatestValue(Schema):
     # bool first: pydantic would otherwise turn on_oxygen's true into 1.
     value: bool | int | float | str
     taken_at: datetime
-    source: str = Field(description="manual, device or simulator: how soon the value is stale")
+    source: Source = Field(description="how the value was taken: how soon it is stale")
 
 
 class SessionSummary(SessionPublic):

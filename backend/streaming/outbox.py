@@ -74,14 +74,17 @@ def install_outbox(
         event.listen(factory, "after_rollback", after_rollback)
 
 
+_LAST_SEQUENCE = select(StreamCounter.last_seq).where(StreamCounter.id == COUNTER_ID)
+
+
 def last_sequence(db: Session) -> int:
-    value: int = db.execute(select(last_sequence_column())).scalar_one()
+    value: int = db.execute(_LAST_SEQUENCE).scalar_one()
     return value
 
 
 def last_sequence_column() -> ScalarSelect[int]:
     """The counter as a column of another query, read in that query's snapshot."""
-    return select(StreamCounter.last_seq).where(StreamCounter.id == COUNTER_ID).scalar_subquery()
+    return _LAST_SEQUENCE.scalar_subquery()
 
 
 def load_events(

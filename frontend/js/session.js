@@ -34,6 +34,7 @@ const state = {
   session: null,
   readings: new Map(), // id -> reading: the one de-duplicating store
   latest: {},
+  news2MaxMinutes: undefined, // how old a round observation may be (NEWS2's age limit)
   recent: [], // the newest readings, newest first, for the table
   reloading: false,
 };
@@ -71,9 +72,10 @@ async function loadHistory() {
 function showSession(session) {
   // An event may be older than what we show: never step the phase backwards.
   if (state.session && session.phase_changes.length < state.session.phase_changes.length) return;
-  // A phase change's session carries no NEWS2 (the panel keeps its own); keep the one we had,
-  // whose age limit also says when round observations are stale.
-  state.session = session.news2 || !state.session ? session : { ...session, news2: state.session.news2 };
+  // A phase change's session carries no NEWS2 (the panel keeps its own); its age limit, which
+  // also says when round observations are stale, is the server's setting and stays as it was.
+  if (session.news2) state.news2MaxMinutes = session.news2.max_age_minutes;
+  state.session = session;
   const head = $("session-head");
   head.dataset.simulated = String(session.simulated);
   $("sim-badge").hidden = !session.simulated;
@@ -235,10 +237,9 @@ function takeEnteredInError(reading) {
 
 /** The latest values atop the page, stale by the same rule as on the ward's tiles. */
 function drawLatest() {
-  const session = state.session;
   renderVitals($("latest"), state.latest, {
-    phase: session?.phase,
-    news2MaxMinutes: session?.news2?.max_age_minutes,
+    phase: state.session?.phase,
+    news2MaxMinutes: state.news2MaxMinutes,
   });
 }
 

@@ -129,9 +129,7 @@ export function renderVitals(container, latest, { phase, news2MaxMinutes } = {})
     const age = document.createElement("div");
     age.className = "v-age";
     if (shown) {
-      el.dataset.takenAt = shown.taken_at;
-      el.dataset.staleAfter = String(staleAfterMs(card.key, shown.source, phase, news2MaxMinutes));
-      age.title = `Taken at ${localTime(shown.taken_at)}`;
+      markTaken(el, age, card.key, shown, { phase, news2MaxMinutes });
       const text = document.createElement("span");
       text.className = "age";
       const stale = document.createElement("span");
@@ -149,15 +147,27 @@ export function renderVitals(container, latest, { phase, news2MaxMinutes } = {})
   refreshAges(container);
 }
 
+/** Note on `el` when `shown` was taken and when it goes stale (see staleAfterMs), and say when
+ * on `ageEl`'s tooltip; refreshAge then words its age. */
+export function markTaken(el, ageEl, key, shown, { phase, news2MaxMinutes }) {
+  el.dataset.takenAt = shown.taken_at;
+  el.dataset.staleAfter = String(staleAfterMs(key, shown.source, phase, news2MaxMinutes));
+  ageEl.title = `Taken at ${localTime(shown.taken_at)}`;
+}
+
+/** Re-word the age of the value `el` shows and mark it stale when overdue; whether it is. */
+export function refreshAge(el) {
+  const age = ageMs(el.dataset.takenAt);
+  const stale = age > Number(el.dataset.staleAfter);
+  const text = el.querySelector(".age");
+  if (text) text.textContent = ageText(age);
+  const badge = el.querySelector(".badge.stale");
+  if (badge) badge.hidden = !stale;
+  el.dataset.stale = String(stale);
+  return stale;
+}
+
 /** Re-word every age under `root` and mark the values that are overdue as stale. */
 export function refreshAges(root) {
-  for (const el of root.querySelectorAll("[data-taken-at]")) {
-    const age = ageMs(el.dataset.takenAt);
-    const stale = age > Number(el.dataset.staleAfter);
-    const text = el.querySelector(".age");
-    if (text) text.textContent = ageText(age);
-    const badge = el.querySelector(".badge.stale");
-    if (badge) badge.hidden = !stale;
-    el.dataset.stale = String(stale);
-  }
+  for (const el of root.querySelectorAll("[data-taken-at]")) refreshAge(el);
 }

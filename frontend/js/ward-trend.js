@@ -10,6 +10,7 @@ export const TREND_MINUTES = 30;
 export const TREND_MS = TREND_MINUTES * 60 * 1000;
 const BUCKET_MS = 15 * 1000;
 const LINES = ["heart_rate", "spo2", "respiratory_rate"];
+const bucketOf = (t) => Math.floor(t / BUCKET_MS) * BUCKET_MS; // as backend/readings/trend.py
 
 /** The trend since `since` (a Date) as the server buckets it: GET /api/sessions/{id}/trend. */
 export function fetchTrend(sessionId, since) {
@@ -29,12 +30,12 @@ export class TileTrend {
       for (const point of body.lines[name] || []) {
         const t = parseTime(point.t).getTime();
         const { n, low, high } = point;
-        trend.lines[name].set(Math.floor(t / BUCKET_MS) * BUCKET_MS, { t, sum: point.mean * n, n, low, high });
+        trend.lines[name].set(bucketOf(t), { t, sum: point.mean * n, n, low, high });
       }
     }
     for (const bar of body.bp || []) {
       const t = parseTime(bar.t).getTime();
-      trend.bp.set(Math.floor(t / BUCKET_MS) * BUCKET_MS, { t, high: bar.high, low: bar.low });
+      trend.bp.set(bucketOf(t), { t, high: bar.high, low: bar.low });
     }
     trend.covered = Number(body.stream_cursor);
     return trend;
@@ -53,11 +54,11 @@ export class TileTrend {
    */
   add(reading, cursor = null) {
     if (reading.entered_in_error_at) return false;
-    if (cursor !== null && cursor !== undefined && Number(cursor) <= this.covered) return false;
+    if (cursor != null && Number(cursor) <= this.covered) return false;
     const t = parseTime(reading.taken_at).getTime();
     if (t < now() - TREND_MS - BUCKET_MS || this.seen.has(reading.id)) return false;
     this.seen.set(reading.id, t);
-    const key = Math.floor(t / BUCKET_MS) * BUCKET_MS;
+    const key = bucketOf(t);
     let changed = false;
     for (const name of LINES) {
       const value = reading[name];

@@ -3,8 +3,8 @@
 
 import { describeTrend, drawSparkline } from "./sparkline.js";
 import { TREND_MINUTES, TREND_MS } from "./ward-trend.js";
-import { ageMs, ageText, localTime, now, parseTime } from "./time.js";
-import { shownValue, staleAfterMs, vitalLabel } from "./vitals-display.js";
+import { now, parseTime } from "./time.js";
+import { markTaken, refreshAge, shownValue, vitalLabel } from "./vitals-display.js";
 
 
 // Rows with a trend (always HR, BP, SpO2; RR once the chair has one), then a line of the
@@ -104,10 +104,8 @@ function fillRow(row, spec, shown, { phase, news2MaxMinutes }) {
   }
   delete row.dataset.empty;
   value.textContent = shown.text;
-  row.dataset.takenAt = shown.taken_at;
-  row.dataset.staleAfter = String(staleAfterMs(spec.key, shown.source, phase, news2MaxMinutes));
-  age.title = `Taken at ${localTime(shown.taken_at)}`;
-  refreshRow(row);
+  markTaken(row, age, spec.key, shown, { phase, news2MaxMinutes });
+  refreshAge(row);
 }
 
 function drawTrend(row, spec, trend) {
@@ -125,15 +123,9 @@ function drawTrend(row, spec, trend) {
   svg.prepend(title);
 }
 
-/** Age and staleness of one row, re-worded every second. */
+/** Age and staleness of one row (none while it has no reading), re-worded every second. */
 function refreshRow(row) {
-  if (!row.dataset.takenAt) return false;
-  const age = ageMs(row.dataset.takenAt);
-  const stale = age > Number(row.dataset.staleAfter);
-  row.dataset.stale = String(stale);
-  row.querySelector(".age").textContent = ageText(age);
-  row.querySelector(".badge.stale").hidden = !stale;
-  return stale;
+  return row.dataset.takenAt ? refreshAge(row) : false;
 }
 
 /**

@@ -4,22 +4,17 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.support import error_at, message, minutes_ago, move, now
-from tests.helpers import new_session, readings_of
+from tests.helpers import new_session, post_batch, readings_of
 
 
 @pytest.fixture
 def session_id(as_nurse: TestClient) -> int:
     session_id: int = new_session(as_nurse)["id"]
     return session_id
-
-
-def post_batch(client: TestClient, session_id: int, items: list[dict[str, Any]]) -> httpx2.Response:
-    return client.post(f"/api/sessions/{session_id}/readings/batch", json={"readings": items})
 
 
 def series(count: int) -> list[dict[str, Any]]:

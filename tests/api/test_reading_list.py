@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.support import error_at, iso, message, now, parse_time
-from tests.helpers import new_session
+from tests.helpers import new_session, post_batch
 
 T0 = datetime.fromisoformat("2024-03-01T09:00:00+00:00")
 
@@ -21,7 +21,7 @@ def at(minutes: float) -> datetime:
 def store(client: TestClient, session_id: int, minutes: Sequence[float]) -> None:
     """One heart-rate reading at each of T0 + `minutes`, posted in the order given."""
     items = [{"heart_rate": 60 + i, "taken_at": iso(at(m))} for i, m in enumerate(minutes)]
-    response = client.post(f"/api/sessions/{session_id}/readings/batch", json={"readings": items})
+    response = post_batch(client, session_id, items)
     assert response.status_code == 201, response.text
 
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.support import error_at, iso, message, now, parse_time
-from tests.helpers import new_session, readings_of
+from tests.helpers import mark_in_error, new_session, post_batch, readings_of
 
 # A minute boundary 20 minutes ago: a 15-second bucket starts there.
 T0 = (now() - timedelta(minutes=20)).replace(second=0, microsecond=0)
@@ -18,9 +18,7 @@ def at(seconds: float) -> datetime:
 
 
 def store(client: TestClient, session_id: int, *readings: dict[str, Any]) -> list[dict[str, Any]]:
-    response = client.post(
-        f"/api/sessions/{session_id}/readings/batch", json={"readings": list(readings)}
-    )
+    response = post_batch(client, session_id, list(readings))
     assert response.status_code == 201, response.text
     body: list[dict[str, Any]] = response.json()
     return body
@@ -86,11 +84,7 @@ def test_readings_entered_in_error_are_left_out(as_nurse: TestClient, session_id
         {"taken_at": iso(at(0)), "heart_rate": 80, "systolic": 120, "diastolic": 80},
         {"taken_at": iso(at(5)), "heart_rate": 180, "systolic": 220, "diastolic": 130},
     )
-    response = as_nurse.post(
-        f"/api/sessions/{session_id}/readings/{wrong['id']}/entered-in-error",
-        json={"reason": "typed into the wrong chair"},
-    )
-    assert response.status_code == 200, response.text
+    mark_in_error(as_nurse, session_id, wrong["id"], "typed into the wrong chair")
     body = trend(as_nurse, session_id)
     assert [(p["mean"], p["n"]) for p in body["lines"]["heart_rate"]] == [(80, 1)]
     assert [(b["high"], b["low"]) for b in body["bp"]] == [(120, 80)]

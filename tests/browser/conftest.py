@@ -240,15 +240,19 @@ def trace(page: Page, vital: str) -> dict[str, list[Any]]:
     return result
 
 
-def wait_for_points(page: Page, vital: str, count: int, timeout_ms: int = 5000) -> None:
-    """Wait until the chart holds `count` points for `vital` (fails on timeout)."""
+def wait_for_points(
+    page: Page, vital: str, count: int, timeout_ms: int = 5000, *, exactly: bool = False
+) -> None:
+    """Wait until the chart holds `count` points for `vital`, or with `exactly` no more either
+    (a point taken away); fails on timeout."""
     page.wait_for_function(
-        """([vital, count]) => {
+        """([vital, count, exactly]) => {
             const gd = document.getElementById('vitals-chart');
             const t = gd && gd.data && gd.data.find((t) => t.uid === vital);
-            return !!t && t.y.filter((y) => y !== null).length >= count;
+            const held = t ? t.y.filter((y) => y !== null).length : -1;
+            return exactly ? held === count : held >= count;
         }""",
-        arg=[vital, count],
+        arg=[vital, count, exactly],
         timeout=timeout_ms,
     )
 

@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import APIResponse, Locator, Page, Route, WebSocketRoute, expect
 
 from backend.users.roles import Role
-from tests.browser.conftest import OpenSession, sign_in, trace, wait_until_live
+from tests.browser.conftest import OpenSession, sign_in, trace, wait_for_points, wait_until_live
 from tests.conftest import LiveServer
-from tests.helpers import new_session, post_reading
+from tests.helpers import mark_in_error, new_session, post_reading
 
 pytestmark = pytest.mark.browser
 
@@ -109,10 +109,7 @@ def test_a_reading_marked_from_the_table_is_struck_with_its_reason_on_every_open
         expect(latest_hr(p)).to_have_text("72")
     expect(note(page, wrong["id"])).to_be_focused()
     # And from the charts: only the reading that counts is drawn.
-    page.wait_for_function(
-        "() => document.getElementById('vitals-chart').data"
-        ".find((t) => t.uid === 'heart_rate').y.filter((y) => y !== null).length === 1"
-    )
+    wait_for_points(page, "heart_rate", 1, exactly=True)
     assert trace(page, "heart_rate")["y"] == [72]
 
 
@@ -147,9 +144,7 @@ def test_a_reading_already_marked_elsewhere_is_reported_in_the_dialog(
     row(page, reading["id"]).get_by_role("button", name="Entered in error…").click()
     page.locator("#reading-error-reason").fill("Artefact")
 
-    path = f"/api/sessions/{session['id']}/readings/{reading['id']}/entered-in-error"
-    response = nurse_api.post(path, json={"reason": "Wrong patient"})
-    assert response.status_code == 200, response.text
+    mark_in_error(nurse_api, session["id"], reading["id"], "Wrong patient")
     page.locator("#reading-error-ok").click()
     expect(page.locator("#reading-error-errors")).to_contain_text("already marked entered in error")
     page.locator("#reading-error-cancel").click()
@@ -200,15 +195,8 @@ def test_a_mark_arriving_during_a_reload_is_not_undone_by_the_history_fetched_be
         page.wait_for_timeout(50)
     assert held, "the reload did not fetch the history"
 
-    response = nurse_api.post(
-        f"/api/sessions/{session['id']}/readings/{wrong['id']}/entered-in-error",
-        json={"reason": "Typing error"},
-    )
-    assert response.status_code == 200, response.text
-    page.wait_for_function(
-        "() => document.getElementById('vitals-chart').data"
-        ".find((t) => t.uid === 'heart_rate').y.filter((y) => y !== null).length === 1"
-    )
+    mark_in_error(nurse_api, session["id"], wrong["id"], "Typing error")
+    wait_for_points(page, "heart_rate", 1, exactly=True)
     route, before = held[0]
     route.fulfill(response=before)
 

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import OpenSession
-from tests.helpers import new_session, post_reading
+from tests.helpers import mark_in_error, new_session, post_reading
 
 pytestmark = pytest.mark.browser
 
@@ -60,11 +60,7 @@ def test_an_incomplete_set_says_what_is_missing_and_a_complete_one_gets_its_scor
     expect(panel.locator(".news2-asof")).to_contain_text("SpO₂ scale 1")
 
     # Marked entered in error, the set is incomplete again.
-    marked = nurse_api.post(
-        f"/api/sessions/{session['id']}/readings/{complete.json()['id']}/entered-in-error",
-        json={"reason": "wrong patient"},
-    )
-    assert marked.status_code == 200, marked.text
+    mark_in_error(nurse_api, session["id"], complete.json()["id"], "wrong patient")
     expect(panel.locator(".news2-score")).to_have_text("—", timeout=REFRESH_MS)
     expect(panel.locator(".news2-missing")).to_contain_text("Temperature (not recorded)")
 

@@ -16,7 +16,7 @@ from backend.users.roles import Role
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import OpenSession, api_client
 from tests.conftest import LiveServer
-from tests.helpers import new_session, post_reading
+from tests.helpers import mark_in_error, new_session, post_reading
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(tempfile.gettempdir()) / "shots"  # where the team looks at screenshots
@@ -55,11 +55,7 @@ def test_the_report_link_opens_the_record_with_charts_and_readings(
     session = session_with_history(nurse_api)
     sid = session["id"]
     wrong = stored(post_reading(nurse_api, sid, heart_rate=230))
-    marked = nurse_api.post(
-        f"/api/sessions/{sid}/readings/{wrong['id']}/entered-in-error",
-        json={"reason": "Typed 230 for 73"},
-    )
-    assert marked.status_code == 200, marked.text
+    mark_in_error(nurse_api, sid, wrong["id"], "Typed 230 for 73")
     page = open_session(sid)
 
     link = page.get_by_role("link", name="Report", exact=True)

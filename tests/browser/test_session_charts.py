@@ -16,7 +16,7 @@ from backend.core.database import Database
 from backend.readings.models import Reading
 from tests.browser.conftest import TIMEZONE, OpenSession, trace, wait_for_points, wait_until_live
 from tests.conftest import LiveServer
-from tests.helpers import new_session, post_reading
+from tests.helpers import mark_in_error, new_session, post_reading
 
 pytestmark = pytest.mark.browser
 
@@ -231,11 +231,7 @@ def test_alarms_are_marked_on_the_time_axis_and_go_when_their_reading_was_in_err
     )
 
     # The reading was a mistake: its point leaves the chart, and its alarm, withdrawn, goes too.
-    marked = nurse_api.post(
-        f"/api/sessions/{session['id']}/readings/{high.json()['id']}/entered-in-error",
-        json={"reason": "cuff on the wrong patient"},
-    )
-    assert marked.status_code == 200, marked.text
+    mark_in_error(nurse_api, session["id"], high.json()["id"], "cuff on the wrong patient")
     wait_chart(page, "gd.data.find((t) => t.uid === 'systolic').y.filter((y) => y).length === 1")
     assert trace(page, "systolic")["y"] == [120]
     wait_chart(page, "gd.data.find((t) => t.uid === 'alarms').x.length === 0")
@@ -264,11 +260,7 @@ def test_readings_entered_in_error_are_never_drawn(
     page = open_session(session["id"])
     assert trace(page, "heart_rate")["y"] == [70, 150, 72]
 
-    marked = nurse_api.post(
-        f"/api/sessions/{session['id']}/readings/{ids[1]}/entered-in-error",
-        json={"reason": "typing error"},
-    )
-    assert marked.status_code == 200, marked.text
+    mark_in_error(nurse_api, session["id"], ids[1], "typing error")
     wait_chart(page, "gd.data.find((t) => t.uid === 'heart_rate').y.filter((y) => y).length === 2")
     assert trace(page, "heart_rate")["y"] == [70, 72]
 
@@ -333,11 +325,7 @@ def test_the_time_axis_stays_a_time_axis_with_nothing_to_draw(
     reading = post_reading(nurse_api, session["id"], heart_rate=75)
     assert reading.status_code == 201, reading.text
     wait_for_points(page, "heart_rate", 1)
-    marked = nurse_api.post(
-        f"/api/sessions/{session['id']}/readings/{reading.json()['id']}/entered-in-error",
-        json={"reason": "wrong chair"},
-    )
-    assert marked.status_code == 200, marked.text
+    mark_in_error(nurse_api, session["id"], reading.json()["id"], "wrong chair")
     wait_chart(page, "gd.data.find((t) => t.uid === 'heart_rate').y.filter((y) => y).length === 0")
     page.wait_for_timeout(300)
     assert axis_type(page) == "date"

@@ -19,7 +19,7 @@ from tests.browser.conftest import (
     wait_for_points,
 )
 from tests.conftest import LiveServer
-from tests.helpers import new_session, post_reading, readings_of
+from tests.helpers import mark_in_error, new_session, post_reading, readings_of
 
 pytestmark = pytest.mark.browser
 
@@ -92,15 +92,8 @@ def test_a_nurses_zoom_survives_live_points_late_points_and_a_full_reload(
     assert shown_range() == [z[:19] for z in zoom]
 
     # A trace redrawn without a point (entered in error) keeps the zoom too.
-    marked = nurse_api.post(
-        f"/api/sessions/{session['id']}/readings/{posted.json()['id']}/entered-in-error",
-        json={"reason": "another patient's"},
-    )
-    assert marked.status_code == 200, marked.text
-    page.wait_for_function(
-        "() => document.getElementById('vitals-chart').data"
-        ".find((t) => t.uid === 'heart_rate').y.filter((y) => y !== null).length === 4"
-    )
+    mark_in_error(nurse_api, session["id"], posted.json()["id"], "another patient's")
+    wait_for_points(page, "heart_rate", 4, exactly=True)
     assert shown_range() == [z[:19] for z in zoom]
 
     # A reset from the server makes the page reload everything and redraw the chart.

@@ -13,7 +13,7 @@ from playwright.sync_api import APIResponse, Locator, Page, Route, expect
 
 from tests.browser.conftest import TIMEZONE
 from tests.conftest import LiveServer
-from tests.helpers import new_session, post_reading
+from tests.helpers import mark_in_error, new_session, post_reading
 
 pytestmark = pytest.mark.browser
 
@@ -84,11 +84,7 @@ def test_a_sparkline_is_drawn_from_the_last_30_minutes_and_extends_live(
     reading(nurse_api, sid, taken_at=ago(minutes=12), heart_rate=82, systolic=120, diastolic=80)
     reading(nurse_api, sid, taken_at=ago(minutes=6), heart_rate=88, spo2=97)
     errored = reading(nurse_api, sid, taken_at=ago(minutes=3), heart_rate=30)
-    response = nurse_api.post(
-        f"/api/sessions/{sid}/readings/{errored['id']}/entered-in-error",
-        json={"reason": "probe on the wrong patient"},
-    )
-    assert response.status_code == 200, response.text
+    mark_in_error(nurse_api, sid, errored["id"], "probe on the wrong patient")
 
     open_ward(nurse_page, live_server)
     card = tile(nurse_page, sid)
@@ -247,11 +243,7 @@ def test_a_reading_entered_in_error_leaves_the_tile(
     expect(vital(card, "bp").locator(".v-value")).to_have_text("210/120")
     expect(vital(card, "heart_rate").locator("svg.spark")).to_have_attribute("data-points", "2")
 
-    response = nurse_api.post(
-        f"/api/sessions/{sid}/readings/{wrong['id']}/entered-in-error",
-        json={"reason": "typed into the wrong chair"},
-    )
-    assert response.status_code == 200, response.text
+    mark_in_error(nurse_api, sid, wrong["id"], "typed into the wrong chair")
     expect(vital(card, "heart_rate").locator(".v-value")).to_have_text("80")
     expect(vital(card, "bp").locator(".v-value")).to_have_text("122/78")
     expect(vital(card, "heart_rate").locator("svg.spark")).to_have_attribute("data-points", "1")
@@ -283,11 +275,7 @@ def test_a_trend_fetched_before_a_mark_does_not_bring_the_errored_value_back(
         nurse_page.wait_for_timeout(50)
     assert held, "the tile did not load its trend"
 
-    response = nurse_api.post(
-        f"/api/sessions/{sid}/readings/{wrong['id']}/entered-in-error",
-        json={"reason": "typed into the wrong chair"},
-    )
-    assert response.status_code == 200, response.text
+    mark_in_error(nurse_api, sid, wrong["id"], "typed into the wrong chair")
     expect(vital(card, "heart_rate").locator(".v-value")).to_have_text("80")
     expect(card).to_have_attribute("data-trend", "loaded")
     route, before = held[0]
