@@ -69,7 +69,9 @@ def open_once(context: BrowserContext, url: str, way: str, opening: int) -> Open
             plotly_bytes=int(figures["plotlyBytes"]),
         )
     finally:
-        page.close()
+        # Left blank rather than closed: Chromium can swallow the close of a page in a kept
+        # profile and Playwright's page.close() then waits for ever (playwright#42068).
+        page.goto("about:blank")
 
 
 def report(figures: Sequence[Opening]) -> None:

@@ -2,7 +2,7 @@
 per test, and helpers to sign in, drive the API beside the page, and read what the charts hold."""
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from playwright.sync_api import (
     WebSocketRoute,
     sync_playwright,
 )
+from playwright.sync_api import Error as PlaywrightError
 
 from backend.users.roles import Role
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer
@@ -53,6 +54,11 @@ def chromium() -> str:
     return str(CHROMIUM)
 
 
+# How long one ask to close a page may go unanswered before it is asked again, and how often.
+CLOSE_WAIT_MS = 1000
+CLOSE_ASKS = 5
+
+
 @dataclass(frozen=True)
 class Profile:
     """One Chromium profile on disk for the whole run. Playwright's fresh contexts are incognito,
@@ -61,17 +67,15 @@ class Profile:
     leaves behind."""
 
     context: BrowserContext
-    devtools: CDPSession  # on a blank page kept open for the run
+    keeper: Page  # a blank page kept open for the run: the profile closes with its last page
+    devtools: CDPSession  # on the keeper
 
     def reset(self, origin: str) -> None:
         """Leave nothing of a test behind: pages, cookies, routes, offline state, stored data.
         The HTTP cache stays; every app file is revalidated on each load (core/headers.py).
         What a test sets for the whole context and Playwright cannot take back (its fake
         clock, init scripts) needs `isolated_nurse_page` instead."""
-        keeper = self.context.pages[0]
-        for page in self.context.pages[1:]:
-            page.close()
-        assert self.context.pages == [keeper]
+        self.close_pages()
         self.context.clear_cookies()
         self.context.unroute_all(behavior="ignoreErrors")
         self.context.set_offline(False)
@@ -79,6 +83,28 @@ class Profile:
             "Storage.clearDataForOrigin",
             {"origin": origin, "storageTypes": "local_storage,indexeddb,cache_storage"},
         )
+
+    def close_pages(self) -> None:
+        """Close every page but the keeper, asking again until each is gone. Not `page.close()`:
+        Chromium can acknowledge closing a page whose navigation is committing and then keep it
+        (playwright#42068, chromium 536385539), and `page.close()` waits for it for ever. On CI
+        that cost a run fourteen two-minute timeouts; a page reloaded and closed at once hangs
+        it on the second try (tests/browser/test_browser_fixtures.py)."""
+        keeper_id = self.devtools.send("Target.getTargetInfo")["targetInfo"]["targetId"]
+        for _ in range(CLOSE_ASKS):
+            open_pages = [page for page in self.context.pages if page != self.keeper]
+            if not open_pages:
+                return
+            for target in self.devtools.send("Target.getTargets")["targetInfos"]:
+                if target["type"] == "page" and target["targetId"] != keeper_id:
+                    with suppress(PlaywrightError):  # it went while we asked
+                        self.devtools.send("Target.closeTarget", {"targetId": target["targetId"]})
+            for page in open_pages:
+                if not page.is_closed():
+                    with suppress(PlaywrightError):  # not yet: ask again
+                        page.wait_for_event("close", timeout=CLOSE_WAIT_MS)
+        left = [page.url for page in self.context.pages if page != self.keeper]
+        pytest.fail(f"Chromium would not close {left} after {CLOSE_ASKS} asks")
 
 
 @pytest.fixture(scope="package")
@@ -95,7 +121,7 @@ def chromium_profile(
         locale="en-GB",
     )
     keeper = context.pages[0] if context.pages else context.new_page()
-    yield Profile(context, context.new_cdp_session(keeper))
+    yield Profile(context, keeper, context.new_cdp_session(keeper))
     context.close()
 
 

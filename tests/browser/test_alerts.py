@@ -153,7 +153,6 @@ def test_an_alarm_shows_everywhere_within_two_seconds_and_an_acknowledgement_rea
         expect(history).to_contain_text("HIGH ALARM: Systolic BP 190 mmHg above 180")
         expect(history).to_contain_text(f"acknowledged by {ROLE_USERS[Role.STAFF]}")
         expect(history).to_contain_text("doctor called")
-    mine.close()
 
 
 @pytest.mark.usefixtures("quiet_ward")

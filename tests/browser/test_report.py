@@ -95,7 +95,6 @@ def test_the_report_link_opens_the_record_with_charts_and_readings(
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     report.screenshot(path=str(SHOTS / "report.png"), full_page=True)
-    report.close()
 
 
 def test_the_pdf_link_downloads_a_pdf(open_session: OpenSession, nurse_api: httpx.Client) -> None:
