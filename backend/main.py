@@ -10,14 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from backend import __version__
 from backend.alerts import service as alerts
 from backend.alerts.router import router as alerts_router
 from backend.alerts.ticker import run_ticker
 from backend.api_docs import mount_api_docs
-from backend.core.database import Database
-from backend.core.errors import DomainError, InvalidInput
+from backend.core.database import Database, overload_of
+from backend.core.errors import DomainError, InvalidInput, Overloaded
 from backend.core.headers import SecurityHeaders
 from backend.core.settings import Settings
 from backend.frontend import mount_frontend
@@ -78,7 +79,25 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        if isinstance(exc, Overloaded):
+            return _busy(exc)
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OperationalError)
+    async def database_wait_ran_out(_: Request, exc: Exception) -> JSONResponse:
+        busy = overload_of(exc)
+        if busy is None:
+            raise exc
+        return _busy(busy)
+
+
+def _busy(exc: Overloaded) -> JSONResponse:
+    return JSONResponse(
+        status_code=exc.status_code,
+        content={"detail": exc.message},
+        headers={"Retry-After": str(exc.retry_after)},
+    )
 
 
 def _check_schema(database: Database) -> int:
@@ -104,7 +123,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url)
+        database = Database(
+            settings.database_url,
+            concurrency=settings.db_concurrency,
+            wait=settings.overload_wait_seconds,
+        )
 
         def load_range(after: int, upto: int) -> list[Event]:
             with database.unit_of_work(write=False) as db:

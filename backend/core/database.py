@@ -3,22 +3,27 @@
 SQLite is opened in WAL mode with a busy timeout, and write transactions start with
 BEGIN IMMEDIATE: a deferred transaction that reads and then writes can fail at once with
 SQLITE_BUSY when another writer committed in between, which would turn a valid reading into a 500.
+
+Every wait here is bounded (a turn, the write lock, a connection, a PostgreSQL row lock): past
+`wait` seconds the request is refused with `Overloaded` (503 + Retry-After) instead of stalling.
 """
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import anyio
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from backend.core.errors import Conflict
+from backend.core.errors import Conflict, Overloaded
 from backend.core.timeutil import as_utc
 
 NAMING_CONVENTION = {
@@ -59,13 +64,28 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
+# Connections beyond the admitted requests' own: sign-in look-ups, the alarm clock, the
+# simulator and the stream's backfill use them, one thread hop each, never waiting on a request.
+SPARE_CONNECTIONS = 10
+# A write that may be skipped (a token's "last used" time) waits no longer than this.
+BEST_EFFORT_WAIT_SECONDS = 0.05
+PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def create_db_engine(url: str, *, wait: float = 10.0, pool_size: int = 16, **kwargs: Any) -> Engine:
     """Create an engine configured for Vigil's durability and concurrency needs."""
+    pool = {"pool_size": pool_size, "max_overflow": SPARE_CONNECTIONS, "pool_timeout": wait}
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        # A transaction queued behind the stream counter's row lock gives up after `wait`.
+        options = f"-c lock_timeout={int(wait * 1000)}"
+        return create_engine(
+            url, pool_pre_ping=True, connect_args={"options": options}, **pool, **kwargs
+        )
 
     _prepare_sqlite_file(url)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": wait}, **pool, **kwargs
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -76,7 +96,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         # FULL: a reading acknowledged to a nurse survives a power cut, not only a crash.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
         cursor.close()
 
     # SQLite admits one writer at a time. Queue this process's writers on a lock, first come
@@ -92,7 +112,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         if not _writes(conn):
             conn.exec_driver_sql("BEGIN")
             return
-        writer.acquire()
+        if not writer.acquire(timeout=conn.get_execution_options().get("vigil_wait", wait)):
+            raise Overloaded(f"the database stayed busy with other writes for over {wait:g} s")
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -109,6 +130,49 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def overload_of(exc: BaseException) -> Overloaded | None:
+    """The `Overloaded` a database error amounts to, when it is a bounded wait that ran out."""
+    if isinstance(exc, Overloaded):
+        return exc
+    if isinstance(exc, PoolTimeout):
+        return Overloaded("every database connection stayed in use; try again shortly")
+    if isinstance(exc, OperationalError):
+        code = getattr(exc.orig, "sqlstate", None)
+        if code == PG_LOCK_NOT_AVAILABLE or "database is locked" in str(exc.orig):
+            return Overloaded("the database stayed busy with other writes; try again shortly")
+    return None
+
+
+class Admission:
+    """At most `capacity` requests hold a database transaction at once; the rest queue here.
+
+    A request's transaction spans several worker-thread hops (dependencies, endpoint, commit),
+    each needing one of the thread pool's tokens. Unbounded, a burst of requests took every token
+    while waiting for the write lock, and the holder of the lock could never get one to commit:
+    ingest stalled for good. Waiting here, in the event loop, holds no thread and no connection.
+    """
+
+    def __init__(self, capacity: int, wait: float) -> None:
+        self.capacity = capacity
+        self.wait = wait
+        self._slots: anyio.Semaphore | None = None
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if self._slots is None:  # made in the event loop that serves the app
+            self._slots = anyio.Semaphore(self.capacity)
+        with anyio.move_on_after(self.wait) as waited:
+            await self._slots.acquire()
+        if waited.cancelled_caught:
+            raise Overloaded(
+                f"Vigil is busy: no turn at the database within {self.wait:g} s; try again shortly"
+            )
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
 def add_unique(db: Session, row: object, conflict: str) -> None:
     """Add `row` and flush it, turning a unique-constraint violation into a 409 with `conflict`.
 
@@ -123,14 +187,22 @@ def add_unique(db: Session, row: object, conflict: str) -> None:
 
 
 class Database:
-    """The engine plus the two session factories: one for reads, one for writes."""
+    """The engine, the admission of requests to it, and the session factories: reads, writes,
+    and best-effort writes that give up at once rather than queue behind readings."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(
+        self, url: str, *, concurrency: int = 16, wait: float = 10.0, **engine_kwargs: Any
+    ) -> None:
         self.url = url
-        self.engine = create_db_engine(url, **engine_kwargs)
+        self.engine = create_db_engine(url, wait=wait, pool_size=concurrency, **engine_kwargs)
+        self.admission = Admission(concurrency, wait)
         self.read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessions = sessionmaker(
             self.engine.execution_options(vigil_writes=True), expire_on_commit=False
+        )
+        self._best_effort_sessions = sessionmaker(
+            self.engine.execution_options(vigil_writes=True, vigil_wait=BEST_EFFORT_WAIT_SECONDS),
+            expire_on_commit=False,
         )
 
     @property
@@ -138,9 +210,15 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def unit_of_work(self, *, write: bool) -> Iterator[Session]:
-        """Yield a session that commits when the block succeeds and rolls back when it fails."""
-        factory = self.write_sessions if write else self.read_sessions
+    def unit_of_work(self, *, write: bool, best_effort: bool = False) -> Iterator[Session]:
+        """Yield a session that commits when the block succeeds and rolls back when it fails.
+
+        A `best_effort` write raises `Overloaded` at once if another write holds SQLite's lock.
+        """
+        if best_effort:
+            factory = self._best_effort_sessions
+        else:
+            factory = self.write_sessions if write else self.read_sessions
         with factory() as session:
             try:
                 yield session

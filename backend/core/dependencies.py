@@ -4,7 +4,8 @@ The session dependency has function scope, so its commit runs after the endpoint
 before the response is sent: a client is never told "stored" about something not yet committed.
 """
 
-from collections.abc import Awaitable, Callable, Iterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Annotated
 
@@ -14,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from backend.core.actor import Actor
 from backend.core.database import Database
+from backend.core.errors import Overloaded
 from backend.core.settings import Settings
 from backend.core.timeutil import utcnow
 from backend.users import service as users
 from backend.users.roles import Role
 
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "vigil_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -38,7 +41,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def get_db(request: Request, database: DatabaseDep) -> Iterator[Session]:
+async def take_turn(database: DatabaseDep) -> AsyncIterator[None]:
+    """Wait (bounded, in the event loop) for a turn at the database; see `Admission`."""
+    async with database.admission.turn():
+        yield
+
+
+def get_db(
+    request: Request,
+    database: DatabaseDep,
+    _turn: Annotated[None, Depends(take_turn, scope="function")],
+) -> Iterator[Session]:
     with database.unit_of_work(write=request.method not in SAFE_METHODS) as session:
         yield session
 
@@ -77,8 +90,7 @@ def _lookup_actor(
         if token is None:
             return None
         if token.last_used_at is None or utcnow() - token.last_used_at > users.TOUCH_INTERVAL:
-            with database.unit_of_work(write=True) as writer:
-                users.touch_token(writer, token.id)
+            _touch(database, users.touch_token, token.id)
         return users.token_actor(token)
     secret = conn.cookies.get(SESSION_COOKIE)
     if not secret:
@@ -88,9 +100,18 @@ def _lookup_actor(
         return None
     login, user = found
     if users.login_needs_touch(login, utcnow()):
-        with database.unit_of_work(write=True) as writer:
-            users.touch_login(writer, login.id)
+        _touch(database, users.touch_login, login.id)
     return users.user_actor(user)
+
+
+def _touch(database: Database, touch: Callable[[Session, int], None], row_id: int) -> None:
+    """Note that a credential was used, unless writes are queued: a request waiting here would
+    hold a worker thread that the queued writes need to finish (and the note is only a hint)."""
+    try:
+        with database.unit_of_work(write=True, best_effort=True) as writer:
+            touch(writer, row_id)
+    except Overloaded:
+        log.debug("skipped noting the use of a credential: the database is busy")
 
 
 def get_actor(request: Request, database: DatabaseDep, settings: SettingsDep) -> Actor:

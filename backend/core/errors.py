@@ -32,3 +32,17 @@ class InvalidInput(DomainError):
         super().__init__(message)
         self.loc = tuple(loc)
         self.value = value
+
+
+class Overloaded(DomainError):
+    """The server could not get the database within its bounded wait: try again shortly.
+
+    Answered as 503 with Retry-After, so a device or the offline queue resends the same reading
+    (same id: never stored twice) instead of hearing nothing while requests pile up.
+    """
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

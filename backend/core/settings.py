@@ -31,6 +31,20 @@ class Settings(BaseSettings):
     future_tolerance_seconds: int = Field(
         default=120, ge=0, description="How far ahead of the server clock a taken_at may be."
     )
+    db_concurrency: int = Field(
+        default=16,
+        ge=1,
+        le=64,
+        description="Requests that may hold a database transaction at once; the rest queue",
+    )
+    overload_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Longest wait for a turn, the write lock or a connection before a request is "
+            "answered 503 with Retry-After"
+        ),
+    )
     stream_queue_size: int = Field(default=1000, ge=10)
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     stream_gap_wait_seconds: float = Field(default=0.5, gt=0)
