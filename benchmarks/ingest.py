@@ -141,10 +141,28 @@ class AlarmFigures:
 
 
 @dataclass
+class BurstFigures:
+    """`clients` POSTs sent at the same moment, each on its own connection, `rounds` times:
+    every one must be answered (stored, or refused with 503 and Retry-After), none left hanging."""
+
+    clients: int
+    rounds: int
+    stored: int  # 201
+    shed: int  # 503 with Retry-After: told to resend later
+    failed: int  # no answer within REQUEST_TIMEOUT (a stall), a 500, a 503 without Retry-After
+    p50_ms: float  # time to an answer, stored or shed
+    p99_ms: float
+    max_ms: float
+    server_cpu_ms_per_request: float
+    error_samples: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TargetFigures:
     name: str
     sequential: LoadFigures
     concurrent: LoadFigures
+    burst: BurstFigures | None  # None: not measured (--burst 0)
     stream: StreamFigures
     alarm: AlarmFigures | None  # None: not measured (the baseline has no alerts)
     idle_rss_mib: float
@@ -454,6 +472,53 @@ async def closed_loop(target: Target, requests: int, clients: int, seed: int) ->
     )
 
 
+async def burst_load(target: Target, clients: int, rounds: int, seed: int) -> BurstFigures:
+    """`clients` POSTs at once, `rounds` times; each answered in time counts, a stall fails."""
+    rng = random.Random(seed)
+    path = READINGS_PATH.format(session_id=target.session_id)
+    errors = ErrorLog()
+    latencies: list[float] = []
+    outcome = {"stored": 0, "shed": 0}
+
+    async def one(client: httpx2.AsyncClient, body: bytes) -> None:
+        start = time.perf_counter()
+        try:
+            response = await client.post(path, content=body)
+        except httpx2.HTTPError as exc:
+            errors.add(f"{type(exc).__name__}: {exc}")
+            return
+        latencies.append((time.perf_counter() - start) * 1000)
+        if response.status_code == 201:
+            outcome["stored"] += 1
+        elif response.status_code == 503 and "Retry-After" in response.headers:
+            outcome["shed"] += 1
+        else:
+            errors.add(f"HTTP {response.status_code}: {response.text}")
+
+    (user, system) = target.server.cpu_seconds()
+    for _ in range(rounds):
+        # A new client each round: every POST opens its own connection, as 200 devices would.
+        async with http_client(target, clients) as client:
+            bodies = [reading_body(rng, uuid.uuid4()) for _ in range(clients)]
+            await asyncio.gather(*(one(client, body) for body in bodies))
+    user_after, system_after = target.server.cpu_seconds()
+    requests = clients * rounds
+    return BurstFigures(
+        clients=clients,
+        rounds=rounds,
+        stored=outcome["stored"],
+        shed=outcome["shed"],
+        failed=errors.count,
+        p50_ms=round(percentile(latencies, 50), 2),
+        p99_ms=round(percentile(latencies, 99), 2),
+        max_ms=round(max(latencies, default=math.nan), 2),
+        server_cpu_ms_per_request=round(
+            (user_after - user + system_after - system) * 1000 / requests, 3
+        ),
+        error_samples=errors.samples,
+    )
+
+
 async def stream_latency(target: Target, readings: int, rate: float, seed: int) -> StreamFigures:
     """Post `readings` one at a time, `rate` a second at most; time each to its stream event."""
     rng = random.Random(seed)
@@ -705,6 +770,12 @@ def measure(targets: list[Target], args: argparse.Namespace, say: Callable[[str]
         say(f"{t.name}: {args.requests} requests from {args.concurrency} clients")
         concurrent[t.name] = asyncio.run(closed_loop(t, args.requests, args.concurrency, seed=3))
     note_rss("concurrent")
+    burst: dict[str, BurstFigures] = {}
+    if args.burst:
+        for t in targets:
+            say(f"{t.name}: {args.burst_rounds} bursts of {args.burst} POSTs sent at once")
+            burst[t.name] = asyncio.run(burst_load(t, args.burst, args.burst_rounds, seed=5))
+        note_rss("burst")
     for t in targets:
         rate = f"≤{args.stream_rate:g}/s"
         say(f"{t.name}: {args.stream_readings} readings at {rate}, timed to the stream")
@@ -725,6 +796,7 @@ def measure(targets: list[Target], args: argparse.Namespace, say: Callable[[str]
             name=t.name,
             sequential=sequential[t.name],
             concurrent=concurrent[t.name],
+            burst=burst.get(t.name),
             stream=stream[t.name],
             alarm=alarm.get(t.name),
             idle_rss_mib=rss[t.name]["idle"],
@@ -762,7 +834,7 @@ class Row:
         return self.value(figures, self.baseline_path)
 
 
-def rows(concurrency: int) -> list[Row]:
+def rows(concurrency: int, burst: int = 200) -> list[Row]:
     loads = [("sequential", "sequential"), (f"{concurrency} clients", "concurrent")]
     table: list[Row] = []
     for name, key in loads:
@@ -775,6 +847,15 @@ def rows(concurrency: int) -> list[Row]:
             Row("  of which system (kernel)", f"{key}.server_system_ms_per_request", "ms"),
             Row(f"{name}: load generator CPU/req", f"{key}.client_cpu_ms_per_request", "ms"),
         ]
+    table += [
+        Row(f"{burst} at once: stored (201)", "burst.stored", "", True),
+        Row(f"{burst} at once: shed (503+Retry-After)", "burst.shed", ""),
+        Row(f"{burst} at once: failed or stalled", "burst.failed", ""),
+        Row(f"{burst} at once: time to answer p50", "burst.p50_ms", "ms"),
+        Row(f"{burst} at once: time to answer p99", "burst.p99_ms", "ms"),
+        Row(f"{burst} at once: time to answer max", "burst.max_ms", "ms"),
+        Row(f"{burst} at once: server CPU/request", "burst.server_cpu_ms_per_request", "ms"),
+    ]
     return [
         *table,
         Row("paced POST round trip p50", "stream.post_p50_ms", "ms"),
@@ -805,11 +886,13 @@ def ratio_of(vigil: float, baseline: float) -> float:
     return vigil / baseline
 
 
-def render_table(figures: dict[str, TargetFigures], concurrency: int) -> list[str]:
+def render_table(
+    figures: dict[str, TargetFigures], concurrency: int, burst: int = 200
+) -> list[str]:
     vigil, baseline = figures.get("vigil"), figures.get("baseline")
     header = f"{'metric':34} {'unit':>5} {'Vigil':>9} {'baseline':>9} {'Vigil/baseline':>15}"
     lines = [header, "-" * len(header)]
-    for row in rows(concurrency):
+    for row in rows(concurrency, burst):
         v, b = row.value(vigil), row.baseline_value(baseline)
         ratio = ratio_of(v, b)
         better = "  (higher is better)" if row.higher_is_better else ""
@@ -859,6 +942,9 @@ def render_problems(figures: dict[str, TargetFigures]) -> list[str]:
             if errors:
                 lines.append(f"{f.name} {mode}: {errors} failed requests, e.g.:")
                 lines.extend(f"    {s}" for s in samples)
+        if f.burst is not None and f.burst.failed:
+            lines.append(f"{f.name} burst: {f.burst.failed} POSTs failed or got no answer, e.g.:")
+            lines.extend(f"    {s}" for s in f.burst.error_samples)
         if f.stream.received < f.stream.readings:
             lines.append(
                 f"{f.name} stream: {f.stream.readings - f.stream.received} of"
@@ -903,6 +989,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=bounded(1, 256, int),
         default=8,
         help="concurrent clients in the second throughput mode (default 8)",
+    )
+    parser.add_argument(
+        "--burst",
+        type=bounded(0, 1000, int),
+        default=200,
+        help="POSTs sent at the same moment, each on its own connection (default 200; 0: skip)",
+    )
+    parser.add_argument(
+        "--burst-rounds",
+        type=bounded(1, 100, int),
+        default=3,
+        help="how many such bursts (default 3)",
     )
     parser.add_argument(
         "--warmup",
@@ -1005,7 +1103,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"1-minute load average {load_before} before, {load_after} after (on {os.cpu_count()} CPUs;"
         " other work on the machine skews every figure)\n"
     )
-    print("\n".join(render_table(figures, args.concurrency)))
+    print("\n".join(render_table(figures, args.concurrency, args.burst)))
     problems = render_problems(figures)
     if problems:
         print("\nProblems seen:")
@@ -1014,6 +1112,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "settings": {
             "requests": args.requests,
             "concurrency": args.concurrency,
+            "burst": args.burst,
+            "burst_rounds": args.burst_rounds,
             "warmup": args.warmup,
             "stream_readings": args.stream_readings,
             "stream_rate": args.stream_rate,
@@ -1036,7 +1136,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ),
                 3,
             )
-            for row in rows(args.concurrency)
+            for row in rows(args.concurrency, args.burst)
         },
     }
 
