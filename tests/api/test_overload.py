@@ -16,7 +16,8 @@ import httpx2
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from backend.core.database import Admission, Database
+from backend.alerts.ticker import run_tick
+from backend.core.database import Admission, Database, overload_of
 from backend.core.errors import Overloaded
 from backend.core.settings import Settings
 from backend.readings.models import Reading
@@ -88,8 +89,9 @@ def test_200_concurrent_clients_are_all_answered_and_nothing_is_lost(
 
 
 @contextmanager
-def database_held(url: str) -> Iterator[None]:
-    """Another process's long write: SQLite's write lock, or the stream counter's row lock."""
+def database_held(url: str, session_id: int | None = None) -> Iterator[None]:
+    """Another process's long write: SQLite's write lock, or on PostgreSQL the stream counter's
+    row lock (and a session's, when given)."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
@@ -98,6 +100,11 @@ def database_held(url: str) -> Iterator[None]:
             else:
                 conn.exec_driver_sql("BEGIN")
                 conn.execute(text("SELECT last_seq FROM stream_counter FOR UPDATE"))
+                if session_id is not None:
+                    conn.execute(
+                        text("SELECT id FROM infusion_sessions WHERE id = :id FOR UPDATE"),
+                        {"id": session_id},
+                    )
             try:
                 yield
             finally:
@@ -136,6 +143,26 @@ def test_a_held_database_answers_503_with_retry_after_within_the_bounded_wait(
             assert api.get("/api/health").status_code == 200
     finally:
         server.stop()
+
+
+def test_the_alarm_clock_gives_up_within_its_bounded_wait_and_then_ticks_again(
+    nurse: httpx2.Client, settings: Settings
+) -> None:
+    session_id = new_session(nurse)["id"]
+    # A fast heart rate starts a delay that only the clock can turn into an alarm.
+    answer = nurse.post(f"/api/sessions/{session_id}/readings", json={"heart_rate": 130})
+    assert answer.status_code == 201, answer.text
+    clock = Database(settings.database_url, wait=0.3)
+    try:
+        with database_held(settings.database_url, session_id):
+            started = time.monotonic()
+            with pytest.raises(Exception) as waited:
+                run_tick(clock)
+            assert overload_of(waited.value) is not None, waited.value
+            assert time.monotonic() - started < 5
+        run_tick(clock)  # the lock gone, the next tick goes through
+    finally:
+        clock.dispose()
 
 
 def test_admission_refuses_after_its_bounded_wait_and_lets_the_next_one_in() -> None:
