@@ -17,8 +17,15 @@ from backend.alerts import service as alerts
 from backend.alerts.router import router as alerts_router
 from backend.alerts.ticker import run_ticker
 from backend.api_docs import mount_api_docs
+from backend.core.body_limit import BodyLimit
 from backend.core.database import Database, overload_of
-from backend.core.errors import DomainError, InvalidInput, Overloaded
+from backend.core.errors import (
+    MAX_ERRORS,
+    DomainError,
+    InvalidInput,
+    Overloaded,
+    shown_error,
+)
 from backend.core.headers import SecurityHeaders
 from backend.core.settings import Settings
 from backend.frontend import mount_frontend
@@ -44,12 +51,15 @@ def _field(loc: tuple[object, ...] | list[object]) -> str:
 
 
 def _problem(errors: list[dict[str, object]]) -> JSONResponse:
+    shown = [shown_error(e) for e in errors[:MAX_ERRORS]]
     message = "; ".join(
         f"{_field(e['loc'])}: {e['msg']}"  # type: ignore[arg-type]
-        for e in errors
+        for e in shown
     )
+    if len(errors) > len(shown):
+        message += f"; and {len(errors) - len(shown)} more errors"
     return JSONResponse(
-        status_code=422, content=jsonable_encoder({"detail": errors, "message": message})
+        status_code=422, content=jsonable_encoder({"detail": shown, "message": message})
     )
 
 
@@ -182,6 +192,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     _install_error_handlers(app)
 
+    # Innermost of the middleware, yet before routing: a body over the cap never reaches
+    # authentication or the JSON parser, and its 413 still gets the security headers.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     # History pages are large and repetitive (a 4-hour session at 1 Hz is ~6 MB of JSON, mostly
     # nulls): compressed they shrink about tenfold. Small answers (a stored reading) are not

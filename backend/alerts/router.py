@@ -22,6 +22,7 @@ from backend.core.dependencies import (
     RecorderActor,
     SessionDep,
 )
+from backend.core.fields import RowId
 from backend.core.timeutil import utcnow
 from backend.sessions import service as sessions
 
@@ -35,7 +36,7 @@ def open_alerts(_: CurrentActor, db: SessionDep) -> list[AlertPublic]:
 
 @router.get("/api/sessions/{session_id}/alerts", summary="A session's alarms: open, then history")
 def session_alerts(
-    session_id: int,
+    session_id: RowId,
     _: CurrentActor,
     db: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -48,7 +49,7 @@ def session_alerts(
     summary="Acknowledge an alarm, optionally noting the action taken",
 )
 def acknowledge(
-    alert_id: int, body: AcknowledgeIn, actor: RecorderActor, db: SessionDep
+    alert_id: RowId, body: AcknowledgeIn, actor: RecorderActor, db: SessionDep
 ) -> AlertPublic:
     return AlertPublic.of(service.acknowledge(db, alert_id, actor, body.note, utcnow()))
 
@@ -65,7 +66,7 @@ def create_profile(body: ProfileIn, actor: AdminActor, db: SessionDep) -> Profil
 
 @router.put("/api/limits/profiles/{profile_id}", summary="Change a profile's limits")
 def update_profile(
-    profile_id: int, body: ProfileIn, actor: AdminActor, db: SessionDep
+    profile_id: RowId, body: ProfileIn, actor: AdminActor, db: SessionDep
 ) -> ProfilePublic:
     profile = service.get_profile(db, profile_id)
     updated = service.update_profile(db, profile, body.name, body.limits, actor, body.based_on)
@@ -73,7 +74,7 @@ def update_profile(
 
 
 @router.get("/api/sessions/{session_id}/limits", summary="The limits in force for a session")
-def session_limits(session_id: int, _: CurrentActor, db: SessionDep) -> SessionLimits:
+def session_limits(session_id: RowId, _: CurrentActor, db: SessionDep) -> SessionLimits:
     session = sessions.get_session(db, session_id)
     profile, overrides, effective = service.session_limits(db, session)
     return SessionLimits(
@@ -89,7 +90,7 @@ def session_limits(session_id: int, _: CurrentActor, db: SessionDep) -> SessionL
     summary="Set this session's own limits, per phase and vital, over its profile",
 )
 def set_session_limits(
-    session_id: int, body: OverridesIn, actor: NurseActor, db: SessionDep
+    session_id: RowId, body: OverridesIn, actor: NurseActor, db: SessionDep
 ) -> SessionLimits:
     session = sessions.get_session(db, session_id, for_update=True)
     sessions.check_may_work_on(actor, session.simulated)
@@ -98,7 +99,7 @@ def set_session_limits(
 
 
 @router.get("/api/sessions/{session_id}/gate", summary="The pre-dose gate's advice for a session")
-def gate(session_id: int, _: CurrentActor, db: SessionDep) -> GateAdvice:
+def gate(session_id: RowId, _: CurrentActor, db: SessionDep) -> GateAdvice:
     session = sessions.get_session(db, session_id)
     advice, baseline, limits = service.gate_for(db, session)
     return GateAdvice(
@@ -115,7 +116,7 @@ def gate(session_id: int, _: CurrentActor, db: SessionDep) -> GateAdvice:
     summary="Who changed this session's limits, when, from what to what",
 )
 def session_limit_changes(
-    session_id: int, _: CurrentActor, db: SessionDep
+    session_id: RowId, _: CurrentActor, db: SessionDep
 ) -> list[LimitChangePublic]:
     sessions.get_session(db, session_id)
     return [
@@ -129,7 +130,7 @@ def session_limit_changes(
     summary="Who changed this profile's limits, when, from what to what",
 )
 def profile_limit_changes(
-    profile_id: int, _: CurrentActor, db: SessionDep
+    profile_id: RowId, _: CurrentActor, db: SessionDep
 ) -> list[LimitChangePublic]:
     service.get_profile(db, profile_id)
     return [

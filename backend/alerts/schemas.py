@@ -7,6 +7,7 @@ from pydantic import Field
 
 from backend.alerts.limits import AlertPhase, LimitSet, PreDoseGate, Priority
 from backend.alerts.models import Alert
+from backend.core.fields import Moment
 from backend.core.schema import Schema
 
 PriorityName = Literal["low", "medium", "high"]
@@ -90,7 +91,7 @@ class ProfilePublic(Schema):
 class ProfileIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     limits: LimitSet
-    based_on: datetime | None = Field(
+    based_on: Moment | None = Field(
         default=None,
         description="The profile's updated_at when you loaded it: a change saved by someone "
         "else since then is answered with 409 instead of being overwritten",

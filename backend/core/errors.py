@@ -1,5 +1,7 @@
 """Domain errors that services raise without knowing about HTTP; the app maps them to responses."""
 
+import json
+import math
 from collections.abc import Sequence
 
 
@@ -46,3 +48,45 @@ class Overloaded(DomainError):
     def __init__(self, message: str, retry_after: int = 2) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+# A refused value is repeated in its 422 so a person sees what was sent: a few hundred
+# characters of it, never the megabytes a broken client may have posted.
+ECHO_CHARS = 200
+# And at most this many errors: a 1000-reading batch wrong in every field would list 13,000.
+MAX_ERRORS = 100
+
+
+def echo(value: object, limit: int = ECHO_CHARS) -> object:
+    """`value` as it may be repeated in an error answer: JSON-encodable and short."""
+    safe = _json_safe(value)
+    text = safe if isinstance(safe, str) else json.dumps(safe, ensure_ascii=False, default=str)
+    if len(text) <= limit:
+        return safe
+    return f"{text[:limit]}… ({len(text)} characters in all)"
+
+
+def shown_error(error: dict[str, object]) -> dict[str, object]:
+    """A validation error as it may be answered: its location and input made safe and short
+    (an unknown field's name is part of its location, and is the client's own text)."""
+    loc = error.get("loc", ())
+    parts = loc if isinstance(loc, list | tuple) else (loc,)
+    safe = error | {"loc": [echo(p, 100) if isinstance(p, str) else p for p in parts]}
+    if "input" in error:
+        safe["input"] = echo(error["input"])
+    return safe
+
+
+def _json_safe(value: object) -> object:
+    """`value` with what strict JSON and UTF-8 cannot carry spelled out as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {str(_json_safe(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     future_tolerance_seconds: int = Field(
         default=120, ge=0, description="How far ahead of the server clock a taken_at may be."
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted (a full batch of 1000 readings is ~300 kB); "
+        "a larger one is refused with 413 before it is read",
+    )
     db_concurrency: int = Field(
         default=16,
         ge=1,

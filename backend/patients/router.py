@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.core.dependencies import CurrentActor, RecorderActor, SessionDep
+from backend.core.fields import RowId
 from backend.patients import service
 from backend.patients.schemas import PatientCreate, PatientPublic
 
@@ -27,5 +28,5 @@ def create_patient(body: PatientCreate, _: RecorderActor, db: SessionDep) -> Pat
 
 
 @router.get("/{patient_id}", summary="One patient")
-def get_patient(patient_id: int, _: CurrentActor, db: SessionDep) -> PatientPublic:
+def get_patient(patient_id: RowId, _: CurrentActor, db: SessionDep) -> PatientPublic:
     return PatientPublic.model_validate(service.get_patient(db, patient_id))

@@ -5,7 +5,6 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
 from backend.core.dependencies import (
     CurrentActor,
@@ -14,6 +13,7 @@ from backend.core.dependencies import (
     SessionDep,
     SettingsDep,
 )
+from backend.core.fields import Moment, RowId
 from backend.core.timeutil import utcnow
 from backend.readings import service
 from backend.readings.schemas import (
@@ -46,7 +46,7 @@ router = APIRouter(tags=["readings"])
     },
 )
 def post_reading(
-    session_id: int,
+    session_id: RowId,
     body: ReadingIn,
     response: Response,
     actor: RecorderActor,
@@ -71,7 +71,7 @@ def post_reading(
     summary="Record several readings at once, all or nothing",
 )
 def post_batch(
-    session_id: int,
+    session_id: RowId,
     body: ReadingBatchIn,
     actor: RecorderActor,
     db: SessionDep,
@@ -93,11 +93,11 @@ def post_batch(
     summary="A session's readings by time taken, oldest first, paginated",
 )
 def list_readings(
-    session_id: int,
+    session_id: RowId,
     _: CurrentActor,
     db: SessionDep,
-    since: Annotated[AwareDatetime | None, Query(description="taken_at ≥ this")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="taken_at < this")] = None,
+    since: Annotated[Moment | None, Query(description="taken_at ≥ this")] = None,
+    until: Annotated[Moment | None, Query(description="taken_at < this")] = None,
     page: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=20000)] = 1000,
 ) -> ReadingPage:
@@ -114,10 +114,10 @@ def list_readings(
     summary="A session's readings folded into time buckets (a ward tile's sparklines)",
 )
 def reading_trend(
-    session_id: int,
+    session_id: RowId,
     _: CurrentActor,
     db: SessionDep,
-    since: Annotated[AwareDatetime, Query(description="taken_at ≥ this; at most 24 h ago")],
+    since: Annotated[Moment, Query(description="taken_at ≥ this; at most 24 h ago")],
     bucket_seconds: Annotated[int, Query(ge=5, le=300)] = 15,
 ) -> ReadingTrend:
     result = service.trend_of(db, session_id, since=since, bucket_seconds=bucket_seconds)
@@ -135,7 +135,7 @@ def reading_trend(
     summary="Mark a reading entered in error: kept in the record, gone from charts and alarms",
 )
 def mark_entered_in_error(
-    session_id: int,
+    session_id: RowId,
     reading_id: str,
     body: EnteredInErrorIn,
     actor: RecorderActor,

@@ -6,7 +6,6 @@ from typing import Annotated, Literal, Self
 from uuid import UUID
 
 from pydantic import (
-    AwareDatetime,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -15,6 +14,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from backend.core.fields import Moment
 from backend.core.schema import Schema
 from backend.readings.vitals import (
     CONSCIOUSNESS_LEVELS,
@@ -23,6 +23,7 @@ from backend.readings.vitals import (
     VITALS,
     blood_pressure_error,
     range_error,
+    type_error,
 )
 
 
@@ -55,6 +56,22 @@ class VitalsBody(Schema):
     on_oxygen: bool | None = Field(
         default=None, description="On supplemental oxygen (true) or breathing air (false)"
     )
+
+    @field_validator(*VITALS, "sedation", mode="before")
+    @classmethod
+    def _a_number(cls, value: object) -> object:
+        problem = type_error(value)
+        if problem:
+            raise PydanticCustomError("number_type", problem)
+        return value
+
+    @field_validator("on_oxygen", mode="before")
+    @classmethod
+    def _true_or_false(cls, value: object) -> object:
+        # Not 1, "yes" or "off", which pydantic would otherwise read as a choice.
+        if value is not None and not isinstance(value, bool):
+            raise PydanticCustomError("bool_type", "must be true or false")
+        return value
 
     @field_validator(*VITALS, mode="after")
     @classmethod
@@ -95,7 +112,7 @@ class ReadingIn(VitalsBody):
         default=None,
         description="Your own UUID for this reading: resending it is safe and stores nothing new",
     )
-    taken_at: AwareDatetime | None = Field(
+    taken_at: Moment | None = Field(
         default=None,
         description="When the values were measured (ISO 8601 with offset); now if omitted",
     )

@@ -29,6 +29,11 @@ from backend.sessions import service as sessions
 from backend.sessions.models import InfusionSession
 from backend.streaming.outbox import last_sequence, last_sequence_column, record_events
 
+# A reading may be entered late (an observation written up after the event, a gateway's backlog)
+# but not from before the patient was in the chair: more than this before the session was started
+# is a wrong clock, and a reading from year 1 once made a 761 MB session record.
+HOUR = timedelta(hours=1)
+BACKDATE_LIMIT = 24 * HOUR
 Loc = Callable[..., tuple[str | int, ...]]  # (item index, *field names) -> error location
 LatestValue = bool | int | float | str
 
@@ -61,6 +66,7 @@ def ingest(
     if replay is not None:
         return replay
     session = sessions.open_session_for_writing(db, session_id, actor)
+    earliest = as_utc(session.created_at) - BACKDATE_LIMIT
 
     for index, item in enumerate(items):
         if item.taken_at is not None and as_utc(item.taken_at) > now + future_tolerance:
@@ -68,6 +74,14 @@ def ingest(
                 loc(index, "taken_at"),
                 f"{item.taken_at.isoformat()} is in the future (server time is "
                 f"{now.isoformat()}); check the device clock",
+                item.taken_at.isoformat(),
+            )
+        if item.taken_at is not None and as_utc(item.taken_at) < earliest:
+            raise InvalidInput(
+                loc(index, "taken_at"),
+                f"{item.taken_at.isoformat()} is more than {BACKDATE_LIMIT / HOUR:g} hours "
+                f"before the session was started ({as_utc(session.created_at).isoformat()}); "
+                "check the device clock",
                 item.taken_at.isoformat(),
             )
 
@@ -190,7 +204,7 @@ def _decode_page(token: str) -> tuple[datetime, str]:
     try:
         taken, reading_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
         return as_utc(datetime.fromisoformat(taken)), reading_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput(
             ("query", "page"), "not a page token this server gave out", token
         ) from None

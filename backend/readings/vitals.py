@@ -57,6 +57,17 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+def type_error(value: object) -> str | None:
+    """Why `value` as sent is not a number at all, or None. JSON true and the string "84" are
+    refused rather than read as 1 and 84: a device that sends them is misconfigured, and
+    guessing what it meant could put a wrong value on a chart."""
+    if isinstance(value, bool):
+        return f"must be a number, not {str(value).lower()}"
+    if isinstance(value, str):
+        return "must be a number, not text in quotes"
+    return None
+
+
 def range_error(name: str, value: float) -> str | None:
     """Why `value` is impossible for vital `name`, or None if it is possible."""
     spec = VITALS[name]

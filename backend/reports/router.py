@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import HTMLResponse
 
 from backend.core.dependencies import PersonActor, SessionDep, SettingsDep
+from backend.core.fields import RowId
 from backend.core.settings import Settings
 from backend.core.timeutil import utcnow
 from backend.reports.csv_export import readings_csv
@@ -41,7 +42,7 @@ def _filename(record: SessionRecord, extension: str) -> str:
     summary="The session record as a printable HTML page",
 )
 def session_report(
-    session_id: int, _: PersonActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId, _: PersonActor, db: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
     zone = settings.clinic_zone
     html = render_html(_record(db, settings, session_id), zone)
@@ -58,7 +59,7 @@ def session_report(
     },
 )
 def session_report_pdf(
-    session_id: int, _: PersonActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId, _: PersonActor, db: SessionDep, settings: SettingsDep
 ) -> Response:
     zone = settings.clinic_zone
     record = _record(db, settings, session_id)
@@ -80,7 +81,7 @@ def session_report_pdf(
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def session_readings_csv(
-    session_id: int, _: PersonActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId, _: PersonActor, db: SessionDep, settings: SettingsDep
 ) -> Response:
     record = _record(db, settings, session_id)
     return Response(

@@ -5,6 +5,7 @@ from datetime import timedelta
 from fastapi import APIRouter
 
 from backend.core.dependencies import CurrentActor, SessionDep, SettingsDep
+from backend.core.fields import RowId
 from backend.core.timeutil import utcnow
 from backend.scores.schemas import News2Public
 from backend.scores.service import news2_for
@@ -18,7 +19,7 @@ router = APIRouter(tags=["scores"])
     summary="The session's NEWS2: total and band from a complete recent set, or what is missing",
 )
 def session_news2(
-    session_id: int, _: CurrentActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId, _: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> News2Public:
     session = get_session(db, session_id)
     max_age = timedelta(minutes=settings.news2_max_age_minutes)

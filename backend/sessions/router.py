@@ -6,7 +6,6 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from backend.alerts import service as alerts
 from backend.core.dependencies import (
@@ -17,6 +16,7 @@ from backend.core.dependencies import (
     SettingsDep,
 )
 from backend.core.errors import InvalidInput
+from backend.core.fields import Moment, RowId
 from backend.core.timeutil import utcnow
 from backend.readings.service import latest_values
 from backend.scores.service import news2_of
@@ -80,7 +80,7 @@ def create_session(body: SessionCreate, actor: RecorderActor, db: SessionDep) ->
 
 @router.get("/{session_id}", summary="One session with its latest vitals and phase history")
 def get_session(
-    session_id: int, _: CurrentActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId, _: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> SessionSummary:
     (summary,) = _summaries(db, settings, [service.get_session(db, session_id)])
     return summary
@@ -91,7 +91,7 @@ def get_session(
     summary="Move a session to its next phase: infusing, recovery, discharged or stopped",
 )
 def change_phase(
-    session_id: int, body: PhaseChangeIn, actor: PhaseActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId, body: PhaseChangeIn, actor: PhaseActor, db: SessionDep, settings: SettingsDep
 ) -> SessionPublic:
     tolerance = timedelta(seconds=settings.future_tolerance_seconds)
     current = service.get_session(db, session_id)
@@ -128,13 +128,13 @@ def _zone(name: str) -> tzinfo:
     summary="The protocol checklist of moving a session to a phase, its auto items judged",
 )
 def get_checklist(
-    session_id: int,
+    session_id: RowId,
     _: CurrentActor,
     db: SessionDep,
     settings: SettingsDep,
     to: Annotated[Phase, Query(description="The phase to move to")],
     at: Annotated[
-        AwareDatetime | None,
+        Moment | None,
         Query(description="Judge as of this moment (a change set back); defaults to now"),
     ] = None,
     tz: Annotated[

@@ -4,9 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from backend.alerts.schemas import AlertSummary
+from backend.core.fields import Moment, RowId
 from backend.core.schema import Schema
 from backend.patients.schemas import PatientPublic
 from backend.readings.schemas import Source
@@ -37,7 +38,7 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
 class SessionCreate(Schema):
-    patient_id: int
+    patient_id: RowId
     chair: Chair = Field(description="Chair or bay label as the clinic names it, e.g. 'Chair 3'")
     drug: Drug
     route: Route
@@ -46,7 +47,7 @@ class SessionCreate(Schema):
     planned_duration_min: int | None = Field(default=None, ge=1, le=720)
     simulated: bool = Field(default=False, description="A training session, never a real patient")
     notes: Note | None = None
-    limit_profile_id: int | None = Field(
+    limit_profile_id: RowId | None = Field(
         default=None, description="Alert limit profile; the clinic default when omitted"
     )
     spo2_scale: Literal[1, 2] = Field(
@@ -57,7 +58,7 @@ class SessionCreate(Schema):
 
 class PhaseChangeIn(Schema):
     phase: Phase
-    at: AwareDatetime | None = Field(
+    at: Moment | None = Field(
         default=None, description="When it happened; defaults to now. May be set back, not ahead."
     )
     note: Note | None = None

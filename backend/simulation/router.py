@@ -12,6 +12,7 @@ from backend.core.actor import Actor
 from backend.core.database import Database
 from backend.core.dependencies import CurrentActor, DatabaseDep, require_role
 from backend.core.errors import Conflict
+from backend.core.fields import RowId
 from backend.core.timeutil import utcnow
 from backend.sessions import service as sessions
 from backend.simulation import service
@@ -172,7 +173,7 @@ def _scenario_text(body: SimulationStart) -> str:
 
 @router.get("/api/simulations/{session_id}", summary="One simulation, with the patient's truth")
 async def get_simulation(
-    session_id: int, request: Request, _: CurrentActor, database: DatabaseDep
+    session_id: RowId, request: Request, _: CurrentActor, database: DatabaseDep
 ) -> SimulationPublic:
     return await run_in_threadpool(_public, database, _runner(request), session_id)
 
@@ -182,7 +183,7 @@ async def get_simulation(
     summary="Trigger an event now: a surge, desaturation, sensor off, steering a vital…",
 )
 async def trigger_event(
-    session_id: int,
+    session_id: RowId,
     request: Request,
     actor: TrainerActor,
     database: DatabaseDep,
@@ -222,7 +223,7 @@ def _check_running(database: Database, session_id: int) -> None:
 
 @router.post("/api/simulations/{session_id}/control", summary="Pause, resume or change speed")
 async def control(
-    session_id: int,
+    session_id: RowId,
     body: SimulationControl,
     request: Request,
     _: TrainerActor,
@@ -245,7 +246,7 @@ async def control(
 
 @router.post("/api/simulations/{session_id}/stop", summary="Stop: the session ends (stopped)")
 async def stop(
-    session_id: int, request: Request, actor: TrainerActor, database: DatabaseDep
+    session_id: RowId, request: Request, actor: TrainerActor, database: DatabaseDep
 ) -> SimulationPublic:
     runner = _runner(request)
     await runner.call(runner.forget, session_id)

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
+from backend.core.fields import RowId
 from backend.core.schema import Schema
 from backend.sessions.schemas import Chair
 from simulators.scenario import PatientOverrides
@@ -38,7 +39,7 @@ class SimulationStart(Schema):
     start_at_min: float = Field(
         default=0, ge=0, description="Start part-way in, with the minutes before as history"
     )
-    limit_profile_id: int | None = None
+    limit_profile_id: RowId | None = None
 
     @model_validator(mode="after")
     def _one_scenario(self) -> Self:

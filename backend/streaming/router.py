@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.core.database import Database
 from backend.core.dependencies import origin_allowed, resolve_actor
+from backend.core.fields import RowId
 from backend.core.settings import Settings
 from backend.streaming.bus import EventBus, Subscription
 from backend.streaming.events import Event
@@ -44,7 +45,7 @@ def _load(database: Database, after: int, upto: int, session_id: int | None) -> 
 
 
 @router.websocket("/api/stream")
-async def stream(ws: WebSocket, session_id: int | None = None, after: str | None = None) -> None:
+async def stream(ws: WebSocket, session_id: RowId | None = None, after: str | None = None) -> None:
     """Live events for one session (`session_id`) or the whole ward, resuming after `after`."""
     settings: Settings = ws.app.state.settings
     database: Database = ws.app.state.database

@@ -9,6 +9,7 @@ from backend.core.dependencies import (
     SessionDep,
     SettingsDep,
 )
+from backend.core.fields import RowId
 from backend.users import service
 from backend.users.schemas import (
     LoginIn,
@@ -91,7 +92,7 @@ def create_user(body: UserCreate, _: AdminActor, db: SessionDep) -> UserPublic:
 
 
 @users_router.patch("/{user_id}", summary="Change an account's role, name, password or status")
-def update_user(user_id: int, body: UserUpdate, _: AdminActor, db: SessionDep) -> UserPublic:
+def update_user(user_id: RowId, body: UserUpdate, _: AdminActor, db: SessionDep) -> UserPublic:
     user = service.update_user(
         db,
         service.get_user(db, user_id),
@@ -115,5 +116,5 @@ def create_token(body: TokenCreate, _: AdminActor, db: SessionDep) -> TokenCreat
 
 
 @tokens_router.delete("/{token_id}", summary="Revoke an API token")
-def revoke_token(token_id: int, _: AdminActor, db: SessionDep) -> TokenPublic:
+def revoke_token(token_id: RowId, _: AdminActor, db: SessionDep) -> TokenPublic:
     return TokenPublic.model_validate(service.revoke_token(db, token_id))
