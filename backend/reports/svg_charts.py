@@ -73,7 +73,10 @@ class TimeAxis:
     def ticks(self, max_ticks: int = 8) -> list[datetime]:
         """Round local clock times (every 1, 2, 5, 10… minutes) across the axis."""
         span_min = self.span_s / 60
-        step = next((s for s in TICK_STEPS_MIN if span_min / s <= max_ticks), TICK_STEPS_MIN[-1])
+        step = next(
+            (s for s in TICK_STEPS_MIN if span_min / s <= max_ticks),
+            math.ceil(span_min / max_ticks),
+        )
         local = self.start.astimezone(self.tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         minutes = (local - midnight).total_seconds() / 60
