@@ -3,6 +3,7 @@
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx2
 import pytest
@@ -63,7 +64,7 @@ def test_the_same_reading_sent_at_once_from_two_connections_is_stored_once(
         session_id = new_session(setup)["id"]
         cookie = setup.cookies["vigil_session"]
     reading_id = str(uuid.uuid4())
-    body = {"id": reading_id, "heart_rate": 77, "taken_at": "2026-01-01T10:00:00+00:00"}
+    body = {"id": reading_id, "heart_rate": 77, "taken_at": datetime.now(UTC).isoformat()}
     statuses: list[int] = []
     barrier = threading.Barrier(4)
 

@@ -1,12 +1,13 @@
 """A client's own reading id makes resending safe (design.md, "Contracts other tools rely on")."""
 
 import uuid
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.support import message, minutes_ago, move
+from tests.api.support import message, minutes_ago, move, now
 from tests.helpers import new_session, post_reading, readings_of
 
 
@@ -54,9 +55,11 @@ def test_a_retry_that_omits_taken_at_is_still_the_same_reading(
 def test_a_retry_in_another_offset_for_the_same_instant_is_the_same_reading(
     as_nurse: TestClient, session_id: int
 ) -> None:
-    sent = reading(taken_at="2021-05-01T10:00:00+00:00")
+    instant = now().replace(microsecond=0) - timedelta(hours=1)
+    sent = reading(taken_at=instant.isoformat())
     post_reading(as_nurse, session_id, **sent)
-    again = post_reading(as_nurse, session_id, **(sent | {"taken_at": "2021-05-01T12:00:00+02:00"}))
+    elsewhere = instant.astimezone(timezone(timedelta(hours=2))).isoformat()
+    again = post_reading(as_nurse, session_id, **(sent | {"taken_at": elsewhere}))
     assert again.status_code == 200, again.text
 
 

@@ -1,7 +1,7 @@
 """Storing readings: which sessions accept them, what is stored, and what the server adds."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -105,7 +105,7 @@ def test_an_omitted_taken_at_means_now(as_nurse: TestClient) -> None:
 
 def test_times_on_the_wire_are_iso_8601_with_an_offset(as_nurse: TestClient) -> None:
     session = new_session(as_nurse)
-    sent = "2020-01-01T12:00:00+02:00"
+    sent = (now() - timedelta(hours=1)).astimezone(timezone(timedelta(hours=2))).isoformat()
     created = post_reading(as_nurse, session["id"], heart_rate=80, taken_at=sent).json()
     (listed,) = readings_of(as_nurse, session["id"])
     for reading in (created, listed):

@@ -2,7 +2,7 @@
 
 import base64
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from tests.api.support import error_at, iso, message, now, parse_time
 from tests.helpers import new_session, post_batch
 
-T0 = datetime.fromisoformat("2024-03-01T09:00:00+00:00")
+# Two hours ago on the hour: readings may not be taken long before their session was started.
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
 
 
 def at(minutes: float) -> datetime:
@@ -59,7 +60,7 @@ def test_since_and_until_honour_the_offset_they_are_given_in(
     as_nurse: TestClient, session_id: int
 ) -> None:
     store(as_nurse, session_id, [0, 10, 20])
-    local = "2024-03-01T11:10:00+02:00"  # = T0 + 10 min
+    local = iso(at(10).astimezone(timezone(timedelta(hours=2))))  # = T0 + 10 min
     assert taken(page(as_nurse, session_id, since=local)["items"]) == [at(10), at(20)]
     assert taken(page(as_nurse, session_id, until=local)["items"]) == [at(0)]
 
