@@ -55,6 +55,7 @@ class Overloaded(DomainError):
 ECHO_CHARS = 200
 # And at most this many errors: a 1000-reading batch wrong in every field would list 13,000.
 MAX_ERRORS = 100
+MAX_ECHO_DEPTH = 8
 
 
 def echo(value: object, limit: int = ECHO_CHARS) -> object:
@@ -77,16 +78,19 @@ def shown_error(error: dict[str, object]) -> dict[str, object]:
     return safe
 
 
-def _json_safe(value: object) -> object:
-    """`value` with what strict JSON and UTF-8 cannot carry spelled out as text."""
+def _json_safe(value: object, depth: int = 0) -> object:
+    """`value` with what strict JSON and UTF-8 cannot carry spelled out as text, and nesting
+    past a few levels elided (a body of 900 nested lists must not exhaust the stack)."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, str):
         return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode()
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict | list | tuple) and depth >= MAX_ECHO_DEPTH:
+        return "…"
     if isinstance(value, dict):
-        return {str(_json_safe(k)): _json_safe(v) for k, v in value.items()}
+        return {str(_json_safe(k)): _json_safe(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [_json_safe(v, depth + 1) for v in value]
     return value

@@ -21,6 +21,9 @@ ROW_ID_MAX = 2**31 - 1
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
+# The deepest nesting searched for bad text: Vigil's bodies are a few levels deep.
+MAX_DEPTH = 16
+
 
 def _not_bool(value: object) -> object:
     # JSON true is 1 to pydantic's lax int; as an id it is a mistake, not patient 1.
@@ -51,9 +54,12 @@ Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
 """A point in time with its UTC offset, between 1970 and 2100; a naive time is refused."""
 
 
-def unencodable(value: object) -> str | None:
+def unencodable(value: object, depth: int = 0) -> str | None:
     """The first string in `value` (searched through lists and dicts) that is not Unicode text:
-    a lone surrogate such as "\\ud800", which Python's json accepts but UTF-8 cannot hold."""
+    a lone surrogate such as "\\ud800", which Python's json accepts but UTF-8 cannot hold.
+
+    Nesting deeper than any Vigil body is not searched: such a value fails its field's type
+    anyway, and following it could exhaust the stack."""
     if isinstance(value, str):
         if value.isascii():
             return None
@@ -62,12 +68,16 @@ def unencodable(value: object) -> str | None:
         except UnicodeEncodeError:
             return value
         return None
+    if depth >= MAX_DEPTH:
+        return None
     if isinstance(value, list | tuple):
         for item in value:
-            if (found := unencodable(item)) is not None:
+            if (found := unencodable(item, depth + 1)) is not None:
                 return found
     elif isinstance(value, dict):
         for key, item in value.items():
-            if (found := unencodable(key)) is not None or (found := unencodable(item)) is not None:
+            if (found := unencodable(key)) is not None:
+                return found
+            if (found := unencodable(item, depth + 1)) is not None:
                 return found
     return None

@@ -395,6 +395,16 @@ def test_a_batch_wrong_everywhere_lists_a_bounded_number_of_errors(
     assert "more errors" in response.json()["message"]
 
 
+@pytest.mark.parametrize("depth", [500, 900])
+def test_a_deeply_nested_value_is_refused_without_exhausting_the_stack(
+    as_nurse: TestClient, session_id: int, depth: int
+) -> None:
+    body = '{"heart_rate": ' + "[" * depth + "]" * depth + "}"
+    response = post_raw(as_nurse, f"/api/sessions/{session_id}/readings", body)
+    error_at(response, "body", "heart_rate")
+    assert len(response.content) < 2_000
+
+
 def test_an_over_long_batch_is_refused_without_echoing_it(
     as_nurse: TestClient, session_id: int
 ) -> None:
