@@ -5,6 +5,7 @@ when converted to UTC and strings that are not Unicode text. Each is refused her
 naming the field, before it can reach a driver and come back as a 500.
 """
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -21,7 +22,8 @@ ROW_ID_MAX = 2**31 - 1
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
-# The deepest nesting searched for bad text: Vigil's bodies are a few levels deep.
+# The deepest nesting searched for bad text: Vigil's bodies are a few levels deep, and a
+# search must not exhaust the stack on a body of a thousand nested lists.
 MAX_DEPTH = 16
 
 
@@ -54,30 +56,46 @@ Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
 """A point in time with its UTC offset, between 1970 and 2100; a naive time is refused."""
 
 
-def unencodable(value: object, depth: int = 0) -> str | None:
+def unencodable(value: object) -> str | None:
     """The first string in `value` (searched through lists and dicts) that is not Unicode text:
-    a lone surrogate such as "\\ud800", which Python's json accepts but UTF-8 cannot hold.
-
-    Nesting deeper than any Vigil body is not searched: such a value fails its field's type
-    anyway, and following it could exhaust the stack."""
+    a lone surrogate such as "\\ud800", which Python's json accepts but UTF-8 cannot hold."""
     if isinstance(value, str):
-        if value.isascii():
-            return None
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value
+        return _bad_text(value)
+    if not isinstance(value, list | tuple | dict):
         return None
+    try:
+        # One pass in C over a whole batch; the walk below only runs to name the culprit.
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return _search(value, 0)
+    except (RecursionError, ValueError, TypeError):
+        pass  # nesting deeper than any Vigil body: it fails its field's type anyway
+    return None
+
+
+def _bad_text(value: str) -> str | None:
+    if value.isascii():
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value
+    return None
+
+
+def _search(value: object, depth: int) -> str | None:
+    if isinstance(value, str):
+        return _bad_text(value)
     if depth >= MAX_DEPTH:
         return None
     if isinstance(value, list | tuple):
         for item in value:
-            if (found := unencodable(item, depth + 1)) is not None:
+            if (found := _search(item, depth + 1)) is not None:
                 return found
     elif isinstance(value, dict):
         for key, item in value.items():
-            if (found := unencodable(key)) is not None:
+            if (found := _search(key, depth + 1)) is not None:
                 return found
-            if (found := unencodable(item, depth + 1)) is not None:
+            if (found := _search(item, depth + 1)) is not None:
                 return found
     return None
