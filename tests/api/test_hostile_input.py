@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from fastapi import WebSocketDisconnect
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -118,6 +119,18 @@ def test_an_id_outside_the_integer_column_in_an_admin_path_is_refused(
 ) -> None:
     body = {"display_name": "x"} if method == "PATCH" else None
     error_at(as_admin.request(method, path.format(id=bad), json=body), "path", name)
+
+
+@pytest.mark.parametrize("bad", [2**31, 10**20, -1])
+def test_a_stream_for_an_id_outside_the_integer_column_is_refused(
+    as_nurse: TestClient, bad: int
+) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        as_nurse.websocket_connect(f"/api/stream?session_id={bad}&after=0") as stream,
+    ):
+        stream.receive_json()
+    assert refused.value.code == 1008  # policy violation: the query failed validation
 
 
 @pytest.mark.parametrize("bad", [*BAD_IDS, True])
