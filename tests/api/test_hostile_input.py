@@ -171,6 +171,7 @@ def test_a_reading_taken_at_an_impossible_time_is_refused(
 def test_a_phase_change_at_an_impossible_time_is_refused(
     as_nurse: TestClient, session_id: int, moment: str
 ) -> None:
+    """A guard: the phase rules happened to refuse these already; now the field type does."""
     response = as_nurse.post(
         f"/api/sessions/{session_id}/phase", json={"phase": "infusing", "at": moment}
     )
