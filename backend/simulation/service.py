@@ -1,9 +1,12 @@
 """Starting, recording and steering simulated sessions in the database.
 
-A simulation's readings enter through `readings.service.ingest` like any device's, so they are
-validated, stored, checked for alarms and streamed exactly as real ones are. Each reading's id is
-derived from the session and its place in the simulation's output, so replaying a simulation
-after a restart can never store a reading twice.
+A simulation's readings and phase changes go through the same flows as a device's or a nurse's
+(`backend/flows.py`), so readings are validated, stored, checked for alarms and streamed exactly
+as real ones are, and the scenario's phase changes are held to the same protocol rules (BP before
+dosing, the minimum observation, no open high alarm at discharge). A change the rules refuse
+ends the simulation with the refusal recorded as the reason on the session, so trainers see why.
+Each reading's id is derived from the session and its place in the simulation's output, so
+replaying a simulation after a restart can never store a reading twice.
 """
 
 import logging
@@ -11,22 +14,23 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from backend import flows
 from backend.core.actor import Actor
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.timeutil import utcnow
 from backend.patients.models import Patient
-from backend.readings import service as readings
 from backend.readings.schemas import MAX_BATCH, ReadingIn, Source
 from backend.sessions import service as sessions
+from backend.sessions.checklists import transition_of
 from backend.sessions.models import InfusionSession
-from backend.sessions.phases import Phase
+from backend.sessions.phases import ENDED, Phase, transition_error
 from backend.sessions.schemas import Drug, PhaseChangeIn, Route, SessionCreate
 from backend.simulation.models import SimulationRun
 from backend.streaming.outbox import record_event
@@ -220,7 +224,9 @@ def record(db: Session, session_id: int, step: Step, owner: str) -> str:
     def flush() -> None:
         for start_at in range(0, len(pending), MAX_BATCH):
             chunk = pending[start_at : start_at + MAX_BATCH]
-            readings.ingest(db, session_id, chunk, actor, future_tolerance=NO_SLACK, batch=True)
+            flows.record_readings(
+                db, session_id, chunk, actor, future_tolerance=NO_SLACK, batch=True
+            )
         pending.clear()
 
     try:
@@ -231,7 +237,7 @@ def record(db: Session, session_id: int, step: Step, owner: str) -> str:
                     pending.append(reading)
                 continue
             flush()
-            _move(db, session_id, item, actor)
+            _move(db, session_id, item, actor, run.speed)
         flush()
     except Conflict as exc:
         log.info("simulation of session %s ended: %s", session_id, exc.message)
@@ -267,26 +273,62 @@ def _phase(db: Session, session_id: int) -> str:
     return session.phase
 
 
-def _move(db: Session, session_id: int, item: TimedPhase, actor: Actor) -> None:
+def _move(db: Session, session_id: int, item: TimedPhase, actor: Actor, speed: float) -> None:
+    """Make the scenario's phase change through the same flow as a nurse's; the rules that
+    the record judges (BP before dosing, minimum observation, open high alarms…) hold here too.
+    Raises Conflict when the simulation must end (the session ended, or a rule refused)."""
     session = sessions.get_session(db, session_id)
-    if Phase(session.phase) is Phase(item.phase):
+    current, target = Phase(session.phase), Phase(item.phase)
+    if current is target:
+        return
+    problem = transition_error(current, target)
+    if problem:
+        if current in ENDED:
+            raise Conflict(problem)
+        # A trainee moved the phase on already: the timeline follows what people did.
+        log.info("session %s: scenario phase %s skipped: %s", session_id, item.phase, problem)
         return
     at = max(item.at, session.phase_changed_at)
     body = PhaseChangeIn(
-        phase=Phase(item.phase),
+        phase=target,
         at=at,
         note="scenario timeline",
         # The scenario decides when dosing starts; a trainee weighs the gate's advice on the
-        # session page like on a real one, but the timeline does not wait for it.
+        # session page like on a real one, but the timeline does not wait for it (the override
+        # is recorded under the simulator's name, as a nurse's would be under hers).
         override_gate=True,
     )
     try:
-        sessions.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK)
+        flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=UTC)
     except Conflict as exc:
-        if session.phase in (Phase.DISCHARGED.value, Phase.STOPPED.value):
-            raise
-        # A trainee moved the phase on already: the timeline follows what people did.
-        log.info("session %s: scenario phase %s skipped: %s", session_id, item.phase, exc)
+        _refused(db, session_id, current, target, at, exc.message, actor, speed)
+        raise
+
+
+def _refused(
+    db: Session,
+    session_id: int,
+    current: Phase,
+    target: Phase,
+    at: datetime,
+    why: str,
+    actor: Actor,
+    speed: float,
+) -> None:
+    """The protocol refused the scenario's change: end the session early with the refusal as
+    its reason, so the trainer and the trainees see on the session page and its record why the
+    simulation stopped there (it cannot go on: the simulated patient has moved on)."""
+    transition = transition_of(current, target)
+    action = transition.action if transition else f"move to {target.value}"
+    note = f"Scenario timeline could not {action}. {why}"
+    if speed > 1 and target is Phase.DISCHARGED:
+        note += (
+            f" (At {speed:g}x the record holds 1/{speed:g} of the scenario's observation time; "
+            "play at 1x to discharge.)"
+        )
+    log.info("simulation of session %s: %s", session_id, note)
+    stop = PhaseChangeIn(phase=Phase.STOPPED, at=at, note=note[:2000])
+    flows.change_phase(db, session_id, stop, actor, future_tolerance=NO_SLACK, tz=UTC)
 
 
 def _finish(db: Session, session_id: int, status: str, step: Step) -> str:
@@ -382,7 +424,7 @@ def stop(db: Session, session_id: int, actor: Actor) -> SimulationRun:
     session = sessions.get_session(db, session_id)
     if session.phase not in (Phase.DISCHARGED.value, Phase.STOPPED.value):
         body = PhaseChangeIn(phase=Phase.STOPPED, note="simulation stopped by the trainer")
-        sessions.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK)
+        flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=UTC)
     if run.status == RUNNING:
         run.status = STOPPED
     run.updated_at = utcnow()
