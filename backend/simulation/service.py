@@ -29,7 +29,7 @@ from backend.patients.models import Patient
 from backend.readings.schemas import MAX_BATCH, ReadingIn, Source
 from backend.sessions import service as sessions
 from backend.sessions.checklists import transition_of
-from backend.sessions.models import InfusionSession
+from backend.sessions.models import InfusionSession, PhaseChange
 from backend.sessions.phases import ENDED, Phase, transition_error
 from backend.sessions.schemas import Drug, PhaseChangeIn, Route, SessionCreate
 from backend.simulation.models import SimulationRun
@@ -320,8 +320,8 @@ def _refused(
     simulation stopped there (it cannot go on: the simulated patient has moved on)."""
     transition = transition_of(current, target)
     action = transition.action if transition else f"move to {target.value}"
-    note = f"Scenario timeline could not {action}. {why}"
-    if speed > 1 and target is Phase.DISCHARGED:
+    note = f"{REFUSED} {action}. {why}"
+    if speed > 1 and "Observed at least" in why:
         note += (
             f" (At {speed:g}x the record holds 1/{speed:g} of the scenario's observation time; "
             "play at 1x to discharge.)"
@@ -388,15 +388,31 @@ def release(db: Session, owner: str) -> None:
     db.execute(update(SimulationRun).where(SimulationRun.owner == owner).values(owner=None))
 
 
-def recent(db: Session, limit: int = 50) -> list[tuple[SimulationRun, str, str]]:
-    """The latest runs with their session's chair and phase, in one query (a console polls it)."""
+REFUSED = "Scenario timeline could not"  # how a note of a change the protocol refused begins
+
+
+def recent(db: Session, limit: int = 50) -> list[tuple[SimulationRun, str, str, str | None]]:
+    """The latest runs with their session's chair and phase, and why the protocol ended the
+    run if it did, in one query (a console polls it)."""
+    last_note = (
+        select(PhaseChange.note)
+        .where(PhaseChange.session_id == SimulationRun.session_id)
+        .order_by(PhaseChange.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     query = (
-        select(SimulationRun, InfusionSession.chair, InfusionSession.phase)
+        select(SimulationRun, InfusionSession.chair, InfusionSession.phase, last_note)
         .join(InfusionSession, InfusionSession.id == SimulationRun.session_id)
         .order_by(SimulationRun.started_at.desc())
         .limit(limit)
     )
-    return [(run, chair, phase) for run, chair, phase in db.execute(query)]
+    return [(run, chair, phase, refusal(note)) for run, chair, phase, note in db.execute(query)]
+
+
+def refusal(note: str | None) -> str | None:
+    """The protocol's refusal that ended a run, from its session's last phase change note."""
+    return note if note and note.startswith(REFUSED) else None
 
 
 def check_running(run: SimulationRun) -> None:
