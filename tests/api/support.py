@@ -9,7 +9,6 @@ from typing import Any
 import httpx2
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
 from sqlalchemy import select
 
 from backend.alerts.models import LimitProfile
