@@ -260,7 +260,7 @@ async def stop(
 
     def save() -> None:
         with database.unit_of_work(write=True) as db:
-            service.stop(db, session_id, actor)
+            service.stop(db, session_id, actor, runner.tz)
 
     await run_in_threadpool(save)
     return await run_in_threadpool(_public, database, runner, session_id)

@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from pydantic import ValidationError
@@ -207,9 +207,10 @@ class Step:
     readings_sent: int
 
 
-def record(db: Session, session_id: int, step: Step, owner: str) -> str:
+def record(db: Session, session_id: int, step: Step, owner: str, tz: tzinfo = UTC) -> str:
     """Store one step: readings (through the normal ingest path), phase changes, the new
-    position, all in one transaction. Returns the run's status afterwards."""
+    position, all in one transaction. Returns the run's status afterwards. Clock times in a
+    refusal are written in `tz` (the clinic's)."""
     run = get_run(db, session_id, for_update=True)
     if run.status != RUNNING:
         return run.status
@@ -237,7 +238,7 @@ def record(db: Session, session_id: int, step: Step, owner: str) -> str:
                     pending.append(reading)
                 continue
             flush()
-            _move(db, session_id, item, actor, run.speed)
+            _move(db, session_id, item, actor, run.speed, tz)
         flush()
     except Conflict as exc:
         log.info("simulation of session %s ended: %s", session_id, exc.message)
@@ -273,7 +274,9 @@ def _phase(db: Session, session_id: int) -> str:
     return session.phase
 
 
-def _move(db: Session, session_id: int, item: TimedPhase, actor: Actor, speed: float) -> None:
+def _move(
+    db: Session, session_id: int, item: TimedPhase, actor: Actor, speed: float, tz: tzinfo
+) -> None:
     """Make the scenario's phase change through the same flow as a nurse's; the rules that
     the record judges (BP before dosing, minimum observation, open high alarms…) hold here too.
     Raises Conflict when the simulation must end (the session ended, or a rule refused)."""
@@ -299,9 +302,9 @@ def _move(db: Session, session_id: int, item: TimedPhase, actor: Actor, speed: f
         override_gate=True,
     )
     try:
-        flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=UTC)
+        flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=tz)
     except Conflict as exc:
-        _refused(db, session_id, current, target, at, exc.message, actor, speed)
+        _refused(db, session_id, current, target, at, exc.message, actor, speed, tz)
         raise
 
 
@@ -314,6 +317,7 @@ def _refused(
     why: str,
     actor: Actor,
     speed: float,
+    tz: tzinfo,
 ) -> None:
     """The protocol refused the scenario's change: end the session early with the refusal as
     its reason, so the trainer and the trainees see on the session page and its record why the
@@ -328,7 +332,7 @@ def _refused(
         )
     log.info("simulation of session %s: %s", session_id, note)
     stop = PhaseChangeIn(phase=Phase.STOPPED, at=at, note=note[:2000])
-    flows.change_phase(db, session_id, stop, actor, future_tolerance=NO_SLACK, tz=UTC)
+    flows.change_phase(db, session_id, stop, actor, future_tolerance=NO_SLACK, tz=tz)
 
 
 def _finish(db: Session, session_id: int, status: str, step: Step) -> str:
@@ -435,12 +439,12 @@ def set_control(db: Session, session_id: int, *, speed: float, paused: bool) -> 
     return run
 
 
-def stop(db: Session, session_id: int, actor: Actor) -> SimulationRun:
+def stop(db: Session, session_id: int, actor: Actor, tz: tzinfo = UTC) -> SimulationRun:
     run = get_run(db, session_id, for_update=True)
     session = sessions.get_session(db, session_id)
     if session.phase not in (Phase.DISCHARGED.value, Phase.STOPPED.value):
         body = PhaseChangeIn(phase=Phase.STOPPED, note="simulation stopped by the trainer")
-        flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=UTC)
+        flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=tz)
     if run.status == RUNNING:
         run.status = STOPPED
     run.updated_at = utcnow()
