@@ -168,7 +168,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stop_ticker,
             )
         )
-        simulations = SimulationRunner(database, settings.simulation_tick_seconds)
+        simulations = SimulationRunner(
+            database, settings.simulation_tick_seconds, settings.clinic_zone
+        )
         app.state.simulations = simulations
         await simulations.start()
         try:

@@ -146,6 +146,8 @@ class Timing:
 
 # Minutes a patient is kept after dosing ends; above 12 h is surely a typing slip.
 ObservationMinutes = Annotated[float, Gt(0), Le(720)]
+# The esketamine REMS asks for at least 2 h: a profile may lengthen it, never shorten it.
+EsketamineObservationMinutes = Annotated[float, Ge(120), Le(720)]
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class Discharge:
     baseline about 1.5 h after an IV infusion, clinical.md section 2): the clinic sets both."""
 
     min_observation_min: ObservationMinutes = 60  # ketamine (any drug but esketamine)
-    esketamine_min_observation_min: ObservationMinutes = 120
+    esketamine_min_observation_min: EsketamineObservationMinutes = 120
 
     def minimum_for(self, drug: str) -> float:
         if drug == "esketamine":

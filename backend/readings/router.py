@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from backend import flows
 from backend.core.dependencies import (
     CurrentActor,
     PersonActor,
@@ -53,7 +54,7 @@ def post_reading(
     db: SessionDep,
     settings: SettingsDep,
 ) -> ReadingPublic:
-    (result,) = service.ingest(
+    (result,) = flows.record_readings(
         db,
         session_id,
         [body],
@@ -77,7 +78,7 @@ def post_batch(
     db: SessionDep,
     settings: SettingsDep,
 ) -> list[ReadingPublic]:
-    results = service.ingest(
+    results = flows.record_readings(
         db,
         session_id,
         body.readings,
@@ -142,7 +143,7 @@ def mark_entered_in_error(
     _: PersonActor,
     db: SessionDep,
 ) -> ReadingPublic:
-    reading = service.mark_entered_in_error(db, session_id, reading_id, body.reason, actor)
+    reading = flows.mark_entered_in_error(db, session_id, reading_id, body.reason, actor)
     return ReadingPublic.model_validate(reading)
 
 

@@ -1,8 +1,9 @@
 """The ingest path every reading takes, whatever its source: check, store, publish.
 
 Schemas have already rejected impossible values; here live the rules that need the clock or
-the database (future times, ended sessions, retried ids). Alerts will be evaluated here too,
-inside the same transaction, so a reading and the alarm it raised commit together.
+the database (future times, ended sessions, retried ids). This module only stores and queries
+readings: backend/flows.py has the stored readings checked for alarms in the same transaction,
+so a reading and the alarm it raised commit together.
 """
 
 import base64
@@ -17,7 +18,6 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.alerts import service as alerts
 from backend.core.actor import Actor
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.timeutil import as_utc, utcnow
@@ -93,7 +93,6 @@ def ingest(
         # now that its row is committed, and answer as for any retry.
         with db.begin_nested():
             results = _store(db, session, items, actor, now, loc)
-    created = [r.reading for r in results if r.created]
     record_events(
         db,
         [
@@ -106,7 +105,6 @@ def ingest(
             if r.created
         ],
     )
-    alerts.evaluate_readings(db, session, created, now)
     return results
 
 
@@ -254,7 +252,8 @@ def list_readings(
 def mark_entered_in_error(
     db: Session, session_id: int, reading_id: str, reason: str, actor: Actor
 ) -> Reading:
-    """Flag a reading as a mistake: it stays in the record, and the alarms it raised are withdrawn.
+    """Flag a reading as a mistake: it stays in the record (flows.mark_entered_in_error then
+    withdraws the alarms it raised).
 
     Allowed after the session has ended too: errors are often noticed when the record is read.
     """
@@ -282,7 +281,6 @@ def mark_entered_in_error(
             )
         ],
     )
-    alerts.withdraw_reading(db, session, reading, reason, reading.entered_in_error_at)
     return reading
 
 

@@ -16,6 +16,9 @@ from backend.sessions.phases import Phase
 BASELINE_MAX_AGE = timedelta(minutes=30)
 # A patient leaves with a blood pressure taken this recently (recovery readings are due every 15).
 RECENT_BP_MAX_AGE = timedelta(minutes=15)
+# The esketamine (Spravato) REMS asks for at least 2 h of observation after dosing: a floor no
+# limit profile can lower (clinical.md section 2).
+ESKETAMINE_MIN_OBSERVATION_MIN = 120
 
 
 class Transition(StrEnum):
@@ -67,6 +70,14 @@ class BloodPressureSeen:
 
 
 @dataclass(frozen=True)
+class AlarmOverride:
+    """A named person's decision to discharge although high-priority alarms are open."""
+
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Facts:
     """What a checklist is judged on, as of the moment of the change (`at`). Readings are the
     latest at or before `at`, leaving out those entered in error."""
@@ -88,6 +99,10 @@ class Facts:
     gate_limit: tuple[float, float] = (140, 90)
     override_gate: bool = False
     min_observation_min: float = 60
+    # The session's open high-priority alarms (unacknowledged, or acknowledged and still
+    # present), each described for a person; judged as of now, whatever `at` says.
+    open_high_alarms: tuple[str, ...] = ()
+    alarm_override: AlarmOverride | None = None
 
 
 @dataclass(frozen=True)
@@ -147,11 +162,22 @@ def _gate_item(facts: Facts) -> Item:
         return replace(item, met=True, detail=f"within the gate ({systolic:g}/{diastolic:g})")
     if facts.override_gate:
         return replace(item, met=True, detail=f"{facts.gate_advice}; started anyway (override)")
-    return replace(item, met=False, detail=f"{facts.gate_advice}; confirm the override to start")
+    return replace(
+        item,
+        met=False,
+        detail=f"{facts.gate_advice}; to start anyway, confirm the override (override_gate=true)",
+    )
+
+
+def minimum_observation(facts: Facts) -> float:
+    """The minimum observation in minutes: the profile's, never under the esketamine floor."""
+    if facts.drug == "esketamine":
+        return max(facts.min_observation_min, ESKETAMINE_MIN_OBSERVATION_MIN)
+    return facts.min_observation_min
 
 
 def _observation_item(facts: Facts, required: bool, tz: tzinfo) -> Item:
-    minimum = facts.min_observation_min
+    minimum = minimum_observation(facts)
     label = f"Observed at least {minimum:g} min since dosing ended"
     item = Item("min_observation", label, Kind.AUTO, required, met=False)
     if facts.infusion_ended_at is None:
@@ -184,6 +210,29 @@ def _alert_item(facts: Facts) -> Item:
     if problems:
         return replace(item, met=False, detail="; ".join(problems))
     return replace(item, met=True, detail=", ".join(seen))
+
+
+def _high_alarms_item(facts: Facts) -> Item:
+    item = Item(
+        "no_open_high_alarm",
+        "No open high-priority alarm (or overridden by name)",
+        Kind.AUTO,
+        True,
+        met=True,
+        detail="none open",
+    )
+    alarms = facts.open_high_alarms
+    if not alarms:
+        return item
+    listed = f"{len(alarms)} open: {'; '.join(alarms)}"
+    override = facts.alarm_override
+    if override is not None:
+        return replace(item, detail=f"{listed}; overridden by {override.by}: {override.reason}")
+    return replace(
+        item,
+        met=False,
+        detail=f"{listed}; acknowledge them, or override by name with a reason (override_alarms)",
+    )
 
 
 def _duration_item(facts: Facts) -> Item | None:
@@ -246,6 +295,7 @@ def _discharge(facts: Facts, tz: tzinfo) -> list[Item]:
         _observation_item(facts, True, tz),
         _recent_bp(facts, tz, required=True),
         _alert_item(facts),
+        _high_alarms_item(facts),
         _manual("oriented", "Patient oriented and able to walk steadily"),
         _manual("companion", "Companion present to take the patient home"),
         _manual("instructions", "Aftercare instructions given (no driving until tomorrow)"),
@@ -293,9 +343,15 @@ def with_ticks(items: list[Item], ticks: Mapping[str, bool]) -> list[Item]:
     ]
 
 
-def blocking(items: list[Item]) -> list[Item]:
-    """The required items that are not met (an auto item with nothing to judge blocks nothing)."""
-    return [item for item in items if item.required and item.met is False]
+def blocking(items: list[Item], *, manual: bool = True) -> list[Item]:
+    """The required items that are not met (an auto item with nothing to judge blocks nothing).
+    With `manual` False only the auto items count: a client that confirms nothing at the chair
+    (a device, a script, the simulator) is still held to what the record shows."""
+    return [
+        item
+        for item in items
+        if item.required and item.met is False and (manual or item.kind is Kind.AUTO)
+    ]
 
 
 def ready_at(items: list[Item]) -> datetime | None:

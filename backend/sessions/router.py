@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
 
+from backend import flows
 from backend.alerts import service as alerts
 from backend.core.dependencies import (
     CurrentActor,
@@ -22,7 +23,7 @@ from backend.readings.service import latest_values
 from backend.scores.service import news2_of
 from backend.sessions import checklists, service
 from backend.sessions.models import InfusionSession
-from backend.sessions.phases import ENDED, Phase
+from backend.sessions.phases import Phase
 from backend.sessions.schemas import (
     ChecklistItemPublic,
     ChecklistPublic,
@@ -89,31 +90,25 @@ def get_session(
 @router.post(
     "/{session_id}/phase",
     summary="Move a session to its next phase: infusing, recovery, discharged or stopped",
+    responses={
+        409: {
+            "description": "Not allowed now: the phase machine, or a required checklist item "
+            "not met (the message names each one)"
+        }
+    },
 )
 def change_phase(
     session_id: RowId, body: PhaseChangeIn, actor: PhaseActor, db: SessionDep, settings: SettingsDep
 ) -> SessionPublic:
-    tolerance = timedelta(seconds=settings.future_tolerance_seconds)
-    current = service.get_session(db, session_id)
-    if body.phase is Phase.INFUSING:
-        alerts.check_gate(db, current, body.override_gate, actor)
-    session = service.change_phase(
+    session = flows.change_phase(
         db,
         session_id,
         body,
         actor,
-        future_tolerance=tolerance,
-        protocol=_protocol(db, current),
+        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
         tz=settings.clinic_zone,
     )
-    if body.phase in ENDED:
-        alerts.close_ended(db, utcnow(), session_id)
     return SessionPublic.model_validate(session)
-
-
-def _protocol(db: SessionDep, session: InfusionSession) -> service.Protocol:
-    advice, _, limits = alerts.gate_for(db, session)
-    return service.Protocol(limits.discharge, limits.gate, advice)
 
 
 def _zone(name: str) -> tzinfo:
@@ -142,11 +137,9 @@ def get_checklist(
         Query(description="IANA time zone for clock times in the details; the clinic's if omitted"),
     ] = None,
 ) -> ChecklistPublic:
-    session = service.get_session(db, session_id)
     moment = at or utcnow()
-    items = service.checklist(
-        db, session, to, moment, _protocol(db, session), _zone(tz) if tz else settings.clinic_zone
-    )
+    zone = _zone(tz) if tz else settings.clinic_zone
+    session, items = flows.checklist(db, session_id, to, moment, zone)
     transition = checklists.transition_of(Phase(session.phase), to)
     assert transition is not None  # service.checklist refused any other change
     blocking = checklists.blocking([i for i in items if i.kind is checklists.Kind.AUTO])

@@ -56,6 +56,17 @@ class SessionCreate(Schema):
     )
 
 
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class AlarmOverrideIn(Schema):
+    """Who decides to discharge although high-priority alarms are still open, and why."""
+
+    by: Name = Field(description="The name of the person who takes the decision")
+    reason: Reason = Field(description="Why the patient may leave with the alarms open")
+
+
 class PhaseChangeIn(Schema):
     phase: Phase
     at: Moment | None = Field(
@@ -67,12 +78,18 @@ class PhaseChangeIn(Schema):
         description="Start the infusion although the pre-dose gate advises against it "
         "(the decision is recorded with who made it)",
     )
+    override_alarms: AlarmOverrideIn | None = Field(
+        default=None,
+        description="Discharge although high-priority alarms are open (unacknowledged or still "
+        "present): who decides and why, kept with the phase change and on the session record",
+    )
     checklist: dict[str, bool] | None = Field(
         default=None,
         description="The manual checklist items the nurse ticked, by key (see GET .../checklist). "
-        "When sent, the change is refused unless every required item is met and ticked; "
-        "clients that send nothing (devices, scenario timelines) have the checklist recorded "
-        "as unconfirmed.",
+        "The auto items (judged from the record: BP before dosing, the pre-dose gate, minimum "
+        "observation, BP before discharge, open high alarms…) hold for every client. The manual "
+        "ones are required only when this is sent; clients that send nothing (devices, scenario "
+        "timelines) have the checklist recorded as unconfirmed.",
     )
 
 

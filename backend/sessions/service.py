@@ -17,7 +17,7 @@ from backend.core.timeutil import as_utc, utcnow
 from backend.patients import service as patients
 from backend.readings.models import Reading
 from backend.sessions import checklists
-from backend.sessions.checklists import BloodPressureSeen, Facts, Item, Observed
+from backend.sessions.checklists import AlarmOverride, BloodPressureSeen, Facts, Item, Observed
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.sessions.phases import ENDED, Phase, transition_error
 from backend.sessions.schemas import PhaseChangeIn, SessionCreate, SessionPublic, SessionStatus
@@ -132,12 +132,14 @@ def open_session_for_writing(db: Session, session_id: int, actor: Actor) -> Infu
 
 @dataclass(frozen=True)
 class Protocol:
-    """What the session's limit profile says about phase changes, and the pre-dose gate's
-    advice on its baseline (the alerts domain works these out)."""
+    """What the session's limit profile says about phase changes, the pre-dose gate's advice on
+    its baseline, and its open high-priority alarms (the alerts domain works these out; see
+    backend/flows.py)."""
 
     discharge: Discharge
     gate: PreDoseGate
     gate_advice: str | None
+    open_high_alarms: tuple[str, ...] = ()
 
 
 def _latest(
@@ -169,6 +171,7 @@ def checklist_facts(
     protocol: Protocol,
     *,
     override_gate: bool = False,
+    alarm_override: AlarmOverride | None = None,
 ) -> Facts:
     """What the checklist of moving `session` to `target` at `at` is judged on."""
     bp = _latest(db, session.id, at, Reading.systolic, Reading.diastolic)
@@ -195,6 +198,8 @@ def checklist_facts(
         gate_limit=(protocol.gate.systolic, protocol.gate.diastolic),
         override_gate=override_gate,
         min_observation_min=protocol.discharge.minimum_for(session.drug),
+        open_high_alarms=protocol.open_high_alarms,
+        alarm_override=alarm_override,
     )
 
 
@@ -213,6 +218,11 @@ def checklist(
     return checklists.evaluate(checklist_facts(db, session, target, at, protocol), tz)
 
 
+def _alarm_override(body: PhaseChangeIn) -> AlarmOverride | None:
+    given = body.override_alarms
+    return AlarmOverride(given.by, given.reason) if given is not None else None
+
+
 def _confirm(
     db: Session,
     session: InfusionSession,
@@ -222,31 +232,42 @@ def _confirm(
     tz: tzinfo,
 ) -> list[Item]:
     """The checklist judged at `at` with the nurse's ticks; refused while a required item is
-    not met. Without ticks (a client that does not confirm) nothing is refused."""
-    facts = checklist_facts(db, session, body.phase, at, protocol, override_gate=body.override_gate)
+    not met. The auto items (what the record shows) hold for every client; the manual ones only
+    for a client that confirms them (sends `checklist`)."""
+    facts = checklist_facts(
+        db,
+        session,
+        body.phase,
+        at,
+        protocol,
+        override_gate=body.override_gate,
+        alarm_override=_alarm_override(body),
+    )
     items = checklists.evaluate(facts, tz)
-    if body.checklist is None:
-        return items
-    unknown = sorted(set(body.checklist) - checklists.manual_keys(items))
-    if unknown:
-        expected = ", ".join(sorted(checklists.manual_keys(items))) or "none"
-        raise InvalidInput(
-            ("body", "checklist"),
-            f"not an item of this checklist: {', '.join(unknown)} (its items: {expected})",
-            body.checklist,
-        )
-    items = checklists.with_ticks(items, body.checklist)
-    unmet = checklists.blocking(items)
+    if body.checklist is not None:
+        unknown = sorted(set(body.checklist) - checklists.manual_keys(items))
+        if unknown:
+            expected = ", ".join(sorted(checklists.manual_keys(items))) or "none"
+            raise InvalidInput(
+                ("body", "checklist"),
+                f"not an item of this checklist: {', '.join(unknown)} (its items: {expected})",
+                body.checklist,
+            )
+        items = checklists.with_ticks(items, body.checklist)
+    unmet = checklists.blocking(items, manual=body.checklist is not None)
     transition = checklists.transition_of(facts.current, facts.target)
     if unmet and transition is not None:
         raise Conflict(checklists.refusal(transition, unmet))
     return items
 
 
-def _record(items: list[Item], confirmed: bool, actor: Actor, now: datetime) -> dict[str, Any]:
-    """The checklist as it is kept on the phase change (who confirmed it and when)."""
-    return {
-        "confirmed": confirmed,
+def _record(
+    items: list[Item], body: PhaseChangeIn, protocol: Protocol, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    """The checklist as it is kept on the phase change (who confirmed it and when), with the
+    named override of open high alarms when one was needed."""
+    record: dict[str, Any] = {
+        "confirmed": body.checklist is not None,
         "by": actor.label,
         "recorded_at": now.isoformat(),
         "items": [
@@ -254,6 +275,18 @@ def _record(items: list[Item], confirmed: bool, actor: Actor, now: datetime) -> 
             for item in items
         ],
     }
+    if (
+        body.override_alarms is not None
+        and protocol.open_high_alarms
+        and body.phase is Phase.DISCHARGED
+    ):
+        record["alarm_override"] = {
+            "by": body.override_alarms.by,
+            "reason": body.override_alarms.reason,
+            "alarms": list(protocol.open_high_alarms),
+            "recorded_by": actor.label,
+        }
+    return record
 
 
 def change_phase(
@@ -263,12 +296,13 @@ def change_phase(
     actor: Actor,
     *,
     future_tolerance: timedelta,
+    protocol: Protocol,
     now: datetime | None = None,
-    protocol: Protocol | None = None,
     tz: tzinfo = UTC,
 ) -> InfusionSession:
-    """Move a session on. With `protocol`, the transition's checklist is judged at the time of
-    the change and kept with it (and enforced when the body carries the nurse's ticks)."""
+    """Move a session on. The transition's checklist is judged at the time of the change,
+    enforced (its manual items only when the body carries the nurse's ticks) and kept with it.
+    `protocol` comes from the alerts domain: backend/flows.py puts the two together."""
     now = now or utcnow()
     session = get_session(db, session_id, for_update=True)
     check_may_work_on(actor, session.simulated)
@@ -287,10 +321,12 @@ def change_phase(
         )
     if target is Phase.STOPPED and not body.note:
         raise InvalidInput(("body", "note"), "give the reason for stopping early", body.note)
-    record = None
-    if protocol is not None:
-        items = _confirm(db, session, body, at, protocol, tz)
-        record = _record(items, body.checklist is not None, actor, now)
+    items = _confirm(db, session, body, at, protocol, tz)
+    record = _record(items, body, protocol, actor, now)
+    if target is Phase.INFUSING and protocol.gate_advice is not None and body.override_gate:
+        # Dosing despite the gate's advice: who decided and when is kept on the session.
+        session.gate_override_by = actor.label
+        session.gate_override_at = now
     db.add(
         PhaseChange(
             session_id=session.id,

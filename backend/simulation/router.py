@@ -44,11 +44,16 @@ def _public(database: Database, runner: SimulationRunner, session_id: int) -> Si
     with database.unit_of_work(write=False) as db:
         run = service.get_run(db, session_id)
         session = sessions.get_session(db, session_id)
-        return _describe(run, session.chair, session.phase, runner)
+        last = session.phase_changes[-1].note if session.phase_changes else None
+        return _describe(run, session.chair, session.phase, runner, service.refusal(last))
 
 
 def _describe(
-    run: SimulationRun, chair: str, phase: str, runner: SimulationRunner
+    run: SimulationRun,
+    chair: str,
+    phase: str,
+    runner: SimulationRunner,
+    refused: str | None = None,
 ) -> SimulationPublic:
     live = runner.live(run.session_id)
     simulation = live.simulation if live else service.build(run)
@@ -68,6 +73,7 @@ def _describe(
         paused=live.clock.paused if live else run.paused,
         status=run.status,
         phase=phase,
+        ended_because=refused,
         position_s=live.present_s() if live else run.position_s,
         end_s=scenario.end_s,
         truth=(
@@ -111,12 +117,14 @@ async def list_simulations(
 ) -> list[SimulationPublic]:
     runner = _runner(request)
 
-    def load() -> list[tuple[SimulationRun, str, str]]:
+    def load() -> list[tuple[SimulationRun, str, str, str | None]]:
         with database.unit_of_work(write=False) as db:
             return service.recent(db)
 
     rows = await run_in_threadpool(load)
-    described = [_describe(row, chair, phase, runner) for row, chair, phase in rows]
+    described = [
+        _describe(row, chair, phase, runner, refused) for row, chair, phase, refused in rows
+    ]
     return sorted(described, key=lambda s: s.status != service.RUNNING)
 
 
@@ -253,7 +261,7 @@ async def stop(
 
     def save() -> None:
         with database.unit_of_work(write=True) as db:
-            service.stop(db, session_id, actor)
+            service.stop(db, session_id, actor, runner.tz)
 
     await run_in_threadpool(save)
     return await run_in_threadpool(_public, database, runner, session_id)

@@ -22,7 +22,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from backend.core.database import Database
@@ -116,9 +116,10 @@ def _count(outputs: list[Any]) -> int:
 
 
 class SimulationRunner:
-    def __init__(self, database: Database, tick_seconds: float) -> None:
+    def __init__(self, database: Database, tick_seconds: float, tz: tzinfo = UTC) -> None:
         self._database = database
         self._tick = tick_seconds
+        self.tz = tz  # the clinic's: clock times in what the protocol refuses are written in it
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self._claimed_at = 0.0
         self._runs: dict[int, LiveRun] = {}
@@ -209,7 +210,7 @@ class SimulationRunner:
 
     def _record(self, session_id: int, step: Step) -> str:
         with self._database.unit_of_work(write=True) as db:
-            return service.record(db, session_id, step, self.owner)
+            return service.record(db, session_id, step, self.owner, self.tz)
 
     async def _reload(self, session_id: int) -> None:
         def load() -> SimulationRun:

@@ -72,6 +72,12 @@ class SimulationPublic(Schema):
     paused: bool
     status: str = Field(description="running, finished (discharged) or stopped")
     phase: str
+    ended_because: str | None = Field(
+        default=None,
+        description="When the protocol refused a change of the scenario's timeline (e.g. a "
+        "discharge before the minimum observation, or with a high alarm open): why, as recorded "
+        "on the session when the run was stopped",
+    )
     position_s: float = Field(description="Simulated seconds since the session started")
     end_s: float
     truth: dict[str, float] | None = Field(

@@ -1,9 +1,12 @@
 """Starting, recording and steering simulated sessions in the database.
 
-A simulation's readings enter through `readings.service.ingest` like any device's, so they are
-validated, stored, checked for alarms and streamed exactly as real ones are. Each reading's id is
-derived from the session and its place in the simulation's output, so replaying a simulation
-after a restart can never store a reading twice.
+A simulation's readings and phase changes go through the same flows as a device's or a nurse's
+(`backend/flows.py`), so readings are validated, stored, checked for alarms and streamed exactly
+as real ones are, and the scenario's phase changes are held to the same protocol rules (BP before
+dosing, the minimum observation, no open high alarm at discharge). A change the rules refuse
+ends the simulation with the refusal recorded as the reason on the session, so trainers see why.
+Each reading's id is derived from the session and its place in the simulation's output, so
+replaying a simulation after a restart can never store a reading twice.
 """
 
 import logging
@@ -11,22 +14,23 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from backend import flows
 from backend.core.actor import Actor
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.timeutil import utcnow
 from backend.patients.models import Patient
-from backend.readings import service as readings
 from backend.readings.schemas import MAX_BATCH, ReadingIn, Source
 from backend.sessions import service as sessions
-from backend.sessions.models import InfusionSession
-from backend.sessions.phases import Phase
+from backend.sessions.checklists import transition_of
+from backend.sessions.models import InfusionSession, PhaseChange
+from backend.sessions.phases import ENDED, Phase, transition_error
 from backend.sessions.schemas import Drug, PhaseChangeIn, Route, SessionCreate
 from backend.simulation.models import SimulationRun
 from backend.streaming.outbox import record_event
@@ -203,9 +207,10 @@ class Step:
     readings_sent: int
 
 
-def record(db: Session, session_id: int, step: Step, owner: str) -> str:
+def record(db: Session, session_id: int, step: Step, owner: str, tz: tzinfo = UTC) -> str:
     """Store one step: readings (through the normal ingest path), phase changes, the new
-    position, all in one transaction. Returns the run's status afterwards."""
+    position, all in one transaction. Returns the run's status afterwards. Clock times in a
+    refusal are written in `tz` (the clinic's)."""
     run = get_run(db, session_id, for_update=True)
     if run.status != RUNNING:
         return run.status
@@ -220,7 +225,9 @@ def record(db: Session, session_id: int, step: Step, owner: str) -> str:
     def flush() -> None:
         for start_at in range(0, len(pending), MAX_BATCH):
             chunk = pending[start_at : start_at + MAX_BATCH]
-            readings.ingest(db, session_id, chunk, actor, future_tolerance=NO_SLACK, batch=True)
+            flows.record_readings(
+                db, session_id, chunk, actor, future_tolerance=NO_SLACK, batch=True
+            )
         pending.clear()
 
     try:
@@ -231,7 +238,7 @@ def record(db: Session, session_id: int, step: Step, owner: str) -> str:
                     pending.append(reading)
                 continue
             flush()
-            _move(db, session_id, item, actor)
+            _move(db, session_id, item, actor, run.speed, tz)
         flush()
     except Conflict as exc:
         log.info("simulation of session %s ended: %s", session_id, exc.message)
@@ -267,26 +274,65 @@ def _phase(db: Session, session_id: int) -> str:
     return session.phase
 
 
-def _move(db: Session, session_id: int, item: TimedPhase, actor: Actor) -> None:
+def _move(
+    db: Session, session_id: int, item: TimedPhase, actor: Actor, speed: float, tz: tzinfo
+) -> None:
+    """Make the scenario's phase change through the same flow as a nurse's; the rules that
+    the record judges (BP before dosing, minimum observation, open high alarms…) hold here too.
+    Raises Conflict when the simulation must end (the session ended, or a rule refused)."""
     session = sessions.get_session(db, session_id)
-    if Phase(session.phase) is Phase(item.phase):
+    current, target = Phase(session.phase), Phase(item.phase)
+    if current is target:
+        return
+    problem = transition_error(current, target)
+    if problem:
+        if current in ENDED:
+            raise Conflict(problem)
+        # A trainee moved the phase on already: the timeline follows what people did.
+        log.info("session %s: scenario phase %s skipped: %s", session_id, item.phase, problem)
         return
     at = max(item.at, session.phase_changed_at)
     body = PhaseChangeIn(
-        phase=Phase(item.phase),
+        phase=target,
         at=at,
         note="scenario timeline",
         # The scenario decides when dosing starts; a trainee weighs the gate's advice on the
-        # session page like on a real one, but the timeline does not wait for it.
+        # session page like on a real one, but the timeline does not wait for it (the override
+        # is recorded under the simulator's name, as a nurse's would be under hers).
         override_gate=True,
     )
     try:
-        sessions.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK)
+        flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=tz)
     except Conflict as exc:
-        if session.phase in (Phase.DISCHARGED.value, Phase.STOPPED.value):
-            raise
-        # A trainee moved the phase on already: the timeline follows what people did.
-        log.info("session %s: scenario phase %s skipped: %s", session_id, item.phase, exc)
+        _refused(db, session_id, current, target, at, exc.message, actor, speed, tz)
+        raise
+
+
+def _refused(
+    db: Session,
+    session_id: int,
+    current: Phase,
+    target: Phase,
+    at: datetime,
+    why: str,
+    actor: Actor,
+    speed: float,
+    tz: tzinfo,
+) -> None:
+    """The protocol refused the scenario's change: end the session early with the refusal as
+    its reason, so the trainer and the trainees see on the session page and its record why the
+    simulation stopped there (it cannot go on: the simulated patient has moved on)."""
+    transition = transition_of(current, target)
+    action = transition.action if transition else f"move to {target.value}"
+    note = f"{REFUSED} {action}. {why}"
+    if speed > 1 and "Observed at least" in why:
+        note += (
+            f" (At {speed:g}x the record holds 1/{speed:g} of the scenario's observation time; "
+            "play at 1x to discharge.)"
+        )
+    log.info("simulation of session %s: %s", session_id, note)
+    stop = PhaseChangeIn(phase=Phase.STOPPED, at=at, note=note[:2000])
+    flows.change_phase(db, session_id, stop, actor, future_tolerance=NO_SLACK, tz=tz)
 
 
 def _finish(db: Session, session_id: int, status: str, step: Step) -> str:
@@ -346,15 +392,31 @@ def release(db: Session, owner: str) -> None:
     db.execute(update(SimulationRun).where(SimulationRun.owner == owner).values(owner=None))
 
 
-def recent(db: Session, limit: int = 50) -> list[tuple[SimulationRun, str, str]]:
-    """The latest runs with their session's chair and phase, in one query (a console polls it)."""
+REFUSED = "Scenario timeline could not"  # how a note of a change the protocol refused begins
+
+
+def recent(db: Session, limit: int = 50) -> list[tuple[SimulationRun, str, str, str | None]]:
+    """The latest runs with their session's chair and phase, and why the protocol ended the
+    run if it did, in one query (a console polls it)."""
+    last_note = (
+        select(PhaseChange.note)
+        .where(PhaseChange.session_id == SimulationRun.session_id)
+        .order_by(PhaseChange.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     query = (
-        select(SimulationRun, InfusionSession.chair, InfusionSession.phase)
+        select(SimulationRun, InfusionSession.chair, InfusionSession.phase, last_note)
         .join(InfusionSession, InfusionSession.id == SimulationRun.session_id)
         .order_by(SimulationRun.started_at.desc())
         .limit(limit)
     )
-    return [(run, chair, phase) for run, chair, phase in db.execute(query)]
+    return [(run, chair, phase, refusal(note)) for run, chair, phase, note in db.execute(query)]
+
+
+def refusal(note: str | None) -> str | None:
+    """The protocol's refusal that ended a run, from its session's last phase change note."""
+    return note if note and note.startswith(REFUSED) else None
 
 
 def check_running(run: SimulationRun) -> None:
@@ -377,12 +439,12 @@ def set_control(db: Session, session_id: int, *, speed: float, paused: bool) -> 
     return run
 
 
-def stop(db: Session, session_id: int, actor: Actor) -> SimulationRun:
+def stop(db: Session, session_id: int, actor: Actor, tz: tzinfo = UTC) -> SimulationRun:
     run = get_run(db, session_id, for_update=True)
     session = sessions.get_session(db, session_id)
     if session.phase not in (Phase.DISCHARGED.value, Phase.STOPPED.value):
         body = PhaseChangeIn(phase=Phase.STOPPED, note="simulation stopped by the trainer")
-        sessions.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK)
+        flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=tz)
     if run.status == RUNNING:
         run.status = STOPPED
     run.updated_at = utcnow()

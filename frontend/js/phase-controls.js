@@ -1,6 +1,8 @@
 // Phase buttons for the allowed next phases, each confirmed in a dialog that shows the protocol
 // checklist of that change: what the record shows (judged by the server), what only the nurse at
-// the chair can confirm, the time of the change, and for stopping early, the reason.
+// the chair can confirm, the time of the change, and for stopping early, the reason. Open
+// high-priority alarms hold a discharge until they are answered, or until someone named decides,
+// with a reason, that the patient may leave anyway.
 
 import { ApiError, api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
@@ -31,6 +33,8 @@ const MARKS = {
 
 const RELOAD_DELAY_MS = 400; // after the time is edited, before the record is judged again
 const MAX_TIMER_MS = 3 * 60 * 60 * 1000; // a dialog left open longer than this is re-checked by hand
+
+const ALARM_ITEM = "no_open_high_alarm";
 
 const minuteValue = (date) => toDateTimeLocalValue(new Date(date)).slice(0, 16);
 const readerZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -67,6 +71,7 @@ export class PhaseControls {
     this.gate = $("gate-advice");
     this.gateText = $("gate-advice-text");
     this.override = $("gate-override");
+    this.buildAlarmOverride();
 
     this.override.addEventListener("change", () => this.update());
     this.manualBox.addEventListener("change", () => this.update());
@@ -87,6 +92,44 @@ export class PhaseControls {
       this.ticket += 1; // an answer still on its way is for a dialog no longer open
       this.restoreFocus();
     });
+  }
+
+  /**
+   * The open-alarm override, under the pre-dose gate's advice and styled like it: who decides
+   * (by name) and why. Both are kept with the discharge and printed on the session record.
+   */
+  buildAlarmOverride() {
+    const field = (id, label, input) =>
+      el("div", { className: "field" }, [el("label", { text: label, attrs: { for: id } }), input]);
+    this.alarmBy = el("input", {
+      attrs: { id: "alarm-override-by", type: "text", maxlength: "80", autocomplete: "name" },
+    });
+    this.alarmReason = el("textarea", { attrs: { id: "alarm-override-reason", rows: "2", maxlength: "2000" } });
+    this.alarmBox = el("div", { className: "gate-advice alarm-override", attrs: { id: "alarm-override" } }, [
+      el("p", {}, [
+        el("strong", { text: "High-priority alarms are open. " }),
+        "Answer them (Acknowledge, on this page) before the patient leaves, or discharge anyway: " +
+          "give the name of the person who decides and the reason. Both are kept on the session record.",
+      ]),
+      field(this.alarmBy.id, "Decided by (name)", this.alarmBy),
+      field(this.alarmReason.id, "Reason to discharge with the alarms open", this.alarmReason),
+    ]);
+    for (const input of [this.alarmBy, this.alarmReason]) {
+      // Full-width text fields, not the gate's 24 px tick box its box's styles would make them.
+      input.style.width = "100%";
+      input.style.height = "auto";
+    }
+    this.alarmBox.hidden = true;
+    this.gate.after(this.alarmBox);
+    for (const input of [this.alarmBy, this.alarmReason]) input.addEventListener("input", () => this.update());
+  }
+
+  /** The override as the nurse filled it in, or null while the name or the reason is missing. */
+  alarmOverride() {
+    if (this.alarmBox.hidden) return null;
+    const by = this.alarmBy.value.trim();
+    const reason = this.alarmReason.value.trim();
+    return by && reason ? { by, reason } : null;
   }
 
   /** Offer the next phases of `session` (none when `allowed` is false or it has ended). */
@@ -147,6 +190,9 @@ export class PhaseControls {
     this.autoList.replaceChildren();
     this.manualBox.replaceChildren();
     this.manualSet.hidden = true;
+    this.alarmBox.hidden = true;
+    this.alarmBy.value = "";
+    this.alarmReason.value = "";
     this.showGate(null);
     this.dialog.showModal();
     this.cancel.focus();
@@ -197,6 +243,8 @@ export class PhaseControls {
       }),
     );
     this.manualSet.hidden = manual.length === 0;
+    const alarms = checklist.items.find((item) => item.key === ALARM_ITEM);
+    this.alarmBox.hidden = !alarms || alarms.met !== false;
     this.scheduleRecheck(checklist.ready_at);
     this.update();
     // First sight of the list: start with the first thing to tick (the gate, if it advises).
@@ -218,10 +266,17 @@ export class PhaseControls {
     return [...this.manualBox.querySelectorAll("input[type=checkbox]")];
   }
 
-  /** An auto item as it stands in the dialog: the gate counts once the nurse overrides it. */
+  /** An auto item as it stands in the dialog: the gate and open alarms count once overridden. */
   autoState(item) {
     if (item.key === "pre_dose_gate" && item.met === false && !this.gate.hidden && this.override.checked) {
       return { met: true, detail: "above the gate; going ahead (override ticked below)" };
+    }
+    if (item.key === ALARM_ITEM && item.met === false) {
+      // The server's detail ends with how an API client overrides; here the box below does.
+      const open = (item.detail || "").split("; acknowledge")[0];
+      const override = this.alarmOverride();
+      if (override) return { met: true, detail: `${open}; overridden by ${override.by}: ${override.reason}` };
+      return { met: false, detail: `${open}; acknowledge them, or discharge anyway (below)` };
     }
     return { met: item.met, detail: item.detail };
   }
@@ -254,7 +309,10 @@ export class PhaseControls {
     const missing = [];
     for (const item of this.checklist.items) {
       if (!item.required) continue;
-      if (item.kind === "auto" && this.autoState(item).met === false) missing.push(item.label);
+      if (item.kind !== "auto" || this.autoState(item).met !== false) continue;
+      if (item.key === ALARM_ITEM) {
+        missing.push("answer the open high-priority alarms, or give who decides and why to discharge anyway");
+      } else missing.push(item.label);
     }
     for (const box of this.manualInputs()) {
       const item = this.checklist.items.find((i) => i.key === box.dataset.key);
@@ -334,6 +392,8 @@ export class PhaseControls {
       body.at = at.toISOString();
     }
     if (!this.gate.hidden) body.override_gate = this.override.checked;
+    const alarmOverride = this.alarmOverride();
+    if (alarmOverride) body.override_alarms = alarmOverride;
     this.sending = true;
     this.update();
     try {
@@ -351,7 +411,8 @@ export class PhaseControls {
 
   async showSendError(err) {
     const fields = { ...err.fields };
-    for (const [name, input] of [["at", this.at], ["note", this.note]]) {
+    const inputs = [["at", this.at], ["note", this.note], ["by", this.alarmBy], ["reason", this.alarmReason]];
+    for (const [name, input] of inputs) {
       if (!fields[name]) continue;
       showFieldError(input, fields[name]);
       delete fields[name];

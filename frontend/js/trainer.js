@@ -115,6 +115,17 @@ function drawEnded(ended) {
     badge.dataset.phase = sim.status === "finished" ? "discharged" : "stopped";
     badge.textContent = sim.status === "finished" ? "Finished" : "Stopped";
     status.append(badge);
+    // Why the protocol stopped the scenario (e.g. a discharge it refused), in words.
+    if (sim.ended_because) {
+      const why = document.createElement("span");
+      why.className = "ended-because hint";
+      why.textContent = sim.ended_because;
+      // The table's cells keep to one line; a reason is a sentence or two, so it wraps below.
+      why.style.display = "block";
+      why.style.whiteSpace = "normal";
+      why.style.minWidth = "24em";
+      status.append(why);
+    }
     const started = cell(`${sim.started_by}, ${localDateTime(sim.started_at)}`);
     const link = document.createElement("a");
     link.href = `/sessions/${sim.session_id}`;

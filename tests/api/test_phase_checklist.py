@@ -249,15 +249,22 @@ def test_stopping_an_infusion_early_asks_only_that_the_pump_is_stopped(
     changed(as_nurse, session["id"], "stopped", note="nausea", checklist={"dosing_stopped": True})
 
 
-def test_a_client_that_sends_no_checklist_is_not_held_up_and_it_is_kept_unconfirmed(
+def test_a_client_that_sends_no_checklist_is_held_to_the_record_and_kept_unconfirmed(
     as_nurse: TestClient,
 ) -> None:
-    # Devices and scenario timelines move phases without a nurse at the chair.
+    # Devices and scenario timelines move phases without a nurse at the chair: nobody asks them
+    # to tick the manual items, but what the record shows (a baseline BP here) holds for them too.
     session = new_session(as_nurse)
+    held = phase(as_nurse, session["id"], "infusing")
+    assert held.status_code == 409, held.text
+    assert "Baseline blood pressure (last 30 min) (none recorded)" in message(held)
+    assert "Not confirmed" not in message(held)
+    bp(as_nurse, session["id"], 126, diastolic=84)
     stored = changed(as_nurse, session["id"], "infusing")
     record = stored["phase_changes"][-1]["checklist"]
     assert record["confirmed"] is False
-    assert {i["key"]: i["met"] for i in record["items"]}["baseline_bp"] is False
+    kept = {i["key"]: i["met"] for i in record["items"]}
+    assert kept["baseline_bp"] is True and kept["consent"] is False
 
 
 def test_a_checklist_for_a_change_that_is_not_allowed_is_409(as_nurse: TestClient) -> None:

@@ -63,7 +63,9 @@ def test_a_trainer_runs_a_simulated_session_end_to_end(
     as_trainer: TestClient, as_nurse: TestClient
 ) -> None:
     session = simulated_session(as_trainer, patient_id(as_nurse))
-    assert post_reading(as_trainer, session["id"], heart_rate=80).status_code == 201
+    # A blood pressure: dosing needs a baseline one, whoever moves the phase.
+    reading = {"heart_rate": 80, "systolic": 120, "diastolic": 80}
+    assert post_reading(as_trainer, session["id"], **reading).status_code == 201
     response = as_trainer.post(f"/api/sessions/{session['id']}/phase", json={"phase": "infusing"})
     assert response.status_code == 200, response.text
 
@@ -93,5 +95,6 @@ def test_a_nurse_being_drilled_moves_a_simulated_session_through_its_phases(
     as_trainer: TestClient, as_nurse: TestClient
 ) -> None:
     session = simulated_session(as_trainer, patient_id(as_nurse))
+    assert post_reading(as_nurse, session["id"], systolic=120, diastolic=80).status_code == 201
     response = as_nurse.post(f"/api/sessions/{session['id']}/phase", json={"phase": "infusing"})
     assert response.status_code == 200, response.text

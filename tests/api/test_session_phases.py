@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.alert_support import bp
 from tests.api.support import error_at, iso, message, move, now, parse_time
 from tests.helpers import new_session
 
@@ -34,6 +35,7 @@ def test_each_phase_change_is_recorded_with_its_time_and_who_made_it(
 def test_a_phase_change_may_be_dated_back_and_carry_a_note(as_nurse: TestClient) -> None:
     session = new_session(as_nurse)
     started = parse_time(session["created_at"])
+    bp(as_nurse, session["id"], 124, taken_at=iso(started - timedelta(minutes=5)))
     at = started + timedelta(milliseconds=5)
     response = as_nurse.post(
         f"/api/sessions/{session['id']}/phase",

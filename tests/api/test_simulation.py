@@ -316,3 +316,74 @@ def _stored(settings: Settings, session_id: int) -> dict[str, Any]:
             }
     finally:
         database.dispose()
+
+
+SHORT_KETAMINE = """
+title = "Short test infusion"
+description = "A minute of baseline, five of dosing, two of recovery: too short to discharge."
+[regimen]
+drug = "ketamine"
+duration_min = 5
+[timeline]
+baseline_min = 1
+recovery_min = 2
+[devices]
+cuff_interval_min = 1
+observation_round_min = 0
+spontaneous_artefacts = false
+"""
+
+
+def _last_change(client: TestClient, sid: int) -> dict[str, Any]:
+    change: dict[str, Any] = client.get(f"/api/sessions/{sid}").json()["phase_changes"][-1]
+    return change
+
+
+def test_the_scenario_timeline_is_held_to_the_protocol_and_a_refusal_says_why(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    # At 60x the scenario's 2 minutes of recovery are 2 wall seconds on the record: far below
+    # the minimum observation, so the discharge is refused like anyone's would be. The run ends
+    # and the session says why, for the trainer and the trainees.
+    sid = start(as_trainer, simulations, scenario=None, scenario_toml=SHORT_KETAMINE, speed=60)[
+        "session_id"
+    ]
+    wait_for(
+        lambda: state(as_trainer, sid)["status"] != "running", what="the run to end", timeout=20
+    )
+    assert state(as_trainer, sid)["status"] == "stopped"
+    session = as_trainer.get(f"/api/sessions/{sid}").json()
+    assert [c["to_phase"] for c in session["phase_changes"]] == [
+        "baseline",
+        "infusing",
+        "recovery",
+        "stopped",
+    ]
+    started = session["phase_changes"][1]["checklist"]
+    assert {i["key"]: i["met"] for i in started["items"]}["baseline_bp"] is True
+    note = _last_change(as_trainer, sid)["note"]
+    assert note.startswith("Scenario timeline could not discharge. Cannot discharge yet. Not met: ")
+    assert "Observed at least 60 min since dosing ended (0 of 60 min observed" in note
+    assert "At 60x" in note
+    # The trainer console's view of the run carries the same reason.
+    assert state(as_trainer, sid)["ended_because"] == note
+    listed = {s["session_id"]: s for s in as_trainer.get("/api/simulations").json()}
+    assert listed[sid]["ended_because"] == note
+
+
+def test_a_packaged_scenario_plays_to_discharge_through_the_same_checklist(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    # Started a few seconds before its end, the scenario's history (at real speed) gives the
+    # record its full observation time; the discharge passes the same checklist a nurse's does.
+    simulation = start(as_trainer, simulations, seed=5, speed=60, start_at_min=139.8)
+    sid = simulation["session_id"]
+    wait_for(lambda: state(as_trainer, sid)["status"] != "running", what="discharge", timeout=60)
+    assert state(as_trainer, sid)["status"] == "finished"
+    discharge = _last_change(as_trainer, sid)
+    assert discharge["to_phase"] == "discharged" and discharge["note"] == "scenario timeline"
+    judged = {i["key"]: i for i in discharge["checklist"]["items"]}
+    assert discharge["checklist"]["confirmed"] is False
+    assert all(judged[key]["met"] is True for key in ("min_observation", "bp_recent"))
+    assert judged["no_open_high_alarm"]["met"] is True
+    assert state(as_trainer, sid)["ended_because"] is None

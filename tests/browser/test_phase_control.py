@@ -269,3 +269,63 @@ def test_cancelling_after_the_buttons_were_redrawn_puts_focus_on_the_same_phases
     expect(page.locator("#phase-actions button").first).not_to_have_text("Start infusion")
     page.locator("#confirm-phase-cancel").click()
     expect(page.locator("#phase-actions button[data-phase='stopped']")).to_be_focused()
+
+
+def test_an_open_high_alarm_holds_discharge_until_a_named_nurse_overrides_it_with_a_reason(
+    open_session: OpenSession,
+    live_server: LiveServer,
+    nurse_api: httpx.Client,
+    session_of: Callable[..., Session],
+) -> None:
+    with api_client(live_server.url, Role.ADMIN) as admin:
+        limits = admin.get("/api/limits/profiles").json()[0]["limits"]
+        limits["discharge"]["min_observation_min"] = 0.01  # tests cannot wait an hour
+        body = {"name": f"Brief observation {uuid.uuid4().hex[:8]}", "limits": limits}
+        profile = admin.post("/api/limits/profiles", json=body).json()
+    session = session_of(limit_profile_id=profile["id"])
+    reading(nurse_api, session["id"], systolic=122, diastolic=78)
+    move(nurse_api, session["id"], "infusing", {"consent": True, "identity": True, "iv_line": True})
+    move(nurse_api, session["id"], "recovery", {"dose_complete": True})
+    reading(nurse_api, session["id"], systolic=192, diastolic=96)  # a high-priority alarm
+    page = open_session(session["id"])
+
+    page.get_by_role("button", name="Discharge").click()
+    alarms = auto_item(page, "no_open_high_alarm")
+    expect(alarms).to_have_attribute("data-state", "unmet")
+    expect(alarms).to_contain_text("1 open: Systolic BP 192")
+    for label in (
+        "Patient oriented and able to walk steadily",
+        "Companion present to take the patient home",
+        "Aftercare instructions given (no driving until tomorrow)",
+    ):
+        page.get_by_label(label).check()
+    confirm = page.locator("#confirm-phase-ok")
+    expect(confirm).to_be_disabled()
+    blocked = page.locator("#phase-blocked")
+    expect(blocked).to_contain_text("answer the open high-priority alarms, or give who decides")
+    override = page.locator("#alarm-override")
+    expect(override).to_be_visible()
+    expect(override).to_contain_text("High-priority alarms are open.")
+    alarms.scroll_into_view_if_needed()
+    screenshot(page, "discharge-alarm-held")
+
+    page.get_by_label("Decided by (name)").fill("Jo Bloggs RN")
+    expect(confirm).to_be_disabled()  # a name alone is not enough: why, too
+    page.get_by_label("Reason to discharge with the alarms open").fill(
+        "Reviewed by Dr Shah; repeat BP 150/90, patient comfortable"
+    )
+    expect(confirm).to_be_enabled()
+    expect(alarms).to_have_attribute("data-state", "met")
+    expect(alarms).to_contain_text("overridden by Jo Bloggs RN: Reviewed by Dr Shah")
+    screenshot(page, "discharge-alarm-override")
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
+
+    confirm.click()
+    expect(page.locator("#phase-badge")).to_have_text("Discharged")
+    record = nurse_api.get(f"/api/sessions/{session['id']}").json()["phase_changes"][-1]
+    kept = record["checklist"]["alarm_override"]
+    assert (kept["by"], kept["reason"]) == (
+        "Jo Bloggs RN",
+        "Reviewed by Dr Shah; repeat BP 150/90, patient comfortable",
+    )

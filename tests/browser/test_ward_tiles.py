@@ -55,6 +55,8 @@ def test_the_tile_shows_time_since_the_infusion_started_beside_time_in_phase(
     expect(card.locator(".phase-since")).to_contain_text("for ")
     expect(card.locator(".infusion-since")).to_be_hidden()  # not started yet
 
+    # Dosing needs a baseline blood pressure, from any client.
+    assert post_reading(nurse_api, session["id"], systolic=120, diastolic=80).status_code == 201
     for phase in ("infusing", "recovery"):
         body: dict[str, Any] = {"phase": phase, "override_gate": True}
         response = nurse_api.post(f"/api/sessions/{session['id']}/phase", json=body)

@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from backend.alerts.limits import Discharge, LimitSet, clinic_defaults
 from backend.sessions.checklists import (
+    AlarmOverride,
     BloodPressureSeen,
     Facts,
     Item,
@@ -199,3 +200,59 @@ def test_a_limits_document_saved_before_discharge_minimums_reads_with_the_defaul
         60,
         120,
     )
+
+
+def test_esketamine_is_never_discharged_under_two_hours_whatever_the_profile_says() -> None:
+    # REMS: observe at least 2 h. A profile asking for 60 min does not shorten it.
+    short = facts(*DISCHARGE, drug="esketamine", min_observation_min=60)
+    at_90 = by_key(evaluate(replace(short, infusion_ended_at=minutes_ago(90)), UTC))
+    item = at_90["min_observation"]
+    assert item.label == "Observed at least 120 min since dosing ended"
+    assert (item.met, item.detail) == (False, "90 of 120 min observed; possible from 10:30")
+    at_120 = by_key(evaluate(replace(short, infusion_ended_at=minutes_ago(120)), UTC))
+    assert at_120["min_observation"].met is True
+    longer = replace(short, min_observation_min=150, infusion_ended_at=minutes_ago(120))
+    assert by_key(evaluate(longer, UTC))["min_observation"].met is False  # may be lengthened
+    ketamine = facts(*DISCHARGE, min_observation_min=60, infusion_ended_at=minutes_ago(90))
+    assert by_key(evaluate(ketamine, UTC))["min_observation"].met is True
+
+
+def test_a_profile_cannot_set_esketamine_observation_under_two_hours() -> None:
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(Discharge).validate_python({"esketamine_min_observation_min": 60})
+    (error,) = refused.value.errors()
+    assert error["loc"] == ("esketamine_min_observation_min",)
+    assert "120" in error["msg"]
+    assert TypeAdapter(Discharge).validate_python({"esketamine_min_observation_min": 150})
+
+
+def test_open_high_alarms_block_discharge_unless_overridden_by_name() -> None:
+    calm = by_key(evaluate(facts(*DISCHARGE), UTC))["no_open_high_alarm"]
+    assert (calm.kind, calm.required, calm.met, calm.detail) == (Kind.AUTO, True, True, "none open")
+
+    alarms = ("Systolic 186 above 180 (not acknowledged)",)
+    held = by_key(evaluate(facts(*DISCHARGE, open_high_alarms=alarms), UTC))["no_open_high_alarm"]
+    assert held.met is False and held in blocking([held])
+    assert held.detail is not None and held.detail.startswith("1 open: Systolic 186 above 180")
+    assert "override by name with a reason" in held.detail
+
+    named = AlarmOverride("Jo Bloggs RN", "reviewed by Dr Shah; BP trending down")
+    overridden = facts(*DISCHARGE, open_high_alarms=alarms, alarm_override=named)
+    item = by_key(evaluate(overridden, UTC))["no_open_high_alarm"]
+    assert item.met is True
+    assert item.detail is not None
+    assert item.detail.endswith("overridden by Jo Bloggs RN: reviewed by Dr Shah; BP trending down")
+
+
+def test_a_client_that_confirms_nothing_is_still_held_to_what_the_record_shows() -> None:
+    # No BP before dosing: the auto items block; the unticked manual ones do not.
+    items = evaluate(facts(*START), UTC)
+    unmet = {i.key for i in blocking(items, manual=False)}
+    assert unmet == {"baseline_bp", "pre_dose_gate"}
+    fresh = BloodPressureSeen(126, 80, minutes_ago(5))
+    assert blocking(evaluate(facts(*START, last_bp=fresh), UTC), manual=False) == []
+    assert {i.key for i in blocking(evaluate(facts(*START, last_bp=fresh), UTC))} == {
+        "consent",
+        "identity",
+        "iv_line",
+    }
