@@ -17,7 +17,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.alerts import service as alerts
+from backend.alerts.evaluation import evaluate_readings, withdraw_reading
 from backend.core.actor import Actor
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.timeutil import as_utc, utcnow
@@ -92,7 +92,7 @@ def ingest(
             if r.created
         ],
     )
-    alerts.evaluate_readings(db, session, created, now)
+    evaluate_readings(db, session, created, now)
     return results
 
 
@@ -268,7 +268,7 @@ def mark_entered_in_error(
             )
         ],
     )
-    alerts.withdraw_reading(db, session, reading, reason, reading.entered_in_error_at)
+    withdraw_reading(db, session, reading, reason, reading.entered_in_error_at)
     return reading
 
 

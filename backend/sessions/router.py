@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from backend.alerts import service as alerts
+from backend.alerts.clock import close_ended
+from backend.alerts.limit_profiles import check_gate, gate_for
+from backend.alerts.queries import open_summaries
 from backend.core.dependencies import (
     CurrentActor,
     PhaseActor,
@@ -41,7 +43,7 @@ def _summaries(
     db: SessionDep, settings: SettingsDep, rows: list[InfusionSession]
 ) -> list[SessionSummary]:
     latest = latest_values(db, [s.id for s in rows])
-    alarms = alerts.open_summaries(db, [s.id for s in rows])
+    alarms = open_summaries(db, [s.id for s in rows])
     now = utcnow()
     max_age = timedelta(minutes=settings.news2_max_age_minutes)
     return [
@@ -96,7 +98,7 @@ def change_phase(
     tolerance = timedelta(seconds=settings.future_tolerance_seconds)
     current = service.get_session(db, session_id)
     if body.phase is Phase.INFUSING:
-        alerts.check_gate(db, current, body.override_gate, actor)
+        check_gate(db, current, body.override_gate, actor)
     session = service.change_phase(
         db,
         session_id,
@@ -107,12 +109,12 @@ def change_phase(
         tz=settings.clinic_zone,
     )
     if body.phase in ENDED:
-        alerts.close_ended(db, utcnow(), session_id)
+        close_ended(db, utcnow(), session_id)
     return SessionPublic.model_validate(session)
 
 
 def _protocol(db: SessionDep, session: InfusionSession) -> service.Protocol:
-    advice, _, limits = alerts.gate_for(db, session)
+    advice, _, limits = gate_for(db, session)
     return service.Protocol(limits.discharge, limits.gate, advice)
 
 

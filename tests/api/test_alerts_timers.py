@@ -348,7 +348,7 @@ def test_a_tick_that_read_the_clock_before_a_reading_committed_does_not_lower_it
 ) -> None:
     """The ticker reads the clock, then waits for the session's lock while a reading commits: a
     high alarm judged at that earlier instant looked unconfirmed and dropped to medium."""
-    from backend.alerts import service as alerts
+    from backend.alerts import clock
 
     session = alarm_session(as_nurse)
     bp(as_nurse, session["id"], 120, diastolic=80)
@@ -359,6 +359,6 @@ def test_a_tick_that_read_the_clock_before_a_reading_committed_does_not_lower_it
 
     before = parse_time(raised["raised_at"]) - timedelta(seconds=2)
     with database.unit_of_work(write=True) as db:
-        alerts.tick_session(db, session["id"], before)
+        clock.tick_session(db, session["id"], before)
     after = the_alarm(as_nurse, session["id"], "systolic.above")
     assert (after["priority"], after["message"]) == ("high", raised["message"])
