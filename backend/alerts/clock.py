@@ -3,11 +3,11 @@ reminders, escalation) and closing the alarms of sessions that ended."""
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.alerts import lifecycle
-from backend.alerts.conditions import elapse
+from backend.alerts.conditions import elapse, measured_clock
 from backend.alerts.lifecycle import AlarmKind, AlarmStatus, Change
 from backend.alerts.limit_profiles import MONITORED
 from backend.alerts.limits import Direction, PhaseLimits, Priority
@@ -15,6 +15,7 @@ from backend.alerts.models import Alert, ConditionRecord
 from backend.alerts.schemas import AlertPublic
 from backend.alerts.store import (
     CONTINUOUS_SOURCES,
+    MONITOR_VITALS,
     Context,
     apply,
     condition_state,
@@ -82,14 +83,25 @@ def _tick_session(ctx: Context) -> None:
             continue
         direction = Direction(side)
         before = condition_state(record)
-        state = elapse(before, limit, direction, ctx.now)
+        # Delays are timed on the readings' clock, as on ingest (see conditions.measured_clock).
+        at = measured_clock(ctx.now, record.last_taken_at, record.last_received_at)
+        state = elapse(before, limit, direction, at)
         if state != before:
             store_state(ctx, condition, state)
             message = vital_message(
                 vital, direction, record.last_value, limit.bound(direction), state.present
             )
             apply(
-                ctx, condition, AlarmKind.PHYSIOLOGICAL, state.present, message, record.last_value
+                ctx,
+                condition,
+                AlarmKind.PHYSIOLOGICAL,
+                state.present,
+                message,
+                record.last_value,
+                # The alarm stands on the reading that began the breach: marking it entered in
+                # error withdraws what its delay raised.
+                reading_id=record.since_reading_id,
+                onset=at,
             )
     if ctx.session.phase in (Phase.INFUSING.value, Phase.RECOVERY.value):
         _check_feeds(ctx, limits)
@@ -101,9 +113,13 @@ def _tick_session(ctx: Context) -> None:
 
 def _check_feeds(ctx: Context, limits: PhaseLimits) -> None:
     db, session_id = ctx.db, ctx.session.id
+    # Only a monitor's heart rate or SpO2 is a continuous feed: a device sending blood pressure
+    # every few minutes is an intermittent cuff, and the BP-overdue reminder covers it.
     last_continuous = db.scalar(
         select(func.max(Reading.received_at)).where(
-            Reading.session_id == session_id, Reading.source.in_(CONTINUOUS_SOURCES)
+            Reading.session_id == session_id,
+            Reading.source.in_(CONTINUOUS_SOURCES),
+            or_(*(getattr(Reading, vital).is_not(None) for vital in MONITOR_VITALS)),
         )
     )
     if last_continuous is not None and limits.no_data_after_s is not None:

@@ -9,18 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.alerts.baseline import BloodPressure, rise_condition
-from backend.alerts.conditions import ConditionState, observe
+from backend.alerts.conditions import ConditionState, is_history, observe
 from backend.alerts.lifecycle import AlarmKind, AlarmStatus, Change
 from backend.alerts.limit_profiles import MONITORED, baseline_pressure
 from backend.alerts.limits import Direction
 from backend.alerts.models import Alert
 from backend.alerts.schemas import AlertPublic
 from backend.alerts.store import (
-    CONTINUOUS_SOURCES,
     Context,
     apply,
     condition_state,
     finish,
+    is_monitor_feed,
     load_context,
     lock_session,
     save,
@@ -41,8 +41,8 @@ def evaluate_readings(
         return
     session = lock_session(db, session.id)
     ctx = load_context(db, session, now)
+    # In the order they were measured: a backfilled batch replays its breach as it happened.
     for reading in sorted(readings, key=lambda r: r.taken_at):
-        ctx.reading_id = reading.id
         _evaluate_one(ctx, reading)
     finish(ctx)
 
@@ -87,6 +87,13 @@ def withdraw_reading(
                     },
                 )
             )
+    # A delay still running on a breach the struck value was part of must not complete on the
+    # clock: that condition starts afresh too, and the next real value decides.
+    for condition, record in list(ctx.conditions.items()):
+        vital = condition.partition(".")[0]
+        in_run = record.medium_since is not None and reading.taken_at >= record.medium_since
+        if in_run and getattr(reading, vital, None) is not None and condition not in ctx.alerts:
+            store_state(ctx, condition, ConditionState())
     db.flush()
     finish(ctx)
 
@@ -123,8 +130,27 @@ def _breach_since(ctx: Context, condition: str, struck: Reading, until: datetime
     return ctx.db.scalars(later.where(beyond).order_by(Reading.taken_at).limit(1)).first()
 
 
+def _newest_seen(ctx: Context, vital: str) -> datetime | None:
+    """When the newest value of `vital` evaluated so far was measured."""
+    seen = [
+        record.last_taken_at
+        for condition, record in ctx.conditions.items()
+        if condition.partition(".")[0] == vital and record.last_taken_at is not None
+    ]
+    return max(seen, default=None)
+
+
 def _evaluate_one(ctx: Context, reading: Reading) -> None:
     limits = ctx.phase_limits
+    taken_at = reading.taken_at
+    # A value measured before the newest one already seen (a late reading) is stored and shown in
+    # the history, but it is not the current value: it neither raises nor clears an alarm.
+    late_bp = any(
+        getattr(reading, vital) is not None
+        and (newest := _newest_seen(ctx, vital)) is not None
+        and taken_at < newest
+        for vital in ("systolic", "diastolic")
+    )
     for vital, limit in limits.vitals.items():
         value = getattr(reading, vital)
         if value is None:
@@ -134,19 +160,26 @@ def _evaluate_one(ctx: Context, reading: Reading) -> None:
             if bound.medium is None and bound.high is None:
                 continue
             condition = f"{vital}.{direction.value}"
-            state = observe(
-                condition_state(ctx.conditions.get(condition)),
-                limit,
-                direction,
-                float(value),
-                ctx.now,
-            )
-            store_state(ctx, condition, state)
+            before = condition_state(ctx.conditions.get(condition))
+            if is_history(before, taken_at):
+                continue
+            # Timed by when the value was measured, not when it arrived (see conditions.py).
+            state = observe(before, limit, direction, float(value), taken_at)
+            record = store_state(ctx, condition, state, reading)
             message = vital_message(vital, direction, float(value), bound, state.present)
-            apply(ctx, condition, AlarmKind.PHYSIOLOGICAL, state.present, message, float(value))
+            apply(
+                ctx,
+                condition,
+                AlarmKind.PHYSIOLOGICAL,
+                state.present,
+                message,
+                float(value),
+                reading_id=record.since_reading_id or reading.id,
+                onset=taken_at,
+            )
     rule = limits.baseline_rise
     has_bp = reading.systolic is not None or reading.diastolic is not None
-    if rule is not None and has_bp and ctx.session.phase != Phase.BASELINE.value:
+    if rule is not None and has_bp and not late_bp and ctx.session.phase != Phase.BASELINE.value:
         baseline = baseline_pressure(ctx.db, ctx.session)
         if baseline is not None:
             present, message = rise_condition(
@@ -159,8 +192,17 @@ def _evaluate_one(ctx: Context, reading: Reading) -> None:
                 present,
                 message or "Blood pressure rise",
                 reading.systolic,
+                reading_id=reading.id,
+                onset=taken_at,
             )
-    if reading.source in CONTINUOUS_SOURCES:
+    if is_monitor_feed(reading):
         apply(ctx, "no_data", AlarmKind.TECHNICAL, None, "")
-    if reading.systolic is not None:
+    due = limits.bp_due_every_s
+    if (
+        reading.systolic is not None
+        and not late_bp
+        and (due is None or (ctx.now - taken_at).total_seconds() <= due)
+    ):
+        # Only a blood pressure recent enough to count ends the reminder; an older one arriving
+        # now would end it only for the clock to raise it again.
         apply(ctx, "bp_overdue", AlarmKind.ADVISORY, None, "")

@@ -21,11 +21,22 @@ from backend.alerts.limits import AlertPhase, Bound, Direction, LimitSet, PhaseL
 from backend.alerts.models import Alert, ConditionRecord
 from backend.alerts.schemas import AlertPublic
 from backend.core.errors import NotFound
+from backend.readings.models import Reading
 from backend.readings.vitals import VITALS
 from backend.sessions.models import InfusionSession
 from backend.streaming.outbox import record_events
 
 CONTINUOUS_SOURCES = ("device", "simulator")
+# What a continuous feed is: a monitor's heart rate and SpO2. A device sending only blood
+# pressure is an intermittent cuff, covered by the BP-overdue reminder, never by "no data".
+MONITOR_VITALS = ("heart_rate", "spo2")
+
+
+def is_monitor_feed(reading: Reading) -> bool:
+    """A reading from a continuous feed (a monitor streaming heart rate or SpO2)."""
+    return reading.source in CONTINUOUS_SOURCES and any(
+        getattr(reading, vital) is not None for vital in MONITOR_VITALS
+    )
 
 
 @dataclass
@@ -40,7 +51,6 @@ class Context:
     alerts: dict[str, Alert]
     events: list[tuple[str, int | None, dict[str, Any]]]
     escalated: list[AlertPublic]
-    reading_id: str | None = None  # the reading being evaluated, recorded on the alarms it sets
 
     @property
     def phase_limits(self) -> PhaseLimits:
@@ -70,19 +80,37 @@ def condition_state(record: ConditionRecord | None) -> ConditionState:
     if record is None:
         return ConditionState()
     present = Priority(record.present) if record.present is not None else None
-    return ConditionState(record.last_value, record.medium_since, record.high_since, present)
+    return ConditionState(
+        record.last_value, record.medium_since, record.high_since, present, record.last_taken_at
+    )
 
 
-def store_state(ctx: Context, condition: str, state: ConditionState) -> None:
+def store_state(
+    ctx: Context, condition: str, state: ConditionState, reading: Reading | None = None
+) -> ConditionRecord:
+    """Store a condition's state; `reading` is the value it was just fed, if any."""
     record = ctx.conditions.get(condition)
     if record is None:
         record = ConditionRecord(session_id=ctx.session.id, condition=condition)
         ctx.db.add(record)
         ctx.conditions[condition] = record
+    run_started = record.medium_since is None or record.since_reading_id is None
     record.last_value = state.last_value
     record.medium_since = state.medium_since
     record.high_since = state.high_since
     record.present = int(state.present) if state.present is not None else None
+    record.last_taken_at = state.last_at
+    if state.last_at is None:
+        record.last_received_at = None
+    elif reading is not None:
+        record.last_received_at = reading.received_at
+    # The reading that began the breach: an alarm its delay raises (on a later reading or on
+    # the clock) is linked to it, so marking it entered in error can withdraw that alarm.
+    if state.medium_since is None:
+        record.since_reading_id = None
+    elif reading is not None and run_started:
+        record.since_reading_id = reading.id
+    return record
 
 
 def to_alarm(row: Alert) -> Alarm:
@@ -104,7 +132,12 @@ def to_alarm(row: Alert) -> Alarm:
 
 
 def save(
-    ctx: Context, row: Alert | None, alarm: Alarm, value: float | None, changes: Sequence[Change]
+    ctx: Context,
+    row: Alert | None,
+    alarm: Alarm,
+    value: float | None,
+    changes: Sequence[Change],
+    reading_id: str | None = None,
 ) -> Alert:
     if row is None:
         row = Alert(session=ctx.session, condition=alarm.condition, version=0)
@@ -118,7 +151,7 @@ def save(
     if value is not None or row.value is None:
         row.value = value
     if Change.RAISED in changes and value is not None:
-        row.reading_id = ctx.reading_id
+        row.reading_id = reading_id
     row.raised_at = alarm.raised_at
     row.alerted_at = alarm.alerted_at
     row.acknowledged_at = alarm.acknowledged_at
@@ -151,7 +184,12 @@ def apply(
     present: Priority | None,
     message: str,
     value: float | None = None,
+    *,
+    reading_id: str | None = None,
+    onset: datetime | None = None,
 ) -> None:
+    """Apply a condition's state to its alarm. `reading_id` is the reading a new alarm stands on;
+    `onset`, when the measured values met the condition (see lifecycle.step)."""
     row = ctx.alerts.get(condition)
     alarm, changes = lifecycle.step(
         to_alarm(row) if row else None,
@@ -161,9 +199,10 @@ def apply(
         at=ctx.now,
         message=message,
         timing=ctx.limits.timing,
+        onset=onset,
     )
     if changes and alarm is not None:
-        save(ctx, row, alarm, value, changes)
+        save(ctx, row, alarm, value, changes, reading_id)
 
 
 def vital_message(
