@@ -142,7 +142,10 @@ def _newest_seen(ctx: Context, vital: str) -> datetime | None:
 
 def _evaluate_one(ctx: Context, reading: Reading) -> None:
     limits = ctx.phase_limits
-    taken_at = reading.taken_at
+    # A time ahead of the server's (a device clock running fast, within the tolerance ingest
+    # allows) counts as now: left as it is, it would make every real value for the next minutes
+    # look older than it, and so silence them.
+    taken_at = min(reading.taken_at, ctx.now)
     # A value measured before the newest one already seen (a late reading) is stored and shown in
     # the history, but it is not the current value: it neither raises nor clears an alarm.
     late_bp = any(

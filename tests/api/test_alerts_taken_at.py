@@ -85,3 +85,14 @@ def test_a_late_older_reading_does_not_raise_an_alarm_as_if_current(as_nurse: Te
     assert alarms_of(as_nurse, session["id"]) == []
     # It is in the record all the same, in its place in time.
     assert [r["systolic"] for r in readings_of(as_nurse, session["id"])] == [195, 122]
+
+
+def test_a_reading_stamped_ahead_of_the_server_does_not_silence_the_next_real_one(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    ahead = {"systolic": 120, "diastolic": 80, "taken_at": iso(now() + timedelta(seconds=90))}
+    response = as_nurse.post(f"/api/sessions/{session['id']}/readings", json=ahead)
+    assert response.status_code == 201, response.text  # within the clock tolerance
+    bp(as_nurse, session["id"], 191)
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["present"] is True
