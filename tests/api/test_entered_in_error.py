@@ -221,6 +221,7 @@ def test_an_alarm_raised_on_the_clock_after_its_delay_is_withdrawn_with_its_read
     assert "withdrawn" in row.split(">", 1)[0]  # the row is marked as such
     assert "Withdrawn" in row and "typed 150 for 105" in row
     assert "still open" not in row
+    assert "before it was withdrawn" in row  # it did escalate, and the record says what followed
 
 
 def test_a_delay_still_running_on_a_struck_reading_never_completes(
