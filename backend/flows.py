@@ -15,9 +15,12 @@ from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
-from backend.alerts import service as alerts
+from backend.alerts.clock import close_ended
+from backend.alerts.evaluation import evaluate_readings, withdraw_reading
+from backend.alerts.limit_profiles import gate_for
 from backend.alerts.limits import Priority
 from backend.alerts.models import Alert
+from backend.alerts.queries import list_for_session
 from backend.core.actor import Actor
 from backend.core.timeutil import utcnow
 from backend.readings import service as readings
@@ -52,7 +55,7 @@ def record_readings(
         session = db.get(InfusionSession, session_id)
         assert session is not None  # ingest refused an unknown session
         # The moment they arrived: alarm delays that run on the clock start from it.
-        alerts.evaluate_readings(db, session, created, created[0].received_at)
+        evaluate_readings(db, session, created, created[0].received_at)
     return results
 
 
@@ -64,7 +67,7 @@ def mark_entered_in_error(
     reading = readings.mark_entered_in_error(db, session_id, reading_id, reason, actor)
     session = sessions.get_session(db, session_id)
     assert reading.entered_in_error_at is not None
-    alerts.withdraw_reading(db, session, reading, reason, reading.entered_in_error_at)
+    withdraw_reading(db, session, reading, reason, reading.entered_in_error_at)
     return reading
 
 
@@ -79,14 +82,14 @@ def _describe(alarm: Alert) -> str:
 def protocol_for(db: Session, session: InfusionSession, target: Phase) -> sessions.Protocol:
     """What the alerts domain says about a phase change: the limit profile's discharge rules,
     the pre-dose gate's advice and, before a discharge, the open high-priority alarms."""
-    advice, _, limits = alerts.gate_for(db, session)
+    advice, _, limits = gate_for(db, session)
     open_high: tuple[str, ...] = ()
     if target is Phase.DISCHARGED:
         # Open means unacknowledged (a latched one too) or acknowledged while still present;
         # either way someone must answer it before the patient leaves, or say why not.
         open_high = tuple(
             _describe(alarm)
-            for alarm in alerts.list_for_session(db, session.id)
+            for alarm in list_for_session(db, session.id)
             if alarm.resolved_at is None and alarm.priority >= Priority.HIGH
         )
     return sessions.Protocol(limits.discharge, limits.gate, advice, open_high)
@@ -130,5 +133,5 @@ def change_phase(
         tz=tz,
     )
     if Phase(session.phase) in ENDED:
-        alerts.close_ended(db, now, session_id)
+        close_ended(db, now, session_id)
     return session

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from backend import __version__
-from backend.alerts import service as alerts
+from backend.alerts.limit_profiles import ensure_profiles
 from backend.alerts.router import router as alerts_router
 from backend.alerts.ticker import run_ticker
 from backend.api_docs import mount_api_docs
@@ -123,7 +123,7 @@ def _check_schema(database: Database) -> int:
 def _seed_limit_profiles(database: Database) -> None:
     try:
         with database.unit_of_work(write=True) as db:
-            alerts.ensure_profiles(db)
+            ensure_profiles(db)
     except IntegrityError:
         pass  # another worker seeded them at the same moment
 

@@ -2,10 +2,13 @@
 
 One `ConditionState` per session, vital and direction. Feed it every value (`observe`) and let
 time pass (`elapse`); `present` says whether, and at which priority, the condition stands.
+Every time here is when a value was measured (its `taken_at`), never when it arrived: a batch
+sent late still shows how long a breach lasted, and a value measured before the newest one
+already seen is history, not the current value.
 """
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from backend.alerts.limits import Bound, Direction, Priority, VitalLimit
 
@@ -16,6 +19,7 @@ class ConditionState:
     medium_since: datetime | None = None  # the value has been beyond a limit since then
     high_since: datetime | None = None  # ... and beyond the high-priority limit since then
     present: Priority | None = None  # the confirmed condition, once its delay has passed
+    last_at: datetime | None = None  # when the last value was measured
 
 
 def _loosest_priority(bound: Bound) -> Priority:
@@ -63,18 +67,40 @@ def _evaluate(
     return ConditionState(value, medium_since, high_since, present)
 
 
+def is_history(state: ConditionState, at: datetime) -> bool:
+    """A value measured before the newest one already seen: it belongs in the record, but it is
+    not the current value, so it can neither raise nor clear the condition."""
+    return state.last_at is not None and at < state.last_at
+
+
 def observe(
     state: ConditionState, limit: VitalLimit, direction: Direction, value: float, at: datetime
 ) -> ConditionState:
-    """A new value of this vital, measured at `at`."""
-    return _evaluate(state, limit, direction, value, at)
+    """A new value of this vital, measured at `at` (a late, older value changes nothing)."""
+    if is_history(state, at):
+        return state
+    return replace(_evaluate(state, limit, direction, value, at), last_at=at)
 
 
 def elapse(
     state: ConditionState, limit: VitalLimit, direction: Direction, at: datetime
 ) -> ConditionState:
-    """Time has passed with no new value: a delay running on the last value may complete."""
+    """Time has passed with no new value: a delay running on the last value may complete.
+    `at` is on the readings' clock (`measured_clock`); it never goes back before the last value."""
     if state.last_value is None:
         return state
+    if state.last_at is not None:
+        at = max(at, state.last_at)
     updated = _evaluate(state, limit, direction, state.last_value, at)
-    return replace(updated, last_value=state.last_value)
+    return replace(updated, last_value=state.last_value, last_at=state.last_at)
+
+
+def measured_clock(
+    now: datetime, last_taken_at: datetime | None, last_received_at: datetime | None
+) -> datetime:
+    """`now` on the clock the readings are stamped with: the last value's `taken_at` plus the
+    time since it arrived. A monitor whose clock lags, or a gateway sending in batches, must not
+    have its delays cut short (nor a late batch confirmed at once) by mixing the two clocks."""
+    if last_taken_at is None or last_received_at is None:
+        return now
+    return last_taken_at + max(now - last_received_at, timedelta(0))

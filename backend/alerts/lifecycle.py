@@ -4,7 +4,9 @@ active ──acknowledge──► acknowledged ──condition clears──► r
   │  ▲                      │
   │  └──reminder interval───┘ (condition still present: it re-alerts)
   └──condition clears──► resolved, unless it latches: a high-priority alarm stays active,
-                         marked no longer present, until someone acknowledges it.
+                         marked no longer present, until someone acknowledges it; should
+                         the condition come back first, the alarm is marked present again,
+                         so acknowledging it no longer resolves it.
 An alarm left active (unacknowledged) for `escalate_after_s` is marked escalated, once.
 A higher priority breaks through an acknowledgement; a latched priority never drops.
 Each transition returns the new alarm and what changed, for the record and the stream.
@@ -34,6 +36,7 @@ class Change(StrEnum):
     PRIORITY_RAISED = "priority_raised"
     PRIORITY_LOWERED = "priority_lowered"
     LATCHED = "latched"  # the condition cleared but the alarm stays until acknowledged
+    PRESENT_AGAIN = "present_again"  # a latched alarm's condition came back
     ACKNOWLEDGED = "acknowledged"
     REMINDED = "reminded"
     ESCALATED = "escalated"
@@ -79,12 +82,18 @@ def step(
     at: datetime,
     message: str,
     timing: Timing,
+    onset: datetime | None = None,
 ) -> Step:
-    """Apply the current state of a condition to its alarm (None: no open alarm yet)."""
+    """Apply the current state of a condition to its alarm (None: no open alarm yet).
+
+    `at` is now, when the alarm is announced; `onset`, when given, is when the measured values
+    met the condition (a backfilled breach is raised with its true onset, but announced now, so
+    nobody's time to respond is cut short)."""
     if alarm is None or not alarm.open:
         if present is None:
             return alarm, []
-        raised = Alarm(condition, kind, present, AlarmStatus.ACTIVE, True, at, at, message)
+        raised_at = at if onset is None else min(onset, at)
+        raised = Alarm(condition, kind, present, AlarmStatus.ACTIVE, True, raised_at, at, message)
         return raised, [Change.RAISED]
     if present is None:
         return _condition_gone(alarm, at, timing)
@@ -118,7 +127,10 @@ def _condition_stands(
             alarm = replace(alarm, priority=present, message=message)
             changes.append(Change.PRIORITY_LOWERED)
     if not alarm.present:
-        alarm = replace(alarm, present=True)
+        # The condition is back while the alarm still latches: it stands again, so an
+        # acknowledgement keeps it open (and reminds) until the condition really clears.
+        alarm = replace(alarm, present=True, message=message)
+        changes.append(Change.PRESENT_AGAIN)
     return alarm, changes
 
 

@@ -98,3 +98,9 @@ class ConditionRecord(Base):
     medium_since: Mapped[datetime | None]
     high_since: Mapped[datetime | None]
     present: Mapped[int | None]
+    # When the last value was measured and when it arrived: delays are timed on the readings'
+    # own clock, and a reading measured before the last one is history, not the current value.
+    last_taken_at: Mapped[datetime | None]
+    last_received_at: Mapped[datetime | None]
+    # The reading that began the current breach: the alarm its delay raises stands on it.
+    since_reading_id: Mapped[str | None] = mapped_column(String(36))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.alerts import service
+from backend.alerts import acknowledgement, limit_profiles, queries
 from backend.alerts.schemas import (
     AcknowledgeIn,
     AlertPublic,
@@ -31,7 +31,7 @@ router = APIRouter(tags=["alerts"])
 
 @router.get("/api/alerts", summary="Open alarms of every session, highest priority first")
 def open_alerts(_: CurrentActor, db: SessionDep) -> list[AlertPublic]:
-    return [AlertPublic.of(row) for row in service.list_open(db)]
+    return [AlertPublic.of(row) for row in queries.list_open(db)]
 
 
 @router.get("/api/sessions/{session_id}/alerts", summary="A session's alarms: open, then history")
@@ -41,7 +41,7 @@ def session_alerts(
     db: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AlertPublic]:
-    return [AlertPublic.of(row) for row in service.list_for_session(db, session_id, limit)]
+    return [AlertPublic.of(row) for row in queries.list_for_session(db, session_id, limit)]
 
 
 @router.post(
@@ -51,35 +51,39 @@ def session_alerts(
 def acknowledge(
     alert_id: RowId, body: AcknowledgeIn, actor: RecorderActor, db: SessionDep
 ) -> AlertPublic:
-    return AlertPublic.of(service.acknowledge(db, alert_id, actor, body.note, utcnow()))
+    return AlertPublic.of(acknowledgement.acknowledge(db, alert_id, actor, body.note, utcnow()))
 
 
 @router.get("/api/limits/profiles", summary="Limit profiles; the clinic default first")
 def list_profiles(_: CurrentActor, db: SessionDep) -> list[ProfilePublic]:
-    return [ProfilePublic.model_validate(p) for p in service.list_profiles(db)]
+    return [ProfilePublic.model_validate(p) for p in limit_profiles.list_profiles(db)]
 
 
 @router.post("/api/limits/profiles", status_code=201, summary="Add a named limit profile")
 def create_profile(body: ProfileIn, actor: AdminActor, db: SessionDep) -> ProfilePublic:
-    return ProfilePublic.model_validate(service.create_profile(db, body.name, body.limits, actor))
+    return ProfilePublic.model_validate(
+        limit_profiles.create_profile(db, body.name, body.limits, actor)
+    )
 
 
 @router.put("/api/limits/profiles/{profile_id}", summary="Change a profile's limits")
 def update_profile(
     profile_id: RowId, body: ProfileIn, actor: AdminActor, db: SessionDep
 ) -> ProfilePublic:
-    profile = service.get_profile(db, profile_id)
-    updated = service.update_profile(db, profile, body.name, body.limits, actor, body.based_on)
+    profile = limit_profiles.get_profile(db, profile_id)
+    updated = limit_profiles.update_profile(
+        db, profile, body.name, body.limits, actor, body.based_on
+    )
     return ProfilePublic.model_validate(updated)
 
 
 @router.get("/api/sessions/{session_id}/limits", summary="The limits in force for a session")
 def session_limits(session_id: RowId, _: CurrentActor, db: SessionDep) -> SessionLimits:
     session = sessions.get_session(db, session_id)
-    profile, overrides, effective = service.session_limits(db, session)
+    profile, overrides, effective = limit_profiles.session_limits(db, session)
     return SessionLimits(
         profile_id=profile.id if profile else None,
-        profile_name=profile.name if profile else service.DEFAULT_PROFILE,
+        profile_name=profile.name if profile else limit_profiles.DEFAULT_PROFILE,
         overrides=overrides,
         effective=effective,
     )
@@ -94,14 +98,14 @@ def set_session_limits(
 ) -> SessionLimits:
     session = sessions.get_session(db, session_id, for_update=True)
     sessions.check_may_work_on(actor, session.simulated)
-    service.set_overrides(db, session, body.overrides, actor)
+    limit_profiles.set_overrides(db, session, body.overrides, actor)
     return session_limits(session_id, actor, db)
 
 
 @router.get("/api/sessions/{session_id}/gate", summary="The pre-dose gate's advice for a session")
 def gate(session_id: RowId, _: CurrentActor, db: SessionDep) -> GateAdvice:
     session = sessions.get_session(db, session_id)
-    advice, baseline, limits = service.gate_for(db, session)
+    advice, baseline, limits = limit_profiles.gate_for(db, session)
     return GateAdvice(
         advised_against=advice is not None,
         message=advice,
@@ -121,7 +125,7 @@ def session_limit_changes(
     sessions.get_session(db, session_id)
     return [
         LimitChangePublic.model_validate(c)
-        for c in service.limit_changes(db, session_id=session_id)
+        for c in limit_profiles.limit_changes(db, session_id=session_id)
     ]
 
 
@@ -132,8 +136,8 @@ def session_limit_changes(
 def profile_limit_changes(
     profile_id: RowId, _: CurrentActor, db: SessionDep
 ) -> list[LimitChangePublic]:
-    service.get_profile(db, profile_id)
+    limit_profiles.get_profile(db, profile_id)
     return [
         LimitChangePublic.model_validate(c)
-        for c in service.limit_changes(db, profile_id=profile_id)
+        for c in limit_profiles.limit_changes(db, profile_id=profile_id)
     ]

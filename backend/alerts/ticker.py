@@ -8,7 +8,7 @@ import json
 import logging
 import urllib.request
 
-from backend.alerts import service
+from backend.alerts import clock
 from backend.alerts.schemas import AlertPublic
 from backend.core.database import Database, overload_of
 from backend.core.timeutil import utcnow
@@ -18,16 +18,16 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 
 
 def run_tick(database: Database) -> list[AlertPublic]:
-    """One pass of the clock, one short transaction per session (see service.tick_session)."""
+    """One pass of the clock, one short transaction per session (see clock.tick_session)."""
     now = utcnow()
     with database.unit_of_work(write=False) as db:
-        due = service.sessions_time_can_change(db)
+        due = clock.sessions_time_can_change(db)
     escalated: list[AlertPublic] = []
     for session_id in due:
         with database.unit_of_work(write=True) as db:
-            escalated.extend(service.tick_session(db, session_id, now))
+            escalated.extend(clock.tick_session(db, session_id, now))
     with database.unit_of_work(write=True) as db:
-        service.close_ended(db, now)
+        clock.close_ended(db, now)
     return escalated
 
 

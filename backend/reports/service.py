@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.alerts.limit_profiles import session_limits
 from backend.alerts.limits import AlertPhase, Direction, LimitSet, Priority
 from backend.alerts.models import Alert
 from backend.alerts.schemas import AlertPublic
-from backend.alerts.service import session_limits
 from backend.readings.models import Reading
 from backend.reports.record import (
     READING_FIELDS,

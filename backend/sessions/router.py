@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Query
 
 from backend import flows
-from backend.alerts import service as alerts
+from backend.alerts.queries import open_summaries
 from backend.core.dependencies import (
     CurrentActor,
     PhaseActor,
@@ -42,7 +42,7 @@ def _summaries(
     db: SessionDep, settings: SettingsDep, rows: list[InfusionSession]
 ) -> list[SessionSummary]:
     latest = latest_values(db, [s.id for s in rows])
-    alarms = alerts.open_summaries(db, [s.id for s in rows])
+    alarms = open_summaries(db, [s.id for s in rows])
     now = utcnow()
     max_age = timedelta(minutes=settings.news2_max_age_minutes)
     return [

@@ -338,3 +338,24 @@ def test_the_alarms_of_a_session_that_ends_are_resolved(as_nurse: TestClient) ->
     wait_for(lambda: open_alarms_of(as_nurse, session["id"]) == [], what="the alarms to close")
     assert {a["status"] for a in alarms_of(as_nurse, session["id"])} == {"resolved"}
     assert not any(a["session_id"] == session["id"] for a in ward_alarms(as_nurse))
+
+
+def test_a_latched_alarm_breached_again_is_present_so_acknowledging_does_not_close_it(
+    as_nurse: TestClient,
+) -> None:
+    """Issue 11: the 191 re-marked nothing, and Acknowledge closed the alarm while SBP was 191."""
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 190)
+    bp(as_nurse, session["id"], 120)  # recovered: the high alarm latches
+    bp(as_nurse, session["id"], 191)  # and breaches again
+
+    again = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert (again["status"], again["present"], again["value"]) == ("active", True, 191)
+    assert "191" in again["message"]
+
+    seen = acknowledged(as_nurse, again["id"], "repeated the cuff, doctor called")
+    assert (seen["status"], seen["present"]) == ("acknowledged", True)
+    assert [a["id"] for a in open_alarms_of(as_nurse, session["id"])] == [again["id"]]
+
+    bp(as_nurse, session["id"], 150)  # cleared now, and it was acknowledged: it ends
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["status"] == "resolved"

@@ -192,6 +192,46 @@ def test_a_manually_monitored_infusion_without_a_recent_bp_gets_an_overdue_advis
     assert the_alarm(as_nurse, session["id"], "bp_overdue")["status"] == "resolved"
 
 
+def test_a_device_sending_only_blood_pressure_gets_the_bp_reminder_never_no_data(
+    as_admin: TestClient, as_nurse: TestClient
+) -> None:
+    """Issue 11: an intermittent cuff (a reading every few minutes) is not a continuous feed."""
+
+    def quick(limits: dict[str, Any]) -> None:
+        limits["phases"]["infusing"]["no_data_after_s"] = 0.3
+        limits["phases"]["infusing"]["bp_due_every_s"] = 1.0
+
+    session = session_with_limits(as_admin, as_nurse, quick)
+    move(as_nurse, session["id"], "infusing")
+    record(as_nurse, session["id"], systolic=124, diastolic=80, source="device")
+    overdue = wait_for(open_alarm(as_nurse, session["id"], "bp_overdue"), timeout=4)
+    assert overdue["kind"] == "advisory"
+    assert "no_data" not in {a["condition"] for a in alarms_of(as_nurse, session["id"])}
+
+    record(as_nurse, session["id"], systolic=126, diastolic=82, source="device")
+    assert the_alarm(as_nurse, session["id"], "bp_overdue")["status"] == "resolved"
+
+
+def test_a_monitor_feed_that_stops_is_no_data_even_while_its_cuff_keeps_measuring(
+    as_admin: TestClient, as_nurse: TestClient
+) -> None:
+    def quick(limits: dict[str, Any]) -> None:
+        limits["phases"]["infusing"]["no_data_after_s"] = 0.5
+
+    session = session_with_limits(as_admin, as_nurse, quick)
+    move(as_nurse, session["id"], "infusing")
+    record(as_nurse, session["id"], heart_rate=80, spo2=97, source="device")  # then it stops
+
+    def no_data_while_the_cuff_measures() -> dict[str, Any] | None:
+        record(as_nurse, session["id"], systolic=124, diastolic=80, source="device")
+        return open_alarm(as_nurse, session["id"], "no_data")()
+
+    alarm = wait_for(no_data_while_the_cuff_measures, timeout=4, what="no data")
+    assert (alarm["kind"], alarm["priority"]) == ("technical", "medium")
+    record(as_nurse, session["id"], spo2=97, source="device")  # the monitor is back
+    assert the_alarm(as_nurse, session["id"], "no_data")["status"] == "resolved"
+
+
 # ---- across a restart, and the escalation webhook ----------------------------------------
 
 
@@ -348,7 +388,7 @@ def test_a_tick_that_read_the_clock_before_a_reading_committed_does_not_lower_it
 ) -> None:
     """The ticker reads the clock, then waits for the session's lock while a reading commits: a
     high alarm judged at that earlier instant looked unconfirmed and dropped to medium."""
-    from backend.alerts import service as alerts
+    from backend.alerts import clock
 
     session = alarm_session(as_nurse)
     bp(as_nurse, session["id"], 120, diastolic=80)
@@ -359,6 +399,6 @@ def test_a_tick_that_read_the_clock_before_a_reading_committed_does_not_lower_it
 
     before = parse_time(raised["raised_at"]) - timedelta(seconds=2)
     with database.unit_of_work(write=True) as db:
-        alerts.tick_session(db, session["id"], before)
+        clock.tick_session(db, session["id"], before)
     after = the_alarm(as_nurse, session["id"], "systolic.above")
     assert (after["priority"], after["message"]) == ("high", raised["message"])

@@ -1,5 +1,7 @@
 """A reading entered by mistake: kept in the record, gone from latest values and alarms."""
 
+import re
+import time
 from typing import Any
 
 import httpx2
@@ -8,7 +10,17 @@ from sqlalchemy import select
 
 from backend.core.database import Database
 from backend.streaming.models import StreamEvent
-from tests.api.alert_support import alarm_session, bp, conditions_open, record, the_alarm
+from tests.api.alert_support import (
+    alarm_session,
+    bp,
+    conditions_open,
+    open_alarm,
+    record,
+    session_with_limits,
+    the_alarm,
+    wait_for,
+    ward_alarms,
+)
 from tests.api.support import error_at, message, move
 from tests.helpers import new_session, readings_of
 
@@ -169,3 +181,57 @@ def test_a_latched_alarm_whose_only_breach_was_a_mistake_is_withdrawn(as_nurse: 
     marked(as_nurse, session["id"], wrong["id"], "typed 190 for 130")
     withdrawn = the_alarm(as_nurse, session["id"], "systolic.above")
     assert withdrawn["status"] == "resolved" and withdrawn["withdrawn_reason"]
+
+
+def _delayed_and_quick_to_escalate(limits: dict[str, Any]) -> None:
+    limits["phases"]["baseline"]["vitals"]["heart_rate"]["delay_s"] = 0.3
+    limits["timing"]["escalate_after_s"] = 0.3
+
+
+def _report_row(client: TestClient, session_id: int, alert_id: int) -> str:
+    response = client.get(f"/api/sessions/{session_id}/report")
+    assert response.status_code == 200, response.text
+    row = re.search(rf'<tr class="[^"]*" data-alarm-id="{alert_id}">.*?</tr>', response.text, re.S)
+    assert row, f"alarm {alert_id} is not in the report"
+    return row.group(0)
+
+
+def test_an_alarm_raised_on_the_clock_after_its_delay_is_withdrawn_with_its_reading(
+    as_admin: TestClient, as_nurse: TestClient
+) -> None:
+    """Issue 11: the clock raised it with no reading, so striking the reading left it latched
+    and escalated, on the ward and on the session record."""
+    session = session_with_limits(as_admin, as_nurse, _delayed_and_quick_to_escalate)
+    wrong = record(as_nurse, session["id"], heart_rate=150)  # typed for 105; nothing yet
+    raised = wait_for(open_alarm(as_nurse, session["id"], "heart_rate.above"), timeout=5)
+    assert raised["reading_id"] == wrong["id"]
+    wait_for(
+        lambda: the_alarm(as_nurse, session["id"], "heart_rate.above")["escalated"],
+        timeout=5,
+        what="the escalation",
+    )
+
+    marked(as_nurse, session["id"], wrong["id"], "typed 150 for 105")
+    withdrawn = the_alarm(as_nurse, session["id"], "heart_rate.above")
+    assert withdrawn["id"] == raised["id"]
+    assert (withdrawn["status"], withdrawn["withdrawn_reason"]) == ("resolved", "typed 150 for 105")
+    assert raised["id"] not in {a["id"] for a in ward_alarms(as_nurse)}
+
+    row = _report_row(as_nurse, session["id"], raised["id"])
+    assert "withdrawn" in row.split(">", 1)[0]  # the row is marked as such
+    assert "Withdrawn" in row and "typed 150 for 105" in row
+    assert "still open" not in row
+    assert "before it was withdrawn" in row  # it did escalate, and the record says what followed
+
+
+def test_a_delay_still_running_on_a_struck_reading_never_completes(
+    as_admin: TestClient, as_nurse: TestClient
+) -> None:
+    def slow(limits: dict[str, Any]) -> None:
+        limits["phases"]["baseline"]["vitals"]["heart_rate"]["delay_s"] = 1.5
+
+    session = session_with_limits(as_admin, as_nurse, slow)
+    wrong = record(as_nurse, session["id"], heart_rate=150)
+    marked(as_nurse, session["id"], wrong["id"], "wrong patient")
+    time.sleep(3)  # the delay and a couple of clock ticks
+    assert "heart_rate.above" not in conditions_open(as_nurse, session["id"])

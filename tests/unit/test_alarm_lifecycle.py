@@ -90,8 +90,37 @@ def test_a_high_alarm_latches_when_the_condition_clears_until_acknowledged() -> 
 def test_a_latched_alarm_whose_condition_returns_is_present_again() -> None:
     latched, _ = apply(raised(Priority.HIGH), None, 30)
     again, changes = apply(latched, Priority.HIGH, 40)
-    assert changes == []
+    # A change, so that it is stored: unstored, acknowledging the alarm closed it (issue 11).
+    assert changes == [Change.PRESENT_AGAIN]
     assert (again.status, again.present) == (AlarmStatus.ACTIVE, True)
+
+
+def test_acknowledging_a_latched_alarm_whose_condition_returned_keeps_it_until_it_clears() -> None:
+    latched, _ = apply(raised(Priority.HIGH), None, 30)
+    again, _ = apply(latched, Priority.HIGH, 40)
+    seen, changes = acknowledge(again, "nina", "called the doctor", at(50))
+    assert changes == [Change.ACKNOWLEDGED]
+    assert (seen.status, seen.present) == (AlarmStatus.ACKNOWLEDGED, True)
+    assert tick(seen, at(50 + TIMING.reminder_s), TIMING)[1] == [Change.REMINDED]
+    resolved, changes = apply(seen, None, 60)
+    assert changes == [Change.RESOLVED]
+    assert resolved.status is AlarmStatus.RESOLVED
+
+
+def test_an_alarm_raised_from_a_backfilled_breach_has_its_onset_but_is_announced_now() -> None:
+    alarm, _ = step(
+        None,
+        Priority.HIGH,
+        condition="spo2.below",
+        kind=AlarmKind.PHYSIOLOGICAL,
+        at=at(600),
+        message="SpO2 85 % below 89",
+        timing=TIMING,
+        onset=at(15),
+    )
+    assert alarm is not None
+    assert (alarm.raised_at, alarm.alerted_at) == (at(15), at(600))
+    assert tick(alarm, at(601), TIMING)[1] == []  # nobody has had time to answer it yet
 
 
 def test_acknowledging_a_present_alarm_records_who_and_when() -> None:

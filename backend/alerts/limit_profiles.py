@@ -1,0 +1,253 @@
+"""The alarm configuration: limit profiles, a session's overrides, their change log, the limits in
+force for a session, and the pre-dose gate that reads the baseline blood pressure."""
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.alerts.baseline import BloodPressure, gate_advice
+from backend.alerts.limits import AlertPhase, LimitSet, VitalLimit, clinic_defaults
+from backend.alerts.models import LimitChange, LimitProfile
+from backend.alerts.schemas import Overrides
+from backend.core.actor import Actor
+from backend.core.database import add_unique
+from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.timeutil import utcnow
+from backend.readings.models import Reading
+from backend.sessions.models import InfusionSession, PhaseChange
+from backend.sessions.phases import Phase
+from backend.streaming.outbox import record_event
+
+LIMITS = TypeAdapter(LimitSet)
+OVERRIDES = TypeAdapter(Overrides)
+VITAL_LIMIT = TypeAdapter(VitalLimit)
+MONITORED = frozenset(p.value for p in AlertPhase)
+DEFAULT_PROFILE = "Clinic default"
+# Named protocol profiles seeded next to the default; clinics edit or add their own.
+SEEDED_PROFILES = ("IV ketamine 0.5 mg/kg over 40 min", "Esketamine nasal")
+
+
+def ensure_profiles(db: Session, by: str = "system") -> None:
+    """Seed the clinic default and the protocol profiles when there are none."""
+    if db.scalar(select(func.count()).select_from(LimitProfile)):
+        return
+    defaults = LIMITS.dump_python(clinic_defaults(), mode="json")
+    for index, name in enumerate((DEFAULT_PROFILE, *SEEDED_PROFILES)):
+        db.add(
+            LimitProfile(
+                name=name,
+                is_default=index == 0,
+                limits=defaults,
+                updated_at=utcnow(),
+                updated_by=by,
+            )
+        )
+    db.flush()
+
+
+def list_profiles(db: Session) -> list[LimitProfile]:
+    return list(
+        db.scalars(select(LimitProfile).order_by(LimitProfile.is_default.desc(), LimitProfile.name))
+    )
+
+
+def get_profile(db: Session, profile_id: int) -> LimitProfile:
+    profile = db.get(LimitProfile, profile_id)
+    if profile is None:
+        raise NotFound(f"no limit profile with id {profile_id}")
+    return profile
+
+
+def _log_change(
+    db: Session,
+    actor: Actor,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    *,
+    profile_id: int | None = None,
+    session_id: int | None = None,
+) -> None:
+    """Record who changed which limits when, from what to what."""
+    db.add(
+        LimitChange(
+            profile_id=profile_id,
+            session_id=session_id,
+            changed_at=utcnow(),
+            changed_by=actor.label,
+            old=old,
+            new=new,
+        )
+    )
+
+
+def create_profile(db: Session, name: str, limits: LimitSet, actor: Actor) -> LimitProfile:
+    document = LIMITS.dump_python(limits, mode="json")
+    profile = LimitProfile(
+        name=name, is_default=False, limits=document, updated_at=utcnow(), updated_by=actor.label
+    )
+    add_unique(db, profile, f"a limit profile named {name!r} already exists")
+    _log_change(db, actor, None, {"name": name, **document}, profile_id=profile.id)
+    return profile
+
+
+def update_profile(
+    db: Session,
+    profile: LimitProfile,
+    name: str,
+    limits: LimitSet,
+    actor: Actor,
+    based_on: datetime | None = None,
+) -> LimitProfile:
+    """Change a profile. With `based_on` (the `updated_at` the editor started from), a profile
+    someone else saved meanwhile is refused rather than silently overwritten."""
+    if based_on is not None and based_on != profile.updated_at:
+        raise Conflict(
+            f"{profile.name!r} was changed by {profile.updated_by} at "
+            f"{profile.updated_at.isoformat()} after you opened it: "
+            "reload it and make your change again"
+        )
+    document = LIMITS.dump_python(limits, mode="json")
+    if name == profile.name and document == profile.limits:
+        return profile  # nothing to change, nothing to record
+    if name != profile.name:
+        clash = db.scalar(select(LimitProfile.id).where(LimitProfile.name == name))
+        if clash is not None:
+            raise Conflict(f"a limit profile named {name!r} already exists")
+    # The profile's name travels with its limits in the log, so a rename is on record too.
+    _log_change(
+        db,
+        actor,
+        {"name": profile.name, **profile.limits},
+        {"name": name, **document},
+        profile_id=profile.id,
+    )
+    profile.name = name
+    profile.limits = document
+    profile.updated_at = utcnow()
+    profile.updated_by = actor.label
+    record_event(db, "limits.changed", None, {"profile_id": profile.id})
+    db.flush()
+    return profile
+
+
+def _profile_of(db: Session, session: InfusionSession) -> LimitProfile | None:
+    if session.limit_profile_id is not None:
+        return db.get(LimitProfile, session.limit_profile_id)
+    return db.scalar(select(LimitProfile).where(LimitProfile.is_default.is_(True)))
+
+
+Patches = dict[str, dict[str, dict[str, Any]]]
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _layer(base: LimitSet, patches: Patches) -> LimitSet:
+    """`base` with a session's patches applied, field by field."""
+    phases = dict(base.phases)
+    for phase_name, vitals in patches.items():
+        phase = AlertPhase(phase_name)
+        current = phases[phase]
+        merged = {
+            vital: VITAL_LIMIT.validate_python(
+                _merge(
+                    VITAL_LIMIT.dump_python(current.vitals.get(vital, VitalLimit()), mode="json"),
+                    patch,
+                )
+            )
+            for vital, patch in vitals.items()
+        }
+        phases[phase] = replace(current, vitals={**current.vitals, **merged})
+    return replace(base, phases=phases)
+
+
+def _readable(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {message}" if where else message
+
+
+def _base_limits(db: Session, session: InfusionSession) -> tuple[LimitProfile | None, LimitSet]:
+    profile = _profile_of(db, session)
+    return profile, LIMITS.validate_python(profile.limits) if profile else clinic_defaults()
+
+
+def session_limits(
+    db: Session, session: InfusionSession
+) -> tuple[LimitProfile | None, Patches, LimitSet]:
+    """The session's profile, its own overrides, and the limits in force (the two layered)."""
+    profile, base = _base_limits(db, session)
+    patches: Patches = session.limit_overrides or {}
+    return profile, patches, _layer(base, patches)
+
+
+def set_overrides(
+    db: Session, session: InfusionSession, overrides: Overrides, actor: Actor
+) -> None:
+    if session.phase not in MONITORED:
+        raise Conflict(f"session {session.id} has ended; its limits can no longer change")
+    document: Patches = OVERRIDES.dump_python(overrides, mode="json", exclude_unset=True)
+    _, base = _base_limits(db, session)
+    for phase, vitals in document.items():
+        for vital, patch in vitals.items():
+            try:
+                _layer(base, {phase: {vital: patch}})
+            except ValidationError as exc:
+                problem = "; ".join(_readable(e) for e in exc.errors())
+                raise InvalidInput(("body", "overrides", phase, vital), problem, patch) from None
+    _log_change(db, actor, session.limit_overrides, document, session_id=session.id)
+    session.limit_overrides = document
+    # Open pages redraw their limit bands and tables when limits change.
+    record_event(db, "limits.changed", session.id, {"session_id": session.id})
+    db.flush()
+
+
+def limit_changes(
+    db: Session, *, session_id: int | None = None, profile_id: int | None = None
+) -> list[LimitChange]:
+    query = select(LimitChange).order_by(LimitChange.changed_at.desc(), LimitChange.id.desc())
+    if session_id is not None:
+        query = query.where(LimitChange.session_id == session_id)
+    if profile_id is not None:
+        query = query.where(LimitChange.profile_id == profile_id)
+    return list(db.scalars(query.limit(200)))
+
+
+def baseline_pressure(db: Session, session: InfusionSession) -> BloodPressure | None:
+    """The last blood pressure measured before dosing started (or so far, if it has not)."""
+    started = db.scalar(
+        select(PhaseChange.at).where(
+            PhaseChange.session_id == session.id, PhaseChange.to_phase == Phase.INFUSING.value
+        )
+    )
+    query = select(Reading.systolic, Reading.diastolic).where(
+        Reading.session_id == session.id,
+        Reading.systolic.is_not(None),
+        Reading.entered_in_error_at.is_(None),
+    )
+    if started is not None:
+        query = query.where(Reading.taken_at <= started)
+    row = db.execute(query.order_by(Reading.taken_at.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return BloodPressure(row[0], row[1])
+
+
+def gate_for(
+    db: Session, session: InfusionSession
+) -> tuple[str | None, BloodPressure | None, LimitSet]:
+    _, _, limits = session_limits(db, session)
+    baseline = baseline_pressure(db, session)
+    advice = gate_advice(limits.gate, baseline) if baseline is not None else None
+    return advice, baseline, limits

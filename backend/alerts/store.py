@@ -1,0 +1,228 @@
+"""An alarm's stored side, shared by every entry point: one session's alarm state loaded under
+its row lock (`Context`), condition trackers, and saving an alarm with its stream event.
+
+Each entry point runs inside the caller's transaction with the session row locked, so a reading
+and the alarm it raised commit together and two readings of one session are never evaluated at
+once. Condition trackers are stored, so delays and timers carry on across a restart."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.alerts import lifecycle
+from backend.alerts.conditions import ConditionState
+from backend.alerts.lifecycle import Alarm, AlarmKind, AlarmStatus, Change
+from backend.alerts.limit_profiles import session_limits
+from backend.alerts.limits import AlertPhase, Bound, Direction, LimitSet, PhaseLimits, Priority
+from backend.alerts.models import Alert, ConditionRecord
+from backend.alerts.schemas import AlertPublic
+from backend.core.errors import NotFound
+from backend.readings.models import Reading
+from backend.readings.vitals import VITALS
+from backend.sessions.models import InfusionSession
+from backend.streaming.outbox import record_events
+
+CONTINUOUS_SOURCES = ("device", "simulator")
+# What a continuous feed is: a monitor's heart rate and SpO2. A device sending only blood
+# pressure is an intermittent cuff, covered by the BP-overdue reminder, never by "no data".
+MONITOR_VITALS = ("heart_rate", "spo2")
+
+
+def is_monitor_feed(reading: Reading) -> bool:
+    """A reading from a continuous feed (a monitor streaming heart rate or SpO2)."""
+    return reading.source in CONTINUOUS_SOURCES and any(
+        getattr(reading, vital) is not None for vital in MONITOR_VITALS
+    )
+
+
+@dataclass
+class Context:
+    """One session's alarm state, loaded once per evaluation."""
+
+    db: Session
+    session: InfusionSession
+    limits: LimitSet
+    now: datetime
+    conditions: dict[str, ConditionRecord]
+    alerts: dict[str, Alert]
+    events: list[tuple[str, int | None, dict[str, Any]]]
+    escalated: list[AlertPublic]
+
+    @property
+    def phase_limits(self) -> PhaseLimits:
+        return self.limits.for_phase(AlertPhase(self.session.phase))
+
+
+def load_context(db: Session, session: InfusionSession, now: datetime) -> Context:
+    _, _, limits = session_limits(db, session)
+    conditions = {
+        row.condition: row
+        for row in db.scalars(
+            select(ConditionRecord).where(ConditionRecord.session_id == session.id)
+        )
+    }
+    alerts = {
+        row.condition: row
+        for row in db.scalars(open_alerts().where(Alert.session_id == session.id))
+    }
+    return Context(db, session, limits, now, conditions, alerts, [], [])
+
+
+def open_alerts() -> Any:
+    return select(Alert).where(Alert.resolved_at.is_(None))
+
+
+def condition_state(record: ConditionRecord | None) -> ConditionState:
+    if record is None:
+        return ConditionState()
+    present = Priority(record.present) if record.present is not None else None
+    return ConditionState(
+        record.last_value, record.medium_since, record.high_since, present, record.last_taken_at
+    )
+
+
+def store_state(
+    ctx: Context, condition: str, state: ConditionState, reading: Reading | None = None
+) -> ConditionRecord:
+    """Store a condition's state; `reading` is the value it was just fed, if any."""
+    record = ctx.conditions.get(condition)
+    if record is None:
+        record = ConditionRecord(session_id=ctx.session.id, condition=condition)
+        ctx.db.add(record)
+        ctx.conditions[condition] = record
+    run_started = record.medium_since is None or record.since_reading_id is None
+    record.last_value = state.last_value
+    record.medium_since = state.medium_since
+    record.high_since = state.high_since
+    record.present = int(state.present) if state.present is not None else None
+    record.last_taken_at = state.last_at
+    if state.last_at is None:
+        record.last_received_at = None
+    elif reading is not None:
+        record.last_received_at = reading.received_at
+    # The reading that began the breach: an alarm its delay raises (on a later reading or on
+    # the clock) is linked to it, so marking it entered in error can withdraw that alarm.
+    if state.medium_since is None:
+        record.since_reading_id = None
+    elif reading is not None and run_started:
+        record.since_reading_id = reading.id
+    return record
+
+
+def to_alarm(row: Alert) -> Alarm:
+    return Alarm(
+        condition=row.condition,
+        kind=AlarmKind(row.kind),
+        priority=Priority(row.priority),
+        status=AlarmStatus(row.status),
+        present=row.present,
+        raised_at=row.raised_at,
+        alerted_at=row.alerted_at,
+        message=row.message,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        note=row.note,
+        resolved_at=row.resolved_at,
+        escalated_at=row.escalated_at,
+    )
+
+
+def save(
+    ctx: Context,
+    row: Alert | None,
+    alarm: Alarm,
+    value: float | None,
+    changes: Sequence[Change],
+    reading_id: str | None = None,
+) -> Alert:
+    if row is None:
+        row = Alert(session=ctx.session, condition=alarm.condition, version=0)
+        ctx.db.add(row)
+    row.version += 1
+    row.kind = alarm.kind.value
+    row.priority = int(alarm.priority)
+    row.status = alarm.status.value
+    row.present = alarm.present
+    row.message = alarm.message
+    if value is not None or row.value is None:
+        row.value = value
+    if Change.RAISED in changes and value is not None:
+        row.reading_id = reading_id
+    row.raised_at = alarm.raised_at
+    row.alerted_at = alarm.alerted_at
+    row.acknowledged_at = alarm.acknowledged_at
+    row.acknowledged_by = alarm.acknowledged_by
+    row.note = alarm.note
+    row.resolved_at = alarm.resolved_at
+    row.escalated_at = alarm.escalated_at
+    ctx.db.flush()
+    if alarm.open:
+        ctx.alerts[alarm.condition] = row
+    else:
+        ctx.alerts.pop(alarm.condition, None)
+    public = AlertPublic.of(row)
+    ctx.events.append(
+        (
+            "alert.changed",
+            ctx.session.id,
+            {**public.model_dump(mode="json"), "changes": [c.value for c in changes]},
+        )
+    )
+    if Change.ESCALATED in changes:
+        ctx.escalated.append(public)
+    return row
+
+
+def apply(
+    ctx: Context,
+    condition: str,
+    kind: AlarmKind,
+    present: Priority | None,
+    message: str,
+    value: float | None = None,
+    *,
+    reading_id: str | None = None,
+    onset: datetime | None = None,
+) -> None:
+    """Apply a condition's state to its alarm. `reading_id` is the reading a new alarm stands on;
+    `onset`, when the measured values met the condition (see lifecycle.step)."""
+    row = ctx.alerts.get(condition)
+    alarm, changes = lifecycle.step(
+        to_alarm(row) if row else None,
+        present,
+        condition=condition,
+        kind=kind,
+        at=ctx.now,
+        message=message,
+        timing=ctx.limits.timing,
+        onset=onset,
+    )
+    if changes and alarm is not None:
+        save(ctx, row, alarm, value, changes, reading_id)
+
+
+def vital_message(
+    vital: str, direction: Direction, value: float, bound: Bound, present: Priority | None
+) -> str:
+    spec = VITALS[vital]
+    limit = bound.high if present is Priority.HIGH else bound.loosest(direction)
+    side = "above" if direction is Direction.ABOVE else "below"
+    return (
+        f"{spec.label} {value:g} {spec.unit} {side} {limit:g}" if limit is not None else spec.label
+    )
+
+
+def finish(ctx: Context) -> None:
+    record_events(ctx.db, ctx.events)
+    ctx.events.clear()
+
+
+def lock_session(db: Session, session_id: int) -> InfusionSession:
+    session = db.get(InfusionSession, session_id, with_for_update=True, populate_existing=True)
+    if session is None:
+        raise NotFound(f"no session with id {session_id}")
+    return session
