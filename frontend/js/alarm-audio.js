@@ -11,6 +11,13 @@ function countdown(ms) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+/** What could not be heard, in words: the lost link, a drill's alarm or a patient's. */
+function blockedWhat(blocked) {
+  const priority = blocked.priority.toUpperCase();
+  if (blocked.cause === "link") return `The ${priority} technical alarm for the lost connection`;
+  return blocked.simulated ? `A SIMULATED ${priority} alarm (a drill)` : `A ${priority} alarm`;
+}
+
 let storage = null;
 try {
   storage = window.sessionStorage;
@@ -84,7 +91,7 @@ export function initAlarmAudio() {
       banner.hidden = state.unlocked;
       banner.dataset.urgent = String(Boolean(state.blocked));
       bannerText.textContent = state.blocked
-        ? `A ${state.blocked.priority.toUpperCase()} alarm cannot be heard: this browser blocks sound until you click, tap or press a key on the page.`
+        ? `${blockedWhat(state.blocked)} cannot be heard: this browser blocks sound until you click, tap or press a key on the page.`
         : "Alarm sound is off until you click, tap or press a key on the page: browsers block sound until then.";
     }
     pause.hidden = state.paused;
@@ -93,7 +100,7 @@ export function initAlarmAudio() {
     if (state.paused) clock.textContent = countdown(state.pauseRemainingMs);
     if (state.breakthroughs.length > breakthroughs) {
       const last = state.breakthroughs[state.breakthroughs.length - 1];
-      showNote(`Audio pause ended: a new ${last.priority.toUpperCase()} alarm.`);
+      showNote(`Audio pause ended: a new ${last.simulated ? "SIMULATED " : ""}${last.priority.toUpperCase()} alarm.`);
       announce(`Audio pause ended by a new ${last.priority} priority alarm.`);
     } else if (wasPaused && !state.paused) {
       showNote("Alarm sound is back on.");

@@ -5,11 +5,21 @@
 // (2 min by default) silences it, unless an alarm of a higher priority than any sounding when
 // the pause began arrives: that breaks through and ends the pause.
 //
+// A simulated session's alarm (a drill: `simulated: true`) never plays these real sounds: it has
+// a tone of its own (the same pulse counts, so the priority can be rehearsed, but soft pure
+// falling chirps at other pitches), and any real alarm, of any priority, sounds before it.
+// Several sources feed one sound: the page's alarms and, as a technical alarm, the lost link
+// (link-alarm.js); each source is set on its own.
+//
 // The decisions (what to play, when) are separate from the output, so they can be driven with
 // a fake clock and a fake output; the page's instance is exposed as window.__vigilAlarmSound.
 
 export const RANK = { low: 1, medium: 2, high: 3 };
 const NAME = { 1: "low", 2: "medium", 3: "high" };
+/** One scale for real and drill alarms: every real alarm ranks above every drill (4–6 vs 1–3). */
+const levelOf = (priority, simulated) => RANK[priority] + (simulated ? 0 : 3);
+const priorityOf = (level) => NAME[level > 3 ? level - 3 : level];
+const isDrill = (level) => level > 0 && level <= 3;
 
 /** A pulse: start offset and duration in seconds. */
 function pulses(groups, duration, spacing, groupGap) {
@@ -37,6 +47,16 @@ export const PATTERNS = {
   medium: { frequency: 660, groups: "3", pulses: pulses([3], 0.2, 0.2, () => 0) },
   low: { frequency: 440, groups: "1", pulses: pulses([1], 0.25, 0, () => 0) },
 };
+
+// Drills: the same pulse counts and rhythm, but each pulse a soft pure tone falling by a third,
+// at pitches of its own: it can be heard that a drill is running, never mistaken for a patient.
+export const DRILL_PATTERNS = Object.fromEntries(
+  Object.entries(PATTERNS).map(([priority, pattern]) => [
+    priority,
+    { ...pattern, frequency: { high: 1175, medium: 988, low: 784 }[priority], drill: true, gain: 0.12, glide: 0.75 },
+  ]),
+);
+const patternOf = (level) => (isDrill(level) ? DRILL_PATTERNS : PATTERNS)[priorityOf(level)];
 
 export const DEFAULTS = {
   pauseMs: 2 * 60 * 1000,
@@ -80,17 +100,25 @@ export class WebAudioOutput {
     if (!ctx || ctx.state !== "running") return false;
     const wave = ctx.createPeriodicWave(new Float32Array([0, 0, 0, 0, 0, 0]), new Float32Array([0, 1, 0.5, 0.35, 0.25, 0.15]));
     const start = ctx.currentTime + 0.02;
+    const level = pattern.gain || 0.3;
     for (const pulse of pattern.pulses) {
       const osc = ctx.createOscillator();
       const gain = ctx.createGain();
-      osc.setPeriodicWave(wave);
-      osc.frequency.value = pattern.frequency;
       const t0 = start + pulse.at;
       const t1 = t0 + pulse.duration;
+      if (pattern.drill) {
+        // A drill's chirp: a pure tone sliding down, unlike any real alarm's steady harmonic pulse.
+        osc.type = "sine";
+        osc.frequency.setValueAtTime(pattern.frequency, t0);
+        osc.frequency.linearRampToValueAtTime(pattern.frequency * pattern.glide, t1);
+      } else {
+        osc.setPeriodicWave(wave);
+        osc.frequency.value = pattern.frequency;
+      }
       // Short ramps: no clicks, and the 10–20 ms rise and fall the standard asks for.
       gain.gain.setValueAtTime(0, t0);
-      gain.gain.linearRampToValueAtTime(0.3, t0 + 0.015);
-      gain.gain.setValueAtTime(0.3, t1 - 0.02);
+      gain.gain.linearRampToValueAtTime(level, t0 + 0.015);
+      gain.gain.setValueAtTime(level, t1 - 0.02);
       gain.gain.linearRampToValueAtTime(0, t1);
       osc.connect(gain).connect(ctx.destination);
       osc.start(t0);
@@ -113,15 +141,16 @@ export class AlarmSound {
     this.clock = clock;
     this.storage = storage;
     this.options = { ...DEFAULTS, ...options, repeatMs: { ...DEFAULTS.repeatMs, ...(options.repeatMs || {}) } };
-    this.active = []; // unacknowledged open alarms: { key, priority }
+    this.sources = new Map(); // source name -> the open alarms it reported
+    this.active = []; // unacknowledged open alarms: { key, priority, level, simulated, cause }
     this.heard = new Set(); // keys of alarms already sounded (or silenced by a pause)
-    this.pendingLow = false; // a new low alarm still to be played once
-    this.lastPlayedAt = { high: -Infinity, medium: -Infinity, low: -Infinity };
+    this.pending = new Set(); // levels of new low alarms (real or drill) still to be played once
+    this.lastPlayedAt = {}; // level -> when its pattern last played
     this.pausedUntil = null;
     this.pauseCeiling = 0;
     this.plays = [];
     this.breakthroughs = [];
-    this.blocked = null; // { priority, at }: wanted to sound while the browser blocked audio
+    this.blocked = null; // { priority, simulated, cause, at }: wanted to sound while the browser blocked audio
     this.listeners = new Set();
     this.restorePause();
     if (output) output.onState = () => {
@@ -142,34 +171,48 @@ export class AlarmSound {
   }
 
   /**
-   * The open alarms the page knows (any statuses): only unacknowledged ones sound. An alarm is
-   * new when it is raised, reminded or made worse (its alerted_at or priority changes).
+   * The open alarms one source knows (any statuses; "alarms" is the page's list, "link" the
+   * lost connection): only unacknowledged ones sound, a drill's (`simulated`) with the drill
+   * tone. An alarm is new when it is raised, reminded or made worse (its alerted_at or priority
+   * changes).
    */
-  setAlarms(alarms) {
-    const active = alarms
-      .filter((a) => a.status === "active" && RANK[a.priority])
-      .map((a) => ({ key: `${a.id}|${a.alerted_at}|${a.priority}`, priority: a.priority }));
+  setAlarms(alarms, source = "alarms") {
+    this.sources.set(source, alarms);
+    const active = [];
+    for (const [cause, list] of this.sources) {
+      for (const a of list) {
+        if (a.status !== "active" || !RANK[a.priority]) continue;
+        const simulated = Boolean(a.simulated);
+        active.push({
+          key: `${cause}|${a.id}|${a.alerted_at}|${a.priority}|${simulated}`,
+          priority: a.priority,
+          simulated,
+          level: levelOf(a.priority, simulated),
+          cause,
+        });
+      }
+    }
     this.active = active;
     const fresh = active.filter((a) => !this.heard.has(a.key));
     for (const a of fresh) this.heard.add(a.key);
-    const top = this.topRank();
+    const top = this.topLevel();
     if (this.isPaused() && top > this.pauseCeiling) {
       // Worse than anything sounding when the pause began: the pause must not hide it.
-      this.breakthroughs.push({ priority: NAME[top], at: this.clock() });
+      this.breakthroughs.push({ priority: priorityOf(top), simulated: isDrill(top), at: this.clock() });
       this.endPause();
     }
     if (fresh.length) {
-      const freshTop = Math.max(...fresh.map((a) => RANK[a.priority]));
-      if (freshTop >= top) this.lastPlayedAt[NAME[top]] = -Infinity; // sound it now, not at the next repeat
-      if (fresh.some((a) => a.priority === "low")) this.pendingLow = true;
+      const freshTop = Math.max(...fresh.map((a) => a.level));
+      if (freshTop >= top) this.lastPlayedAt[top] = -Infinity; // sound it now, not at the next repeat
+      for (const a of fresh) if (a.priority === "low") this.pending.add(a.level);
     }
-    if (!active.some((a) => a.priority === "low")) this.pendingLow = false;
+    for (const level of [...this.pending]) if (!active.some((a) => a.level === level)) this.pending.delete(level);
     this.evaluate();
     this.emit();
   }
 
-  topRank() {
-    return this.active.reduce((top, a) => Math.max(top, RANK[a.priority]), 0);
+  topLevel() {
+    return this.active.reduce((top, a) => Math.max(top, a.level), 0);
   }
 
   isPaused() {
@@ -184,31 +227,36 @@ export class AlarmSound {
       this.emit();
     }
     if (this.isPaused()) return;
-    const top = this.topRank();
+    const top = this.topLevel();
     if (!top) {
       this.blocked = null;
       return;
     }
-    const priority = NAME[top];
+    const priority = priorityOf(top);
     if (priority === "low") {
-      if (this.pendingLow && this.play("low")) this.pendingLow = false;
+      if (this.pending.has(top) && this.play(top)) this.pending.delete(top);
       return;
     }
-    if (at - this.lastPlayedAt[priority] >= this.options.repeatMs[priority]) this.play(priority);
+    const last = this.lastPlayedAt[top] ?? -Infinity;
+    if (at - last >= this.options.repeatMs[priority]) this.play(top);
   }
 
-  play(priority) {
+  play(level) {
     const at = this.clock();
-    if (!this.output || !this.output.unlocked || !this.output.play(PATTERNS[priority])) {
-      if (!this.blocked || this.blocked.priority !== priority) {
-        this.blocked = { priority, at };
+    const priority = priorityOf(level);
+    const simulated = isDrill(level);
+    const cause = (this.active.find((a) => a.level === level) || {}).cause || null;
+    if (!this.output || !this.output.unlocked || !this.output.play(patternOf(level))) {
+      const b = this.blocked;
+      if (!b || b.priority !== priority || b.simulated !== simulated || b.cause !== cause) {
+        this.blocked = { priority, simulated, cause, at };
         this.emit();
       }
       return false;
     }
     this.blocked = null;
-    this.lastPlayedAt[priority] = at;
-    this.plays.push({ priority, at });
+    this.lastPlayedAt[level] = at;
+    this.plays.push({ priority, simulated, cause, at });
     if (this.plays.length > 50) this.plays.shift();
     this.emit();
     return true;
@@ -217,7 +265,7 @@ export class AlarmSound {
   /** Silence alarm sound for `ms` (2 min by default); what is sounding now sets the ceiling. */
   pause(ms = this.options.pauseMs) {
     this.pausedUntil = this.clock() + ms;
-    this.pauseCeiling = this.topRank();
+    this.pauseCeiling = this.topLevel();
     this.savePause();
     this.emit();
   }
@@ -233,7 +281,7 @@ export class AlarmSound {
     this.pausedUntil = null;
     this.pauseCeiling = 0;
     // Whatever stands sounds straight away, not at its next repeat.
-    this.lastPlayedAt = { high: -Infinity, medium: -Infinity, low: -Infinity };
+    this.lastPlayedAt = {};
     this.savePause();
   }
 
@@ -248,18 +296,29 @@ export class AlarmSound {
   snapshot() {
     const at = this.clock();
     const last = this.plays.length ? this.plays[this.plays.length - 1] : null;
-    const top = this.topRank();
+    const top = this.topLevel();
+    const lastPattern = last ? (last.simulated ? DRILL_PATTERNS : PATTERNS)[last.priority] : null;
     return {
       supported: Boolean(this.output && this.output.supported),
       unlocked: Boolean(this.output && this.output.unlocked),
-      sounding: top ? NAME[top] : null,
+      sounding: top ? priorityOf(top) : null,
+      soundingSimulated: isDrill(top),
+      causes: [...new Set(this.active.map((a) => a.cause))],
       paused: this.isPaused(),
       pausedUntil: this.isPaused() ? this.pausedUntil : null,
       pauseRemainingMs: this.isPaused() ? this.pausedUntil - at : 0,
-      pauseCeiling: this.isPaused() ? NAME[this.pauseCeiling] || null : null,
+      pauseCeiling: this.isPaused() ? priorityOf(this.pauseCeiling) || null : null,
       blocked: this.blocked,
       lastPattern: last
-        ? { priority: last.priority, at: last.at, pulses: PATTERNS[last.priority].pulses.length, groups: PATTERNS[last.priority].groups, frequency: PATTERNS[last.priority].frequency }
+        ? {
+            priority: last.priority,
+            simulated: last.simulated,
+            cause: last.cause,
+            at: last.at,
+            pulses: lastPattern.pulses.length,
+            groups: lastPattern.groups,
+            frequency: lastPattern.frequency,
+          }
         : null,
       plays: this.plays.map((p) => ({ ...p })),
       breakthroughs: this.breakthroughs.map((b) => ({ ...b })),

@@ -124,9 +124,13 @@ export class AlertStore {
   }
 }
 
-/** "!!! HIGH ALARM: Heart rate 152 /min above 140" (technical and advisory ones say so). */
+/**
+ * "!!! HIGH ALARM: Heart rate 152 /min above 140" (technical and advisory ones say so, and a
+ * drill's alarm, wherever it is shown or spoken, is a "SIMULATED HIGH ALARM").
+ */
 export function alarmLabel(alert) {
-  const words = `${PRIORITY_WORDS[alert.priority] || alert.priority} ${KIND_WORDS[alert.kind] ?? ""}ALARM`;
+  const sim = alert.simulated ? "SIMULATED " : "";
+  const words = `${sim}${PRIORITY_WORDS[alert.priority] || alert.priority} ${KIND_WORDS[alert.kind] ?? ""}ALARM`;
   return `${MARKERS[alert.priority] || ""} ${words}: ${alert.message}`.trim();
 }
 

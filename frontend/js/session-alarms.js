@@ -29,6 +29,7 @@ export function fillAlarmBox(box, alert) {
   box.dataset.priority = alert.priority;
   box.dataset.status = alert.status;
   box.dataset.escalated = String(Boolean(alert.escalated));
+  box.dataset.simulated = String(Boolean(alert.simulated)); // a drill's: its own dashed frame
   const marker = text("span", "alarm-marker", MARKERS[alert.priority] || "");
   marker.setAttribute("aria-hidden", "true");
   const body = document.createElement("span");

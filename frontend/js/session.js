@@ -10,7 +10,8 @@ import { loadCatalogue } from "./catalogue.js";
 import { bindWindowButtons } from "./chart-window.js";
 import { VitalsChart } from "./charts.js";
 import { EntryForm } from "./entry-form.js";
-import { initHeader, showLiveStatus } from "./header.js";
+import { initHeader } from "./header.js";
+import { LinkAlarm } from "./link-alarm.js";
 import { PhaseControls } from "./phase-controls.js";
 import { ENDED_PHASES, PHASE_NAMES, drugAndRoute } from "./labels.js";
 import { LimitsEditor, showLimitChanges } from "./limits-editor.js";
@@ -46,6 +47,7 @@ let renderTimer = null;
 const alerts = new AlertStore(); // this session's alarms (open and past) and the ward's open ones
 let alarmsPanel = null;
 let sound = null;
+let link = null;
 let limits = null;
 let limitsPhase = null;
 let limitsEditor = null;
@@ -330,10 +332,21 @@ function alarmsSoon() {
 }
 alerts.onChange(alarmsSoon);
 
+/** This page is a real patient's (a drill's own page is marked SIMULATED and may rehearse). */
+const realPage = () => !state.session || !state.session.simulated; // unknown yet: as real
+
+/**
+ * Another chair's drill alarm means nothing to a real patient's page: it is neither heard nor
+ * spoken there, only listed, marked SIMULATED, with the other chairs.
+ */
+const concernsThisPage = (alert) => alert.session_id === sessionId || !(alert.simulated && realPage());
+
 function takeAlert(alert) {
   if (!alerts.apply(alert)) return;
-  if ((alert.changes || []).some((change) => NEWS.has(change)) && alert.status === "active") {
-    announce(`${alarmLabel(alert).replace(/^!+ /, "")}${alert.escalated ? ", escalated" : ""}`);
+  if ((alert.changes || []).some((change) => NEWS.has(change)) && alert.status === "active" && concernsThisPage(alert)) {
+    // Another chair's alarm says which chair; a drill's says SIMULATED (alarmLabel).
+    const chair = alert.session_id === sessionId ? "" : `${alert.chair}: `;
+    announce(`${chair}${alarmLabel(alert).replace(/^!+ /, "")}${alert.escalated ? ", escalated" : ""}`);
   }
 }
 
@@ -341,7 +354,9 @@ function alarmsChanged() {
   alarmsPanel.render();
   chart.setAlarms(alerts.all().filter((a) => a.session_id === sessionId));
   drawOtherAlarms();
-  sound.setAlarms(alerts.open());
+  // On a real patient's page no drill ever sounds; on a drill's page its alarms (and other
+  // drills') sound with the drill tone, and patients' alarms with the real one, first.
+  sound.setAlarms(alerts.open().filter(concernsThisPage));
 }
 
 let alertsLoaded = false;
@@ -375,24 +390,27 @@ async function reconcileOpenAlarms() {
 }
 
 function drawOtherAlarms() {
+  // Patients' chairs first, drills after them (each in the store's order, highest first).
   const others = alerts.open().filter((a) => a.session_id !== sessionId);
+  others.sort((a, b) => Number(Boolean(a.simulated)) - Number(Boolean(b.simulated)));
   const section = $("other-alarms");
   section.hidden = others.length === 0;
-  // One entry per chair: its highest alarm (the store's order puts it first).
+  // One entry per chair: its highest alarm.
   const seen = new Set();
   const items = [];
   for (const alert of others) {
     if (seen.has(alert.session_id)) continue;
     seen.add(alert.session_id);
     const li = document.createElement("li");
-    const link = document.createElement("a");
-    link.href = `/sessions/${alert.session_id}`;
-    fillAlarmBox(link, alert);
+    const anchor = document.createElement("a");
+    anchor.href = `/sessions/${alert.session_id}`;
+    fillAlarmBox(anchor, alert); // a drill's box says SIMULATED, in its own dashed style
     const chair = document.createElement("strong");
-    chair.textContent = `${alert.chair}${alert.simulated ? " (SIMULATED)" : ""}: `;
-    link.querySelector(".alarm-body").prepend(chair);
+    chair.textContent = `${alert.chair}: `;
+    anchor.querySelector(".alarm-body").prepend(chair);
     li.dataset.sessionId = String(alert.session_id);
-    li.append(link);
+    li.dataset.simulated = String(Boolean(alert.simulated));
+    li.append(anchor);
     items.push(li);
   }
   $("other-alarms-list").replaceChildren(...items);
@@ -422,6 +440,7 @@ function showLoadError(err) {
 
 async function main() {
   sound = initAlarmAudio();
+  link = new LinkAlarm({ sound });
   state.me = await initHeader();
   if (!Number.isInteger(sessionId)) {
     showLoadError({ status: 404 });
@@ -483,7 +502,7 @@ async function main() {
     after: history.cursor,
     onEvent,
     onReset: () => reload().catch(showLoadError),
-    onStatus: showLiveStatus,
+    onStatus: (status, attempt, lostSince) => link.status(status, attempt, lostSince),
   });
   stream.start();
   window.addEventListener("pagehide", () => stream.stop());

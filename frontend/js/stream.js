@@ -12,7 +12,9 @@ const CONNECT_TIMEOUT_MS = 10000;
  * One stream for the ward (`sessionId` null) or one session.
  * Callbacks: onEvent(message) for each event, onReady() when backfill is done,
  * onReset() when the server no longer knows our cursor (reload the page data),
- * onStatus(state, attempt) with state "connecting" | "live" | "reconnecting".
+ * onStatus(state, attempt, lostSince) with state "connecting" | "live" | "reconnecting" and,
+ * while not live, since when (ms) nothing could have reached us: the last message of a link
+ * that went silent, the moment a socket closed, or when the page began connecting.
  */
 export class LiveStream {
   constructor({ sessionId = null, after = null, onEvent, onReady, onReset, onStatus }) {
@@ -34,13 +36,28 @@ export class LiveStream {
     this.heartbeatMs = DEFAULT_HEARTBEAT_MS;
     this.lastMessageAt = 0;
     this.connectStartedAt = 0;
+    this.lostSince = null;
     this.onOnline = () => this.reconnectNow();
+    // The device lost its network: nothing more can arrive, so say so now rather than after
+    // three missed heartbeats.
+    this.onOffline = () => {
+      if (this.stopped) return;
+      this.markLost(Date.now());
+      this.drop();
+      this.scheduleReconnect();
+    };
+  }
+
+  markLost(at) {
+    if (this.lostSince === null) this.lostSince = at;
   }
 
   start() {
     if (!this.stopped) return;
     this.stopped = false;
+    this.markLost(Date.now()); // not live until the server says it is ready
     window.addEventListener("online", this.onOnline);
+    window.addEventListener("offline", this.onOffline);
     this.watchdog = setInterval(() => this.checkAlive(), 1000);
     this.connect();
   }
@@ -48,6 +65,7 @@ export class LiveStream {
   stop() {
     this.stopped = true;
     window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("offline", this.onOffline);
     clearInterval(this.watchdog);
     clearTimeout(this.reconnectTimer);
     this.drop();
@@ -63,7 +81,7 @@ export class LiveStream {
   }
 
   connect() {
-    this.onStatus(this.everLive ? "reconnecting" : "connecting", this.attempt);
+    this.onStatus(this.everLive ? "reconnecting" : "connecting", this.attempt, this.lostSince);
     this.connectStartedAt = Date.now();
     this.lastMessageAt = 0;
     let ws;
@@ -99,7 +117,8 @@ export class LiveStream {
         if (message.heartbeat_seconds) this.heartbeatMs = message.heartbeat_seconds * 1000;
         this.attempt = 0;
         this.everLive = true;
-        this.onStatus("live", 0);
+        this.lostSince = null; // backfill is done: the page is current again
+        this.onStatus("live", 0, null);
         if (this.resetPending) {
           this.resetPending = false;
           this.onReset();
@@ -123,6 +142,7 @@ export class LiveStream {
     if (ev.target !== this.ws) return; // a socket we already dropped
     this.ws = null;
     if (this.stopped) return;
+    this.markLost(Date.now());
     if (ev.code === 4401) {
       this.stop();
       goToLogin();
@@ -142,7 +162,7 @@ export class LiveStream {
     const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** this.attempt);
     const delay = base * (0.8 + Math.random() * 0.4); // jitter: a ward of tablets must not stampede
     this.attempt += 1;
-    this.onStatus(this.everLive ? "reconnecting" : "connecting", this.attempt);
+    this.onStatus(this.everLive ? "reconnecting" : "connecting", this.attempt, this.lostSince);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
@@ -174,6 +194,8 @@ export class LiveStream {
     const silentFor = now - (this.lastMessageAt || this.connectStartedAt);
     const limit = this.lastMessageAt ? 3 * this.heartbeatMs : CONNECT_TIMEOUT_MS;
     if (silentFor > limit) {
+      // Dead since its last message: that is when monitoring really stopped.
+      this.markLost(this.lastMessageAt || this.connectStartedAt);
       this.drop();
       this.scheduleReconnect();
     }

@@ -7,7 +7,8 @@ import { api } from "./api.js";
 import { AlertStore } from "./alerts.js";
 import { loadCatalogue } from "./catalogue.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
-import { showLiveStatus, showPageError, signedIn } from "./header.js";
+import { showPageError, signedIn } from "./header.js";
+import { LinkAlarm } from "./link-alarm.js";
 import { canRunSimulations } from "./roles.js";
 import { SimCard, speedOptions } from "./sim-card.js";
 import { clock, seconds } from "./sim-events.js";
@@ -511,8 +512,11 @@ async function start() {
   // Open the stream first and take the list once it is live, so no change in between is missed;
   // the poll keeps position and truth current whatever the stream does.
   let first = true;
+  // The lost link is shown here too (the monitor column stops following); this page has no
+  // alarm sound of its own: the drills' alarms are heard on the ward and session pages.
+  const link = new LinkAlarm();
   const stream = new LiveStream({
-    onStatus: showLiveStatus,
+    onStatus: (status, attempt, lostSince) => link.status(status, attempt, lostSince),
     onEvent,
     onReady: () => {
       loadAlerts();

@@ -4,7 +4,8 @@ import { api } from "./api.js";
 import { initAlarmAudio } from "./alarm-audio.js";
 import { AlertStore, MARKERS, PRIORITY_WORDS, alarmLabel, isUnacknowledged, sinceText, statusWords } from "./alerts.js";
 import { announce } from "./announce.js";
-import { initHeader, showLiveStatus } from "./header.js";
+import { initHeader } from "./header.js";
+import { LinkAlarm } from "./link-alarm.js";
 import { AckDialog } from "./ack-dialog.js";
 import { fillAlarmBox } from "./session-alarms.js";
 import { canAcknowledge, canStartSession } from "./roles.js";
@@ -206,6 +207,7 @@ function drawAlarm(entry) {
   box.dataset.priority = top.priority;
   box.dataset.status = top.status;
   box.dataset.escalated = String(Boolean(top.escalated));
+  box.dataset.simulated = String(Boolean(top.simulated));
   el.dataset.alarm = top.priority;
   el.dataset.alarmStatus = top.status;
   box.querySelector(".alarm-marker").textContent = MARKERS[top.priority];
@@ -268,21 +270,36 @@ function askAck(sessionId) {
   });
 }
 
-/** The ward's alarm count by priority, beside the session count. */
+/**
+ * The ward's alarm count by priority, beside the session count: patients' alarms, and a drill's
+ * counted apart ("simulated: …"), so a drill never reads as a patient's alarm.
+ */
 function drawWardAlarms() {
   const el = document.getElementById("ward-alarms");
-  const open = alerts.open().filter((a) => shownOn(a.session_id));
-  if (!open.length) {
+  const shown = alerts.open().filter((a) => shownOn(a.session_id));
+  if (!shown.length) {
     el.hidden = true;
     return;
   }
-  const parts = ["high", "medium", "low"]
-    .map((p) => [p, open.filter((a) => a.priority === p).length])
-    .filter(([, n]) => n)
-    .map(([p, n]) => `${n} ${PRIORITY_WORDS[p]} ${MARKERS[p]}`);
-  const waiting = open.filter(isUnacknowledged).length;
-  el.textContent = `Alarms: ${parts.join(", ")}${waiting ? ` · ${waiting} not acknowledged` : " · all acknowledged"}`;
-  el.dataset.priority = open[0].priority;
+  const counts = (list) =>
+    ["high", "medium", "low"]
+      .map((p) => [p, list.filter((a) => a.priority === p).length])
+      .filter(([, n]) => n)
+      .map(([p, n]) => `${n} ${PRIORITY_WORDS[p]} ${MARKERS[p]}`)
+      .join(", ");
+  const real = shown.filter((a) => !a.simulated);
+  const drills = shown.filter((a) => a.simulated);
+  const parts = [];
+  if (real.length) {
+    const waiting = real.filter(isUnacknowledged).length;
+    parts.push(`Alarms: ${counts(real)}${waiting ? ` · ${waiting} not acknowledged` : " · all acknowledged"}`);
+  }
+  if (drills.length) parts.push(`SIMULATED: ${counts(drills)}`);
+  el.textContent = parts.join(" · ");
+  // The colour follows patients' alarms only; drills alone leave it plain.
+  if (real.length) el.dataset.priority = real[0].priority;
+  else delete el.dataset.priority;
+  el.dataset.simulatedOnly = String(!real.length);
   el.hidden = false;
 }
 
@@ -460,6 +477,7 @@ function takeAlert(alert, sessionId) {
     return;
   }
   if ((alert.changes || []).some((change) => NEWS.has(change)) && alert.status === "active") {
+    // alarmLabel says SIMULATED for a drill's alarm, so it is never heard as a patient's.
     announce(`${entry.session.chair}: ${alarmLabel(alert).replace(/^!+ /, "")}${alert.escalated ? ", escalated" : ""}`);
   }
 }
@@ -486,7 +504,11 @@ function showAlertsError(failed) {
   box.hidden = !failed;
 }
 
-/** Sound follows the ward's open alarms (of sessions on the ward). */
+/**
+ * Sound follows the ward's open alarms (of sessions on the ward). A drill's alarms sound with the
+ * drill tone, never the real one, and only while no patient's alarm sounds (alarm-sound.js): a
+ * ward that runs no drills, or hides them, never hears it.
+ */
 function soundAlarms() {
   if (sound) sound.setAlarms(alerts.open().filter((a) => shownOn(a.session_id)));
 }
@@ -525,6 +547,7 @@ function showLoadError(err) {
 
 async function main() {
   sound = initAlarmAudio();
+  const link = new LinkAlarm({ sound });
   me = await initHeader();
   ackDialog = new AckDialog({ store: alerts, fillBox: fillAlarmBox, showChair: true });
   initSimulatedFilter();
@@ -547,7 +570,7 @@ async function main() {
   // stream is ready, so nothing in between is missed.
   const fallback = setTimeout(() => loadSessions().catch(showLoadError), 3000);
   const stream = new LiveStream({
-    onStatus: showLiveStatus,
+    onStatus: (state, attempt, lostSince) => link.status(state, attempt, lostSince),
     onEvent: (message) => (loaded ? apply(message) : buffered.push(message)),
     onReady: () => {
       if (!firstReady) return;
