@@ -1,0 +1,127 @@
+"""A drill's alarms (a simulated session's) never sound or read as real: a real patient's page
+neither plays nor speaks them and lists them only marked SIMULATED; the ward marks them and plays
+them with the drill tone only, never the real alarm sound."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from backend.users.roles import Role
+from tests.browser.conftest import OpenSession, api_client, stop_every_active_session
+from tests.conftest import LiveServer
+from tests.helpers import new_session, post_reading
+
+pytestmark = pytest.mark.browser
+
+REAL_HIGH_HZ = 880  # alarm-sound.js PATTERNS.high.frequency
+
+
+@pytest.fixture
+def admin_api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    """An admin's client (starts simulated sessions); the ward is emptied before and after."""
+    with api_client(live_server.url, Role.ADMIN) as client:
+        stop_every_active_session(client)
+        yield client
+        stop_every_active_session(client)
+
+
+def sound(page: Page) -> dict[str, Any]:
+    state: dict[str, Any] = page.evaluate("() => window.__vigilAlarmSound.snapshot()")
+    return state
+
+
+def enable_sound(page: Page) -> None:
+    page.get_by_role("button", name="Enable alarm sound").click()
+    expect(page.locator("#sound-banner")).to_be_hidden()
+    assert sound(page)["unlocked"]
+
+
+def high_bp(client: httpx.Client, session_id: int) -> None:
+    """A systolic of 190 alarms HIGH on measurement (no delay)."""
+    response = post_reading(client, session_id, systolic=190, diastolic=95)
+    assert response.status_code == 201, response.text
+
+
+def test_a_real_patients_page_never_sounds_or_speaks_a_drills_alarm(
+    open_session: OpenSession, admin_api: httpx.Client
+) -> None:
+    patient = new_session(admin_api)
+    drill = new_session(admin_api, simulated=True)
+    other_patient = new_session(admin_api)
+    page = open_session(patient["id"])
+    enable_sound(page)
+
+    high_bp(admin_api, drill["id"])
+    entry = page.locator(f"#other-alarms-list li[data-session-id='{drill['id']}']")
+    expect(entry).to_contain_text("SIMULATED HIGH ALARM", timeout=3000)  # listed, and marked
+    expect(entry).to_have_attribute("data-simulated", "true")
+    expect(entry.locator(".alarm-box")).to_have_attribute("data-simulated", "true")
+    page.wait_for_timeout(600)  # time for a sound or an announcement to have happened
+    state = sound(page)
+    assert state["plays"] == [], f"a drill's alarm sounded on a patient's page: {state['plays']}"
+    assert state["sounding"] is None
+    assert state["blocked"] is None
+    # Nothing presents it as this patient's alarm: not the panel, not the chart, not speech.
+    expect(page.locator("#alarms-none")).to_be_visible()
+    expect(page.locator("#alarm-list .alarm-item")).to_have_count(0)
+    expect(page.locator("#alarm-announcer")).not_to_contain_text("ALARM")
+    drawn = page.evaluate(
+        "() => document.getElementById('vitals-chart').data"
+        ".filter((t) => (t.uid || '').startsWith('alarm')).map((t) => t.x.length)"
+    )
+    assert sum(drawn) == 0, f"the drill's alarm is drawn on this patient's chart: {drawn}"
+
+    # Another real patient's alarm still sounds here, with the real sound, and says its chair.
+    high_bp(admin_api, other_patient["id"])
+    page.wait_for_function("() => window.__vigilAlarmSound.snapshot().plays.length > 0")
+    last = sound(page)["lastPattern"]
+    assert (last["priority"], last["simulated"], last["frequency"]) == ("high", False, 880)
+    expect(page.locator("#alarm-announcer")).to_contain_text(f"{other_patient['chair']}: HIGH")
+    # Listed before the drill, and not marked simulated.
+    first = page.locator("#other-alarms-list li").first
+    expect(first).to_have_attribute("data-session-id", str(other_patient["id"]))
+    expect(first).not_to_contain_text("SIMULATED")
+
+
+def test_the_ward_marks_a_drills_alarm_and_never_plays_the_real_sound_for_it(
+    nurse_page: Page, live_server: LiveServer, admin_api: httpx.Client
+) -> None:
+    patient = new_session(admin_api)
+    drill = new_session(admin_api, simulated=True)
+    ward = nurse_page
+    ward.goto(f"{live_server.url}/ward")
+    expect(ward.locator("#live-status")).to_have_attribute("data-state", "live")
+    expect(ward.locator(f".tile[data-session-id='{patient['id']}']")).to_be_visible()
+    enable_sound(ward)
+
+    high_bp(admin_api, drill["id"])
+    box = ward.locator(f".tile[data-session-id='{drill['id']}'] .tile-alarm")
+    expect(box).to_contain_text("SIMULATED HIGH ALARM", timeout=3000)
+    expect(box).to_have_attribute("data-simulated", "true")
+    expect(ward.locator("#ward-alarms")).to_have_text("SIMULATED: 1 HIGH !!!")
+    expect(ward.locator("#alarm-announcer")).to_contain_text(
+        f"{drill['chair']}: SIMULATED HIGH ALARM"
+    )
+    ward.wait_for_function("() => window.__vigilAlarmSound.snapshot().plays.length > 0")
+    state = sound(ward)
+    assert all(play["simulated"] for play in state["plays"]), state["plays"]
+    assert state["lastPattern"]["frequency"] != REAL_HIGH_HZ  # the drill tone, not the real one
+    assert state["lastPattern"]["pulses"] == 10  # its priority can still be rehearsed
+
+    # A patient's alarm, even of lower priority, sounds first and with the real sound.
+    response = post_reading(admin_api, patient["id"], systolic=165, diastolic=85)  # medium
+    assert response.status_code == 201, response.text
+    ward.wait_for_function(
+        "() => window.__vigilAlarmSound.snapshot().plays.some((p) => !p.simulated)"
+    )
+    state = sound(ward)
+    assert (state["sounding"], state["soundingSimulated"]) == ("medium", False)
+    assert (state["lastPattern"]["priority"], state["lastPattern"]["simulated"]) == (
+        "medium",
+        False,
+    )
+    expect(ward.locator("#ward-alarms")).to_contain_text("Alarms: 1 MEDIUM !!")
+    expect(ward.locator("#ward-alarms")).to_contain_text("SIMULATED: 1 HIGH !!!")
