@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from backend.core.database import Database
 from backend.core.settings import Settings
 from backend.users.roles import Role
+from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import OpenSession, api_client, sign_in, wait_for_points
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
@@ -115,6 +116,8 @@ def test_the_session_page_alarms_when_the_network_goes_and_catches_up_when_it_re
         "MEDIUM technical alarm for the lost connection cannot be heard"
     )
     screenshot(page, "link-alarm-session.png")
+    violations = axe_violations(page)  # the banner, and the page dimmed under it, still readable
+    assert not violations, describe(violations)
     page.get_by_role("button", name="Enable alarm sound").click()
     page.wait_for_function(
         "() => window.__vigilAlarmSound.snapshot().plays.some((p) => p.cause === 'link')"

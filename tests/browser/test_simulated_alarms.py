@@ -3,6 +3,7 @@ neither plays nor speaks them and lists them only marked SIMULATED; the ward mar
 them with the drill tone only, never the real alarm sound."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -17,6 +18,7 @@ from tests.helpers import new_session, post_reading
 pytestmark = pytest.mark.browser
 
 REAL_HIGH_HZ = 880  # alarm-sound.js PATTERNS.high.frequency
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
@@ -127,3 +129,5 @@ def test_the_ward_marks_a_drills_alarm_and_never_plays_the_real_sound_for_it(
     )
     expect(ward.locator("#ward-alarms")).to_contain_text("Alarms: 1 MEDIUM !!")
     expect(ward.locator("#ward-alarms")).to_contain_text("SIMULATED: 1 HIGH !!!")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    ward.screenshot(path=str(SCREENSHOTS / "drill-alarm-ward.png"))
