@@ -131,3 +131,54 @@ def test_the_ward_marks_a_drills_alarm_and_never_plays_the_real_sound_for_it(
     expect(ward.locator("#ward-alarms")).to_contain_text("SIMULATED: 1 HIGH !!!")
     SCREENSHOTS.mkdir(exist_ok=True)
     ward.screenshot(path=str(SCREENSHOTS / "drill-alarm-ward.png"))
+
+
+def test_the_sound_logic_puts_every_patients_alarm_before_any_drill_on_a_fake_clock(
+    nurse_page: Page, live_server: LiveServer
+) -> None:
+    """alarm-sound.js alone: drills play their own patterns, any real alarm (or the lost link)
+    plays before them, and a real alarm breaks through a pause taken while only a drill sounded."""
+    nurse_page.goto(f"{live_server.url}/ward")
+    result: dict[str, Any] = nurse_page.evaluate(
+        """async () => {
+            const module = await import('/static/js/alarm-sound.js');
+            const { AlarmSound, PATTERNS, DRILL_PATTERNS } = module;
+            let t = 1_000_000;
+            const played = [];
+            const output = {
+                supported: true, unlocked: true, unlock: async () => true,
+                play: (pattern) => {
+                    played.push([pattern.frequency, Boolean(pattern.drill)]);
+                    return true;
+                },
+            };
+            const s = new AlarmSound({ output, clock: () => t, timers: false });
+            const alarm = (id, priority, simulated) =>
+                ({ id, priority, simulated, status: 'active', alerted_at: 'x' });
+            const out = {};
+            s.setAlarms([alarm(1, 'high', true)]);
+            out.drill = played.slice();
+            s.setAlarms([alarm(1, 'high', true), alarm(2, 'low', false)]);
+            out.realLow = played.slice(-1);
+            out.sounding = [s.snapshot().sounding, s.snapshot().soundingSimulated];
+            s.setAlarms([alarm(1, 'high', true)]);
+            s.pause();
+            s.setAlarms([], 'link');
+            const lost = { id: 'link', priority: 'medium', status: 'active', alerted_at: 'y' };
+            s.setAlarms([lost], 'link');
+            const last = s.snapshot().breakthroughs.slice(-1)[0];
+            out.breakthrough = [s.snapshot().paused, last.simulated];
+            out.link = s.snapshot().lastPattern;
+            out.freqs = [PATTERNS.high.frequency, DRILL_PATTERNS.high.frequency];
+            out.pulses = [PATTERNS.high.pulses.length, DRILL_PATTERNS.high.pulses.length];
+            return out;
+        }"""
+    )
+    real_high, drill_high = result["freqs"]
+    assert real_high != drill_high
+    assert result["pulses"][0] == result["pulses"][1] == 10
+    assert result["drill"] == [[drill_high, True]]  # a drill alone: its own tone
+    assert result["realLow"][0][1] is False  # a real LOW sounds before a drill's HIGH
+    assert result["sounding"] == ["low", False]
+    assert result["breakthrough"] == [False, False]  # the lost link ends a drill's pause
+    assert (result["link"]["cause"], result["link"]["priority"]) == ("link", "medium")
