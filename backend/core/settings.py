@@ -52,7 +52,9 @@ class Settings(BaseSettings):
         ),
     )
     stream_queue_size: int = Field(default=1000, ge=10)
-    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # Short enough that a browser notices a link gone silent (three missed heartbeats) within
+    # seconds and raises its "connection lost" technical alarm.
+    stream_heartbeat_seconds: float = Field(default=5.0, gt=0)
     stream_gap_wait_seconds: float = Field(default=0.5, gt=0)
     stream_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often to look for events committed by other workers"
