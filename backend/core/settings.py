@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     # Short enough that a browser notices a link gone silent (three missed heartbeats) within
     # seconds and raises its "connection lost" technical alarm.
     stream_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    stream_send_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A stream client that takes longer to accept a message is closed (4408)",
+    )
     stream_gap_wait_seconds: float = Field(default=0.5, gt=0)
     stream_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often to look for events committed by other workers"

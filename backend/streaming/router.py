@@ -8,30 +8,44 @@ Protocol (server → client, JSON text frames):
   {"type": "heartbeat", "cursor": "42"}  sent when idle, so a browser can tell a dead link
   {"type": "reset", "cursor": "42"}      the given cursor is unknown here: reload, then go on
 With `session_id`, a client gets that session's events plus every alarm change on the ward.
-Close codes: 4401 not signed in, 4400 bad cursor, 4408 fell behind (reconnect with the cursor).
+Close codes: 4401 not signed in, or the credential the stream was opened with stopped being valid
+(token revoked, signed out, account disabled, sign-in idle too long: go to sign-in, do not retry);
+4400 bad cursor; 4408 fell behind or stopped reading (reconnect with the cursor).
+Dead peers: uvicorn pings every 20 s and drops a peer that does not answer within 20 s; a message
+the peer does not accept within `stream_send_timeout_seconds` closes the stream with 4408.
 """
 
 import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from backend.core.actor import Actor
 from backend.core.database import Database
-from backend.core.dependencies import origin_allowed, resolve_actor
+from backend.core.dependencies import SESSION_COOKIE, origin_allowed, resolve_actor
 from backend.core.fields import RowId
+from backend.core.security import digest
 from backend.core.settings import Settings
 from backend.streaming.bus import EventBus, Subscription
+from backend.streaming.credentials import Credential, CredentialWatch, Watched
 from backend.streaming.events import Event
 from backend.streaming.outbox import last_sequence, load_events
+from backend.users import service as users
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["stream"])
 
-SEND_TIMEOUT_SECONDS = 10.0
 BACKFILL_CHUNK = 500
+# Open streams' credentials are re-checked this often (one batched query per process), so a
+# revocation made by another worker or the command line ends its streams within seconds.
+CREDENTIAL_CHECK_SECONDS = 3.0
+SIGNED_OUT = (4401, "your sign-in ended (signed out, revoked, disabled or idle): sign in again")
+STALLED = (4408, "too slow to receive; reconnect with your cursor")
 
 
 def _last_sequence(database: Database) -> int:
@@ -42,6 +56,38 @@ def _last_sequence(database: Database) -> int:
 def _load(database: Database, after: int, upto: int, session_id: int | None) -> list[Event]:
     with database.unit_of_work(write=False) as db:
         return load_events(db, after, upto, session_id, BACKFILL_CHUNK)
+
+
+def credential_watch(app: FastAPI) -> CredentialWatch:
+    """This process's watch over open streams' credentials, made on first use."""
+    state = app.state
+    watch: CredentialWatch | None = getattr(state, "credential_watch", None)
+    if watch is None:
+        database: Database = state.database
+        idle = timedelta(minutes=state.settings.login_idle_minutes)
+
+        def check(tokens: frozenset[int], logins: frozenset[str]) -> tuple[set[int], set[str]]:
+            with database.unit_of_work(write=False) as db:
+                return users.valid_credentials(db, tokens, logins, idle)
+
+        watch = CredentialWatch(check, CREDENTIAL_CHECK_SECONDS)
+        state.credential_watch = watch
+    return watch
+
+
+def _credential(ws: WebSocket, actor: Actor) -> Credential:
+    """The credential `resolve_actor` accepted: a token (its id), else the browser's login."""
+    if actor.kind == "token":
+        return Credential("token", str(actor.id))
+    return Credential("login", digest(ws.cookies.get(SESSION_COOKIE, "")))
+
+
+async def credentials_changed(app: FastAPI) -> None:
+    """Run after a commit that revoked a token, ended a login or changed an account: streams
+    opened with it end now rather than at the next periodic check."""
+    watch: CredentialWatch | None = getattr(app.state, "credential_watch", None)
+    if watch is not None:
+        watch.check_soon()
 
 
 @router.websocket("/api/stream")
@@ -66,74 +112,109 @@ async def stream(ws: WebSocket, session_id: RowId | None = None, after: str | No
         await ws.close(code=4400, reason="after must be a cursor this server sent")
         return
 
+    watch = credential_watch(ws.app)
+    watched = watch.watch(_credential(ws, actor))
     sub = bus.subscribe(session_id)
     try:
-        await _serve(ws, sub, resume_after, database, settings)
+        code, reason = await _serve(ws, sub, watched, resume_after, database, settings)
     except WebSocketDisconnect:
-        pass
+        return
     finally:
         bus.unsubscribe(sub)
+        watch.forget(watched)
+    await _close(ws, code, reason, settings)
 
 
-async def _send(ws: WebSocket, message: dict[str, object]) -> None:
-    await asyncio.wait_for(ws.send_text(json.dumps(message)), SEND_TIMEOUT_SECONDS)
+async def _close(ws: WebSocket, code: int, reason: str, settings: Settings) -> None:
+    # Bounded too: a peer that stopped reading would hold a close frame back like any other.
+    with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError):
+        await asyncio.wait_for(
+            ws.close(code=code, reason=reason), settings.stream_send_timeout_seconds
+        )
 
 
 async def _serve(
     ws: WebSocket,
     sub: Subscription,
+    watched: Watched,
     resume_after: int | None,
     database: Database,
     settings: Settings,
-) -> None:
+) -> tuple[int, str]:
+    """Send until the stream must end; return the close code and reason to end it with."""
+    ended = asyncio.ensure_future(watched.ended.wait())
+    reader = asyncio.create_task(_read_until_closed(ws))
+    try:
+        send = _sender(ws, settings)
+        # The sends themselves are raced with the credential watch, so a stream stuck in a
+        # long backfill still ends as soon as its sign-in does.
+        stream = asyncio.ensure_future(_stream(send, sub, resume_after, database, settings))
+        done, _ = await asyncio.wait({stream, ended, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if stream not in done:
+            stream.cancel()
+            await asyncio.wait({stream})  # no send of it may interleave with the close
+            if ended in done:
+                return SIGNED_OUT
+            raise WebSocketDisconnect()
+        return stream.result()
+    except (TimeoutError, RuntimeError):
+        return STALLED
+    finally:
+        ended.cancel()
+        reader.cancel()
+
+
+Send = Callable[[dict[str, object]], Awaitable[None]]
+
+
+def _sender(ws: WebSocket, settings: Settings) -> Send:
+    async def send(message: dict[str, object]) -> None:
+        # A peer that stops reading fills the TCP window and would block this send forever.
+        await asyncio.wait_for(
+            ws.send_text(json.dumps(message)), settings.stream_send_timeout_seconds
+        )
+
+    return send
+
+
+async def _stream(
+    send: Send,
+    sub: Subscription,
+    resume_after: int | None,
+    database: Database,
+    settings: Settings,
+) -> tuple[int, str]:
     # The database may be ahead of this process's bus (another worker committed since its last
     # poll); "now" is the database's latest event, and anything older coming off the bus is skipped.
     latest = await run_in_threadpool(_last_sequence, database)
     last_sent = max(sub.position, latest)
     if resume_after is not None:
         if resume_after > latest:
-            await _send(ws, {"type": "reset", "cursor": str(last_sent)})
+            await send({"type": "reset", "cursor": str(last_sent)})
         else:
-            last_sent = await _backfill(ws, sub, resume_after, latest, database)
-    await _send(
-        ws,
+            last_sent = await _backfill(send, sub, resume_after, latest, database)
+    await send(
         {
             "type": "ready",
             "cursor": str(last_sent),
             "heartbeat_seconds": settings.stream_heartbeat_seconds,
-        },
+        }
     )
-
-    reader = asyncio.create_task(_read_until_closed(ws))
-    try:
-        while not reader.done():
-            if sub.dropped.is_set() and sub.queue.empty():
-                await ws.close(code=4408, reason="fell behind; reconnect with your cursor")
-                return
-            getter = asyncio.ensure_future(sub.queue.get())
-            done, _ = await asyncio.wait(
-                {getter, reader},
-                timeout=settings.stream_heartbeat_seconds,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if getter not in done:
-                getter.cancel()
-                if not done:
-                    await _send(ws, {"type": "heartbeat", "cursor": str(last_sent)})
-                continue
-            event = getter.result()
-            if event.seq > last_sent:
-                await _send(ws, event.to_wire())
-                last_sent = event.seq
-    except (TimeoutError, WebSocketDisconnect, RuntimeError):
-        with contextlib.suppress(RuntimeError):
-            await ws.close(code=4408, reason="too slow to receive; reconnect with your cursor")
-    finally:
-        reader.cancel()
+    while True:
+        if sub.dropped.is_set() and sub.queue.empty():
+            return 4408, "fell behind; reconnect with your cursor"
+        try:
+            event = await asyncio.wait_for(sub.queue.get(), settings.stream_heartbeat_seconds)
+        except TimeoutError:
+            await send({"type": "heartbeat", "cursor": str(last_sent)})
+            continue
+        if event.seq > last_sent:
+            await send(event.to_wire())
+            last_sent = event.seq
 
 
 async def _backfill(
-    ws: WebSocket, sub: Subscription, after: int, latest: int, database: Database
+    send: Send, sub: Subscription, after: int, latest: int, database: Database
 ) -> int:
     """Send committed events in (after, upto]; later ones reach the subscription's queue."""
     upto = max(sub.position, latest)
@@ -141,7 +222,7 @@ async def _backfill(
     while last_sent < upto:
         events = await run_in_threadpool(_load, database, last_sent, upto, sub.session_id)
         for event in events:
-            await _send(ws, event.to_wire())
+            await send(event.to_wire())
             last_sent = event.seq
         if len(events) < BACKFILL_CHUNK:
             break

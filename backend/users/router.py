@@ -1,6 +1,6 @@
 """Sign-in for browsers, and account and token management for admins."""
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 
 from backend.core.dependencies import (
     SESSION_COOKIE,
@@ -10,6 +10,7 @@ from backend.core.dependencies import (
     SettingsDep,
 )
 from backend.core.fields import RowId
+from backend.streaming.router import credentials_changed
 from backend.users import service
 from backend.users.schemas import (
     LoginIn,
@@ -65,10 +66,14 @@ def login(
 
 
 @auth_router.post("/logout", status_code=204, summary="Sign out this browser")
-def logout(request: Request, response: Response, db: SessionDep) -> None:
+def logout(
+    request: Request, response: Response, db: SessionDep, background: BackgroundTasks
+) -> None:
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
         service.end_login(db, secret)
+        # Background tasks run after the commit: this browser's live streams end (4401).
+        background.add_task(credentials_changed, request.app)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -92,7 +97,14 @@ def create_user(body: UserCreate, _: AdminActor, db: SessionDep) -> UserPublic:
 
 
 @users_router.patch("/{user_id}", summary="Change an account's role, name, password or status")
-def update_user(user_id: RowId, body: UserUpdate, _: AdminActor, db: SessionDep) -> UserPublic:
+def update_user(
+    user_id: RowId,
+    body: UserUpdate,
+    _: AdminActor,
+    db: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> UserPublic:
     user = service.update_user(
         db,
         service.get_user(db, user_id),
@@ -101,6 +113,7 @@ def update_user(user_id: RowId, body: UserUpdate, _: AdminActor, db: SessionDep)
         is_active=body.is_active,
         password=body.password,
     )
+    background.add_task(credentials_changed, request.app)
     return UserPublic.model_validate(user)
 
 
@@ -116,5 +129,9 @@ def create_token(body: TokenCreate, _: AdminActor, db: SessionDep) -> TokenCreat
 
 
 @tokens_router.delete("/{token_id}", summary="Revoke an API token")
-def revoke_token(token_id: RowId, _: AdminActor, db: SessionDep) -> TokenPublic:
-    return TokenPublic.model_validate(service.revoke_token(db, token_id))
+def revoke_token(
+    token_id: RowId, _: AdminActor, db: SessionDep, request: Request, background: BackgroundTasks
+) -> TokenPublic:
+    token = service.revoke_token(db, token_id)
+    background.add_task(credentials_changed, request.app)
+    return TokenPublic.model_validate(token)

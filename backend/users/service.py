@@ -2,13 +2,14 @@
 
 import secrets
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.core.actor import Actor
 from backend.core.database import add_unique
-from backend.core.errors import NotFound
+from backend.core.errors import Conflict, NotFound
 from backend.core.security import (
     TOKEN_PREFIX,
     digest,
@@ -24,6 +25,7 @@ from backend.users.roles import Role
 ADMIN_USERNAME = "admin"
 # last_seen_at is refreshed at most this often, so reads stay reads.
 TOUCH_INTERVAL = timedelta(minutes=5)
+K = TypeVar("K", int, str)
 
 
 def create_user(
@@ -61,6 +63,15 @@ def update_user(
     is_active: bool | None = None,
     password: str | None = None,
 ) -> User:
+    losing_admin = (is_active is False or (role is not None and role is not Role.ADMIN)) and (
+        user.role == Role.ADMIN.value and user.is_active
+    )
+    if losing_admin and not _other_active_admins(db, user.id):
+        what = "disabled" if is_active is False else "moved to another role"
+        raise Conflict(
+            f"{user.username!r} is the last active admin and cannot be {what}: "
+            "make another account admin first"
+        )
     if role is not None:
         user.role = role.value
     if display_name is not None:
@@ -73,6 +84,18 @@ def update_user(
         end_logins_of(db, user.id)
     db.flush()
     return user
+
+
+def _other_active_admins(db: Session, user_id: int) -> list[int]:
+    # Row-locked (PostgreSQL) so that two admins disabling each other at once cannot both pass
+    # and leave nobody able to manage accounts; SQLite's write lock already serializes them.
+    return list(
+        db.scalars(
+            select(User.id)
+            .where(User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != user_id)
+            .with_for_update()
+        )
+    )
 
 
 def count_users(db: Session) -> int:
@@ -141,6 +164,43 @@ def find_login(db: Session, secret: str, idle: timedelta) -> tuple[BrowserLogin,
     if utcnow() - login.last_seen_at > idle:
         return None
     return login, user
+
+
+def valid_credentials(
+    db: Session, token_ids: frozenset[int], login_digests: frozenset[str], idle: timedelta
+) -> tuple[set[int], set[str]]:
+    """Which of these tokens and browser logins (by digest) would still be let in now.
+
+    The same rules as `find_token` and `find_login`, for many at once: the open live streams
+    are re-checked together, so the cost is a query or two per check, not one per socket.
+    """
+    tokens: set[int] = set()
+    logins: set[str] = set()
+    oldest_seen = utcnow() - idle
+    for ids in _chunks(sorted(token_ids)):
+        tokens.update(
+            db.scalars(
+                select(ApiToken.id).where(ApiToken.id.in_(ids), ApiToken.revoked_at.is_(None))
+            )
+        )
+    for digests in _chunks(sorted(login_digests)):
+        logins.update(
+            db.scalars(
+                select(BrowserLogin.secret_digest)
+                .join(User, User.id == BrowserLogin.user_id)
+                .where(
+                    BrowserLogin.secret_digest.in_(digests),
+                    BrowserLogin.ended_at.is_(None),
+                    BrowserLogin.last_seen_at >= oldest_seen,
+                    User.is_active.is_(True),
+                )
+            )
+        )
+    return tokens, logins
+
+
+def _chunks(items: list[K], size: int = 500) -> list[list[K]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def login_needs_touch(login: BrowserLogin, now: datetime) -> bool:
