@@ -68,7 +68,8 @@ class CredentialWatch:
     async def _run(self) -> None:
         while self._watched:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
             self._wake.clear()
             await self.check_once()
 

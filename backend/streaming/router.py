@@ -128,9 +128,8 @@ async def stream(ws: WebSocket, session_id: RowId | None = None, after: str | No
 async def _close(ws: WebSocket, code: int, reason: str, settings: Settings) -> None:
     # Bounded too: a peer that stopped reading would hold a close frame back like any other.
     with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError):
-        await asyncio.wait_for(
-            ws.close(code=code, reason=reason), settings.stream_send_timeout_seconds
-        )
+        async with asyncio.timeout(settings.stream_send_timeout_seconds):
+            await ws.close(code=code, reason=reason)
 
 
 async def _serve(
@@ -152,7 +151,8 @@ async def _serve(
         done, _ = await asyncio.wait({stream, ended, reader}, return_when=asyncio.FIRST_COMPLETED)
         if stream not in done:
             stream.cancel()
-            await asyncio.wait({stream})  # no send of it may interleave with the close
+            # No send of it may interleave with the close.
+            await asyncio.wait({stream}, timeout=settings.stream_send_timeout_seconds)
             if ended in done:
                 return SIGNED_OUT
             raise WebSocketDisconnect()
@@ -170,9 +170,10 @@ Send = Callable[[dict[str, object]], Awaitable[None]]
 def _sender(ws: WebSocket, settings: Settings) -> Send:
     async def send(message: dict[str, object]) -> None:
         # A peer that stops reading fills the TCP window and would block this send forever.
-        await asyncio.wait_for(
-            ws.send_text(json.dumps(message)), settings.stream_send_timeout_seconds
-        )
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+        # arrives as the send completes, and the stream would then outlive its cancelled sign-in.
+        async with asyncio.timeout(settings.stream_send_timeout_seconds):
+            await ws.send_text(json.dumps(message))
 
     return send
 
@@ -204,7 +205,8 @@ async def _stream(
         if sub.dropped.is_set() and sub.queue.empty():
             return 4408, "fell behind; reconnect with your cursor"
         try:
-            event = await asyncio.wait_for(sub.queue.get(), settings.stream_heartbeat_seconds)
+            async with asyncio.timeout(settings.stream_heartbeat_seconds):
+                event = await sub.queue.get()
         except TimeoutError:
             await send({"type": "heartbeat", "cursor": str(last_sent)})
             continue
