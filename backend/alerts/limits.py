@@ -16,6 +16,13 @@ from annotated_types import Ge, Gt, Le
 # the field); annotated-types keeps this module free of any web framework.
 Positive = Annotated[float, Gt(0)]
 NonNegative = Annotated[float, Ge(0)]
+# Upper bounds on times: a huge delay or interval (1e308 s) would silently switch a rule off.
+# Monitors wait at most tens of seconds before alarming; five minutes is already generous.
+DelaySeconds = Annotated[float, Ge(0), Le(300)]
+Hysteresis = Annotated[float, Ge(0), Le(100)]
+# Reminders, escalation and "no data": at most an hour; a BP due at most every 4 hours.
+IntervalSeconds = Annotated[float, Gt(0), Le(3600)]
+BpIntervalSeconds = Annotated[float, Gt(0), Le(4 * 3600)]
 
 
 class Priority(IntEnum):
@@ -67,13 +74,13 @@ class VitalLimit:
     above: Bound = Bound()
     below: Bound = Bound()
     # How long a breach must persist before it alarms; 0 means on measurement (blood pressure).
-    delay_s: NonNegative = 0.0
+    delay_s: DelaySeconds = 0.0
     # A shorter delay for the high-priority limit, where one is wanted (SpO2: 15 s, but 10 s
     # once at or below 88 %); None uses delay_s.
-    high_delay_s: NonNegative | None = None
+    high_delay_s: DelaySeconds | None = None
     # How far back inside the limit a value must come before the condition clears, so a value
     # hovering on a limit does not flap between alarm and no alarm.
-    hysteresis: NonNegative = 0.0
+    hysteresis: Hysteresis = 0.0
 
     def __post_init__(self) -> None:
         for name, bound, looser_first in (
@@ -116,8 +123,8 @@ ALERTABLE_VITALS = ("heart_rate", "systolic", "diastolic", "spo2", "respiratory_
 class PhaseLimits:
     vitals: Mapping[str, VitalLimit]
     baseline_rise: BaselineRise | None = None
-    no_data_after_s: Positive | None = None  # a continuous source silent this long: technical alarm
-    bp_due_every_s: Positive | None = None  # manual monitoring: BP overdue after this long
+    no_data_after_s: IntervalSeconds | None = None  # a continuous feed silent this long
+    bp_due_every_s: BpIntervalSeconds | None = None  # manual monitoring: BP overdue after this
 
     def __post_init__(self) -> None:
         unknown = set(self.vitals) - set(ALERTABLE_VITALS)
@@ -139,8 +146,8 @@ class PreDoseGate:
 @dataclass(frozen=True)
 class Timing:
     # Zero or less would re-alert on every tick (acknowledging would be useless).
-    reminder_s: Positive = 180.0  # an acknowledged alarm still present alerts again after this
-    escalate_after_s: Positive = 120.0  # an alarm nobody acknowledged escalates after this
+    reminder_s: IntervalSeconds = 180.0  # an acknowledged alarm still present alerts again
+    escalate_after_s: IntervalSeconds = 120.0  # an alarm nobody acknowledged escalates
     latch_from: Priority = Priority.HIGH  # alarms at or above this latch
 
 

@@ -160,6 +160,15 @@ def test_a_negative_delay_is_422_naming_the_vital_and_the_delay(as_nurse: TestCl
     assert "delay" in error["msg"]
 
 
+def test_a_delay_so_long_it_switches_the_alarm_off_is_422(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    endless = vital_limit(above=(120, 140), below=(50, 40), delay_s=1e308)
+    response = put_limits(as_nurse, session["id"], {"infusing": {"heart_rate": endless}})
+    error = error_at(response, "body", "overrides", "infusing", "heart_rate")
+    assert "delay" in error["msg"] or "delay_s" in map(str, error["loc"]), error
+    assert limits_of(as_nurse, session["id"])["overrides"] == {}
+
+
 def test_a_limit_for_an_unknown_vital_is_422_naming_it(as_nurse: TestClient) -> None:
     session = alarm_session(as_nurse)
     response = put_limits(
