@@ -113,7 +113,9 @@ def create_db_engine(url: str, *, wait: float = 10.0, pool_size: int = 16, **kwa
             conn.exec_driver_sql("BEGIN")
             return
         if not writer.acquire(timeout=conn.get_execution_options().get("vigil_wait", wait)):
-            raise Overloaded(f"the database stayed busy with other writes for over {wait:g} s")
+            raise Overloaded(
+                f"the database stayed busy with other writes for over {wait:g} s; try again shortly"
+            )
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:

@@ -130,9 +130,9 @@ def test_a_held_database_answers_503_with_retry_after_within_the_bounded_wait(
                 elapsed = time.monotonic() - started
             statuses = Counter(a.status_code for a in answers)
             assert statuses == {503: CLIENTS}, statuses
-            refusal = answers[0]
-            assert refusal.headers["Retry-After"].isdigit()
-            assert "try again" in refusal.json()["detail"]
+            for refusal in answers:
+                assert refusal.headers["Retry-After"].isdigit()
+                assert "try again" in refusal.json()["detail"], refusal.text
             # Every client heard back within a few waits, not the 30 s of a pool time-out.
             assert elapsed < 20, f"answers took {elapsed:.1f} s"
             assert stored(database, session_id) == 0
