@@ -66,6 +66,10 @@ def ingest(
     if replay is not None:
         return replay
     session = sessions.open_session_for_writing(db, session_id, actor)
+    # Stamped again now that this session's readings are taken one at a time (its row lock):
+    # readings sent without a time of their own get times in the order they are stored, so
+    # one that waited for the lock never looks measured before, and so late to, the alarm check.
+    now = utcnow()
     earliest = as_utc(session.created_at) - BACKDATE_LIMIT
 
     for index, item in enumerate(items):
