@@ -17,8 +17,19 @@ export class ApiError extends Error {
   }
 }
 
+// Set while the person signs out on purpose: the server then ends this page's live stream
+// (4401) and answers its polls 401, and those must not start a second navigation that aborts
+// the sign-out's own.
+let signingOut = false;
+
+/** This page is leaving for the sign-in page by itself (Sign out). */
+export function markSigningOut() {
+  signingOut = true;
+}
+
 /** Leave for the sign-in page, coming back here afterwards. */
 export function goToLogin() {
+  if (signingOut) return;
   const next = location.pathname + location.search + location.hash;
   location.assign(`/login?next=${encodeURIComponent(next)}`);
 }

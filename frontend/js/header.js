@@ -1,6 +1,6 @@
 // The page header every signed-in page shares: who is signed in, sign out, and the live indicator.
 
-import { api } from "./api.js";
+import { api, markSigningOut } from "./api.js";
 
 const ROLE_NAMES = { admin: "Admin", nurse: "Nurse", staff: "Staff", trainer: "Trainer" };
 
@@ -15,6 +15,7 @@ export async function initHeader() {
   if (signOut) {
     signOut.addEventListener("click", async () => {
       signOut.disabled = true;
+      markSigningOut();
       try {
         await api("/api/auth/logout", { method: "POST", on401: "throw" });
       } catch {
