@@ -19,6 +19,7 @@ from backend.alerts.store import (
     Context,
     apply,
     condition_state,
+    crossed_limit,
     finish,
     load_context,
     lock_session,
@@ -102,6 +103,7 @@ def _tick_session(ctx: Context) -> None:
                 # error withdraws what its delay raised.
                 reading_id=record.since_reading_id,
                 onset=at,
+                limit=crossed_limit(limit.bound(direction), direction, state.present),
             )
     if ctx.session.phase in (Phase.INFUSING.value, Phase.RECOVERY.value):
         _check_feeds(ctx, limits)

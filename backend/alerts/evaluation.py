@@ -19,6 +19,7 @@ from backend.alerts.store import (
     Context,
     apply,
     condition_state,
+    crossed_limit,
     finish,
     is_monitor_feed,
     load_context,
@@ -179,6 +180,7 @@ def _evaluate_one(ctx: Context, reading: Reading) -> None:
                 float(value),
                 reading_id=record.since_reading_id or reading.id,
                 onset=taken_at,
+                limit=crossed_limit(bound, direction, state.present),
             )
     rule = limits.baseline_rise
     has_bp = reading.systolic is not None or reading.diastolic is not None

@@ -80,6 +80,9 @@ class Alert(Base):
     # the alarm, since it was raised by a value that never existed.
     reading_id: Mapped[str | None] = mapped_column(String(36), index=True)
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # The limit the value crossed (the high bound for a high-priority alarm): a screen shows
+    # "196 > 180" beside the value without knowing the session's limits.
+    limit_value: Mapped[float | None]
 
     # Every alarm is shown with its chair and whether the session is simulated.
     session: Mapped[InfusionSession] = relationship(lazy="joined", innerjoin=True)

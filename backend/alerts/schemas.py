@@ -29,6 +29,9 @@ class AlertPublic(Schema):
     escalated: bool
     message: str
     value: float | None
+    limit: float | None = Field(
+        description="The limit the value crossed (a vital out of range), to show beside it"
+    )
     raised_at: datetime
     alerted_at: datetime
     acknowledged_at: datetime | None
@@ -57,6 +60,7 @@ class AlertPublic(Schema):
             escalated=row.escalated_at is not None,
             message=row.message,
             value=row.value,
+            limit=row.limit_value,
             raised_at=row.raised_at,
             alerted_at=row.alerted_at,
             acknowledged_at=row.acknowledged_at,

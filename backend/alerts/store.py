@@ -138,6 +138,7 @@ def save(
     value: float | None,
     changes: Sequence[Change],
     reading_id: str | None = None,
+    limit: float | None = None,
 ) -> Alert:
     if row is None:
         row = Alert(session=ctx.session, condition=alarm.condition, version=0)
@@ -150,6 +151,7 @@ def save(
     row.message = alarm.message
     if value is not None or row.value is None:
         row.value = value
+        row.limit_value = limit
     if Change.RAISED in changes and value is not None:
         row.reading_id = reading_id
     row.raised_at = alarm.raised_at
@@ -187,9 +189,11 @@ def apply(
     *,
     reading_id: str | None = None,
     onset: datetime | None = None,
+    limit: float | None = None,
 ) -> None:
     """Apply a condition's state to its alarm. `reading_id` is the reading a new alarm stands on;
-    `onset`, when the measured values met the condition (see lifecycle.step)."""
+    `onset`, when the measured values met the condition (see lifecycle.step); `limit`, the bound
+    `value` crossed."""
     row = ctx.alerts.get(condition)
     alarm, changes = lifecycle.step(
         to_alarm(row) if row else None,
@@ -202,14 +206,19 @@ def apply(
         onset=onset,
     )
     if changes and alarm is not None:
-        save(ctx, row, alarm, value, changes, reading_id)
+        save(ctx, row, alarm, value, changes, reading_id, limit)
+
+
+def crossed_limit(bound: Bound, direction: Direction, present: Priority | None) -> float | None:
+    """The limit a value beyond `bound` crossed: the high one for a high-priority alarm."""
+    return bound.high if present is Priority.HIGH else bound.loosest(direction)
 
 
 def vital_message(
     vital: str, direction: Direction, value: float, bound: Bound, present: Priority | None
 ) -> str:
     spec = VITALS[vital]
-    limit = bound.high if present is Priority.HIGH else bound.loosest(direction)
+    limit = crossed_limit(bound, direction, present)
     side = "above" if direction is Direction.ABOVE else "below"
     return (
         f"{spec.label} {value:g} {spec.unit} {side} {limit:g}" if limit is not None else spec.label

@@ -41,6 +41,19 @@ def test_a_systolic_of_190_raises_a_high_alarm_visible_as_soon_as_the_reading_is
     assert alarm["id"] in {a["id"] for a in ward_alarms(as_nurse)}
 
 
+def test_an_alarm_names_the_limit_its_value_crossed(as_nurse: TestClient) -> None:
+    """Screens show the crossed limit beside the value (196 > 180), so the alarm says which."""
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 165)
+    medium = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert (medium["priority"], medium["value"], medium["limit"]) == ("medium", 165, 160)
+
+    bp(as_nurse, session["id"], 196, 100)
+    high = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert (high["priority"], high["value"], high["limit"]) == ("high", 196, 180)
+    assert high["limit"] == next(a for a in ward_alarms(as_nurse) if a["id"] == high["id"])["limit"]
+
+
 def test_the_clinic_list_puts_higher_priorities_first(as_nurse: TestClient) -> None:
     medium, high = alarm_session(as_nurse), alarm_session(as_nurse)
     bp(as_nurse, medium["id"], 165)
