@@ -35,6 +35,11 @@ from backend.sessions.models import InfusionSession
 from backend.sessions.phases import Phase
 from backend.streaming.outbox import record_events
 
+# Alarms on blood pressure, which is measured now and then (a nurse or a cuff), never streamed.
+BP_CONDITIONS = frozenset(
+    {"systolic.above", "systolic.below", "diastolic.above", "diastolic.below", "baseline_rise"}
+)
+
 
 def tick_session(db: Session, session_id: int, now: datetime) -> list[AlertPublic]:
     """Let time act on one session; return the alarms that escalated just now.
@@ -107,10 +112,27 @@ def _tick_session(ctx: Context) -> None:
             )
     if ctx.session.phase in (Phase.INFUSING.value, Phase.RECOVERY.value):
         _check_feeds(ctx, limits)
+    last_bp: list[datetime | None] = []  # looked up once, only if an alarm needs it
     for row in list(ctx.alerts.values()):
-        alarm, changes = lifecycle.tick(to_alarm(row), ctx.now, ctx.limits.timing)
+        alarm = to_alarm(row)
+        not_before = None
+        if row.condition in BP_CONDITIONS and alarm.status is AlarmStatus.ACKNOWLEDGED:
+            if not last_bp:
+                last_bp.append(_last_bp_taken_at(ctx))
+            not_before = lifecycle.bp_reminder_not_before(alarm, last_bp[0], limits.bp_due_every_s)
+        alarm, changes = lifecycle.tick(alarm, ctx.now, ctx.limits.timing, not_before)
         if changes:
             save(ctx, row, alarm, None, changes)
+
+
+def _last_bp_taken_at(ctx: Context) -> datetime | None:
+    return ctx.db.scalar(
+        select(func.max(Reading.taken_at)).where(
+            Reading.session_id == ctx.session.id,
+            Reading.systolic.is_not(None),
+            Reading.entered_in_error_at.is_(None),
+        )
+    )
 
 
 def _check_feeds(ctx: Context, limits: PhaseLimits) -> None:
@@ -134,14 +156,10 @@ def _check_feeds(ctx: Context, limits: PhaseLimits) -> None:
             present,
             f"No data from the monitor for over {limits.no_data_after_s:g} s",
         )
-    if last_continuous is None and limits.bp_due_every_s is not None:
-        last_bp = db.scalar(
-            select(func.max(Reading.taken_at)).where(
-                Reading.session_id == session_id,
-                Reading.systolic.is_not(None),
-                Reading.entered_in_error_at.is_(None),
-            )
-        )
+    # Blood pressure is due whatever else is connected: a monitor streaming heart rate and SpO2
+    # (an oximeter) measures no blood pressure, so it never stands in for one.
+    if limits.bp_due_every_s is not None:
+        last_bp = _last_bp_taken_at(ctx)
         since = max(t for t in (last_bp, ctx.session.phase_changed_at) if t is not None)
         waited = (ctx.now - since).total_seconds()
         # A reminder, not a danger: low priority (one tone, cyan, steady).

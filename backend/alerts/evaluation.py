@@ -3,16 +3,22 @@ that stores it; a reading entered in error withdraws the alarms it raised."""
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.alerts.baseline import BloodPressure, rise_condition
-from backend.alerts.conditions import ConditionState, is_history, observe
+from backend.alerts.conditions import (
+    ConditionState,
+    elapse,
+    is_history,
+    measured_clock,
+    observe,
+)
 from backend.alerts.lifecycle import AlarmKind, AlarmStatus, Change
 from backend.alerts.limit_profiles import MONITORED, baseline_pressure
-from backend.alerts.limits import Direction
+from backend.alerts.limits import Direction, Priority, VitalLimit
 from backend.alerts.models import Alert
 from backend.alerts.schemas import AlertPublic
 from backend.alerts.store import (
@@ -88,15 +94,239 @@ def withdraw_reading(
                     },
                 )
             )
-    # A delay still running on a breach the struck value was part of must not complete on the
-    # clock: that condition starts afresh too, and the next real value decides.
-    for condition, record in list(ctx.conditions.items()):
-        vital = condition.partition(".")[0]
-        in_run = record.medium_since is not None and reading.taken_at >= record.medium_since
-        if in_run and getattr(reading, vital, None) is not None and condition not in ctx.alerts:
-            store_state(ctx, condition, ConditionState())
     db.flush()
+    if session.phase in MONITORED:
+        # What the struck value decided (a breach it began or broke, an alarm it cleared, a delay
+        # it was part of) is decided again on the valid readings that remain.
+        _rejudge(ctx, reading)
+        db.flush()
     finish(ctx)
+
+
+# How far back a re-judgement replays a vital's readings, and at most how many on each side of
+# the struck one: every delay is at most 300 s and a BP is due at least every 4 h, but what
+# decides a condition now is its last values, and these bounds keep the queries on the
+# (session, taken_at) index short whatever the stored history.
+REPLAY_LOOKBACK = timedelta(hours=1)
+REPLAY_LIMIT = 300
+
+
+def _rejudge(ctx: Context, struck: Reading) -> None:
+    """Re-derive the conditions of each vital the struck reading carried by replaying the
+    valid readings of that vital around it, and apply them to the alarms. An alarm the struck
+    value had cleared stands again: the same alarm is reopened (its resolution stood on a value
+    that never existed), alerting anew."""
+    limits = ctx.phase_limits
+    for vital, limit in limits.vitals.items():
+        if getattr(struck, vital) is None:
+            continue
+        replay = _replay(ctx, vital, struck)
+        if replay is None:
+            continue
+        for direction in Direction:
+            bound = limit.bound(direction)
+            if bound.medium is None and bound.high is None:
+                continue
+            _rejudge_condition(ctx, struck, vital, limit, direction, replay)
+    if struck.systolic is not None or struck.diastolic is not None:
+        # The struck value may have been the current blood pressure, or the baseline itself.
+        _judge_rise(ctx, _latest_bp(ctx), struck)
+
+
+def _replay(ctx: Context, vital: str, struck: Reading) -> list[Reading] | None:
+    """The valid readings of `vital` around the struck one, oldest first; None when the struck
+    value lies so far back that the values since have long decided the condition."""
+    newest = _newest_seen(ctx, vital)
+    if newest is not None and newest - struck.taken_at > REPLAY_LOOKBACK:
+        return None
+    column = getattr(Reading, vital)
+    valid = select(Reading).where(
+        Reading.session_id == ctx.session.id,
+        column.is_not(None),
+        Reading.entered_in_error_at.is_(None),
+        Reading.id != struck.id,
+    )
+    after = list(
+        ctx.db.scalars(
+            valid.where(
+                Reading.taken_at >= struck.taken_at,
+                Reading.taken_at <= struck.taken_at + REPLAY_LOOKBACK,
+            )
+            .order_by(Reading.taken_at, Reading.id)
+            .limit(REPLAY_LIMIT + 1)
+        )
+    )
+    if len(after) > REPLAY_LIMIT:
+        return None
+    before = list(
+        ctx.db.scalars(
+            valid.where(
+                Reading.taken_at < struck.taken_at,
+                Reading.taken_at >= struck.taken_at - REPLAY_LOOKBACK,
+            )
+            .order_by(Reading.taken_at.desc(), Reading.id.desc())
+            .limit(REPLAY_LIMIT)
+        )
+    )
+    return before[::-1] + after
+
+
+def _rejudge_condition(
+    ctx: Context,
+    struck: Reading,
+    vital: str,
+    limit: VitalLimit,
+    direction: Direction,
+    replay: Sequence[Reading],
+) -> None:
+    condition = f"{vital}.{direction.value}"
+    state = ConditionState()
+    since: Reading | None = None
+    for candidate in replay:
+        state = observe(
+            state,
+            limit,
+            direction,
+            float(getattr(candidate, vital)),
+            min(candidate.taken_at, ctx.now),
+        )
+        if state.medium_since is None:
+            since = None
+        elif since is None:
+            since = candidate
+    last = replay[-1] if replay else None
+    if last is not None:
+        # Time has passed since the last value: a delay running on it may have completed.
+        at = measured_clock(ctx.now, state.last_at, last.received_at)
+        state = replace(elapse(state, limit, direction, at), last_at=state.last_at)
+    if state == condition_state(ctx.conditions.get(condition)):
+        return
+    record = store_state(ctx, condition, state, last)
+    record.since_reading_id = since.id if since is not None else None
+    if state.last_value is None:
+        return  # nothing valid is left to judge: the next real value decides
+    bound = limit.bound(direction)
+    _restore(
+        ctx,
+        struck,
+        condition,
+        state.present,
+        vital_message(vital, direction, state.last_value, bound, state.present),
+        state.last_value,
+        reading_id=since.id if since is not None else None,
+        onset=state.high_since if state.present is Priority.HIGH else state.medium_since,
+        limit=crossed_limit(bound, direction, state.present),
+    )
+
+
+def _restore(
+    ctx: Context,
+    struck: Reading,
+    condition: str,
+    present: Priority | None,
+    message: str,
+    value: float | None,
+    *,
+    reading_id: str | None,
+    onset: datetime | None,
+    limit: float | None = None,
+    kind: AlarmKind = AlarmKind.PHYSIOLOGICAL,
+) -> None:
+    """Apply a re-judged condition. When it stands and its last alarm was resolved after the
+    struck value arrived, that resolution stood on a value that never existed: the same alarm
+    is reopened, alerting anew (it was answered as gone, so it must be seen again)."""
+    if present is not None and condition not in ctx.alerts:
+        last = ctx.db.scalars(
+            select(Alert)
+            .where(Alert.session_id == ctx.session.id, Alert.condition == condition)
+            .order_by(Alert.id.desc())
+            .limit(1)
+        ).first()
+        if (
+            last is not None
+            and last.resolved_at is not None
+            and last.withdrawn_reason is None
+            and last.resolved_at >= struck.received_at
+        ):
+            alarm = replace(
+                to_alarm(last),
+                priority=present,
+                status=AlarmStatus.ACTIVE,
+                present=True,
+                resolved_at=None,
+                alerted_at=ctx.now,
+                message=message,
+            )
+            # "raised" too: every screen announces and sounds it as it does a new alarm.
+            changes = [Change.REOPENED, Change.RAISED]
+            save(ctx, last, alarm, value, changes, reading_id or last.reading_id, limit)
+            return
+    apply(
+        ctx,
+        condition,
+        kind,
+        present,
+        message,
+        value,
+        reading_id=reading_id,
+        onset=onset,
+        limit=limit,
+    )
+
+
+def _latest_bp(ctx: Context) -> Reading | None:
+    """The newest valid blood pressure (one indexed lookup from the newest reading back)."""
+    return ctx.db.scalars(
+        select(Reading)
+        .where(
+            Reading.session_id == ctx.session.id,
+            Reading.systolic.is_not(None),
+            Reading.entered_in_error_at.is_(None),
+        )
+        .order_by(Reading.taken_at.desc(), Reading.id.desc())
+        .limit(1)
+    ).first()
+
+
+NO_BASELINE = "no_baseline"
+NO_BASELINE_MESSAGE = (
+    "No valid pre-dose blood pressure: the rise-from-baseline alarm cannot be judged"
+)
+
+
+def _judge_rise(ctx: Context, current: Reading | None, struck: Reading | None = None) -> None:
+    """The rise-from-baseline rule on the current blood pressure, against the last valid
+    pre-dose one; when none stands (it was struck), an advisory says the rule cannot be judged,
+    rather than the rule silently stopping. Judged once dosing has started."""
+    rule = ctx.phase_limits.baseline_rise
+    if rule is None or ctx.session.phase == Phase.BASELINE.value:
+        return
+    baseline = baseline_pressure(ctx.db, ctx.session)
+    if baseline is None:
+        # A rise judged against a baseline that never existed does not stand either.
+        apply(ctx, "baseline_rise", AlarmKind.PHYSIOLOGICAL, None, "")
+        apply(ctx, NO_BASELINE, AlarmKind.ADVISORY, Priority.LOW, NO_BASELINE_MESSAGE)
+        return
+    apply(ctx, NO_BASELINE, AlarmKind.ADVISORY, None, "")
+    present, message = (
+        rise_condition(rule, baseline, BloodPressure(current.systolic, current.diastolic))
+        if current is not None
+        else (None, "")
+    )
+    args = (present, message or "Blood pressure rise", current.systolic if current else None)
+    taken_at = min(current.taken_at, ctx.now) if current is not None else None
+    reading_id = current.id if current is not None else None
+    if struck is not None:
+        _restore(ctx, struck, "baseline_rise", *args, reading_id=reading_id, onset=taken_at)
+    else:
+        apply(
+            ctx,
+            "baseline_rise",
+            AlarmKind.PHYSIOLOGICAL,
+            *args,
+            reading_id=reading_id,
+            onset=taken_at,
+        )
 
 
 def _breach_since(ctx: Context, condition: str, struck: Reading, until: datetime) -> Reading | None:
@@ -182,24 +412,13 @@ def _evaluate_one(ctx: Context, reading: Reading) -> None:
                 onset=taken_at,
                 limit=crossed_limit(bound, direction, state.present),
             )
-    rule = limits.baseline_rise
     has_bp = reading.systolic is not None or reading.diastolic is not None
-    if rule is not None and has_bp and not late_bp and ctx.session.phase != Phase.BASELINE.value:
-        baseline = baseline_pressure(ctx.db, ctx.session)
-        if baseline is not None:
-            present, message = rise_condition(
-                rule, baseline, BloodPressure(reading.systolic, reading.diastolic)
-            )
-            apply(
-                ctx,
-                "baseline_rise",
-                AlarmKind.PHYSIOLOGICAL,
-                present,
-                message or "Blood pressure rise",
-                reading.systolic,
-                reading_id=reading.id,
-                onset=taken_at,
-            )
+    if has_bp and not late_bp:
+        _judge_rise(ctx, reading)
+    elif has_bp and NO_BASELINE in ctx.alerts:
+        # A pre-dose blood pressure entered afterwards (backdated before dosing started) gives
+        # the rule its baseline again: judged on the current blood pressure.
+        _judge_rise(ctx, _latest_bp(ctx))
     if is_monitor_feed(reading):
         apply(ctx, "no_data", AlarmKind.TECHNICAL, None, "")
     due = limits.bp_due_every_s

@@ -7,13 +7,15 @@ active ──acknowledge──► acknowledged ──condition clears──► r
                          marked no longer present, until someone acknowledges it; should
                          the condition come back first, the alarm is marked present again,
                          so acknowledging it no longer resolves it.
-An alarm left active (unacknowledged) for `escalate_after_s` is marked escalated, once.
+Escalation belongs to each unanswered episode: an alarm left active (unacknowledged) for
+`escalate_after_s` after it last demanded attention (raised, reminded, made worse) escalates,
+once per episode; a reminder or a worse priority left unanswered escalates again.
 A higher priority breaks through an acknowledgement; a latched priority never drops.
 Each transition returns the new alarm and what changed, for the record and the stream.
 """
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from backend.alerts.limits import Priority, Timing
@@ -42,6 +44,9 @@ class Change(StrEnum):
     ESCALATED = "escalated"
     RESOLVED = "resolved"
     WITHDRAWN = "withdrawn"  # the reading that raised it was entered in error
+    # The reading that cleared it was entered in error and the valid ones say it still stands:
+    # the resolution never really happened, so the same alarm is open (and alerting) again.
+    REOPENED = "reopened"
 
 
 @dataclass(frozen=True)
@@ -58,11 +63,17 @@ class Alarm:
     acknowledged_by: str | None = None
     note: str | None = None
     resolved_at: datetime | None = None
-    escalated_at: datetime | None = None
+    escalated_at: datetime | None = None  # the latest escalation
+    escalations: int = 0  # how many episodes went unanswered long enough to escalate
 
     @property
     def open(self) -> bool:
         return self.status is not AlarmStatus.RESOLVED
+
+    @property
+    def escalated(self) -> bool:
+        """The current episode (since it last demanded attention) has escalated."""
+        return self.escalated_at is not None and self.escalated_at >= self.alerted_at
 
 
 class AlarmError(ValueError):
@@ -155,19 +166,43 @@ def acknowledge(alarm: Alarm, by: str, note: str | None, at: datetime) -> Transi
     return acknowledged, [Change.ACKNOWLEDGED]
 
 
-def tick(alarm: Alarm, at: datetime, timing: Timing) -> Transition:
-    """Let time pass: reminders for acknowledged alarms, escalation for ignored ones."""
+def tick(
+    alarm: Alarm, at: datetime, timing: Timing, remind_not_before: datetime | None = None
+) -> Transition:
+    """Let time pass: reminders for acknowledged alarms, escalation for ignored ones.
+
+    `remind_not_before` holds a reminder back until then: an alarm on an intermittent
+    measurement (a blood pressure) can only be answered anew once a new value is due."""
     if (
         alarm.status is AlarmStatus.ACKNOWLEDGED
         and alarm.present
         and alarm.acknowledged_at is not None
         and (at - alarm.acknowledged_at).total_seconds() >= timing.reminder_s
+        and (remind_not_before is None or at >= remind_not_before)
     ):
         return replace(alarm, status=AlarmStatus.ACTIVE, alerted_at=at), [Change.REMINDED]
     if (
         alarm.status is AlarmStatus.ACTIVE
-        and alarm.escalated_at is None
+        and not alarm.escalated
         and (at - alarm.alerted_at).total_seconds() >= timing.escalate_after_s
     ):
-        return replace(alarm, escalated_at=at), [Change.ESCALATED]
+        return replace(alarm, escalated_at=at, escalations=alarm.escalations + 1), [
+            Change.ESCALATED
+        ]
     return alarm, []
+
+
+def bp_reminder_not_before(
+    alarm: Alarm, last_bp: datetime | None, bp_due_every_s: float | None
+) -> datetime | None:
+    """When an acknowledged blood-pressure alarm may remind: a cuff or a nurse measures every
+    few minutes, so re-alerting every `reminder_s` before a new value could be taken only asks
+    a question nobody can answer yet. It reminds once a new BP is due (the phase's interval
+    since the last one), or as soon as the reminder interval allows when a BP measured after
+    the acknowledgement still breaches (a central station re-alerts on a new violating NIBP).
+    None: no extra wait (no interval in this phase, or no BP to count from)."""
+    if bp_due_every_s is None or last_bp is None or alarm.acknowledged_at is None:
+        return None
+    if last_bp > alarm.acknowledged_at:
+        return None  # measured after the acknowledgement and the alarm still stands: the answer
+    return last_bp + timedelta(seconds=bp_due_every_s)

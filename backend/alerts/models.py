@@ -72,7 +72,9 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None]
+    # The latest escalation, and how many unanswered episodes escalated (each one is sent on).
     escalated_at: Mapped[datetime | None]
+    escalations: Mapped[int] = mapped_column(server_default=text("0"), default=0)
     # Counts the alarm's changes, so a browser holding a list fetched over HTTP and the
     # stream's events can always tell which copy is newer.
     version: Mapped[int] = mapped_column(server_default=text("1"))

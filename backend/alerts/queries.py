@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from backend.alerts.lifecycle import AlarmStatus
 from backend.alerts.limits import Priority
 from backend.alerts.models import Alert
-from backend.alerts.schemas import AlertSummary
+from backend.alerts.schemas import AlertPublic, AlertSummary
 from backend.alerts.store import open_alerts
 from backend.core.errors import NotFound
 from backend.sessions.models import InfusionSession
@@ -44,6 +44,6 @@ def open_summaries(db: Session, session_ids: Sequence[int]) -> dict[int, AlertSu
             priority=top.label,
             count=current.count + 1,
             escalated=current.escalated
-            or (row.escalated_at is not None and row.status == AlarmStatus.ACTIVE.value),
+            or (AlertPublic.of(row).escalated and row.status == AlarmStatus.ACTIVE.value),
         )
     return summaries

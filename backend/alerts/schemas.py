@@ -26,7 +26,11 @@ class AlertPublic(Schema):
     present: bool = Field(
         description="The condition still stands (false: latched until acknowledged)"
     )
-    escalated: bool
+    escalated: bool = Field(
+        description="Left unanswered long enough to escalate since it last demanded attention "
+        "(raised, reminded or made worse); each such episode escalates anew"
+    )
+    escalations: int = Field(description="How many times it has escalated")
     message: str
     value: float | None
     limit: float | None = Field(
@@ -38,7 +42,7 @@ class AlertPublic(Schema):
     acknowledged_by: str | None
     note: str | None
     resolved_at: datetime | None
-    escalated_at: datetime | None
+    escalated_at: datetime | None = Field(description="When it last escalated")
     reading_id: str | None = Field(description="The reading whose value the alarm shows")
     withdrawn_reason: str | None = Field(
         description="Set when that reading was marked entered in error: the alarm never stood"
@@ -57,7 +61,8 @@ class AlertPublic(Schema):
             priority=Priority(row.priority).label,
             status=row.status,
             present=row.present,
-            escalated=row.escalated_at is not None,
+            escalated=_escalated(row),
+            escalations=row.escalations or 0,
             message=row.message,
             value=row.value,
             limit=row.limit_value,
@@ -71,6 +76,11 @@ class AlertPublic(Schema):
             reading_id=row.reading_id,
             withdrawn_reason=row.withdrawn_reason,
         )
+
+
+def _escalated(row: Alert) -> bool:
+    """The current episode has escalated (see lifecycle.Alarm.escalated)."""
+    return row.escalated_at is not None and row.escalated_at >= row.alerted_at
 
 
 class AcknowledgeIn(Schema):

@@ -128,6 +128,7 @@ def to_alarm(row: Alert) -> Alarm:
         note=row.note,
         resolved_at=row.resolved_at,
         escalated_at=row.escalated_at,
+        escalations=row.escalations or 0,
     )
 
 
@@ -161,6 +162,7 @@ def save(
     row.note = alarm.note
     row.resolved_at = alarm.resolved_at
     row.escalated_at = alarm.escalated_at
+    row.escalations = alarm.escalations
     ctx.db.flush()
     if alarm.open:
         ctx.alerts[alarm.condition] = row

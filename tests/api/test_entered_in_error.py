@@ -2,6 +2,7 @@
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
@@ -11,7 +12,9 @@ from sqlalchemy import select
 from backend.core.database import Database
 from backend.streaming.models import StreamEvent
 from tests.api.alert_support import (
+    acknowledged,
     alarm_session,
+    alarms_of,
     bp,
     conditions_open,
     open_alarm,
@@ -21,7 +24,7 @@ from tests.api.alert_support import (
     wait_for,
     ward_alarms,
 )
-from tests.api.support import error_at, message, move
+from tests.api.support import error_at, message, move, parse_time
 from tests.helpers import new_session, readings_of
 
 
@@ -235,3 +238,144 @@ def test_a_delay_still_running_on_a_struck_reading_never_completes(
     marked(as_nurse, session["id"], wrong["id"], "wrong patient")
     time.sleep(3)  # the delay and a couple of clock ticks
     assert "heart_rate.above" not in conditions_open(as_nurse, session["id"])
+
+
+# ---- issue 14 (7a): re-judged on the valid readings that remain --------------------------------
+
+
+def _changes(database: Database, session_id: int, alert_id: int) -> list[list[str]]:
+    """The `changes` of every stream event about one alarm, oldest first."""
+    with database.unit_of_work(write=False) as db:
+        events = db.scalars(
+            select(StreamEvent)
+            .where(StreamEvent.kind == "alert.changed", StreamEvent.session_id == session_id)
+            .order_by(StreamEvent.seq)
+        ).all()
+        return [e.payload["changes"] for e in events if e.payload["id"] == alert_id]
+
+
+def test_striking_the_reading_that_cleared_an_alarm_reopens_it_on_the_value_that_stands(
+    as_nurse: TestClient, database: Database
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    high = record(as_nurse, session["id"], systolic=170, diastolic=85)
+    alarm = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert (alarm["priority"], alarm["status"]) == ("medium", "active")
+    wrong = record(as_nurse, session["id"], systolic=120, diastolic=80)  # typed for 170
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["status"] == "resolved"
+
+    marked(as_nurse, session["id"], wrong["id"], "typed 120 for 170")
+    reopened = the_alarm(as_nurse, session["id"], "systolic.above")
+    # The same alarm: its resolution stood on a value that never existed.
+    assert reopened["id"] == alarm["id"]
+    assert (reopened["status"], reopened["present"], reopened["priority"]) == (
+        "active",
+        True,
+        "medium",
+    )
+    assert reopened["resolved_at"] is None and reopened["withdrawn_reason"] is None
+    assert reopened["raised_at"] == alarm["raised_at"]  # the breach began with the 170
+    assert reopened["alerted_at"] > alarm["alerted_at"]  # and it demands attention again
+    assert reopened["reading_id"] == high["id"] and reopened["value"] == 170
+    assert _changes(database, session["id"], alarm["id"])[-1] == ["reopened", "raised"]
+    # The condition follows the 170 again: a real 120 now clears it, as it would have.
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["status"] == "resolved"
+
+
+def test_striking_a_value_that_broke_a_breach_lets_the_delay_count_from_its_start(
+    as_admin: TestClient, as_nurse: TestClient
+) -> None:
+    """Heart rate 130 for 20 s (delay 10 s), but a mistaken 100 in the middle restarted the run:
+    no alarm. Without the mistake the breach lasted long enough."""
+
+    def delayed(limits: dict[str, Any]) -> None:
+        limits["phases"]["baseline"]["vitals"]["heart_rate"]["delay_s"] = 10
+
+    session = session_with_limits(as_admin, as_nurse, delayed)
+    now = datetime.now(UTC)
+    taken = [
+        record(
+            as_nurse,
+            session["id"],
+            heart_rate=value,
+            taken_at=(now + timedelta(seconds=seconds)).isoformat(),
+        )
+        for seconds, value in ((-20, 130), (-16, 130), (-12, 100), (-6, 130), (-1, 130))
+    ]
+    first, wrong = taken[0], taken[2]
+    assert "heart_rate.above" not in conditions_open(as_nurse, session["id"])
+
+    marked(as_nurse, session["id"], wrong["id"], "artefact: probe off")
+    alarm = the_alarm(as_nurse, session["id"], "heart_rate.above")
+    assert (alarm["status"], alarm["priority"]) == ("active", "medium")
+    assert alarm["reading_id"] == first["id"]  # it stands on the reading that began the breach
+    assert parse_time(alarm["raised_at"]) <= now - timedelta(seconds=9)
+
+
+def test_a_struck_reading_never_keeps_an_alarm_alive(as_nurse: TestClient) -> None:
+    """Kills dropping `entered_in_error_at IS NULL` from the withdrawal query: two mistaken
+    values, both struck, must not stand behind each other's alarm."""
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    wrong = record(as_nurse, session["id"], systolic=185, diastolic=85)
+    also_wrong = record(as_nurse, session["id"], systolic=182, diastolic=84)
+    alarm = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert alarm["reading_id"] == wrong["id"]
+
+    marked(as_nurse, session["id"], also_wrong["id"], "same cuff, wrong patient")
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["status"] == "active"
+    marked(as_nurse, session["id"], wrong["id"], "cuff on the wrong patient")
+    withdrawn = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert withdrawn["id"] == alarm["id"]
+    assert (withdrawn["status"], withdrawn["withdrawn_reason"]) == (
+        "resolved",
+        "cuff on the wrong patient",
+    )
+
+
+def test_a_breach_after_an_alarm_ended_does_not_keep_it_from_being_withdrawn(
+    as_nurse: TestClient,
+) -> None:
+    """Kills dropping `taken_at <= until` from the withdrawal query: a real breach that came
+    after the mistaken alarm was over is another alarm's business."""
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    wrong = record(as_nurse, session["id"], systolic=185, diastolic=85)
+    bp(as_nurse, session["id"], 130, diastolic=82)  # the high alarm latches...
+    past = acknowledged(as_nurse, the_alarm(as_nurse, session["id"], "systolic.above")["id"])
+    assert past["status"] == "resolved"  # ... and is over once acknowledged
+    real = record(as_nurse, session["id"], systolic=186, diastolic=85)
+    current = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert current["id"] != past["id"]
+
+    marked(as_nurse, session["id"], wrong["id"], "typed 185 for 135")
+    alarms = {a["id"]: a for a in alarms_of(as_nurse, session["id"])}
+    assert alarms[past["id"]]["withdrawn_reason"] == "typed 185 for 135"
+    assert alarms[past["id"]]["reading_id"] == wrong["id"]
+    assert alarms[current["id"]]["status"] == "active"
+    assert alarms[current["id"]]["reading_id"] == real["id"]
+
+
+def test_a_breach_before_the_struck_reading_does_not_keep_its_alarm(as_nurse: TestClient) -> None:
+    """Kills dropping `taken_at >= struck.taken_at` from the withdrawal query: an earlier real
+    breach, whose own alarm was answered, does not stand behind a later mistaken one."""
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 185, diastolic=85)
+    bp(as_nurse, session["id"], 130, diastolic=82)
+    acknowledged(as_nurse, the_alarm(as_nurse, session["id"], "systolic.above")["id"])
+    wrong = record(as_nurse, session["id"], systolic=190, diastolic=85)
+    mistaken = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert mistaken["reading_id"] == wrong["id"] and mistaken["status"] == "active"
+
+    marked(as_nurse, session["id"], wrong["id"], "typed 190 for 130")
+    withdrawn = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert withdrawn["id"] == mistaken["id"]
+    assert (withdrawn["status"], withdrawn["withdrawn_reason"]) == ("resolved", "typed 190 for 130")
+    assert "systolic.above" not in conditions_open(as_nurse, session["id"])
