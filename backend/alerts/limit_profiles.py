@@ -183,13 +183,41 @@ def _base_limits(db: Session, session: InfusionSession) -> tuple[LimitProfile | 
     return profile, LIMITS.validate_python(profile.limits) if profile else clinic_defaults()
 
 
+# NEWS2 SpO2 scale 2 is for a patient with a prescribed 88–92 % target (clinical.md section 6):
+# there 88–92 scores 0, 86–87 scores 1, 84–85 scores 2 and ≤ 83 scores 3. The low limits follow
+# the target instead of scale 1's 92/89, which such a patient, at target, would breach all
+# session: medium below 88 (out of the prescribed band, the first value scale 2 scores), high
+# below 85 (84 and under, scoring 2–3), keeping the default's three-point step from medium to
+# high. No upper limit: above 92 % scores only on oxygen, and a limit cannot follow a flag
+# recorded reading by reading; the NEWS2 score shows it.
+SCALE2_SPO2_BELOW = {"medium": 88.0, "high": 85.0}
+SCALE2_NOTE = (
+    "SpO2 scale 2 (a prescribed 88–92 % target): SpO2 alarms below 88 % (medium) and "
+    "below 85 % (high) instead of the profile's low limits"
+)
+
+
+def scale_patches(session: InfusionSession) -> Patches:
+    """What the session's SpO2 scale changes over its profile, in every phase (none on scale 1).
+    Layered between the profile and the session's own overrides: a nurse's override still wins."""
+    if session.spo2_scale != 2:
+        return {}
+    return {phase.value: {"spo2": {"below": dict(SCALE2_SPO2_BELOW)}} for phase in AlertPhase}
+
+
 def session_limits(
     db: Session, session: InfusionSession
 ) -> tuple[LimitProfile | None, Patches, LimitSet]:
-    """The session's profile, its own overrides, and the limits in force (the two layered)."""
-    profile, base = _base_limits(db, session)
+    """The session's profile, its own overrides, and the limits in force: the profile, then
+    what its SpO2 scale changes, then its overrides."""
+    profile, base = _scaled_base(db, session)
     patches: Patches = session.limit_overrides or {}
     return profile, patches, _layer(base, patches)
+
+
+def _scaled_base(db: Session, session: InfusionSession) -> tuple[LimitProfile | None, LimitSet]:
+    profile, base = _base_limits(db, session)
+    return profile, _layer(base, scale_patches(session))
 
 
 def set_overrides(
@@ -198,7 +226,7 @@ def set_overrides(
     if session.phase not in MONITORED:
         raise Conflict(f"session {session.id} has ended; its limits can no longer change")
     document: Patches = OVERRIDES.dump_python(overrides, mode="json", exclude_unset=True)
-    _, base = _base_limits(db, session)
+    _, base = _scaled_base(db, session)
     for phase, vitals in document.items():
         for vital, patch in vitals.items():
             try:

@@ -84,6 +84,9 @@ def session_limits(session_id: RowId, _: CurrentActor, db: SessionDep) -> Sessio
     return SessionLimits(
         profile_id=profile.id if profile else None,
         profile_name=profile.name if profile else limit_profiles.DEFAULT_PROFILE,
+        spo2_scale=session.spo2_scale,
+        scale_limits=limit_profiles.scale_patches(session),
+        scale_note=limit_profiles.SCALE2_NOTE if session.spo2_scale == 2 else None,
         overrides=overrides,
         effective=effective,
     )

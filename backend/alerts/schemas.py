@@ -137,6 +137,13 @@ Overrides = dict[AlertPhase, dict[AlertableVital, VitalLimitPatch]]
 class SessionLimits(Schema):
     profile_id: int | None
     profile_name: str
+    spo2_scale: int = Field(description="The session's NEWS2 SpO2 scale")
+    scale_limits: dict[str, dict[str, dict[str, Any]]] = Field(
+        description="What the SpO2 scale changes over the profile, per phase and vital (scale 2: "
+        "the SpO2 low limits follow the prescribed 88–92 % target; empty on scale 1); the "
+        "session's own overrides are layered over it"
+    )
+    scale_note: str | None = Field(description="Says where the SpO2 limits come from, on scale 2")
     overrides: dict[str, dict[str, dict[str, Any]]] = Field(
         description="What this session changes, as sent (fields left out keep the profile's)"
     )
