@@ -11,6 +11,7 @@ from backend.alerts.lifecycle import (
     AlarmStatus,
     Change,
     acknowledge,
+    bp_reminder_not_before,
     step,
     tick,
 )
@@ -197,3 +198,70 @@ def test_an_acknowledged_high_alarm_follows_the_value_down() -> None:
     lowered, changes = apply(alarm, Priority.MEDIUM, 30)
     assert changes == [Change.PRIORITY_LOWERED]
     assert lowered.priority is Priority.MEDIUM
+
+
+# ---- issue 14 (7b): escalation belongs to each unanswered episode ------------------------------
+
+
+def test_a_reminder_left_unanswered_escalates_again() -> None:
+    escalated, _ = tick(raised(Priority.MEDIUM), at(120), TIMING)
+    assert (escalated.escalations, escalated.escalated) == (1, True)
+    seen, _ = acknowledge(escalated, "nina", None, at(130))
+    reminded, changes = tick(seen, at(310), TIMING)
+    assert changes == [Change.REMINDED]
+    assert reminded.escalated is False  # this episode has not gone unanswered yet
+    assert tick(reminded, at(429), TIMING) == (reminded, [])
+
+    again, changes = tick(reminded, at(430), TIMING)
+    assert changes == [Change.ESCALATED]
+    assert (again.escalated_at, again.escalations, again.escalated) == (at(430), 2, True)
+    assert tick(again, at(900), TIMING) == (again, [])  # once per episode
+
+
+def test_a_worse_priority_left_unanswered_escalates_again() -> None:
+    escalated, _ = tick(raised(Priority.MEDIUM), at(120), TIMING)
+    worse, changes = apply(escalated, Priority.HIGH, 150)
+    assert changes == [Change.PRIORITY_RAISED]
+    assert worse.escalated is False
+    assert tick(worse, at(269), TIMING) == (worse, [])
+    again, changes = tick(worse, at(270), TIMING)
+    assert changes == [Change.ESCALATED]
+    assert (again.escalations, again.priority) == (2, Priority.HIGH)
+
+
+def test_a_latch_or_a_lower_priority_is_not_a_new_episode() -> None:
+    escalated, _ = tick(raised(Priority.HIGH), at(120), TIMING)
+    latched, changes = apply(escalated, None, 130)
+    assert changes == [Change.LATCHED]
+    assert tick(latched, at(400), TIMING) == (latched, [])
+
+
+# ---- issue 14 (7g): a blood-pressure alarm reminds when a new BP is due ------------------------
+
+
+def test_an_acknowledged_bp_alarm_reminds_once_a_new_bp_is_due() -> None:
+    seen, _ = acknowledge(raised(Priority.MEDIUM), "nina", None, at(20))
+    last_bp = at(0)
+    not_before = bp_reminder_not_before(seen, last_bp, bp_due_every_s=600)
+    assert not_before == at(600)
+    assert tick(seen, at(200), TIMING, not_before) == (seen, [])  # 3 min: no new BP yet
+    assert tick(seen, at(599), TIMING, not_before) == (seen, [])
+    reminded, changes = tick(seen, at(600), TIMING, not_before)
+    assert (changes, reminded.alerted_at) == ([Change.REMINDED], at(600))
+    # Without the BP rule it would have reminded at the reminder interval.
+    assert tick(seen, at(200), TIMING)[1] == [Change.REMINDED]
+
+
+def test_a_new_bp_still_beyond_the_limit_reminds_after_the_reminder_interval() -> None:
+    seen, _ = acknowledge(raised(Priority.MEDIUM), "nina", None, at(20))
+    remeasured = at(60)  # taken after the acknowledgement, and the alarm still stands
+    not_before = bp_reminder_not_before(seen, remeasured, bp_due_every_s=600)
+    assert not_before is None
+    assert tick(seen, at(199), TIMING, not_before) == (seen, [])
+    assert tick(seen, at(200), TIMING, not_before)[1] == [Change.REMINDED]
+
+
+def test_without_a_bp_interval_the_reminder_interval_alone_counts() -> None:
+    seen, _ = acknowledge(raised(Priority.MEDIUM), "nina", None, at(20))
+    assert bp_reminder_not_before(seen, at(0), bp_due_every_s=None) is None
+    assert bp_reminder_not_before(seen, None, bp_due_every_s=600) is None
