@@ -1,5 +1,6 @@
 """Rules that compare with the pre-dose baseline: the rise alarm and the pre-dose gate."""
 
+from datetime import timedelta
 from typing import Any
 
 import httpx2
@@ -10,6 +11,7 @@ from tests.api.alert_support import (
     alarms_of,
     bp,
     conditions_open,
+    record,
     session_with_limits,
     the_alarm,
 )
@@ -189,3 +191,63 @@ def test_the_gate_follows_the_profile(as_admin: TestClient, as_nurse: TestClient
 
 def test_the_gate_of_an_unknown_session_is_404(as_nurse: TestClient) -> None:
     assert as_nurse.get("/api/sessions/987654321/gate").status_code == 404
+
+
+# ---- issue 14 (7c): a struck baseline ---------------------------------------------------------
+
+
+def _strike(client: TestClient, session_id: int, reading_id: str, reason: str) -> None:
+    response = client.post(
+        f"/api/sessions/{session_id}/readings/{reading_id}/entered-in-error",
+        json={"reason": reason},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_a_struck_baseline_leaves_the_rise_judged_on_the_last_valid_pre_dose_bp(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 100, diastolic=60)
+    wrong = record(as_nurse, session["id"], systolic=130, diastolic=70)  # the wrong patient's
+    move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 165, diastolic=75)  # +35 from 130: no rise alarm
+    assert "baseline_rise" not in conditions_open(as_nurse, session["id"])
+
+    _strike(as_nurse, session["id"], wrong["id"], "cuff on the wrong patient")
+    rise = the_alarm(as_nurse, session["id"], "baseline_rise")
+    assert rise["status"] == "active"
+    assert "systolic up 65" in rise["message"] and "baseline 100" in rise["message"]
+    assert gate_of(as_nurse, session["id"])["baseline_systolic"] == 100
+
+
+def test_with_no_valid_baseline_left_an_advisory_says_the_rise_cannot_be_judged(
+    as_nurse: TestClient,
+) -> None:
+    session = alarm_session(as_nurse)
+    wrong = record(as_nurse, session["id"], systolic=100, diastolic=60)  # typed for 120/80
+    started = move(as_nurse, session["id"], "infusing")
+    bp(as_nurse, session["id"], 155, diastolic=82)
+    rise = the_alarm(as_nurse, session["id"], "baseline_rise")  # +55 from the wrong 100
+    assert rise["status"] == "active"
+
+    _strike(as_nurse, session["id"], wrong["id"], "typed 100/60 for 120/80")
+    advisory = the_alarm(as_nurse, session["id"], "no_baseline")
+    assert (advisory["status"], advisory["kind"], advisory["priority"]) == (
+        "active",
+        "advisory",
+        "low",
+    )
+    assert advisory["message"] == (
+        "No valid pre-dose blood pressure: the rise-from-baseline alarm cannot be judged"
+    )
+    # The rise was judged against that baseline: it no longer stands.
+    assert "baseline_rise" not in conditions_open(as_nurse, session["id"])
+
+    # The true baseline, entered afterwards with the time it was taken (before dosing began).
+    (start,) = [c for c in started["phase_changes"] if c["to_phase"] == "infusing"]
+    taken_at = (parse_time(start["at"]) - timedelta(minutes=2)).isoformat()
+    record(as_nurse, session["id"], systolic=110, diastolic=70, taken_at=taken_at)
+    assert the_alarm(as_nurse, session["id"], "no_baseline")["status"] == "resolved"
+    rise = the_alarm(as_nurse, session["id"], "baseline_rise")  # 155 is +45 from 110
+    assert rise["status"] == "active" and "baseline 110" in rise["message"]
