@@ -77,6 +77,7 @@ class AlarmRow:
     escalated_at: datetime | None
     withdrawn_reason: str | None
     reading_id: str | None  # the reading whose value raised it
+    escalations: int = 0  # each unanswered episode escalates; escalated_at is the latest
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Escalation belongs to each unanswered episode (issue 14, 7b): a reminder left unanswered and a
 priority made worse escalate again, on the screens, the stream and the paging webhook."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,22 @@ def test_each_escalation_is_sent_to_the_paging_webhook(tmp_path: Path) -> None:
     assert first["alert"]["id"] == second["alert"]["id"] == alarm["id"]
     assert (first["alert"]["escalations"], second["alert"]["escalations"]) == (1, 2)
     assert second["alert"]["escalated_at"] > first["alert"]["escalated_at"]
+
+
+def test_the_session_record_says_how_often_an_alarm_escalated(
+    as_nurse: TestClient, database: Database
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 190, diastolic=80)
+    alarm = the_alarm(as_nurse, session["id"], "systolic.above")
+    _tick(database, session["id"], parse_time(alarm["alerted_at"]) + timedelta(seconds=121))
+    seen = acknowledged(as_nurse, alarm["id"])
+    reminder_at = parse_time(seen["acknowledged_at"]) + timedelta(seconds=181)
+    _tick(database, session["id"], reminder_at)
+    _tick(database, session["id"], reminder_at + timedelta(seconds=121))
+
+    response = as_nurse.get(f"/api/sessions/{session['id']}/report")
+    assert response.status_code == 200, response.text
+    row = re.search(rf'data-alarm-id="{alarm["id"]}">.*?</tr>', response.text, re.S)
+    assert row is not None
+    assert "escalated 2 times, last" in row.group(0)
