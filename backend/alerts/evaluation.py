@@ -18,7 +18,7 @@ from backend.alerts.conditions import (
 )
 from backend.alerts.lifecycle import AlarmKind, AlarmStatus, Change
 from backend.alerts.limit_profiles import MONITORED, baseline_pressure
-from backend.alerts.limits import Direction, Priority, VitalLimit
+from backend.alerts.limits import Bound, Direction, Priority, VitalLimit
 from backend.alerts.models import Alert
 from backend.alerts.schemas import AlertPublic
 from backend.alerts.store import (
@@ -206,6 +206,7 @@ def _rejudge_condition(
     if state.last_value is None:
         return  # nothing valid is left to judge: the next real value decides
     bound = limit.bound(direction)
+    _drop_unfounded_high(ctx, struck, condition, vital, bound, direction, state)
     _restore(
         ctx,
         struck,
@@ -217,6 +218,54 @@ def _rejudge_condition(
         onset=state.high_since if state.present is Priority.HIGH else state.medium_since,
         limit=crossed_limit(bound, direction, state.present),
     )
+
+
+def _drop_unfounded_high(
+    ctx: Context,
+    struck: Reading,
+    condition: str,
+    vital: str,
+    bound: Bound,
+    direction: Direction,
+    state: ConditionState,
+) -> None:
+    """An open high alarm that the struck value made high (an earlier real value raised it at
+    medium) drops back to medium when no valid value since it was raised went beyond the high
+    limit: otherwise it would stay high, and latch, on a value that never existed."""
+    row = ctx.alerts.get(condition)
+    if (
+        row is None
+        or row.priority != Priority.HIGH
+        or state.present is Priority.HIGH
+        or state.last_value is None
+        or bound.high is None
+        or bound.medium is None
+    ):
+        return
+    column = getattr(Reading, vital)
+    beyond = column > bound.high if direction is Direction.ABOVE else column < bound.high
+    real_high = ctx.db.scalars(
+        select(Reading.id)
+        .where(
+            Reading.session_id == ctx.session.id,
+            Reading.entered_in_error_at.is_(None),
+            Reading.id != struck.id,
+            Reading.taken_at >= row.raised_at,
+            Reading.taken_at <= ctx.now,
+            beyond,
+        )
+        .limit(1)
+    ).first()
+    if real_high is not None:
+        return  # a real value was that bad: the high alarm stands (and latches) on it
+    # Shown with the value that stands now, against the limit it crossed.
+    value = state.last_value
+    lowered = replace(
+        to_alarm(row),
+        priority=Priority.MEDIUM,
+        message=vital_message(vital, direction, value, bound, Priority.MEDIUM),
+    )
+    save(ctx, row, lowered, value, [Change.PRIORITY_LOWERED], limit=bound.medium)
 
 
 def _restore(

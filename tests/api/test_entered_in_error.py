@@ -379,3 +379,40 @@ def test_a_breach_before_the_struck_reading_does_not_keep_its_alarm(as_nurse: Te
     assert withdrawn["id"] == mistaken["id"]
     assert (withdrawn["status"], withdrawn["withdrawn_reason"]) == ("resolved", "typed 190 for 130")
     assert "systolic.above" not in conditions_open(as_nurse, session["id"])
+
+
+def test_a_priority_only_a_struck_value_reached_drops_back(as_nurse: TestClient) -> None:
+    """A real 165 raised a medium alarm; a mistaken 185 made it high, so it would latch and
+    stay high on a value that never existed."""
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    real = record(as_nurse, session["id"], systolic=165, diastolic=85)
+    wrong = record(as_nurse, session["id"], systolic=185, diastolic=85)
+    alarm = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert (alarm["priority"], alarm["reading_id"]) == ("high", real["id"])
+
+    marked(as_nurse, session["id"], wrong["id"], "typed 185 for 165")
+    lowered = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert lowered["id"] == alarm["id"]
+    assert (lowered["priority"], lowered["status"], lowered["present"]) == (
+        "medium",
+        "active",
+        True,
+    )
+    assert (lowered["value"], lowered["limit"]) == (165, 160)
+    assert "165" in lowered["message"] and "185" not in lowered["message"]
+    # Now medium, it does not latch: a real 130 clears it.
+    bp(as_nurse, session["id"], 130, diastolic=80)
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["status"] == "resolved"
+
+
+def test_a_high_priority_a_real_value_also_reached_stays(as_nurse: TestClient) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 120, diastolic=80)
+    move(as_nurse, session["id"], "infusing")
+    record(as_nurse, session["id"], systolic=165, diastolic=85)
+    record(as_nurse, session["id"], systolic=183, diastolic=85)  # real, and high
+    wrong = record(as_nurse, session["id"], systolic=195, diastolic=85)
+    marked(as_nurse, session["id"], wrong["id"], "typed 195 for 183")
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["priority"] == "high"
