@@ -237,11 +237,15 @@ function takeEnteredInError(reading) {
   renderSoon();
 }
 
-/** The latest values atop the page, stale by the same rule as on the ward's tiles. */
+/**
+ * The latest values atop the page, stale by the same rule as on the ward's tiles; a value with
+ * an open alarm in its priority's colour with the limit it crossed.
+ */
 function drawLatest() {
   renderVitals($("latest"), state.latest, {
     phase: state.session?.phase,
     news2MaxMinutes: state.news2MaxMinutes,
+    alarms: alerts.open(sessionId),
   });
 }
 
@@ -353,6 +357,7 @@ function takeAlert(alert) {
 function alarmsChanged() {
   alarmsPanel.render();
   chart.setAlarms(alerts.all().filter((a) => a.session_id === sessionId));
+  drawLatest(); // an alarming value stands out, and stops when its alarm resolves
   drawOtherAlarms();
   // On a real patient's page no drill ever sounds; on a drill's page its alarms (and other
   // drills') sound with the drill tone, and patients' alarms with the real one, first.
