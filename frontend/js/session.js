@@ -474,6 +474,7 @@ async function main() {
   phases = new PhaseControls({
     container: $("phase-actions"),
     sessionId,
+    me: state.me,
     onChanged: (changed) => {
       showSession(changed);
       // The button that opened the dialog is gone: put focus somewhere that makes sense.
