@@ -6,7 +6,7 @@
 
 import { ApiError, api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
-import { durationText, fromDateTimeLocalValue, localTime, now, parseTime, toDateTimeLocalValue } from "./time.js";
+import { clockValue, dayNote, durationText, fromClockValue, localTime, now, parseTime } from "./time.js";
 import { el } from "./dom.js";
 import { PHASE_NAMES } from "./labels.js";
 
@@ -52,7 +52,7 @@ export function nurseWords(text) {
     .trim();
 }
 
-const minuteValue = (date) => toDateTimeLocalValue(new Date(date)).slice(0, 16);
+const minuteValue = (date) => clockValue(new Date(date), { seconds: false });
 const readerZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export class PhaseControls {
@@ -102,6 +102,8 @@ export class PhaseControls {
     this.manualBox.addEventListener("change", () => this.update());
     this.note.addEventListener("input", () => this.update());
     this.at.addEventListener("input", () => {
+      const at = this.chosenTime();
+      document.getElementById("phase-at-day").textContent = at ? dayNote(at) : "";
       clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => this.loadChecklist(), RELOAD_DELAY_MS);
     });
@@ -274,8 +276,8 @@ export class PhaseControls {
     );
     const nowValue = minuteValue(now());
     this.at.value = nowValue;
-    this.at.max = nowValue;
     this.at.dataset.initial = nowValue;
+    document.getElementById("phase-at-day").textContent = "";
 
     this.autoList.replaceChildren();
     this.manualBox.replaceChildren();
@@ -296,7 +298,7 @@ export class PhaseControls {
   /** The time the nurse set the change back to, or null for "now". */
   chosenTime() {
     if (this.at.value === this.at.dataset.initial) return null;
-    return fromDateTimeLocalValue(this.at.value);
+    return fromClockValue(this.at.value);
   }
 
   /** Ask the server to judge the checklist at the chosen time (now unless set back). */
@@ -499,9 +501,9 @@ export class PhaseControls {
     const note = this.note.value.trim();
     if (note) body.note = note;
     if (this.at.value !== this.at.dataset.initial) {
-      const at = fromDateTimeLocalValue(this.at.value);
+      const at = fromClockValue(this.at.value);
       if (!at) {
-        showFieldError(this.at, "Enter a date and time, or leave it as now.");
+        showFieldError(this.at, "Enter a time on the 24-hour clock (e.g. 14:05), or leave it as now.");
         this.at.focus();
         return;
       }

@@ -104,7 +104,7 @@ def test_starting_the_infusion_goes_through_its_checklist(
     blocked = page.locator("#phase-blocked")
     expect(blocked).to_contain_text("To confirm: Baseline blood pressure (last 30 min)")
     # Now, in the browser's local time (the minute may have turned since the dialog opened).
-    minutes = {(opened + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M") for n in (0, 1)}
+    minutes = {(opened + timedelta(minutes=n)).strftime("%H:%M") for n in (0, 1)}
     assert page.locator("#phase-at").input_value() in minutes
     screenshot(page, "start-empty")
 
@@ -156,7 +156,7 @@ def test_setting_the_time_back_judges_the_record_at_that_time(
     expect(baseline).to_have_attribute("data-state", "met")
 
     earlier = datetime.now(ZoneInfo(TIMEZONE)) - timedelta(hours=1)
-    page.locator("#phase-at").fill(earlier.strftime("%Y-%m-%dT%H:%M"))
+    page.locator("#phase-at").fill(earlier.strftime("%H:%M"))
     # An hour ago the blood pressure had not been taken yet.
     expect(page.locator("#phase-checklist-status")).to_have_text(f"judged for {earlier:%H:%M}")
     expect(baseline).to_have_attribute("data-state", "unmet")
