@@ -91,6 +91,8 @@ function showSession(session) {
   if (session.planned_dose_mg) parts.push(`${session.planned_dose_mg} mg planned`);
   if (session.weight_kg) parts.push(`${session.weight_kg} kg`);
   if (session.planned_duration_min) parts.push(`${session.planned_duration_min} min`);
+  // The NEWS2 SpO2 scale decides how SpO2 scores (and, on scale 2, its limits): always said.
+  parts.push(session.spo2_scale === 2 ? "SpO₂ scale 2 (prescribed 88–92% target)" : "SpO₂ scale 1");
   parts.push(`started ${localDateTime(session.created_at)}`);
   $("session-sub").textContent = parts.join(" · ");
   const badge = $("phase-badge");
