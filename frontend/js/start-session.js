@@ -3,6 +3,11 @@
 import { ApiError, api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { canRegisterPatient } from "./roles.js";
+import { keepAppShell } from "./offline-shell.js";
+
+// The ward is the page most often open: it keeps the app shell for a reload without a
+// connection (frontend/sw.js), as the session page does.
+keepAppShell();
 
 const dialog = document.getElementById("start-dialog");
 const form = document.getElementById("start-form");

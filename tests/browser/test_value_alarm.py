@@ -102,7 +102,8 @@ def test_the_ward_tile_shows_the_alarming_value_and_a_drills_in_the_drill_look(
     expect(bp(drill)).to_have_attribute("data-priority", "high")
     expect(bp(drill)).to_contain_text("simulated HIGH alarm")
     assert background(bp(drill)) != background(bp(real))
-    shoot(nurse_page.locator(f".tile[data-session-id='{real['id']}']"), "ward-tile-high-alarm-value")
+    real_tile = nurse_page.locator(f".tile[data-session-id='{real['id']}']")
+    shoot(real_tile, "ward-tile-high-alarm-value")
     shoot(nurse_page, "ward-high-alarm-values")
 
     end_alarms(nurse_api, real["id"])
