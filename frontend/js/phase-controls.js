@@ -543,7 +543,8 @@ export class PhaseControls {
       await this.checkGate();
       if (!this.gate.hidden) return;
     }
-    showFormErrors(this.form, [...err.general, ...Object.values(fields)]);
+    // The server's refusal is written for every client; on screen it drops the API hints.
+    showFormErrors(this.form, [...err.general, ...Object.values(fields)].map(nurseWords));
     const invalid = this.form.querySelector("[aria-invalid='true']");
     if (invalid && !err.general.length && !Object.keys(fields).length) invalid.focus();
     else document.getElementById("confirm-phase-errors").focus();
