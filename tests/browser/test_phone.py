@@ -10,7 +10,8 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
 
-from tests.browser.conftest import nurse_cookies, wait_until_live, watch_for_errors
+from backend.users.roles import Role
+from tests.browser.conftest import nurse_cookies, sign_in, wait_until_live, watch_for_errors
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
@@ -80,6 +81,15 @@ def test_no_page_scrolls_sideways_on_a_phone(
             page.wait_for_timeout(300)  # its first data drawn
         if phone["width"] == 390 and path in ("/ward", f"/sessions/{session['id']}"):
             shoot(page, f"phone-390-{path.strip('/').split('/')[0]}")
+        measured = overflow(page)
+        assert measured["scroll"] == measured["width"], f"{path} at {phone['width']} px: {measured}"
+    # The pages as the people who use them most: the limits editor, the trainer's console.
+    for role, path in ((Role.ADMIN, "/limits"), (Role.TRAINER, "/trainer")):
+        page.context.clear_cookies()
+        sign_in(page, live_server.url, role)
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(500)  # its first data drawn
         measured = overflow(page)
         assert measured["scroll"] == measured["width"], f"{path} at {phone['width']} px: {measured}"
 
