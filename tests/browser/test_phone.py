@@ -77,6 +77,9 @@ def test_no_page_scrolls_sideways_on_a_phone(
         page.wait_for_load_state("load")
         if path.startswith("/sessions"):
             wait_until_live(page)
+        elif path == "/ward":  # measured with the chair's tile drawn, its alarming BP in it
+            bp = page.locator(f".tile[data-session-id='{session['id']}'] .vital[data-vital='bp']")
+            expect(bp.locator(".v-limit")).to_be_visible()
         else:
             page.wait_for_timeout(300)  # its first data drawn
         if phone["width"] == 390 and path in ("/ward", f"/sessions/{session['id']}"):
