@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import json
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -102,6 +103,35 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     @pages.api_route("/static/vendor/plotly.min.js", methods=["GET", "HEAD"])
     def plotly_js(request: Request) -> Response:
         return serve_bundle(plotly_bundle(), "text/javascript", request)
+
+    @cache
+    def service_worker_script() -> str:
+        # The app shell the worker keeps for a reload without a connection: every page and
+        # every script, style and icon under /static, plotly included. Its version follows their
+        # content, so an upgrade installs a new worker, which keeps the new files.
+        files = sorted(
+            f"/static/{path.relative_to(frontend_dir).as_posix()}"
+            for path in frontend_dir.rglob("*")
+            if path.suffix in {".js", ".css", ".svg"} and path.name != "sw.js"
+        )
+        shell = ["/login", "/ward", "/limits", "/trainer", "/sessions/0", *files]
+        shell.append("/static/vendor/plotly.min.js")
+        digest = hashlib.sha256(plotly_bundle().etag.encode())
+        for name in files:
+            digest.update((frontend_dir / name.removeprefix("/static/")).read_bytes())
+        source = (frontend_dir / "sw.js").read_text()
+        return source.replace('"__VERSION__"', f'"{digest.hexdigest()[:16]}"').replace(
+            "__SHELL__", json.dumps(shell)
+        )
+
+    # At the root, so the worker's scope is the whole app; its script is always revalidated.
+    @pages.get("/sw.js")
+    def service_worker() -> Response:
+        return Response(
+            service_worker_script(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+        )
 
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=frontend_dir), name="static")

@@ -9,7 +9,7 @@ import { confirmValues } from "./confirm-values.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { QueueView } from "./queue-view.js";
 import { describeReading } from "./reading-text.js";
-import { everySecond, fromDateTimeLocalValue, localTime, now, toDateTimeLocalValue } from "./time.js";
+import { clockValue, dayNote, everySecond, fromClockValue, localTime, now } from "./time.js";
 
 // The server allows a little more (settings.future_tolerance_seconds, 2 min by default): a
 // tablet clock a few seconds ahead must not block an entry; the server's clock decides in the end.
@@ -93,15 +93,18 @@ export class EntryForm {
     // "Time taken" follows the clock until someone edits it.
     this.timeInput.addEventListener("input", () => {
       this.timeDirty = true;
+      this.showDay();
     });
     this.form.querySelector("#taken-now").addEventListener("click", () => {
       this.timeDirty = false;
       this.showNow();
     });
     this.form.querySelector("#taken-back").addEventListener("click", () => {
-      const shown = fromDateTimeLocalValue(this.timeInput.value) || new Date(now());
-      this.timeInput.value = toDateTimeLocalValue(new Date(shown.getTime() - SET_BACK_MS));
+      const shown = fromClockValue(this.timeInput.value) || new Date(now());
+      const back = new Date(shown.getTime() - SET_BACK_MS);
+      this.timeInput.value = clockValue(back);
       this.timeDirty = true;
+      this.showDay(back);
     });
     this.showNow();
     everySecond(() => {
@@ -114,7 +117,14 @@ export class EntryForm {
   }
 
   showNow() {
-    this.timeInput.value = toDateTimeLocalValue(new Date(now()));
+    this.timeInput.value = clockValue(new Date(now()));
+    this.showDay();
+  }
+
+  /** Say beside the time when it falls on another day (set back past midnight). */
+  showDay(taken = fromClockValue(this.timeInput.value)) {
+    const note = this.form.querySelector("#taken_at-day");
+    if (note) note.textContent = taken ? dayNote(taken) : "";
   }
 
   /** Enable the form, or disable it and say why (`reason`). */
@@ -172,9 +182,9 @@ export class EntryForm {
     if (oxygen in O2_VALUES) body.on_oxygen = O2_VALUES[oxygen];
 
     if (this.timeDirty) {
-      const taken = fromDateTimeLocalValue(this.timeInput.value);
+      const taken = fromClockValue(this.timeInput.value);
       if (!taken) {
-        errors.push([this.timeInput, "Enter the date and time the values were taken, or press Now."]);
+        errors.push([this.timeInput, "Enter the time the values were taken on the 24-hour clock (e.g. 14:05), or press Now."]);
       } else if (taken.getTime() > now() + FUTURE_SLACK_MS) {
         errors.push([
           this.timeInput,

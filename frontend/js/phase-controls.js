@@ -6,7 +6,7 @@
 
 import { ApiError, api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
-import { durationText, fromDateTimeLocalValue, localTime, now, parseTime, toDateTimeLocalValue } from "./time.js";
+import { clockValue, dayNote, durationText, fromClockValue, localTime, now, parseTime } from "./time.js";
 import { el } from "./dom.js";
 import { PHASE_NAMES } from "./labels.js";
 
@@ -23,9 +23,11 @@ const ACTION = {
   stopped: "Stop early",
 };
 
-// Each state has an icon and a word, so it never rests on colour alone.
+// Each state has an icon and a word, so it never rests on colour alone. "Attention": met, but
+// only with a second look (a BP above the pre-dose gate, an override): never a green tick.
 const MARKS = {
   met: { icon: "✓", word: "Met" },
+  attention: { icon: "⚠", word: "Met, needs a second look" },
   unmet: { icon: "✗", word: "Not met" },
   advice: { icon: "!", word: "Not met (advisory)" },
   none: { icon: "–", word: "Nothing recorded" },
@@ -35,15 +37,31 @@ const RELOAD_DELAY_MS = 400; // after the time is edited, before the record is j
 const MAX_TIMER_MS = 3 * 60 * 60 * 1000; // a dialog left open longer than this is re-checked by hand
 
 const ALARM_ITEM = "no_open_high_alarm";
+const GATE_ITEM = "pre_dose_gate";
+const CLINICIAN_ROLES = new Set(["nurse", "admin"]);
+const ROLE_WORDS = { nurse: "nurse", admin: "admin" };
 
-const minuteValue = (date) => toDateTimeLocalValue(new Date(date)).slice(0, 16);
+/**
+ * A detail from the server in a nurse's words: API hints meant for scripts, such as
+ * "(override_gate=true)" or "(override_alarms)", are dropped; the dialog offers the override.
+ */
+export function nurseWords(text) {
+  return String(text || "")
+    .replace(/\s*\((?:[a-z]+_[a-z_]+)(?:=[^)]*)?\)/g, "")
+    .replace(/;\s*to start anyway,? confirm the override\s*$/i, "")
+    .trim();
+}
+
+const minuteValue = (date) => clockValue(new Date(date), { seconds: false });
 const readerZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export class PhaseControls {
-  constructor({ container, sessionId, onChanged }) {
+  constructor({ container, sessionId, onChanged, me = null }) {
     this.container = container;
     this.sessionId = sessionId;
     this.onChanged = onChanged;
+    this.me = me; // the signed-in person: the override's decider by default, when a clinician
+    this.clinicians = null; // [{username, display_name, role}], loaded when first needed
     this.session = null;
     this.target = null;
     this.checklist = null; // the server's checklist for the open dialog
@@ -70,13 +88,22 @@ export class PhaseControls {
     // the nurse may still go ahead, and the server records who decided.
     this.gate = $("gate-advice");
     this.gateText = $("gate-advice-text");
+    this.gateInfo = null; // the gate's advice: {message, gate: {systolic, diastolic}}
     this.override = $("gate-override");
+    this.gateDecider = this.deciderFields("gate-override", "Reason to start the infusion above the gate");
+    this.gateDecider.box.hidden = true;
+    this.override.closest("label").after(this.gateDecider.box);
     this.buildAlarmOverride();
 
-    this.override.addEventListener("change", () => this.update());
+    this.override.addEventListener("change", () => {
+      this.gateDecider.box.hidden = !this.override.checked;
+      this.update();
+    });
     this.manualBox.addEventListener("change", () => this.update());
     this.note.addEventListener("input", () => this.update());
     this.at.addEventListener("input", () => {
+      const at = this.chosenTime();
+      document.getElementById("phase-at-day").textContent = at ? dayNote(at) : "";
       clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => this.loadChecklist(), RELOAD_DELAY_MS);
     });
@@ -95,41 +122,106 @@ export class PhaseControls {
   }
 
   /**
+   * Who decides (a clinician picked from the accounts, the signed-in one by default) and why:
+   * the two fields of an override, kept with the phase change and printed on the record.
+   */
+  deciderFields(prefix, reasonLabel) {
+    const by = el("select", { attrs: { id: `${prefix}-by`, required: "" } });
+    const reason = el("textarea", { attrs: { id: `${prefix}-reason`, rows: "2", maxlength: "2000", required: "" } });
+    const field = (input, label, hint) =>
+      el("div", { className: "field" }, [
+        el("label", { attrs: { for: input.id } }, [label, " ", el("span", { className: "hint", text: hint })]),
+        input,
+      ]);
+    const box = el("div", { className: "override-fields" }, [
+      field(by, "Decided by", "(a nurse or admin)"),
+      field(reason, reasonLabel, "(required)"),
+    ]);
+    for (const input of [by, reason]) input.addEventListener("input", () => this.update());
+    by.addEventListener("change", () => this.update());
+    return { box, by, reason };
+  }
+
+  /** The override `decider` stands for, or null while the name or the reason is missing. */
+  static decided(decider) {
+    const by = decider.by.value;
+    const reason = decider.reason.value.trim();
+    return by && reason ? { by, reason } : null;
+  }
+
+  /** The display name of a clinician's username, for the checklist's words. */
+  clinicianName(username) {
+    const found = (this.clinicians || []).find((c) => c.username === username);
+    return found ? found.display_name || found.username : username;
+  }
+
+  /**
+   * Fill both deciders' lists from the accounts (active nurses and admins), choosing the
+   * signed-in person when they are one. Without the list (an older server, no connection), the
+   * signed-in clinician is the only choice offered.
+   */
+  async loadClinicians() {
+    if (!this.clinicians) {
+      try {
+        this.clinicians = await api("/api/users/clinicians");
+      } catch {
+        const me = this.me;
+        this.clinicians =
+          me && CLINICIAN_ROLES.has(me.role) ? [{ username: me.name, display_name: me.display_name || me.name, role: me.role }] : [];
+        this.cliniciansFailed = true;
+      }
+    }
+    for (const decider of [this.gateDecider, this.alarmDecider]) this.fillDecider(decider);
+    this.update();
+  }
+
+  fillDecider(decider) {
+    const chosen = decider.by.value;
+    const mine = this.me && CLINICIAN_ROLES.has(this.me.role) ? this.me.name : "";
+    const options = [el("option", { text: "Choose who decides…", attrs: { value: "" } })];
+    for (const person of this.clinicians || []) {
+      const role = ROLE_WORDS[person.role] || person.role;
+      const label = person.display_name && person.display_name !== person.username
+        ? `${person.display_name} (${person.username}, ${role})`
+        : `${person.username} (${role})`;
+      options.push(el("option", { text: label, attrs: { value: person.username } }));
+    }
+    decider.by.replaceChildren(...options);
+    const known = (name) => (this.clinicians || []).some((c) => c.username === name);
+    decider.by.value = known(chosen) ? chosen : known(mine) ? mine : "";
+  }
+
+  /**
    * The open-alarm override, under the pre-dose gate's advice and styled like it: who decides
-   * (by name) and why. Both are kept with the discharge and printed on the session record.
+   * and why. Both are kept with the discharge and printed on the session record.
    */
   buildAlarmOverride() {
-    const field = (id, label, input) =>
-      el("div", { className: "field" }, [el("label", { text: label, attrs: { for: id } }), input]);
-    this.alarmBy = el("input", {
-      attrs: { id: "alarm-override-by", type: "text", maxlength: "80", autocomplete: "name" },
-    });
-    this.alarmReason = el("textarea", { attrs: { id: "alarm-override-reason", rows: "2", maxlength: "2000" } });
+    this.alarmDecider = this.deciderFields("alarm-override", "Reason to discharge with the alarms open");
+    // Kept for the error messages the server names by field.
+    this.alarmBy = this.alarmDecider.by;
+    this.alarmReason = this.alarmDecider.reason;
     this.alarmBox = el("div", { className: "gate-advice alarm-override", attrs: { id: "alarm-override" } }, [
       el("p", {}, [
         el("strong", { text: "High-priority alarms are open. " }),
         "Answer them (Acknowledge, on this page) before the patient leaves, or discharge anyway: " +
-          "give the name of the person who decides and the reason. Both are kept on the session record.",
+          "a nurse or admin decides, with the reason. Both are kept on the session record.",
       ]),
-      field(this.alarmBy.id, "Decided by (name)", this.alarmBy),
-      field(this.alarmReason.id, "Reason to discharge with the alarms open", this.alarmReason),
+      this.alarmDecider.box,
     ]);
-    for (const input of [this.alarmBy, this.alarmReason]) {
-      // Full-width text fields, not the gate's 24 px tick box its box's styles would make them.
-      input.style.width = "100%";
-      input.style.height = "auto";
-    }
     this.alarmBox.hidden = true;
     this.gate.after(this.alarmBox);
-    for (const input of [this.alarmBy, this.alarmReason]) input.addEventListener("input", () => this.update());
   }
 
-  /** The override as the nurse filled it in, or null while the name or the reason is missing. */
+  /** The discharge override as filled in, or null while the decider or the reason is missing. */
   alarmOverride() {
     if (this.alarmBox.hidden) return null;
-    const by = this.alarmBy.value.trim();
-    const reason = this.alarmReason.value.trim();
-    return by && reason ? { by, reason } : null;
+    return PhaseControls.decided(this.alarmDecider);
+  }
+
+  /** The gate override as filled in (ticked, who and why), or null. */
+  gateOverride() {
+    if (this.gate.hidden || !this.override.checked) return null;
+    return PhaseControls.decided(this.gateDecider);
   }
 
   /** Offer the next phases of `session` (none when `allowed` is false or it has ended). */
@@ -184,16 +276,19 @@ export class PhaseControls {
     );
     const nowValue = minuteValue(now());
     this.at.value = nowValue;
-    this.at.max = nowValue;
     this.at.dataset.initial = nowValue;
+    document.getElementById("phase-at-day").textContent = "";
 
     this.autoList.replaceChildren();
     this.manualBox.replaceChildren();
     this.manualSet.hidden = true;
     this.alarmBox.hidden = true;
-    this.alarmBy.value = "";
-    this.alarmReason.value = "";
+    for (const decider of [this.alarmDecider, this.gateDecider]) {
+      decider.reason.value = "";
+      decider.by.value = "";
+    }
     this.showGate(null);
+    this.loadClinicians();
     this.dialog.showModal();
     this.cancel.focus();
     this.loadChecklist();
@@ -203,7 +298,7 @@ export class PhaseControls {
   /** The time the nurse set the change back to, or null for "now". */
   chosenTime() {
     if (this.at.value === this.at.dataset.initial) return null;
-    return fromDateTimeLocalValue(this.at.value);
+    return fromClockValue(this.at.value);
   }
 
   /** Ask the server to judge the checklist at the chosen time (now unless set back). */
@@ -266,27 +361,44 @@ export class PhaseControls {
     return [...this.manualBox.querySelectorAll("input[type=checkbox]")];
   }
 
-  /** An auto item as it stands in the dialog: the gate and open alarms count once overridden. */
+  /**
+   * An auto item as it stands in the dialog: the gate and open alarms count once overridden,
+   * and anything met only with a second look (the server's `attention`, a baseline above the
+   * gate, an override) is marked so, never with a green tick.
+   */
   autoState(item) {
-    if (item.key === "pre_dose_gate" && item.met === false && !this.gate.hidden && this.override.checked) {
-      return { met: true, detail: "above the gate; going ahead (override ticked below)" };
+    const detail = nurseWords(item.detail);
+    if (item.key === GATE_ITEM && item.met === false && !this.gate.hidden) {
+      const override = this.gateOverride();
+      if (override) {
+        return { met: true, attention: true, detail: `${detail}; started anyway, decided by ${this.clinicianName(override.by)}: ${override.reason}` };
+      }
+      return { met: false, detail: `${detail}; start anyway only with who decides and why (below)` };
     }
     if (item.key === ALARM_ITEM && item.met === false) {
       // The server's detail ends with how an API client overrides; here the box below does.
       const open = (item.detail || "").split("; acknowledge")[0];
       const override = this.alarmOverride();
-      if (override) return { met: true, detail: `${open}; overridden by ${override.by}: ${override.reason}` };
+      if (override) {
+        return { met: true, attention: true, detail: `${open}; discharge decided by ${this.clinicianName(override.by)}: ${override.reason}` };
+      }
       return { met: false, detail: `${open}; acknowledge them, or discharge anyway (below)` };
     }
-    return { met: item.met, detail: item.detail };
+    if (item.key === "baseline_bp" && item.met && this.gateInfo && this.gateInfo.advised_against) {
+      // A baseline above the gate is recorded, not fine: say which gate it is above.
+      const { systolic, diastolic } = this.gateInfo.gate || {};
+      const gate = systolic && diastolic ? ` the ${systolic}/${diastolic} gate` : " the pre-dose gate";
+      return { met: true, attention: true, detail: `recorded ${detail}, above${gate}` };
+    }
+    return { met: item.met, attention: Boolean(item.attention) && item.met === true, detail };
   }
 
   renderAuto() {
     const auto = this.checklist ? this.checklist.items.filter((item) => item.kind === "auto") : [];
     this.autoList.replaceChildren(
       ...auto.map((item) => {
-        const { met, detail } = this.autoState(item);
-        let state = met === true ? "met" : "none";
+        const { met, attention, detail } = this.autoState(item);
+        let state = met === true ? (attention ? "attention" : "met") : "none";
         if (met === false) state = item.required ? "unmet" : "advice";
         const mark = MARKS[state];
         const li = el("li", { attrs: { "data-key": item.key, "data-state": state } }, [
@@ -312,6 +424,8 @@ export class PhaseControls {
       if (item.kind !== "auto" || this.autoState(item).met !== false) continue;
       if (item.key === ALARM_ITEM) {
         missing.push("answer the open high-priority alarms, or give who decides and why to discharge anyway");
+      } else if (item.key === GATE_ITEM && !this.gate.hidden) {
+        missing.push("the baseline is above the pre-dose gate: to start anyway, tick it and give who decides and why");
       } else missing.push(item.label);
     }
     for (const box of this.manualInputs()) {
@@ -360,15 +474,19 @@ export class PhaseControls {
   async checkGate() {
     try {
       const advice = await api(`/api/sessions/${this.sessionId}/gate`);
-      if (this.target === "infusing" && this.dialog.open) this.showGate(advice.advised_against ? advice.message : null);
+      if (this.target !== "infusing" || !this.dialog.open) return;
+      this.gateInfo = advice;
+      this.showGate(advice.advised_against ? advice.message : null);
     } catch {
       // The server checks again when the infusion is started.
     }
   }
 
   showGate(message) {
+    if (!message) this.gateInfo = null;
     this.gate.hidden = !message;
     this.override.checked = false;
+    this.gateDecider.box.hidden = true;
     this.gateText.textContent = message || "";
     this.update();
     if (message) this.override.focus();
@@ -383,15 +501,16 @@ export class PhaseControls {
     const note = this.note.value.trim();
     if (note) body.note = note;
     if (this.at.value !== this.at.dataset.initial) {
-      const at = fromDateTimeLocalValue(this.at.value);
+      const at = fromClockValue(this.at.value);
       if (!at) {
-        showFieldError(this.at, "Enter a date and time, or leave it as now.");
+        showFieldError(this.at, "Enter a time on the 24-hour clock (e.g. 14:05), or leave it as now.");
         this.at.focus();
         return;
       }
       body.at = at.toISOString();
     }
-    if (!this.gate.hidden) body.override_gate = this.override.checked;
+    const gateOverride = this.gateOverride();
+    if (gateOverride) body.override_gate = gateOverride;
     const alarmOverride = this.alarmOverride();
     if (alarmOverride) body.override_alarms = alarmOverride;
     this.sending = true;
@@ -411,7 +530,9 @@ export class PhaseControls {
 
   async showSendError(err) {
     const fields = { ...err.fields };
-    const inputs = [["at", this.at], ["note", this.note], ["by", this.alarmBy], ["reason", this.alarmReason]];
+    // The server names an override's fields "by" and "reason": whichever override was sent.
+    const decider = this.target === "infusing" ? this.gateDecider : this.alarmDecider;
+    const inputs = [["at", this.at], ["note", this.note], ["by", decider.by], ["reason", decider.reason]];
     for (const [name, input] of inputs) {
       if (!fields[name]) continue;
       showFieldError(input, fields[name]);
@@ -422,7 +543,8 @@ export class PhaseControls {
       await this.checkGate();
       if (!this.gate.hidden) return;
     }
-    showFormErrors(this.form, [...err.general, ...Object.values(fields)]);
+    // The server's refusal is written for every client; on screen it drops the API hints.
+    showFormErrors(this.form, [...err.general, ...Object.values(fields)].map(nurseWords));
     const invalid = this.form.querySelector("[aria-invalid='true']");
     if (invalid && !err.general.length && !Object.keys(fields).length) invalid.focus();
     else document.getElementById("confirm-phase-errors").focus();

@@ -20,6 +20,9 @@ import { ReadingErrorDialog } from "./reading-error.js";
 import { canAcknowledge, canChangePhase, canRecord } from "./roles.js";
 import { AlarmsPanel, fillAlarmBox } from "./session-alarms.js";
 import { News2Panel } from "./news2-panel.js";
+import { OfflineQueue } from "./offline-queue.js";
+import { QueueView } from "./queue-view.js";
+import { keepAppShell, lastCatalogue, lastMe, rememberCatalogue, rememberMe } from "./offline-shell.js";
 import { LiveStream } from "./stream.js";
 import { durationText, everySecond, localDateTime, localTime, now, parseTime } from "./time.js";
 import { foldLatest, formatValue, refreshAges, renderVitals } from "./vitals-display.js";
@@ -91,6 +94,8 @@ function showSession(session) {
   if (session.planned_dose_mg) parts.push(`${session.planned_dose_mg} mg planned`);
   if (session.weight_kg) parts.push(`${session.weight_kg} kg`);
   if (session.planned_duration_min) parts.push(`${session.planned_duration_min} min`);
+  // The NEWS2 SpO2 scale decides how SpO2 scores (and, on scale 2, its limits): always said.
+  parts.push(session.spo2_scale === 2 ? "SpO₂ scale 2 (prescribed 88–92% target)" : "SpO₂ scale 1");
   parts.push(`started ${localDateTime(session.created_at)}`);
   $("session-sub").textContent = parts.join(" · ");
   const badge = $("phase-badge");
@@ -237,11 +242,15 @@ function takeEnteredInError(reading) {
   renderSoon();
 }
 
-/** The latest values atop the page, stale by the same rule as on the ward's tiles. */
+/**
+ * The latest values atop the page, stale by the same rule as on the ward's tiles; a value with
+ * an open alarm in its priority's colour with the limit it crossed.
+ */
 function drawLatest() {
   renderVitals($("latest"), state.latest, {
     phase: state.session?.phase,
     news2MaxMinutes: state.news2MaxMinutes,
+    alarms: alerts.open(sessionId),
   });
 }
 
@@ -353,6 +362,7 @@ function takeAlert(alert) {
 function alarmsChanged() {
   alarmsPanel.render();
   chart.setAlarms(alerts.all().filter((a) => a.session_id === sessionId));
+  drawLatest(); // an alarming value stands out, and stops when its alarm resolves
   drawOtherAlarms();
   // On a real patient's page no drill ever sounds; on a drill's page its alarms (and other
   // drills') sound with the drill tone, and patients' alarms with the real one, first.
@@ -438,10 +448,70 @@ function showLoadError(err) {
   $("session-title").textContent = "Session not available";
 }
 
+const OFFLINE_RETRY_MS = 5000;
+
+/** The readings waiting to send, without the form (no catalogue kept to check new ones by). */
+function queueOnly(user) {
+  let view = null;
+  const queue = new OfflineQueue({ sessionId, user, onChange: () => view && view.render() });
+  view = new QueueView(queue);
+  queue.start();
+}
+const unreachable = (err) => err && err.status === 0;
+
+/**
+ * Opened without a connection (from the app shell, sw.js): say so, show the readings this
+ * device keeps waiting to send (and take more, when the catalogue is known), and load the page
+ * properly as soon as the server answers again. Nothing of the patient is shown from memory.
+ */
+function openOffline() {
+  document.body.dataset.offline = "true";
+  $("session-title").textContent = `Session #${sessionId}: no connection`;
+  const box = $("load-error");
+  box.textContent =
+    "No connection to the Vigil server: this page cannot show the patient's values or alarms. " +
+    "Readings recorded here wait on this device and are sent when the connection returns; " +
+    "the page then loads by itself.";
+  box.hidden = false;
+  link.status("reconnecting", 1); // the lost-link alarm follows after its grace, as ever
+  if (state.me) {
+    // Who was signed in when the server last answered (the header could not ask it).
+    $("who-name").textContent = state.me.display_name || state.me.name;
+    $("who-role").textContent = state.me.role.charAt(0).toUpperCase() + state.me.role.slice(1);
+  }
+  const catalogue = lastCatalogue();
+  if (catalogue && state.me) {
+    entry = new EntryForm($("entry-form"), { sessionId, user: state.me.name, catalogue, onStored: () => {} });
+    entry.setEnabled(canRecord(state.me.role, false));
+  } else {
+    $("entry-form").hidden = true;
+    if (state.me) queueOnly(state.me.name);
+  }
+  const retry = async () => {
+    try {
+      await api("/api/health");
+      location.reload();
+    } catch {
+      setTimeout(retry, OFFLINE_RETRY_MS);
+    }
+  };
+  window.addEventListener("online", retry);
+  setTimeout(retry, OFFLINE_RETRY_MS);
+}
+
 async function main() {
   sound = initAlarmAudio();
   link = new LinkAlarm({ sound });
-  state.me = await initHeader();
+  keepAppShell();
+  try {
+    state.me = await initHeader();
+    rememberMe(state.me);
+  } catch (err) {
+    if (!unreachable(err)) throw err;
+    state.me = lastMe();
+    openOffline();
+    return;
+  }
   if (!Number.isInteger(sessionId)) {
     showLoadError({ status: 404 });
     return;
@@ -450,7 +520,16 @@ async function main() {
   $("record-report").href = `/api/sessions/${sessionId}/report`;
   $("record-pdf").href = `/api/sessions/${sessionId}/report.pdf`;
   $("record-csv").href = `/api/sessions/${sessionId}/readings.csv`;
-  const [session, catalogue] = await Promise.all([api(`/api/sessions/${sessionId}`), loadCatalogue()]);
+  let session;
+  let catalogue;
+  try {
+    [session, catalogue] = await Promise.all([api(`/api/sessions/${sessionId}`), loadCatalogue()]);
+  } catch (err) {
+    if (!unreachable(err)) throw err;
+    openOffline();
+    return;
+  }
+  rememberCatalogue(catalogue);
   chart = new VitalsChart($("vitals-chart"), { revision: `session-${sessionId}` });
   bindWindowButtons(chart, $("chart-window"));
   news2Panel = new News2Panel($("news2"), sessionId, catalogue.consciousness);
@@ -469,6 +548,7 @@ async function main() {
   phases = new PhaseControls({
     container: $("phase-actions"),
     sessionId,
+    me: state.me,
     onChanged: (changed) => {
       showSession(changed);
       // The button that opened the dialog is gone: put focus somewhere that makes sense.

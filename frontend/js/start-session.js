@@ -3,6 +3,11 @@
 import { ApiError, api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { canRegisterPatient } from "./roles.js";
+import { keepAppShell } from "./offline-shell.js";
+
+// The ward is the page most often open: it keeps the app shell for a reload without a
+// connection (frontend/sw.js), as the session page does.
+keepAppShell();
 
 const dialog = document.getElementById("start-dialog");
 const form = document.getElementById("start-form");
@@ -10,6 +15,9 @@ const search = document.getElementById("patient-search");
 const results = document.getElementById("patient-results");
 const submit = document.getElementById("start-submit");
 const el = (id) => document.getElementById(id);
+
+// What a nurse calls the fields the server may name in a refusal.
+const FIELD_WORDS = { spo2_scale: "SpO₂ scale", limit_profile_id: "Alarm limits", simulated: "Simulated" };
 
 let searchTimer = null;
 let searchSeq = 0;
@@ -84,7 +92,10 @@ function collect() {
     weight_kg: numberOrNull(el("weight_kg")),
     planned_duration_min: numberOrNull(el("planned_duration_min")),
     simulated: el("simulated").checked,
+    spo2_scale: Number(radioValue("spo2_scale") || 1),
   };
+  const profile = el("limit_profile_id").value;
+  if (profile) body.limit_profile_id = Number(profile);
   let patient = null;
   if (mode() === "new") {
     patient = { clinic_id: el("clinic_id").value.trim(), display_name: el("display_name").value.trim() };
@@ -108,7 +119,7 @@ function showApiError(err) {
   for (const [field, message] of Object.entries(err.fields)) {
     const input = field === "patient_id" ? search : form.elements[field];
     if (input && input.id) showFieldError(input, message);
-    else general.push(`${field}: ${message}`);
+    else general.push(`${FIELD_WORDS[field] || "The form"}: ${message}`); // never an API name
   }
   showFormErrors(form, general);
   const first = form.querySelector("[aria-invalid='true']");
@@ -155,6 +166,32 @@ async function onSubmit(event) {
   }
 }
 
+/**
+ * Offer the clinic's limit profiles, the default one chosen (a choice made since the dialog
+ * was last opened stays). Without the list the session still starts, on the clinic default.
+ */
+async function loadProfiles() {
+  const select = el("limit_profile_id");
+  let profiles;
+  try {
+    profiles = await api("/api/limits/profiles");
+  } catch {
+    return; // "Clinic default" (sent as no profile) stays the one choice
+  }
+  const chosen = select.value;
+  const options = profiles.map((profile) => {
+    const option = document.createElement("option");
+    option.value = String(profile.id);
+    option.textContent = profile.is_default ? `${profile.name} (clinic default)` : profile.name;
+    option.dataset.default = String(profile.is_default);
+    return option;
+  });
+  if (!options.length) return;
+  select.replaceChildren(...options);
+  const fallback = options.find((option) => option.dataset.default === "true") || options[0];
+  select.value = options.some((option) => option.value === chosen) ? chosen : fallback.value;
+}
+
 /** Wire the dialog for the signed-in person `me`. */
 export function initStartSession(me) {
   const open = el("start-open");
@@ -173,6 +210,7 @@ export function initStartSession(me) {
     dialog.showModal();
     search.focus();
     runSearch();
+    loadProfiles();
   });
   el("start-cancel").addEventListener("click", () => dialog.close());
   for (const radio of form.querySelectorAll("input[name='patient_mode']")) {

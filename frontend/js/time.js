@@ -69,20 +69,38 @@ export function ageMs(iso) {
   return Math.max(0, now() - parseTime(iso).getTime());
 }
 
-/** Value for an <input type="datetime-local" step="1">, in local time. */
-export function toDateTimeLocalValue(date) {
-  const d = parseTime(date);
-  return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}` +
-    `T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
-  );
+/** "14:05:09" (or "14:05") for a 24-hour time field, in local time. */
+export function clockValue(date, { seconds = true } = {}) {
+  return localTime(date, { seconds });
 }
 
-/** A datetime-local input's value as a Date (the input is local time), or null if unusable. */
-export function fromDateTimeLocalValue(value) {
-  if (!value) return null;
-  const d = new Date(value); // no offset in the string: JavaScript reads it as local time
-  return Number.isNaN(d.getTime()) ? null : d;
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * A time of day typed on the 24-hour clock ("14:05", "14:05:09", "1405", "14.05") as the Date
+ * it most likely means: today, or yesterday when today's would be more than `aheadMs` ahead
+ * of `nowMs` (a reading at 23:55 set back to just after midnight). Null when it is no time.
+ * Browsers' own time pickers show AM/PM in some locales; a clinic reads 24-hour time.
+ */
+export function fromClockValue(text, { nowMs = now(), aheadMs = HOUR_MS } = {}) {
+  const value = String(text || "").trim();
+  const match = /^(\d{1,2})(?:[:.h]?(\d{2}))(?:[:.]?(\d{2}))?$/.exec(value);
+  if (!match) return null;
+  const [hours, minutes, seconds] = [match[1], match[2], match[3] || "0"].map(Number);
+  if (hours > 23 || minutes > 59 || seconds > 59) return null;
+  const d = new Date(nowMs);
+  d.setHours(hours, minutes, seconds, 0);
+  if (d.getTime() > nowMs + aheadMs) d.setDate(d.getDate() - 1);
+  return d;
+}
+
+/** "yesterday" when `date` is not today in local time (for a note beside a time field), else "". */
+export function dayNote(date, nowMs = now()) {
+  const day = (d) => new Date(d).toDateString();
+  if (day(date) === day(nowMs)) return "";
+  const yesterday = new Date(nowMs);
+  yesterday.setDate(yesterday.getDate() - 1);
+  return day(date) === day(yesterday) ? "yesterday" : parseTime(date).toLocaleDateString(undefined, { day: "numeric", month: "short" });
 }
 
 /**

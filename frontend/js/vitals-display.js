@@ -2,6 +2,7 @@
 // "Stale" follows how often a value is due, not one number for all: a pulse oximeter sends every
 // second, a cuff every 10–15 minutes, a nurse's temperature once a round.
 
+import { PRIORITY_WORDS, RANK } from "./alerts.js";
 import { ageMs, ageText, localTime, parseTime } from "./time.js";
 
 const MINUTE = 60 * 1000;
@@ -89,6 +90,81 @@ export function shownValue(key, latest) {
   return entry ? { text: formatValue(key, entry.value), taken_at: entry.taken_at, source: entry.source } : null;
 }
 
+// The reading fields a card shows (BP is two), for matching an alarm's "<vital>.<above|below>".
+const CARD_VITALS = { bp: ["systolic", "diastolic"] };
+const VITAL_WORDS = {
+  heart_rate: "heart rate", systolic: "systolic", diastolic: "diastolic", spo2: "SpO₂",
+  respiratory_rate: "respiratory rate", temperature: "temperature",
+};
+
+/**
+ * The open alarms of the vitals a card shows, highest first: those whose condition is one of
+ * its vitals going above or below a limit and that still stand (a latched alarm's value is
+ * back in range, so the value shown is no longer the alarming one).
+ */
+export function cardAlarms(key, alarms) {
+  const vitals = CARD_VITALS[key] || [key];
+  const found = [];
+  for (const alert of alarms || []) {
+    if (alert.status === "resolved" || alert.present === false) continue;
+    const [vital, side] = String(alert.condition || "").split(".");
+    if (!vitals.includes(vital) || (side !== "above" && side !== "below")) continue;
+    found.push({ alert, vital, side });
+  }
+  return found.sort((a, b) => RANK[b.alert.priority] - RANK[a.alert.priority]);
+}
+
+const limitText = (vital, value) => (vital === "temperature" ? Number(value).toFixed(1) : String(Math.round(Number(value))));
+
+/**
+ * Make an alarming value stand out (IEC: its priority's colour, a drill's own look) and say the
+ * limit it crossed beside it, "196/121 ▲ >180", so it never looks like a normal value; clear it
+ * when the alarm is gone. Words for screen readers and the tooltip say the same in full.
+ */
+export function markValueAlarm(valueEl, key, alarms) {
+  valueEl.querySelector(".v-limit")?.remove();
+  const found = cardAlarms(key, alarms);
+  if (!found.length) {
+    valueEl.classList.remove("value-alarm", "drill");
+    delete valueEl.dataset.priority;
+    valueEl.removeAttribute("title");
+    return;
+  }
+  const top = found[0].alert;
+  valueEl.classList.add("value-alarm");
+  valueEl.classList.toggle("drill", Boolean(top.simulated));
+  valueEl.dataset.priority = top.priority;
+  // One part per vital in alarm (BP: systolic first), each with its side and limit.
+  const parts = [];
+  const words = [];
+  for (const vital of CARD_VITALS[key] || [key]) {
+    const hit = found.find((f) => f.vital === vital);
+    if (!hit) continue;
+    const { alert, side } = hit;
+    const limit = alert.limit === null || alert.limit === undefined ? "" : limitText(vital, alert.limit);
+    const sign = side === "above" ? ">" : "<";
+    const label = key === "bp" && vital === "diastolic" && parts.length === 0 ? "dia " : "";
+    parts.push(`${label}${limit ? sign + limit : ""}`);
+    const sim = alert.simulated ? "simulated " : "";
+    words.push(
+      `${sim}${PRIORITY_WORDS[alert.priority] || alert.priority} alarm: ${VITAL_WORDS[vital] || vital} ` +
+        `${side}${limit ? ` the limit ${limit}` : " its limit"}`,
+    );
+  }
+  const arrow = found[0].side === "above" ? "▲" : "▼";
+  const span = document.createElement("span");
+  span.className = "v-limit";
+  const shown = document.createElement("span");
+  shown.setAttribute("aria-hidden", "true");
+  shown.textContent = ` ${arrow} ${parts.join("/")}`.trimEnd();
+  const spoken = document.createElement("span");
+  spoken.className = "visually-hidden";
+  spoken.textContent = ` (${words.join("; ")})`;
+  span.append(shown, spoken);
+  valueEl.append(span);
+  valueEl.title = words.join("; ");
+}
+
 /** A vital's label: its short name (the full name on hover and for screen readers) and unit. */
 export function vitalLabel(spec) {
   const label = document.createElement("div");
@@ -109,9 +185,10 @@ export function vitalLabel(spec) {
 
 /**
  * Draw the cards for `latest` into `container` (optional vitals only when present); `phase` and
- * `news2MaxMinutes` decide when each value is stale.
+ * `news2MaxMinutes` decide when each value is stale, and `alarms` (the session's open ones)
+ * which values are shown as alarming.
  */
-export function renderVitals(container, latest, { phase, news2MaxMinutes } = {}) {
+export function renderVitals(container, latest, { phase, news2MaxMinutes, alarms } = {}) {
   const nodes = [];
   for (const card of CARDS) {
     const shown = shownValue(card.key, latest);
@@ -125,6 +202,7 @@ export function renderVitals(container, latest, { phase, news2MaxMinutes } = {})
     const value = document.createElement("div");
     value.className = "v-value";
     value.textContent = shown ? shown.text : "–";
+    if (shown) markValueAlarm(value, card.key, alarms);
 
     const age = document.createElement("div");
     age.className = "v-age";

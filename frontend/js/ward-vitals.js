@@ -4,7 +4,7 @@
 import { describeTrend, drawSparkline } from "./sparkline.js";
 import { TREND_MINUTES, TREND_MS } from "./ward-trend.js";
 import { now, parseTime } from "./time.js";
-import { markTaken, refreshAge, shownValue, vitalLabel } from "./vitals-display.js";
+import { markTaken, markValueAlarm, refreshAge, shownValue, vitalLabel } from "./vitals-display.js";
 
 
 // Rows with a trend (always HR, BP, SpO2; RR once the chair has one), then a line of the
@@ -53,9 +53,10 @@ function buildRow(spec, withTrend) {
 
 /**
  * Draw the tile's vitals into `container` (rows are built once and kept, so a screen reader's
- * place and the DOM the tests hold survive the once-a-second updates).
+ * place and the DOM the tests hold survive the once-a-second updates); `alarms`, the session's
+ * open alarms, mark the values that alarm.
  */
-export function drawVitals(container, { latest, trend, phase, news2MaxMinutes }) {
+export function drawVitals(container, { latest, trend, phase, news2MaxMinutes, alarms }) {
   let rows = container.querySelector(".vital-rows");
   let extras = container.querySelector(".vital-extras");
   if (!rows) {
@@ -80,7 +81,7 @@ export function drawVitals(container, { latest, trend, phase, news2MaxMinutes })
         const ordered = specs.map((s) => parent.querySelector(`.vital[data-vital='${s.key}']`)).filter(Boolean);
         if (ordered.some((el, i) => parent.children[i] !== el)) parent.replaceChildren(...ordered);
       }
-      fillRow(row, spec, shown, { phase, news2MaxMinutes });
+      fillRow(row, spec, shown, { phase, news2MaxMinutes, alarms });
       if (withTrend) drawTrend(row, spec, trend);
     }
   };
@@ -89,7 +90,7 @@ export function drawVitals(container, { latest, trend, phase, news2MaxMinutes })
   extras.hidden = !extras.children.length;
 }
 
-function fillRow(row, spec, shown, { phase, news2MaxMinutes }) {
+function fillRow(row, spec, shown, { phase, news2MaxMinutes, alarms }) {
   const value = row.querySelector(".v-value");
   const age = row.querySelector(".v-age");
   if (!shown) {
@@ -100,10 +101,12 @@ function fillRow(row, spec, shown, { phase, news2MaxMinutes }) {
     age.title = "";
     age.querySelector(".age").textContent = "no reading";
     age.querySelector(".badge.stale").hidden = true;
+    markValueAlarm(value, spec.key, []);
     return;
   }
   delete row.dataset.empty;
   value.textContent = shown.text;
+  markValueAlarm(value, spec.key, alarms);
   markTaken(row, age, spec.key, shown, { phase, news2MaxMinutes });
   refreshAge(row);
 }

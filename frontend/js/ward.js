@@ -172,6 +172,7 @@ function drawTile(entry) {
     trend: entry.trend,
     phase: session.phase,
     news2MaxMinutes: entry.news2 && entry.news2.max_age_minutes,
+    alarms: alerts.open(session.id), // an alarming value shows its priority and limit
   });
   el.dataset.trend = entry.trendLoaded ? "loaded" : "loading";
   const started = infusionStart(session);

@@ -119,6 +119,10 @@ def chromium_profile(
         viewport=DESKTOP,
         timezone_id=TIMEZONE,
         locale="en-GB",
+        # The app's service worker (frontend/sw.js) would outlive each test in this shared
+        # profile and answer later tests' page loads; the offline tests run it in a context
+        # of their own (tests/browser/test_offline_shell.py).
+        service_workers="block",
     )
     keeper = context.pages[0] if context.pages else context.new_page()
     yield Profile(context, keeper, context.new_cdp_session(keeper))

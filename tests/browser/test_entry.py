@@ -35,8 +35,8 @@ def count_posts(page: Page, session_id: int) -> list[str]:
 
 
 def local_input_value(moment: datetime) -> str:
-    """What a datetime-local input shows for `moment` in the browser's time zone."""
-    return moment.astimezone(ZoneInfo(TIMEZONE)).strftime("%Y-%m-%dT%H:%M:%S")
+    """What the 24-hour time field shows for `moment` in the browser's time zone."""
+    return moment.astimezone(ZoneInfo(TIMEZONE)).strftime("%H:%M:%S")
 
 
 def test_a_full_set_entered_by_keyboard_alone_is_stored_with_every_observation(
@@ -272,3 +272,41 @@ def test_the_form_fits_a_tablet_with_controls_a_finger_can_hit(
     page.locator("label[for=o2-oxygen]").click()
     expect(page.locator("#o2-oxygen")).to_be_checked()
     assert trace(page, "heart_rate")["y"] == [70, 70, 70]
+
+
+def test_times_are_typed_on_the_24_hour_clock_never_with_am_or_pm(
+    open_session: OpenSession, nurse_api: httpx.Client
+) -> None:
+    session = new_session(nurse_api)
+    page = open_session(session["id"])
+    # A browser's own time pickers show AM/PM in some locales: none is used on the page.
+    assert page.locator("input[type=time], input[type=datetime-local]").count() == 0
+    time_input = page.locator("#taken_at")
+    expect(time_input).to_have_value(re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"))
+    expect(time_input).to_have_attribute("inputmode", "numeric")
+
+    # Digits alone will do (a phone's number pad has no colon): "0930" is 09:30:00, the
+    # latest 09:30 that is not ahead of now (yesterday's, if it is not 09:30 yet today).
+    now = datetime.now(ZoneInfo(TIMEZONE))
+    expected = now.replace(hour=9, minute=30, second=0, microsecond=0)
+    if expected > now + timedelta(hours=1):
+        expected -= timedelta(days=1)
+        expect_day = "yesterday"
+    else:
+        expect_day = ""
+    time_input.fill("0930")
+    expect(page.locator("#taken_at-day")).to_have_text(expect_day)
+    page.locator("#heart_rate").fill("71")
+    page.locator("#heart_rate").press("Enter")
+    expect(page.locator("#entry-status")).to_contain_text("taken 09:30:00")
+    (reading,) = readings_of(nurse_api, session["id"])
+    assert datetime.fromisoformat(reading["taken_at"]).replace(tzinfo=UTC) == expected
+
+    # The phase dialog's time is 24-hour too, and a time that is no time is refused in words.
+    page.get_by_role("button", name="Stop early").click()
+    at = page.locator("#phase-at")
+    expect(at).to_have_value(re.compile(r"^([01]\d|2[0-3]):[0-5]\d$"))
+    at.fill("25:61")
+    page.locator("#phase-note").fill("patient asked to stop")
+    page.locator("#confirm-phase-ok").click()
+    expect(page.locator("#phase-at-error")).to_contain_text("24-hour clock")

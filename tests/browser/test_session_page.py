@@ -209,8 +209,10 @@ def test_the_servers_objections_appear_beside_the_fields_they_concern(
 
     # A time in the future: only the server's clock can judge it.
     page.locator("#diastolic").fill("60")
-    tomorrow = datetime.now(ZoneInfo(TIMEZONE)) + timedelta(days=1)
-    page.locator("#taken_at").fill(tomorrow.strftime("%Y-%m-%dT%H:%M:%S"))
+    # The field takes a time of day (24-hour): half an hour ahead, still today.
+    now = datetime.now(ZoneInfo(TIMEZONE))
+    ahead = min(now + timedelta(minutes=30), now.replace(hour=23, minute=59, second=59))
+    page.locator("#taken_at").fill(ahead.strftime("%H:%M:%S"))
     page.locator("#systolic").press("Enter")
     expect(page.locator("#taken_at-error")).to_contain_text("is in the future")
     expect(page.locator("#taken_at")).to_have_attribute("aria-invalid", "true")
