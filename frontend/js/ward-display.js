@@ -3,8 +3,12 @@
 // remembered on this screen, left with Esc or the visible button.
 
 const KEY = "vigil.ward.display";
-const MIN_TILE_W = 380; // narrower and the BP value and its trend no longer fit a row
-const MIN_TILE_H = 250;
+// Up to 12 chairs get full-size tiles; 13–24 share the screen in smaller ones (a central
+// station's sectors shrink as beds are added); beyond 24 a tile would be too small to read
+// across the room, so the rest are named in the alarm strip instead (ward.js).
+const MIN_TILE_W = 290; // narrower and the BP value and its trend no longer fit a row
+const MIN_TILE_H = 180;
+export const WALL_CAPACITY = 24;
 const TILE_ASPECT = 1.55; // width / height the tile's content reads best at
 // A tile's text shrinks at most to this; a tile that still does not fit makes the grid scroll.
 const MIN_SCALE = 0.75;
@@ -90,6 +94,11 @@ export class WallDisplay {
     return this.root.dataset.display === "wall";
   }
 
+  /** How many tiles this screen shows at most (all of them when not a wall display). */
+  get capacity() {
+    return this.on ? WALL_CAPACITY : Infinity;
+  }
+
   set(mode, { fullscreen = false, focus = true } = {}) {
     const wall = mode === "wall";
     if (wall) this.root.dataset.display = "wall";
@@ -135,6 +144,9 @@ export class WallDisplay {
       shown(".tile-alarm") ? Math.round(tile.querySelector(".alarm-body").textContent.length / 25) : -1,
       shown(".tile-data-note"),
       tile.querySelector(".tile-news2").textContent.length > 40,
+      // Trends drawn once loaded: their sparklines can make a row taller than its value.
+      tile.dataset.trend,
+      tile.querySelectorAll(".vital-extras .vital").length,
       tile.clientWidth,
       tile.clientHeight,
     ].join("|");
@@ -166,9 +178,14 @@ export class WallDisplay {
     }
   }
 
-  /** What a decision to scroll holds for: until the tile count or the window changes. */
+  /**
+   * What a decision to scroll holds for: until the tile count, the window or the room left for
+   * the tiles changes (the alarm strip growing, the sound or lost-link bar at the foot going).
+   */
   sizeKey() {
-    return `${this.count}|${window.innerWidth}x${window.innerHeight}`;
+    const foot = document.querySelector(".foot-bars");
+    const top = Math.round(this.tiles.getBoundingClientRect().top + window.scrollY);
+    return `${this.count}|${window.innerWidth}x${window.innerHeight}|${top}|${foot ? foot.offsetHeight : 0}`;
   }
 
   scroll() {
