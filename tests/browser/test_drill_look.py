@@ -63,7 +63,8 @@ def expect_drill_unlike_real(drill: Locator, real: Locator) -> None:
     assert seen_drill["color"] != seen_real["color"], (seen_drill, seen_real)
     assert seen_drill["border"] != seen_real["border"], (seen_drill, seen_real)
     # Violet, not the IEC red (224, 0, 27) nor its dim phase: blue well above red's share.
-    red, green, blue = (int(v) for v in seen_drill["color"].split("(")[1].split(")")[0].split(",")[:3])
+    channels = seen_drill["color"].split("(")[1].split(")")[0].split(",")[:3]
+    red, green, blue = (int(v) for v in channels)
     assert blue > green and blue >= red * 0.9, seen_drill
     # Its HIGH still flashes at a HIGH alarm's rate, for rehearsal.
     assert seen_drill["duration"] == seen_real["duration"], (seen_drill, seen_real)
@@ -83,7 +84,8 @@ def scaled_down(page: Page, png: bytes, width: int, path: Path) -> None:
     view = page.context.new_page()
     source = base64.b64encode(png).decode()
     view.set_viewport_size({"width": width, "height": width * 9 // 16})
-    view.set_content(f"<img src='data:image/png;base64,{source}' style='width:{width}px;display:block'>")
+    style = f"width:{width}px;display:block"
+    view.set_content(f"<img src='data:image/png;base64,{source}' style='{style}'>")
     view.screenshot(path=str(path))
     view.close()
 
@@ -94,8 +96,18 @@ def test_a_drill_differs_from_a_patients_alarm_on_ward_wall_and_strip(
     sessions = [new_session(admin_api, chair=f"Chair {n}") for n in range(1, 11)]
     drills = [new_session(admin_api, chair=f"Chair {n}", simulated=True) for n in range(11, 15)]
     for session in sessions + drills:
-        reading(admin_api, session["id"], heart_rate=74, systolic=128, diastolic=80, spo2=97,
-                respiratory_rate=15, temperature=36.8, consciousness="A", on_oxygen=False)
+        reading(
+            admin_api,
+            session["id"],
+            heart_rate=74,
+            systolic=128,
+            diastolic=80,
+            spo2=97,
+            respiratory_rate=15,
+            temperature=36.8,
+            consciousness="A",
+            on_oxygen=False,
+        )
     patient, drill = sessions[3], drills[0]  # Chair 4 and Chair 11
     reading(admin_api, patient["id"], systolic=190, diastolic=95)  # HIGH
     reading(admin_api, drill["id"], systolic=190, diastolic=95)  # HIGH, a drill's
@@ -115,10 +127,13 @@ def test_a_drill_differs_from_a_patients_alarm_on_ward_wall_and_strip(
     )
     assert frame[0] == "dashed" and frame[1] != "rgb(224, 0, 27)", frame
 
-    entry = lambda sid: page.locator(f"#alarm-strip-list li[data-session-id='{sid}'] .alarm-box")  # noqa: E731
+    def entry(sid: int) -> Locator:
+        return page.locator(f"#alarm-strip-list li[data-session-id='{sid}'] .alarm-box")
+
     expect_drill_unlike_real(entry(drill["id"]), entry(patient["id"]))
     strip = page.evaluate(
-        "() => [...document.querySelectorAll('#alarm-strip-list li')].map((li) => li.dataset.simulated)"
+        "() => [...document.querySelectorAll('#alarm-strip-list li')]"
+        ".map((li) => li.dataset.simulated)"
     )
     assert strip == ["false", "false", "true", "true"], strip  # patients before drills
     page.get_by_role("button", name="Enable alarm sound").click()

@@ -132,7 +132,7 @@ def test_a_strip_entry_leads_to_its_tile_and_to_its_session(
     entry.locator("a.strip-go").click()
     expect(tile.locator(".tile-link")).to_be_focused()
     box = tile.bounding_box()
-    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 768, box
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 768, box
     expect(tile).to_have_attribute("data-found", "true")
 
     open_link = entry.get_by_role("link", name="Open the session of Chair 14")
@@ -147,7 +147,9 @@ def drill_named(url: str, chair: str) -> dict[str, Any]:
         return new_session(admin, chair=chair, simulated=True)
 
 
-def fake_alarm(alarm_id: int, session: dict[str, Any], priority: str, **fields: Any) -> dict[str, Any]:
+def fake_alarm(
+    alarm_id: int, session: dict[str, Any], priority: str, **fields: Any
+) -> dict[str, Any]:
     at = f"2026-01-01T00:00:{abs(alarm_id):02d}Z"
     alarm: dict[str, Any] = {
         "id": alarm_id,
