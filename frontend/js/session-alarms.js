@@ -65,6 +65,8 @@ export class AlarmsPanel {
     const panel = $("alarms-panel");
     if (open.length) panel.dataset.priority = open[0].priority;
     else delete panel.dataset.priority;
+    // A drill's page frames its alarms as a drill's, not in the priority's IEC colour.
+    panel.dataset.simulated = String(open.length > 0 && Boolean(open[0].simulated));
     const waiting = open.filter(isUnacknowledged).length;
     $("alarms-count").textContent = open.length ? `(${open.length} open${waiting ? `, ${waiting} not acknowledged` : ""})` : "";
     // "No open alarms" only when that is known, not when they failed to load.
