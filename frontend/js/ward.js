@@ -232,7 +232,18 @@ function drawAlarm(entry) {
       return badge;
     }),
   );
-  box.querySelector(".alarm-text").textContent = alarmLabel(top).replace(/^!+ /, "");
+  const words = alarmLabel(top).replace(/^!+ /, "");
+  const text = box.querySelector(".alarm-text");
+  if (top.simulated) {
+    // "SIMULATED" on its own, so the wall's small tiles can leave it to the DRILL mark on screen
+    // while it is still read out.
+    const sim = document.createElement("span");
+    sim.className = "sim-word";
+    sim.textContent = "SIMULATED ";
+    text.replaceChildren(sim, words.replace(/^SIMULATED /, ""));
+  } else {
+    text.textContent = words;
+  }
   box.querySelector(".alarm-since").dataset.raisedAt = top.raised_at;
   box.querySelector(".alarm-since").textContent = sinceText(top);
   const others = open.slice(1);

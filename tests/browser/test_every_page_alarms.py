@@ -4,6 +4,7 @@ same alarm sound; none of them plays a drill's. The record itself stays a script
 document, shown in a frame that may run none."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -19,6 +20,7 @@ from tests.helpers import new_session, post_reading
 pytestmark = pytest.mark.browser
 
 REAL_HIGH_HZ = 880  # alarm-sound.js PATTERNS.high.frequency
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
@@ -88,6 +90,8 @@ def test_the_limits_page_shows_and_sounds_a_patients_alarm_but_not_a_drills(
     expect_real_alarm_seen_and_heard(page, patient)
     violations = axe_violations(page)
     assert not violations, describe(violations)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "limits-with-a-patients-alarm.png"))
 
 
 def test_the_trainer_console_sounds_a_patients_alarm_and_stays_silent_for_drills(
@@ -155,3 +159,5 @@ def test_the_report_link_opens_a_viewer_that_keeps_alarms_seen_heard_and_prints_
     expect_real_alarm_seen_and_heard(page, other)
     violations = axe_violations(page, exclude=["#record-frame"])
     assert not violations, describe(violations)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "record-viewer-with-an-alarm.png"))
