@@ -145,6 +145,8 @@ export class AlarmStrip {
     sep.className = "visually-hidden";
     sep.textContent = ": ";
     go.querySelector(".alarm-body").prepend(name, sep);
+    // Said first, where the entry's end may be cut short on a narrow strip.
+    if (offScreen) name.after(offScreenFlag());
     if (chair.count > 1) {
       const more = document.createElement("span");
       more.className = "strip-more";
@@ -152,7 +154,6 @@ export class AlarmStrip {
       more.title = `${chair.count - 1} more open alarm${chair.count > 2 ? "s" : ""} on this chair`;
       go.querySelector(".alarm-body").append(more);
     }
-    if (offScreen) go.querySelector(".alarm-body").append(offScreenFlag());
     go.title = entryTitle(chair);
     li.append(go);
     if (this.openLink) li.append(this.openEntry(chair.sessionId, chair.chair));

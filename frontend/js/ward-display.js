@@ -12,6 +12,13 @@ export const WALL_CAPACITY = 24;
 const TILE_ASPECT = 1.55; // width / height the tile's content reads best at
 // A tile's text shrinks at most to this; a tile that still does not fit makes the grid scroll.
 const MIN_SCALE = 0.75;
+// Small tiles (13–24 chairs) may go a little further before the grid scrolls: a chair pushed
+// below the screen is worse than slightly smaller type.
+const MIN_SCALE_SMALL = 0.65;
+const SMALL_TILE_H = 250; // as the ward.css container query that makes a tile compact
+// A decision to scroll is tried again this often (a tile that grew for a moment, e.g. while its
+// first data arrived, must not leave the wall scrolling for good); trying costs one layout pass.
+const RETRY_FIT_MS = 15000;
 
 function fromUrl() {
   const value = new URLSearchParams(location.search).get("display");
@@ -154,7 +161,8 @@ export class WallDisplay {
     tile.dataset.fitKey = key;
     let scale = 1;
     tile.style.setProperty("--s", "1");
-    while (tile.scrollHeight > tile.clientHeight + 1 && scale > MIN_SCALE + 0.001) {
+    const floor = tile.clientHeight < SMALL_TILE_H ? MIN_SCALE_SMALL : MIN_SCALE;
+    while (tile.scrollHeight > tile.clientHeight + 1 && scale > floor + 0.001) {
       scale -= 0.05;
       tile.style.setProperty("--s", scale.toFixed(2));
     }
@@ -185,7 +193,8 @@ export class WallDisplay {
   sizeKey() {
     const foot = document.querySelector(".foot-bars");
     const top = Math.round(this.tiles.getBoundingClientRect().top + window.scrollY);
-    return `${this.count}|${window.innerWidth}x${window.innerHeight}|${top}|${foot ? foot.offsetHeight : 0}`;
+    const round = Math.floor(Date.now() / RETRY_FIT_MS);
+    return `${this.count}|${window.innerWidth}x${window.innerHeight}|${top}|${foot ? foot.offsetHeight : 0}|${round}`;
   }
 
   scroll() {

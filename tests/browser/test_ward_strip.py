@@ -296,6 +296,7 @@ def test_a_wall_names_in_the_strip_every_chair_beyond_its_capacity(
     page.goto(f"{live_server.url}/ward?display=wall")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     expect(page.locator("#tiles .tile:not([hidden])")).to_have_count(24)
+    page.wait_for_timeout(1500)  # first data in, tiles fitted
     assert wall_layout(page)["scroll"] <= 0
     beyond_alarm = page.locator(f"#alarm-strip-list li[data-session-id='{sessions[25]['id']}']")
     expect(beyond_alarm).to_contain_text("Chair 26")
