@@ -307,6 +307,8 @@ def test_a_wall_names_in_the_strip_every_chair_beyond_its_capacity(
     expect(beyond_quiet).to_contain_text("no alarm")
     expect(beyond_quiet).to_contain_text("NOT ON SCREEN")
     expect(beyond_quiet.locator("a")).to_have_attribute("href", f"/sessions/{sessions[24]['id']}")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "wall-26-chairs.png"))
     # Off the wall it is an ordinary ward again: every chair a tile, nothing "not on screen".
     page.get_by_role("button", name="Leave wall display").click()
     expect(page.locator("#tiles .tile:not([hidden])")).to_have_count(26)
