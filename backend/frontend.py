@@ -99,6 +99,11 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def session(session_id: int) -> FileResponse:
         return page("session.html")
 
+    @pages.get("/sessions/{session_id}/record")
+    def record(session_id: int) -> FileResponse:
+        # The record's viewer; the record itself stays the script-free /api/.../report.
+        return page("record.html")
+
     # HEAD too, as the other static files answer it (uvicorn sends no body for a HEAD).
     @pages.api_route("/static/vendor/plotly.min.js", methods=["GET", "HEAD"])
     def plotly_js(request: Request) -> Response:

@@ -7,6 +7,7 @@ import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { showPageError, signedIn } from "./header.js";
 import { describePath, diffLimits } from "./limits-diff.js";
 import { ProfileForm } from "./limits-form.js";
+import { PatientAlarms } from "./page-alarms.js";
 import { localDateTime, localTime } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -350,8 +351,10 @@ newForm.addEventListener("submit", async (event) => {
 const showLoadError = (message) => showPageError(message, "limits-loading");
 
 async function start() {
+  const alarms = new PatientAlarms(); // a patient's alarm is seen and heard here too
   const me = await signedIn("limits-loading");
   if (!me) return;
+  alarms.watch();
   editable = canEditProfiles(me.role);
   try {
     await loadProfiles();

@@ -29,7 +29,7 @@ export function fillAlarmBox(box, alert) {
   box.dataset.priority = alert.priority;
   box.dataset.status = alert.status;
   box.dataset.escalated = String(Boolean(alert.escalated));
-  box.dataset.simulated = String(Boolean(alert.simulated)); // a drill's: its own dashed frame
+  box.dataset.simulated = String(Boolean(alert.simulated)); // a drill's: violet, hatched
   const marker = text("span", "alarm-marker", MARKERS[alert.priority] || "");
   marker.setAttribute("aria-hidden", "true");
   const body = document.createElement("span");
@@ -40,7 +40,9 @@ export function fillAlarmBox(box, alert) {
     body.append(flag);
   }
   body.append(text("span", "alarm-text", alarmLabel(alert).replace(/^!+ /, "")));
-  box.replaceChildren(marker, body);
+  // A drill's alarm carries a large DRILL mark too: told apart across the room, not by a word.
+  const parts = alert.simulated ? [text("span", "drill-mark", "DRILL"), marker, body] : [marker, body];
+  box.replaceChildren(...parts);
 }
 
 function statusText(alert) {
@@ -63,6 +65,8 @@ export class AlarmsPanel {
     const panel = $("alarms-panel");
     if (open.length) panel.dataset.priority = open[0].priority;
     else delete panel.dataset.priority;
+    // A drill's page frames its alarms as a drill's, not in the priority's IEC colour.
+    panel.dataset.simulated = String(open.length > 0 && Boolean(open[0].simulated));
     const waiting = open.filter(isUnacknowledged).length;
     $("alarms-count").textContent = open.length ? `(${open.length} open${waiting ? `, ${waiting} not acknowledged` : ""})` : "";
     // "No open alarms" only when that is known, not when they failed to load.

@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { initAlarmAudio } from "./alarm-audio.js";
+import { AlarmStrip } from "./alarm-strip.js";
 import { AlertStore, alarmLabel } from "./alerts.js";
 import { announce } from "./announce.js";
 import { loadCatalogue } from "./catalogue.js";
@@ -18,7 +19,7 @@ import { LimitsEditor, showLimitChanges } from "./limits-editor.js";
 import { chartLimits, loadLimits, renderLimits } from "./limits-view.js";
 import { ReadingErrorDialog } from "./reading-error.js";
 import { canAcknowledge, canChangePhase, canRecord } from "./roles.js";
-import { AlarmsPanel, fillAlarmBox } from "./session-alarms.js";
+import { AlarmsPanel } from "./session-alarms.js";
 import { News2Panel } from "./news2-panel.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { QueueView } from "./queue-view.js";
@@ -399,31 +400,12 @@ async function reconcileOpenAlarms() {
   }
 }
 
+let otherChairs = null;
+
+/** Every other chair with an open alarm, as the ward's strip shows them: patients, then drills. */
 function drawOtherAlarms() {
-  // Patients' chairs first, drills after them (each in the store's order, highest first).
-  const others = alerts.open().filter((a) => a.session_id !== sessionId);
-  others.sort((a, b) => Number(Boolean(a.simulated)) - Number(Boolean(b.simulated)));
-  const section = $("other-alarms");
-  section.hidden = others.length === 0;
-  // One entry per chair: its highest alarm.
-  const seen = new Set();
-  const items = [];
-  for (const alert of others) {
-    if (seen.has(alert.session_id)) continue;
-    seen.add(alert.session_id);
-    const li = document.createElement("li");
-    const anchor = document.createElement("a");
-    anchor.href = `/sessions/${alert.session_id}`;
-    fillAlarmBox(anchor, alert); // a drill's box says SIMULATED, in its own dashed style
-    const chair = document.createElement("strong");
-    chair.textContent = `${alert.chair}: `;
-    anchor.querySelector(".alarm-body").prepend(chair);
-    li.dataset.sessionId = String(alert.session_id);
-    li.dataset.simulated = String(Boolean(alert.simulated));
-    li.append(anchor);
-    items.push(li);
-  }
-  $("other-alarms-list").replaceChildren(...items);
+  otherChairs ??= new AlarmStrip({ root: $("other-alarms"), list: $("other-alarms-list"), hideWhenEmpty: true });
+  otherChairs.draw(alerts.open().filter((a) => a.session_id !== sessionId));
 }
 
 async function refreshLimits() {
@@ -516,8 +498,8 @@ async function main() {
     showLoadError({ status: 404 });
     return;
   }
-  // The printable record (backend/reports): the report opens in a new tab, PDF and CSV download.
-  $("record-report").href = `/api/sessions/${sessionId}/report`;
+  // The record: its viewer (alarms still seen and heard there), PDF and CSV download.
+  $("record-report").href = `/sessions/${sessionId}/record`;
   $("record-pdf").href = `/api/sessions/${sessionId}/report.pdf`;
   $("record-csv").href = `/api/sessions/${sessionId}/readings.csv`;
   let session;

@@ -8,7 +8,7 @@ import { AlertStore } from "./alerts.js";
 import { loadCatalogue } from "./catalogue.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { showPageError, signedIn } from "./header.js";
-import { LinkAlarm } from "./link-alarm.js";
+import { PatientAlarms } from "./page-alarms.js";
 import { canRunSimulations } from "./roles.js";
 import { SimCard, speedOptions } from "./sim-card.js";
 import { clock, seconds } from "./sim-events.js";
@@ -22,6 +22,9 @@ const MAX_SEED = 2 ** 31 - 1;
 
 const cards = new Map(); // session id -> SimCard, running simulations only
 const alerts = new AlertStore();
+// Patients' alarms are seen (the strip) and heard here like on every page; the drills' alarms
+// this console runs are shown on their cards and stay silent here (heard on the ward).
+const patientAlarms = new PatientAlarms({ store: alerts });
 let editable = false;
 let scenarios = [];
 let changes = 0; // bumped by every action's answer, so an older poll cannot undo it
@@ -212,7 +215,7 @@ function onEvent(message) {
       if (card && card.takeReading(message.data)) markDirty(card.id);
       break;
     case "alert.changed":
-      alerts.apply(message.data);
+      patientAlarms.take(message.data); // kept for the cards; a patient's new alarm is spoken
       break;
     case "simulation.changed":
     case "session.created":
@@ -230,11 +233,8 @@ alerts.onChange((alert) => {
 });
 
 async function loadAlerts() {
-  try {
-    alerts.replaceOpen(await api("/api/alerts"));
-  } catch {
-    return; // the next alert.changed event brings each alarm's news
-  }
+  // On failure the strip says so and tries again; each alert.changed event brings its news.
+  await patientAlarms.reconcile();
   for (const card of cards.values()) card.drawAlarms(alerts.open(card.id));
 }
 
@@ -512,9 +512,9 @@ async function start() {
   // Open the stream first and take the list once it is live, so no change in between is missed;
   // the poll keeps position and truth current whatever the stream does.
   let first = true;
-  // The lost link is shown here too (the monitor column stops following); this page has no
-  // alarm sound of its own: the drills' alarms are heard on the ward and session pages.
-  const link = new LinkAlarm();
+  // The lost link is an alarm here too: the monitor column stops following, and so do the
+  // patients' alarms in the strip.
+  const link = patientAlarms.link;
   const stream = new LiveStream({
     onStatus: (status, attempt, lostSince) => link.status(status, attempt, lostSince),
     onEvent,
@@ -539,6 +539,7 @@ async function start() {
   everySecond(() => {
     for (const card of cards.values()) card.tick();
   });
+  setInterval(loadAlerts, 30000); // reconcile, as every page does
 }
 
 start();

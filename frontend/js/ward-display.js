@@ -3,11 +3,22 @@
 // remembered on this screen, left with Esc or the visible button.
 
 const KEY = "vigil.ward.display";
-const MIN_TILE_W = 380; // narrower and the BP value and its trend no longer fit a row
-const MIN_TILE_H = 250;
+// Up to 12 chairs get full-size tiles; 13–24 share the screen in smaller ones (a central
+// station's sectors shrink as beds are added); beyond 24 a tile would be too small to read
+// across the room, so the rest are named in the alarm strip instead (ward.js).
+const MIN_TILE_W = 290; // narrower and the BP value and its trend no longer fit a row
+const MIN_TILE_H = 180;
+export const WALL_CAPACITY = 24;
 const TILE_ASPECT = 1.55; // width / height the tile's content reads best at
 // A tile's text shrinks at most to this; a tile that still does not fit makes the grid scroll.
 const MIN_SCALE = 0.75;
+// Small tiles (13–24 chairs) may go a little further before the grid scrolls: a chair pushed
+// below the screen is worse than slightly smaller type.
+const MIN_SCALE_SMALL = 0.65;
+const SMALL_TILE_H = 250; // as the ward.css container query that makes a tile compact
+// A decision to scroll is tried again this often (a tile that grew for a moment, e.g. while its
+// first data arrived, must not leave the wall scrolling for good); trying costs one layout pass.
+const RETRY_FIT_MS = 15000;
 
 function fromUrl() {
   const value = new URLSearchParams(location.search).get("display");
@@ -90,6 +101,11 @@ export class WallDisplay {
     return this.root.dataset.display === "wall";
   }
 
+  /** How many tiles this screen shows at most (all of them when not a wall display). */
+  get capacity() {
+    return this.on ? WALL_CAPACITY : Infinity;
+  }
+
   set(mode, { fullscreen = false, focus = true } = {}) {
     const wall = mode === "wall";
     if (wall) this.root.dataset.display = "wall";
@@ -135,6 +151,9 @@ export class WallDisplay {
       shown(".tile-alarm") ? Math.round(tile.querySelector(".alarm-body").textContent.length / 25) : -1,
       shown(".tile-data-note"),
       tile.querySelector(".tile-news2").textContent.length > 40,
+      // Trends drawn once loaded: their sparklines can make a row taller than its value.
+      tile.dataset.trend,
+      tile.querySelectorAll(".vital-extras .vital").length,
       tile.clientWidth,
       tile.clientHeight,
     ].join("|");
@@ -142,7 +161,8 @@ export class WallDisplay {
     tile.dataset.fitKey = key;
     let scale = 1;
     tile.style.setProperty("--s", "1");
-    while (tile.scrollHeight > tile.clientHeight + 1 && scale > MIN_SCALE + 0.001) {
+    const floor = tile.clientHeight < SMALL_TILE_H ? MIN_SCALE_SMALL : MIN_SCALE;
+    while (tile.scrollHeight > tile.clientHeight + 1 && scale > floor + 0.001) {
       scale -= 0.05;
       tile.style.setProperty("--s", scale.toFixed(2));
     }
@@ -166,9 +186,15 @@ export class WallDisplay {
     }
   }
 
-  /** What a decision to scroll holds for: until the tile count or the window changes. */
+  /**
+   * What a decision to scroll holds for: until the tile count, the window or the room left for
+   * the tiles changes (the alarm strip growing, the sound or lost-link bar at the foot going).
+   */
   sizeKey() {
-    return `${this.count}|${window.innerWidth}x${window.innerHeight}`;
+    const foot = document.querySelector(".foot-bars");
+    const top = Math.round(this.tiles.getBoundingClientRect().top + window.scrollY);
+    const round = Math.floor(Date.now() / RETRY_FIT_MS);
+    return `${this.count}|${window.innerWidth}x${window.innerHeight}|${top}|${foot ? foot.offsetHeight : 0}|${round}`;
   }
 
   scroll() {

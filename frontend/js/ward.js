@@ -7,6 +7,7 @@ import { announce } from "./announce.js";
 import { initHeader } from "./header.js";
 import { LinkAlarm } from "./link-alarm.js";
 import { AckDialog } from "./ack-dialog.js";
+import { AlarmStrip, chairsByUrgency } from "./alarm-strip.js";
 import { fillAlarmBox } from "./session-alarms.js";
 import { canAcknowledge, canStartSession } from "./roles.js";
 import { initStartSession } from "./start-session.js";
@@ -33,6 +34,13 @@ let sound = null;
 // A clinic's real ward can leave training sessions out (remembered on this screen).
 const HIDE_SIM_KEY = "vigil.ward.hideSimulated";
 let hideSimulated = localStorage.getItem(HIDE_SIM_KEY) === "1";
+// "Most urgent first" (remembered on this screen): chairs in alarm before the others, ranked as
+// the alarm strip ranks them. The ranking is taken again only when an alarm changes, never on a
+// reading, so a tile does not move while the nurse reads it; otherwise tiles keep chair order.
+const ORDER_KEY = "vigil.ward.order";
+let urgentFirst = localStorage.getItem(ORDER_KEY) === "urgent";
+let urgencyRank = new Map(); // session id -> place among the chairs in alarm
+let strip = null;
 /** Tiles shown, and so counted, alarmed and sounded. */
 const shownOn = (sessionId) => {
   const entry = tiles.get(sessionId);
@@ -52,6 +60,7 @@ const news2 = new News2Refresher((sessionId, score) => {
 function tileFor(session) {
   const el = document.createElement("article");
   el.className = "tile";
+  el.id = `chair-tile-${session.id}`; // the alarm strip's entries lead here
   el.dataset.sessionId = String(session.id);
   el.setAttribute("aria-labelledby", `tile-${session.id}-title`);
   el.innerHTML = `
@@ -64,6 +73,7 @@ function tileFor(session) {
       <span class="badge sim" title="Training session: not a real patient" hidden>SIMULATED</span>
     </div>
     <div class="tile-alarm" hidden>
+      <span class="drill-mark" hidden>DRILL</span>
       <span class="alarm-marker" aria-hidden="true"></span>
       <span class="alarm-body"><span class="alarm-flags"></span><span class="alarm-text"></span>
         <span class="alarm-since"></span><span class="alarm-more"></span></span>
@@ -211,6 +221,7 @@ function drawAlarm(entry) {
   box.dataset.simulated = String(Boolean(top.simulated));
   el.dataset.alarm = top.priority;
   el.dataset.alarmStatus = top.status;
+  box.querySelector(".drill-mark").hidden = !top.simulated;
   box.querySelector(".alarm-marker").textContent = MARKERS[top.priority];
   const flags = box.querySelector(".alarm-flags");
   flags.replaceChildren(
@@ -222,7 +233,18 @@ function drawAlarm(entry) {
       return badge;
     }),
   );
-  box.querySelector(".alarm-text").textContent = alarmLabel(top).replace(/^!+ /, "");
+  const words = alarmLabel(top).replace(/^!+ /, "");
+  const text = box.querySelector(".alarm-text");
+  if (top.simulated) {
+    // "SIMULATED" on its own, so the wall's small tiles can leave it to the DRILL mark on screen
+    // while it is still read out.
+    const sim = document.createElement("span");
+    sim.className = "sim-word";
+    sim.textContent = "SIMULATED ";
+    text.replaceChildren(sim, words.replace(/^SIMULATED /, ""));
+  } else {
+    text.textContent = words;
+  }
   box.querySelector(".alarm-since").dataset.raisedAt = top.raised_at;
   box.querySelector(".alarm-since").textContent = sinceText(top);
   const others = open.slice(1);
@@ -332,11 +354,29 @@ function tickTile(el) {
   }
 }
 
-/** Keep tiles in chair order ("Chair 2" before "Chair 10"). */
+const byChair = (a, b) =>
+  a.session.chair.localeCompare(b.session.chair, undefined, { numeric: true, sensitivity: "base" });
+
+/** Rank the chairs in alarm as the strip does (called when an alarm changes, not on readings). */
+function rerank() {
+  const chairs = chairsByUrgency(alerts.open().filter((a) => shownOn(a.session_id)));
+  urgencyRank = new Map(chairs.map((chair, i) => [chair.sessionId, i]));
+}
+
+/**
+ * Keep tiles in chair order ("Chair 2" before "Chair 10"), or with "Most urgent first" the
+ * chairs in alarm first as last ranked; a wall display shows as many as it can hold and the
+ * strip names the rest, so no chair is off the screen without a word.
+ */
 function placeTiles() {
-  const entries = [...tiles.values()].sort((a, b) =>
-    a.session.chair.localeCompare(b.session.chair, undefined, { numeric: true, sensitivity: "base" }),
-  );
+  let entries = [...tiles.values()].sort(byChair);
+  if (urgentFirst) {
+    const rank = (entry) => urgencyRank.get(entry.session.id) ?? Infinity;
+    entries = entries
+      .map((entry, i) => [entry, i])
+      .sort(([a, i], [b, j]) => rank(a) - rank(b) || i - j)
+      .map(([entry]) => entry);
+  }
   const order = entries.map((entry) => entry.el);
   const current = [...tilesEl.children];
   if (order.length !== current.length || order.some((el, i) => el !== current[i])) {
@@ -345,18 +385,81 @@ function placeTiles() {
     tilesEl.replaceChildren(...order);
     if (focused && tilesEl.contains(focused)) focused.focus();
   }
+  const capacity = wall ? wall.capacity : Infinity;
   let count = 0;
   let hidden = 0;
+  let onScreen = 0;
+  const offScreenIds = new Set();
+  const quietOff = [];
   for (const entry of entries) {
-    entry.el.hidden = !shownOn(entry.session.id);
-    if (entry.el.hidden) hidden += 1;
+    const id = entry.session.id;
+    const shown = shownOn(id);
+    const fits = shown && onScreen < capacity;
+    entry.el.hidden = !fits;
+    if (!shown) hidden += 1;
     else count += 1;
+    if (fits) {
+      onScreen += 1;
+      delete entry.el.dataset.offScreen;
+    } else if (shown) {
+      entry.el.dataset.offScreen = "true";
+      offScreenIds.add(id);
+      if (!alerts.top(id)) quietOff.push({ sessionId: id, chair: entry.session.chair });
+    }
   }
   const leftOut = hidden ? ` (${hidden} simulated hidden)` : "";
   document.getElementById("ward-count").textContent = `${count} active session${count === 1 ? "" : "s"}${leftOut}`;
   document.getElementById("ward-empty").hidden = count > 0;
   drawWardAlarms();
-  if (wall) wall.layout(count);
+  drawStrip(offScreenIds, quietOff, hidden);
+  if (wall) wall.layout(onScreen);
+}
+
+/**
+ * The strip: every chair on this ward with an open alarm, most urgent first, then the chairs
+ * this screen has no room for; hidden simulated sessions are counted (the screen chose not to
+ * show drills), not listed.
+ */
+function drawStrip(offScreenIds = new Set(), quietOff = [], hidden = 0) {
+  if (!strip) return;
+  const note = hidden
+    ? `${hidden} simulated session${hidden === 1 ? "" : "s"} hidden (Hide simulated sessions is on)`
+    : "";
+  strip.draw(alerts.open().filter((a) => shownOn(a.session_id)), { offScreen: quietOff, offScreenIds, note });
+}
+
+/** From the strip to the chair's tile: scrolled into view and focused, or its page if off screen. */
+function goToTile(sessionId, event) {
+  const entry = tiles.get(sessionId);
+  if (!entry || entry.el.hidden) return; // not on this screen: the link opens its session
+  event.preventDefault();
+  entry.el.scrollIntoView({ block: "center" });
+  entry.el.querySelector(".tile-link").focus({ preventScroll: true });
+  entry.el.dataset.found = "true";
+  setTimeout(() => delete entry.el.dataset.found, 3000);
+}
+
+function initStrip() {
+  strip = new AlarmStrip({
+    root: document.getElementById("alarm-strip"),
+    list: document.getElementById("alarm-strip-list"),
+    none: document.getElementById("alarm-strip-none"),
+    note: document.getElementById("alarm-strip-note"),
+    linkFor: (id) => `/sessions/${id}`,
+    openLink: true,
+    onGo: goToTile,
+  });
+}
+
+function initOrderChoice() {
+  const box = document.getElementById("order-urgent");
+  box.checked = urgentFirst;
+  box.addEventListener("change", () => {
+    urgentFirst = box.checked;
+    localStorage.setItem(ORDER_KEY, urgentFirst ? "urgent" : "chair");
+    rerank();
+    placeTiles();
+  });
 }
 
 function initSimulatedFilter() {
@@ -365,6 +468,7 @@ function initSimulatedFilter() {
   box.addEventListener("change", () => {
     hideSimulated = box.checked;
     localStorage.setItem(HIDE_SIM_KEY, hideSimulated ? "1" : "0");
+    rerank();
     placeTiles();
     soundAlarms();
   });
@@ -391,6 +495,7 @@ function upsertSession(session, latest) {
     return;
   }
   newEntry(session, { latest, news2: session.news2 });
+  rerank(); // its alarms may have come before its tile
   placeTiles();
 }
 
@@ -465,6 +570,7 @@ const NEWS = new Set(["raised", "priority_raised", "reminded", "escalated"]);
 // Whatever brought the change (the stream, a list, our own acknowledgement), the tile follows.
 alerts.onChange((alert) => {
   if (!tiles.has(alert.session_id)) return;
+  rerank(); // the only moment "most urgent first" may move a tile
   markDirty(alert.session_id);
   soundAlarms();
 });
@@ -530,6 +636,7 @@ async function loadSessions() {
   tiles.clear();
   trendQueue.length = 0;
   for (const session of list) newEntry(session, session);
+  rerank();
   placeTiles();
   loaded = true;
   document.getElementById("ward-loading").hidden = true;
@@ -552,11 +659,18 @@ async function main() {
   me = await initHeader();
   ackDialog = new AckDialog({ store: alerts, fillBox: fillAlarmBox, showChair: true });
   initSimulatedFilter();
+  initOrderChoice();
+  initStrip();
   wall = new WallDisplay({
     tiles: tilesEl,
     toggle: document.getElementById("wall-on"),
     exit: document.getElementById("wall-off"),
+    onChange: () => placeTiles(), // a wall holds at most WALL_CAPACITY tiles
   });
+  // The strip grows a row when many chairs alarm: the wall's grid makes room rather than scroll.
+  const resized = new ResizeObserver(() => wall.layout(wall.count));
+  resized.observe(document.getElementById("alarm-strip"));
+  resized.observe(document.querySelector(".foot-bars"));
   tilesEl.addEventListener("click", (event) => {
     const button = event.target.closest(".tile-ack");
     if (button) askAck(Number(button.closest(".tile").dataset.sessionId));

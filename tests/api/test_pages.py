@@ -80,3 +80,22 @@ def test_plotly_is_served_compressed_once_and_revalidated_by_etag(client: TestCl
 
     head = client.head("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"})
     assert (head.status_code, head.headers["etag"]) == (200, etag)
+
+
+def test_the_record_viewer_is_served_and_frames_the_record_without_scripts(
+    client: TestClient,
+) -> None:
+    response = client.get("/sessions/7/record")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert '<script type="module" src="/static/js/record.js"></script>' in page
+    assert 'href="/static/css/alarm-strip.css"' in page
+    frame = re.search(r"<iframe[^>]*>", page)
+    assert frame is not None and 'sandbox="' in frame.group(0)
+    assert "allow-scripts" not in frame.group(0)  # the record itself runs no script
+    assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) is None
+    assert re.search(r"\son[a-z]+=", page) is None
+    for module in ("record.js", "page-alarms.js", "alarm-strip.js"):
+        assert client.get(f"/static/js/{module}").status_code == 200
+    assert client.get("/sessions/x/record").status_code == 422

@@ -58,17 +58,17 @@ def test_the_report_link_opens_the_record_with_charts_and_readings(
     mark_in_error(nurse_api, sid, wrong["id"], "Typed 230 for 73")
     page = open_session(sid)
 
+    # Report opens the record's viewer (alarms still seen and heard there: see
+    # test_every_page_alarms.py); the record itself is the printable page below.
     link = page.get_by_role("link", name="Report", exact=True)
-    expect(link).to_have_attribute("href", f"/api/sessions/{sid}/report")
-    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("href", f"/sessions/{sid}/record")
     for name, path in (("PDF", "report.pdf"), ("CSV", "readings.csv")):
         download = page.get_by_role("link", name=name, exact=True)
         expect(download).to_have_attribute("href", f"/api/sessions/{sid}/{path}")
         expect(download).to_have_attribute("download", "")
 
-    with page.context.expect_page() as opened:
-        link.click()
-    report = opened.value
+    report = page.context.new_page()
+    report.goto(page.url.replace(f"/sessions/{sid}", f"/api/sessions/{sid}/report"))
     report.wait_for_load_state()
     expect(report).to_have_title(f"Session record #{sid} · Test Patient · Vigil")
     expect(report.get_by_role("heading", name=f"Session record #{sid}")).to_be_visible()
