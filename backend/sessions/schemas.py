@@ -96,9 +96,9 @@ class PhaseChangeIn(Schema):
         default=None,
         description="The manual checklist items the nurse ticked, by key (see GET .../checklist). "
         "The auto items (judged from the record: BP before dosing, the pre-dose gate, minimum "
-        "observation, BP before discharge, an alert patient, open high alarms…) hold for every client. The manual "
-        "ones are required only when this is sent; clients that send nothing (devices, scenario "
-        "timelines) have the checklist recorded as unconfirmed.",
+        "observation, BP before discharge, an alert patient, open high alarms…) hold for every "
+        "client. The manual ones are required only when this is sent; clients that send nothing "
+        "(devices, scenario timelines) have the checklist recorded as unconfirmed.",
     )
 
     @field_validator("override_gate", mode="before")
