@@ -1,5 +1,7 @@
 """The clinic's time zone defaults to the server's own: TZ, else /etc/localtime's link, else UTC."""
 
+from pathlib import Path
+
 import pytest
 
 from backend.core import settings as settings_module
@@ -35,6 +37,6 @@ def test_an_unset_clinic_zone_is_the_servers_and_a_set_one_wins(
     monkeypatch.setenv("TZ", "Europe/Lisbon")
     assert Settings(_env_file=None).clinic_timezone == "Europe/Lisbon"
     assert Settings(_env_file=None, clinic_timezone="Asia/Tokyo").clinic_timezone == "Asia/Tokyo"
-    monkeypatch.setattr(settings_module, "LOCALTIME", settings_module.Path("/nonexistent"))
+    monkeypatch.setattr(settings_module, "LOCALTIME", Path("/nonexistent"))
     monkeypatch.delenv("TZ")
     assert Settings(_env_file=None).clinic_timezone == "UTC"
