@@ -72,6 +72,10 @@ def test_the_packaged_scenarios_are_listed_with_what_a_trainer_needs(
         assert scenarios[name]["description"]
     assert scenarios["routine_infusion"]["regimen"] == "ketamine 0.5 mg/kg IV over 40 min"
     assert scenarios["hypertensive_surge"]["events"][0]["kind"] == "hypertensive_surge"
+    assert scenarios["hypertensive_surge"]["gate_override"].startswith(
+        "Dr A. Example (prescriber): "
+    )
+    assert scenarios["routine_infusion"]["gate_override"] is None
 
 
 def test_a_simulation_started_part_way_in_has_history_and_is_marked_simulated_everywhere(
