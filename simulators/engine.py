@@ -29,7 +29,7 @@ from simulators.events import (
     Vasovagal,
 )
 from simulators.observer import ObservationRound
-from simulators.outputs import Phase, SimOutput, SimPhase
+from simulators.outputs import Decision, Phase, SimOutput, SimPhase
 from simulators.patient import Patient, sample_patient
 from simulators.physiology import Physiology, Vitals
 from simulators.scenario import Scenario
@@ -88,6 +88,8 @@ class Simulation:
             (scenario.dosing_end_s, "recovery"),
             (scenario.end_s, "discharged"),
         ]
+        scripted = scenario.timeline.gate_override
+        self._gate_override = Decision(scripted.by, scripted.reason) if scripted else None
         self._order = itertools.count()
         self._events: list[tuple[float, int, Event]] = []
         for scheduled in scenario.events:
@@ -154,7 +156,8 @@ class Simulation:
         while self._phases and self._phases[0][0] <= t_s:
             _, phase = self._phases.pop(0)
             self._phase = phase
-            outputs.append(SimPhase(t_s, phase))
+            override = self._gate_override if phase == "infusing" else None
+            outputs.append(SimPhase(t_s, phase, override))
         if self.finished:
             return outputs
         while self._events and self._events[0][0] <= t_s:

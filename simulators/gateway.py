@@ -169,12 +169,18 @@ class Gateway:
                 self.sent += 1
                 self.pending.items.append(("reading", reading))
             elif isinstance(output, SimPhase):
-                phase = {
+                phase: dict[str, Any] = {
                     "phase": output.phase,
                     "at": at.isoformat(),
                     "note": "scenario timeline",
-                    "override_gate": True,
                 }
+                if output.gate_override is not None:
+                    # Only a scripted decision overrides the pre-dose gate: the server holds
+                    # the start to it like a nurse's.
+                    phase["override_gate"] = {
+                        "by": output.gate_override.by,
+                        "reason": output.gate_override.reason,
+                    }
                 self.pending.items.append(("phase", phase))
             elif isinstance(output, SimNotice):
                 self._say(f"{output.at_s / 60:6.1f} min  {output.device}: {output.message}")

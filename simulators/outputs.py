@@ -33,11 +33,21 @@ READING_OUTPUTS = (SimReading, SimObservation)
 
 
 @dataclass(frozen=True)
+class Decision:
+    """Who decides to go on although the record advises against it, and why."""
+
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SimPhase:
-    """The session moves to its next phase, following the scenario's timeline."""
+    """The session moves to its next phase, following the scenario's timeline. The start of
+    dosing carries the scenario's scripted gate override, if it has one."""
 
     at_s: float
     phase: Phase
+    gate_override: Decision | None = None
 
 
 @dataclass(frozen=True)

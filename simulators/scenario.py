@@ -58,9 +58,21 @@ class PatientOverrides(_Strict):
         return self.model_dump(exclude_none=True)
 
 
+class GateOverride(_Strict):
+    """A scripted decision to start dosing although the baseline is above the pre-dose gate:
+    who decides and why, as a clinician would give them. Without it the start is held to the
+    gate like a nurse's."""
+
+    by: Annotated[str, Field(min_length=1, max_length=80, pattern=r"\S")]
+    reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+
+
 class Timeline(_Strict):
     baseline_min: float = Field(10, ge=0, le=240, description="pre-dose baseline before dosing")
     recovery_min: float = Field(60, ge=0, le=600, description="observation after dosing ends")
+    gate_override: GateOverride | None = Field(
+        None, description="start dosing even if the baseline is above the pre-dose gate"
+    )
 
 
 class Devices(_Strict):

@@ -78,6 +78,8 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         stream_heartbeat_seconds=1.0,
         simulation_tick_seconds=0.2,
+        # Clock times in messages and records are asserted in UTC, whatever the machine's zone.
+        clinic_timezone="UTC",
         _env_file=None,
     )
 

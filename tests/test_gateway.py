@@ -4,6 +4,7 @@ server restart, with every reading stored exactly once."""
 import io
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2 as httpx
@@ -78,3 +79,19 @@ def test_vigil_simulate_refuses_a_bad_speed_or_scenario(capsys: pytest.CaptureFi
         main([*base, "--scenario", "routine_infusion", "--speed", "100"])
     with pytest.raises(SystemExit, match="no such scenario"):
         main([*base, "--scenario", "nope"])
+
+
+@pytest.mark.parametrize("name", ["routine_infusion", "hypertensive_surge"])
+def test_the_gateway_overrides_the_pre_dose_gate_only_as_its_scenario_scripts(name: str) -> None:
+    # Held to the gate like a nurse: only a scripted decision (who and why) goes with the start.
+    scenario = load_packaged(name)
+    gateway = Gateway(Client("http://127.0.0.1:9", "unused"), scenario, seed=1, out=io.StringIO())
+    gateway.session_id = 1
+    gateway.produce(scenario.dosing_start_s, datetime.now(UTC))
+    (start,) = [item for kind, item in gateway.pending.items if kind == "phase"]
+    assert start["phase"] == "infusing"
+    scripted = scenario.timeline.gate_override
+    if scripted is None:
+        assert "override_gate" not in start
+    else:
+        assert start["override_gate"] == {"by": scripted.by, "reason": scripted.reason}

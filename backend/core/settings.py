@@ -1,5 +1,6 @@
 """The one settings object: every knob comes from a `VIGIL_` environment variable or `.env`."""
 
+import os
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -8,6 +9,53 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+LOCALTIME = Path("/etc/localtime")
+
+
+def _iana(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def _from_zoneinfo_path(path: str) -> str | None:
+    """'Europe/London' from '/usr/share/zoneinfo/Europe/London' (or its posix/ or right/
+    copies); None when the path is not inside a zoneinfo tree."""
+    _, found, key = path.rpartition("zoneinfo/")
+    if not found:
+        return None
+    for prefix in ("posix/", "right/"):
+        key = key.removeprefix(prefix)
+    return key
+
+
+def local_zone_name(tz_env: str | None, localtime_target: str | None) -> str:
+    """The server's own IANA time zone: the TZ variable when it names one (as `Europe/London`,
+    `:Europe/London` or a zoneinfo file path), else the zone /etc/localtime links to, else UTC.
+    A TZ that is a POSIX rule without a name (`CET-1CEST`) says no zone and is passed over."""
+    if tz_env:
+        given = tz_env.removeprefix(":")
+        zone = _iana(given) if not given.startswith("/") else _iana(_from_zoneinfo_path(given))
+        if zone:
+            return zone
+    if localtime_target:
+        zone = _iana(_from_zoneinfo_path(localtime_target))
+        if zone:
+            return zone
+    return "UTC"
+
+
+def server_zone_name() -> str:
+    """The zone this server runs in (see local_zone_name), read when settings are made."""
+    try:
+        target: str | None = os.readlink(LOCALTIME)
+    except OSError:  # missing, or a copy rather than a link
+        target = None
+    return local_zone_name(os.environ.get("TZ"), target)
 
 
 class Settings(BaseSettings):
@@ -80,8 +128,9 @@ class Settings(BaseSettings):
         default=None, description="Escalated alarms are POSTed here as JSON (e.g. a paging gateway)"
     )
     clinic_timezone: str = Field(
-        default="UTC",
-        description="IANA time zone (e.g. Europe/London) for the times on printed session records",
+        default_factory=server_zone_name,
+        description="IANA time zone (e.g. Europe/London) for clock times on records and in "
+        "checklists; the server's own zone (TZ, else /etc/localtime) when not set, else UTC",
     )
 
     @field_validator("clinic_timezone")

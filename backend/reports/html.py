@@ -2,7 +2,7 @@
 source. No scripts, no external files: it prints the same from a browser or from WeasyPrint."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -92,10 +92,41 @@ class ChecklistLine:
 class ChecklistView:
     status: str
     items: list[ChecklistLine]
+    overrides: list[str] = field(default_factory=list)
 
 
-def _state(value: object, required: object = None) -> str:
-    if value is True:
+def decider(name: object, username: object) -> str:
+    """A deciding clinician as the record names them: their name, and their account."""
+    if username and username != name:
+        return f"{name} ({username})"
+    return str(name)
+
+
+_OVERRIDES = (
+    ("gate_override", "Pre-dose gate overridden"),
+    ("alarm_override", "Discharged with high-priority alarms open"),
+)
+
+
+def _overrides(checklist: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for key, what in _OVERRIDES:
+        kept = checklist.get(key)
+        if not isinstance(kept, Mapping):
+            continue
+        line = f"{what}: decided by {decider(kept.get('by'), kept.get('username'))}"
+        if kept.get("reason"):
+            line += f", because: {kept['reason']}"
+        if kept.get("recorded_by"):
+            line += f" (entered by {kept['recorded_by']})"
+        lines.append(line)
+    return lines
+
+
+def _state(value: object, required: object = None, attention: object = False) -> str:
+    if value is True and attention is True:
+        state = "yes, flagged"
+    elif value is True:
         state = "yes"
     elif value is False:
         state = "no"
@@ -121,13 +152,13 @@ def checklist_view(checklist: Mapping[str, Any] | None) -> ChecklistView | None:
         lines = [
             ChecklistLine(
                 str(item.get("label") or item.get("key") or "?"),
-                _state(item.get("met"), item.get("required")),
+                _state(item.get("met"), item.get("required"), item.get("attention")),
                 item.get("detail") or None,
             )
             for item in items
             if isinstance(item, Mapping)
         ]
-        return ChecklistView(status, lines)
+        return ChecklistView(status, lines, _overrides(checklist))
     return ChecklistView(
         "Checklist", [ChecklistLine(str(key), _state(value)) for key, value in checklist.items()]
     )
@@ -286,6 +317,7 @@ def render_html(record: SessionRecord, tz: ZoneInfo, *, for_pdf: bool = False) -
         "timeline": timeline(record),
         "phase_names": PHASE_NAMES,
         "checklist": checklist_view,
+        "decider": decider,
         "drug": DRUGS.get(record.drug, record.drug),
         "route": ROUTES.get(record.route, record.route),
         "alarms": alarms,

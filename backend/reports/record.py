@@ -125,6 +125,11 @@ class SessionRecord:
     readings: Sequence[ReadingRow] = ()  # every reading, oldest first, errored ones included
     alarms: Sequence[AlarmRow] = ()  # oldest first
     limits: Sequence[LimitSegment] = ()
+    # A gate override's decider's account, reason and who entered it (gate_override_by is the
+    # decider's name).
+    gate_override_username: str | None = None
+    gate_override_reason: str | None = None
+    gate_override_entered_by: str | None = None
 
     @property
     def valid_readings(self) -> list[ReadingRow]:

@@ -70,8 +70,10 @@ class BloodPressureSeen:
 
 
 @dataclass(frozen=True)
-class AlarmOverride:
-    """A named person's decision to discharge although high-priority alarms are open."""
+class Override:
+    """A named clinician's decision to go on although the record advises against it (the
+    pre-dose gate, open high-priority alarms at discharge), and why. `by` is the decider as
+    people read it (their name, with the account's username on a real session)."""
 
     by: str
     reason: str
@@ -97,12 +99,12 @@ class Facts:
     last_sedation: int | None = None
     gate_advice: str | None = None  # why the pre-dose gate advises against starting, if it does
     gate_limit: tuple[float, float] = (140, 90)
-    override_gate: bool = False
+    gate_override: Override | None = None
     min_observation_min: float = 60
     # The session's open high-priority alarms (unacknowledged, or acknowledged and still
     # present), each described for a person; judged as of now, whatever `at` says.
     open_high_alarms: tuple[str, ...] = ()
-    alarm_override: AlarmOverride | None = None
+    alarm_override: Override | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ class Item:
     detail: str | None = None
     # When a time-bound item that is not met yet will be (the end of the minimum observation).
     due_at: datetime | None = None
+    # Met, but worth a second look: a baseline above the gate, an override. Never shown as a
+    # plain green tick.
+    attention: bool = False
 
 
 def _clock(moment: datetime, tz: tzinfo) -> str:
@@ -124,6 +129,11 @@ def _clock(moment: datetime, tz: tzinfo) -> str:
 
 def _minutes(span: timedelta) -> int:
     return int(span.total_seconds() // 60)
+
+
+def _gate_words(facts: Facts) -> str:
+    systolic, diastolic = facts.gate_limit
+    return f"the {systolic:g}/{diastolic:g} gate"
 
 
 def _bp_item(
@@ -137,7 +147,16 @@ def _bp_item(
     age = facts.at - bp.taken_at
     if age > max_age:
         return replace(item, detail=f"last {seen}, {_minutes(age)} min before; take another")
-    return replace(item, met=True, detail=seen)
+    return replace(item, met=True, detail=f"recorded {seen}")
+
+
+def _baseline_bp_item(facts: Facts, tz: tzinfo) -> Item:
+    """The baseline BP; recorded but above the gate, it is met yet flagged, never a plain tick."""
+    label = "Baseline blood pressure (last 30 min)"
+    item = _bp_item("baseline_bp", label, facts, BASELINE_MAX_AGE, tz, required=True)
+    if item.met and facts.gate_advice is not None:
+        return replace(item, detail=f"{item.detail}, above {_gate_words(facts)}", attention=True)
+    return item
 
 
 def _spo2_item(facts: Facts, tz: tzinfo) -> Item:
@@ -154,18 +173,23 @@ def _spo2_item(facts: Facts, tz: tzinfo) -> Item:
 
 
 def _gate_item(facts: Facts) -> Item:
-    systolic, diastolic = facts.gate_limit
     item = Item("pre_dose_gate", "Pre-dose gate passed or overridden", Kind.AUTO, True)
     if facts.last_bp is None:
         return replace(item, met=False, detail="needs a baseline blood pressure")
     if facts.gate_advice is None:
-        return replace(item, met=True, detail=f"within the gate ({systolic:g}/{diastolic:g})")
-    if facts.override_gate:
-        return replace(item, met=True, detail=f"{facts.gate_advice}; started anyway (override)")
+        return replace(item, met=True, detail=f"within {_gate_words(facts)}")
+    override = facts.gate_override
+    if override is not None:
+        return replace(
+            item,
+            met=True,
+            attention=True,
+            detail=f"{facts.gate_advice}; overridden by {override.by}: {override.reason}",
+        )
     return replace(
         item,
         met=False,
-        detail=f"{facts.gate_advice}; to start anyway, confirm the override (override_gate=true)",
+        detail=f"{facts.gate_advice}; to start anyway, a clinician must override with a reason",
     )
 
 
@@ -194,19 +218,24 @@ def _observation_item(facts: Facts, required: bool, tz: tzinfo) -> Item:
 
 
 def _alert_item(facts: Facts) -> Item:
-    item = Item("alert", "Alert (ACVPU) and MOAA/S 5, if recorded", Kind.AUTO, True)
+    """Fit to leave means seen alert since dosing ended: the latest ACVPU is A and the latest
+    MOAA/S is 5, both recorded in recovery (an A before or during dosing says nothing about
+    how the patient came out of it). Nothing recorded blocks, like anything else unknown."""
+    item = Item("alert", "Alert (ACVPU A) and MOAA/S 5 since dosing ended", Kind.AUTO, True)
     letter, level = facts.last_consciousness, facts.last_sedation
     seen, problems = [], []
-    if letter is not None:
+    if letter is None:
+        problems.append("no ACVPU recorded since dosing ended")
+    else:
         seen.append(f"ACVPU {letter}")
         if letter != "A":
             problems.append(f"last ACVPU is {letter}, not A")
-    if level is not None:
+    if level is None:
+        problems.append("no MOAA/S recorded since dosing ended")
+    else:
         seen.append(f"MOAA/S {level}")
         if level != 5:
             problems.append(f"last MOAA/S is {level}, not 5")
-    if not seen:
-        return replace(item, met=None, detail="not recorded since dosing ended")
     if problems:
         return replace(item, met=False, detail="; ".join(problems))
     return replace(item, met=True, detail=", ".join(seen))
@@ -227,11 +256,15 @@ def _high_alarms_item(facts: Facts) -> Item:
     listed = f"{len(alarms)} open: {'; '.join(alarms)}"
     override = facts.alarm_override
     if override is not None:
-        return replace(item, detail=f"{listed}; overridden by {override.by}: {override.reason}")
+        return replace(
+            item,
+            attention=True,
+            detail=f"{listed}; overridden by {override.by}: {override.reason}",
+        )
     return replace(
         item,
         met=False,
-        detail=f"{listed}; acknowledge them, or override by name with a reason (override_alarms)",
+        detail=f"{listed}; acknowledge them, or a clinician must override with a reason",
     )
 
 
@@ -266,9 +299,8 @@ def _recent_bp(facts: Facts, tz: tzinfo, *, required: bool) -> Item:
 
 
 def _start(facts: Facts, tz: tzinfo) -> list[Item]:
-    label = "Baseline blood pressure (last 30 min)"
     items = [
-        _bp_item("baseline_bp", label, facts, BASELINE_MAX_AGE, tz, required=True),
+        _baseline_bp_item(facts, tz),
         _spo2_item(facts, tz),
         _gate_item(facts),
         _manual("consent", "Consent and screening confirmed"),

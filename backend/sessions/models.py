@@ -43,8 +43,12 @@ class InfusionSession(Base):
     # as {phase: {vital: limit}}.
     limit_profile_id: Mapped[int | None] = mapped_column(ForeignKey("limit_profiles.id"))
     limit_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # The nurse's decision when the pre-dose gate advised against starting.
-    gate_override_by: Mapped[str | None] = mapped_column(String(80))
+    # The decision to start although the pre-dose gate advised against it: the deciding
+    # clinician (display name, and account on a real session), why, and who entered it.
+    gate_override_by: Mapped[str | None] = mapped_column(String(120))
+    gate_override_username: Mapped[str | None] = mapped_column(String(64))
+    gate_override_reason: Mapped[str | None] = mapped_column(Text)
+    gate_override_entered_by: Mapped[str | None] = mapped_column(String(80))
     gate_override_at: Mapped[datetime | None]
     # NEWS2 SpO2 scale: 2 only for a patient with a prescribed 88–92% target.
     spo2_scale: Mapped[int] = mapped_column(server_default=text("1"), default=1)

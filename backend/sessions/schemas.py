@@ -4,7 +4,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 from backend.alerts.schemas import AlertSummary
 from backend.core.fields import Moment, RowId
@@ -60,11 +61,17 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
-class AlarmOverrideIn(Schema):
-    """Who decides to discharge although high-priority alarms are still open, and why."""
+class OverrideIn(Schema):
+    """A clinician's decision to go on although the record advises against it, and why."""
 
-    by: Name = Field(description="The name of the person who takes the decision")
-    reason: Reason = Field(description="Why the patient may leave with the alarms open")
+    by: Name = Field(
+        description="Who decides: on a real session the username of an active nurse or admin "
+        "account (GET /api/users/clinicians lists them); on a simulated one any name"
+    )
+    reason: Reason = Field(description="Why, in the clinician's words")
+
+
+_OVERRIDE_SHAPE = '{"by": "<username>", "reason": "<why>"}'
 
 
 class PhaseChangeIn(Schema):
@@ -73,24 +80,41 @@ class PhaseChangeIn(Schema):
         default=None, description="When it happened; defaults to now. May be set back, not ahead."
     )
     note: Note | None = None
-    override_gate: bool = Field(
-        default=False,
-        description="Start the infusion although the pre-dose gate advises against it "
-        "(the decision is recorded with who made it)",
+    override_gate: OverrideIn | None = Field(
+        default=None,
+        description="Start the infusion although the baseline blood pressure is above the "
+        "pre-dose gate: who decides and why, kept on the session, its phase change and its "
+        f"record. {_OVERRIDE_SHAPE}; null (or false) for none.",
     )
-    override_alarms: AlarmOverrideIn | None = Field(
+    override_alarms: OverrideIn | None = Field(
         default=None,
         description="Discharge although high-priority alarms are open (unacknowledged or still "
-        "present): who decides and why, kept with the phase change and on the session record",
+        "present): who decides and why, kept with the phase change and on the session record. "
+        f"{_OVERRIDE_SHAPE}; null for none.",
     )
     checklist: dict[str, bool] | None = Field(
         default=None,
         description="The manual checklist items the nurse ticked, by key (see GET .../checklist). "
         "The auto items (judged from the record: BP before dosing, the pre-dose gate, minimum "
-        "observation, BP before discharge, open high alarms…) hold for every client. The manual "
-        "ones are required only when this is sent; clients that send nothing (devices, scenario "
-        "timelines) have the checklist recorded as unconfirmed.",
+        "observation, BP before discharge, an alert patient, open high alarms…) hold for every "
+        "client. The manual ones are required only when this is sent; clients that send nothing "
+        "(devices, scenario timelines) have the checklist recorded as unconfirmed.",
     )
+
+    @field_validator("override_gate", mode="before")
+    @classmethod
+    def _named_override(cls, value: Any) -> Any:
+        # The old boolean: false still means "no override"; true is refused, because an
+        # override now names who decides and why.
+        if value is False:
+            return None
+        if value is True:
+            raise PydanticCustomError(
+                "override_needs_decider",
+                "an override needs who decides and why: {shape}",
+                {"shape": _OVERRIDE_SHAPE},
+            )
+        return value
 
 
 class ChecklistItemPublic(Schema):
@@ -107,6 +131,11 @@ class ChecklistItemPublic(Schema):
     detail: str | None
     due_at: datetime | None = Field(
         default=None, description="When a time-bound item not met yet will be"
+    )
+    attention: bool = Field(
+        default=False,
+        description="Met, but needs a second look (a baseline above the pre-dose gate, an "
+        "override): show it as a warning, never as a plain tick",
     )
 
 
@@ -152,7 +181,17 @@ class SessionPublic(Schema):
     ended_at: datetime | None
     notes: str | None
     limit_profile_id: int | None
-    gate_override_by: str | None
+    gate_override_by: str | None = Field(
+        description="Who decided to start although the baseline was above the pre-dose gate: "
+        "the clinician's display name (on a simulated session, the name given)"
+    )
+    gate_override_username: str | None = Field(
+        description="The deciding clinician's account (null on a simulated session's free name)"
+    )
+    gate_override_reason: str | None = Field(description="Why the gate was overridden")
+    gate_override_entered_by: str | None = Field(
+        description="Who entered the override (the signed-in user or token making the change)"
+    )
     gate_override_at: datetime | None
     spo2_scale: int
     phase_changes: list[PhaseChangePublic]

@@ -17,11 +17,18 @@ from backend.core.timeutil import as_utc, utcnow
 from backend.patients import service as patients
 from backend.readings.models import Reading
 from backend.sessions import checklists
-from backend.sessions.checklists import AlarmOverride, BloodPressureSeen, Facts, Item, Observed
+from backend.sessions.checklists import BloodPressureSeen, Facts, Item, Observed, Override
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.sessions.phases import ENDED, Phase, transition_error
-from backend.sessions.schemas import PhaseChangeIn, SessionCreate, SessionPublic, SessionStatus
+from backend.sessions.schemas import (
+    OverrideIn,
+    PhaseChangeIn,
+    SessionCreate,
+    SessionPublic,
+    SessionStatus,
+)
 from backend.streaming.outbox import record_event
+from backend.users import service as users
 from backend.users.roles import Role
 
 ACTIVE_PHASES = tuple(p.value for p in Phase if p not in ENDED)
@@ -170,8 +177,8 @@ def checklist_facts(
     at: datetime,
     protocol: Protocol,
     *,
-    override_gate: bool = False,
-    alarm_override: AlarmOverride | None = None,
+    gate_override: Override | None = None,
+    alarm_override: Override | None = None,
 ) -> Facts:
     """What the checklist of moving `session` to `target` at `at` is judged on."""
     bp = _latest(db, session.id, at, Reading.systolic, Reading.diastolic)
@@ -196,7 +203,7 @@ def checklist_facts(
         last_sedation=sedation[0] if sedation else None,
         gate_advice=protocol.gate_advice,
         gate_limit=(protocol.gate.systolic, protocol.gate.diastolic),
-        override_gate=override_gate,
+        gate_override=gate_override,
         min_observation_min=protocol.discharge.minimum_for(session.drug),
         open_high_alarms=protocol.open_high_alarms,
         alarm_override=alarm_override,
@@ -218,9 +225,46 @@ def checklist(
     return checklists.evaluate(checklist_facts(db, session, target, at, protocol), tz)
 
 
-def _alarm_override(body: PhaseChangeIn) -> AlarmOverride | None:
-    given = body.override_alarms
-    return AlarmOverride(given.by, given.reason) if given is not None else None
+@dataclass(frozen=True)
+class Decision:
+    """A named override as it is kept: the deciding clinician and why."""
+
+    name: str  # as people read it: the account's display name, or a simulation's free name
+    username: str | None  # the deciding account (None: a name given on a simulated session)
+    reason: str
+
+    def override(self) -> Override:
+        return Override(self.name, self.reason)
+
+    def kept(self, entered_by: str) -> dict[str, Any]:
+        return {
+            "by": self.name,
+            "username": self.username,
+            "reason": self.reason,
+            "recorded_by": entered_by,
+        }
+
+
+def decision(
+    db: Session, session: InfusionSession, given: OverrideIn | None, field: str
+) -> Decision | None:
+    """Who decides an override, and why. On a real session the decider must be a clinician
+    with an account (an active nurse or admin), so the record names a person who can be asked;
+    trainers role-play on simulated ones, and a scenario cannot know the clinic's accounts, so
+    any name is taken there (an account's name, when it is one)."""
+    if given is None:
+        return None
+    account = users.find_clinician(db, given.by)
+    if account is not None:
+        return Decision(account.display_name, account.username, given.reason)
+    if session.simulated:
+        return Decision(given.by, None, given.reason)
+    raise InvalidInput(
+        ("body", field, "by"),
+        "must be the username of an active nurse or admin account, who takes the decision "
+        "(GET /api/users/clinicians lists them)",
+        given.by,
+    )
 
 
 def _confirm(
@@ -230,6 +274,8 @@ def _confirm(
     at: datetime,
     protocol: Protocol,
     tz: tzinfo,
+    gate: Decision | None,
+    alarms: Decision | None,
 ) -> list[Item]:
     """The checklist judged at `at` with the nurse's ticks; refused while a required item is
     not met. The auto items (what the record shows) hold for every client; the manual ones only
@@ -240,8 +286,8 @@ def _confirm(
         body.phase,
         at,
         protocol,
-        override_gate=body.override_gate,
-        alarm_override=_alarm_override(body),
+        gate_override=gate.override() if gate else None,
+        alarm_override=alarms.override() if alarms else None,
     )
     items = checklists.evaluate(facts, tz)
     if body.checklist is not None:
@@ -262,10 +308,16 @@ def _confirm(
 
 
 def _record(
-    items: list[Item], body: PhaseChangeIn, protocol: Protocol, actor: Actor, now: datetime
+    items: list[Item],
+    body: PhaseChangeIn,
+    protocol: Protocol,
+    actor: Actor,
+    now: datetime,
+    gate: Decision | None,
+    alarms: Decision | None,
 ) -> dict[str, Any]:
-    """The checklist as it is kept on the phase change (who confirmed it and when), with the
-    named override of open high alarms when one was needed."""
+    """The checklist as it is kept on the phase change (who confirmed it and when), with each
+    named override that was needed: the gate's before dosing, open high alarms' at discharge."""
     record: dict[str, Any] = {
         "confirmed": body.checklist is not None,
         "by": actor.label,
@@ -275,16 +327,12 @@ def _record(
             for item in items
         ],
     }
-    if (
-        body.override_alarms is not None
-        and protocol.open_high_alarms
-        and body.phase is Phase.DISCHARGED
-    ):
+    if gate is not None and protocol.gate_advice is not None and body.phase is Phase.INFUSING:
+        record["gate_override"] = {**gate.kept(actor.label), "advice": protocol.gate_advice}
+    if alarms is not None and protocol.open_high_alarms and body.phase is Phase.DISCHARGED:
         record["alarm_override"] = {
-            "by": body.override_alarms.by,
-            "reason": body.override_alarms.reason,
+            **alarms.kept(actor.label),
             "alarms": list(protocol.open_high_alarms),
-            "recorded_by": actor.label,
         }
     return record
 
@@ -321,11 +369,17 @@ def change_phase(
         )
     if target is Phase.STOPPED and not body.note:
         raise InvalidInput(("body", "note"), "give the reason for stopping early", body.note)
-    items = _confirm(db, session, body, at, protocol, tz)
-    record = _record(items, body, protocol, actor, now)
-    if target is Phase.INFUSING and protocol.gate_advice is not None and body.override_gate:
-        # Dosing despite the gate's advice: who decided and when is kept on the session.
-        session.gate_override_by = actor.label
+    gate = decision(db, session, body.override_gate, "override_gate")
+    alarms = decision(db, session, body.override_alarms, "override_alarms")
+    items = _confirm(db, session, body, at, protocol, tz, gate, alarms)
+    record = _record(items, body, protocol, actor, now, gate, alarms)
+    if target is Phase.INFUSING and protocol.gate_advice is not None and gate is not None:
+        # Dosing despite the gate's advice: who decided, why, who entered it and when is kept
+        # on the session.
+        session.gate_override_by = gate.name
+        session.gate_override_username = gate.username
+        session.gate_override_reason = gate.reason
+        session.gate_override_entered_by = actor.label
         session.gate_override_at = now
     db.add(
         PhaseChange(

@@ -106,6 +106,11 @@ def scenarios(_: CurrentActor) -> list[ScenarioPublic]:
                 events=[
                     ScheduledEventPublic(at_s=e.seconds, kind=e.event.kind) for e in scenario.events
                 ],
+                gate_override=(
+                    f"{scripted.by}: {scripted.reason}"
+                    if (scripted := scenario.timeline.gate_override)
+                    else None
+                ),
             )
         )
     return found

@@ -101,3 +101,8 @@ class ScenarioPublic(Schema):
     regimen: str
     minutes: float = Field(description="How long the whole session runs, at real speed")
     events: list[ScheduledEventPublic]
+    gate_override: str | None = Field(
+        default=None,
+        description="Who the scenario says decides to dose although the baseline is above the "
+        "pre-dose gate, and why (None: the start is held to the gate like a nurse's)",
+    )

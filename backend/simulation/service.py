@@ -31,12 +31,12 @@ from backend.sessions import service as sessions
 from backend.sessions.checklists import transition_of
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.sessions.phases import ENDED, Phase, transition_error
-from backend.sessions.schemas import Drug, PhaseChangeIn, Route, SessionCreate
+from backend.sessions.schemas import Drug, OverrideIn, PhaseChangeIn, Route, SessionCreate
 from backend.simulation.models import SimulationRun
 from backend.streaming.outbox import record_event
 from backend.users.roles import Role
 from simulators import Scenario, ScenarioError, Simulation, load_packaged, parse_scenario
-from simulators.outputs import Observed
+from simulators.outputs import Decision, Observed
 from simulators.regimen import EsketamineNasal, KetamineInfusion
 from simulators.scenario import SCENARIO_DIR
 
@@ -196,6 +196,7 @@ class TimedReading:
 class TimedPhase:
     at: datetime
     phase: str
+    gate_override: Decision | None = None  # scripted by the scenario for the start of dosing
 
 
 @dataclass(frozen=True)
@@ -292,14 +293,15 @@ def _move(
         log.info("session %s: scenario phase %s skipped: %s", session_id, item.phase, problem)
         return
     at = max(item.at, session.phase_changed_at)
+    scripted = item.gate_override
     body = PhaseChangeIn(
         phase=target,
         at=at,
         note="scenario timeline",
-        # The scenario decides when dosing starts; a trainee weighs the gate's advice on the
-        # session page like on a real one, but the timeline does not wait for it (the override
-        # is recorded under the simulator's name, as a nurse's would be under hers).
-        override_gate=True,
+        # The timeline meets the pre-dose gate as a nurse must: a baseline above it refuses the
+        # start (and so ends the run, saying why) unless the scenario scripts an override with
+        # who decides and why. Trainees may also override on the session page before dosing.
+        override_gate=OverrideIn(by=scripted.by, reason=scripted.reason) if scripted else None,
     )
     try:
         flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=tz)
@@ -325,6 +327,11 @@ def _refused(
     transition = transition_of(current, target)
     action = transition.action if transition else f"move to {target.value}"
     note = f"{REFUSED} {action}. {why}"
+    if target is Phase.INFUSING and "Pre-dose gate" in why:
+        note += (
+            " (To rehearse starting anyway, override on the session page before dosing starts, "
+            "or script gate_override in the scenario's [timeline].)"
+        )
     if speed > 1 and "Observed at least" in why:
         note += (
             f" (At {speed:g}x the record holds 1/{speed:g} of the scenario's observation time; "

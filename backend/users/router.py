@@ -13,6 +13,7 @@ from backend.core.fields import RowId
 from backend.streaming.router import credentials_changed
 from backend.users import service
 from backend.users.schemas import (
+    ClinicianPublic,
     LoginIn,
     Me,
     TokenCreate,
@@ -88,6 +89,14 @@ def me(actor: CurrentActor, db: SessionDep) -> Me:
 @users_router.get("", summary="List accounts")
 def list_users(_: AdminActor, db: SessionDep) -> list[UserPublic]:
     return [UserPublic.model_validate(u) for u in service.list_users(db)]
+
+
+@users_router.get(
+    "/clinicians",
+    summary="Clinicians who may decide an override (active nurses and admins), by name",
+)
+def list_clinicians(_: CurrentActor, db: SessionDep) -> list[ClinicianPublic]:
+    return [ClinicianPublic.model_validate(u) for u in service.list_clinicians(db)]
 
 
 @users_router.post("", status_code=201, summary="Create an account")

@@ -32,6 +32,14 @@ class UserPublic(Schema):
     created_at: datetime
 
 
+class ClinicianPublic(Schema):
+    """An account that may decide an override: what a picker shows and what it sends."""
+
+    username: str = Field(description="Send this as an override's `by`")
+    display_name: str
+    role: Role = Field(description="nurse or admin")
+
+
 class UserCreate(Schema):
     username: Username
     password: Password

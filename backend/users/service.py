@@ -47,6 +47,29 @@ def list_users(db: Session) -> list[User]:
     return list(db.scalars(select(User).order_by(User.username)))
 
 
+# Who may take a clinical decision the record advises against (start despite the pre-dose gate,
+# discharge with high alarms open): nurses, and admins (a small clinic's medical lead often
+# holds the admin account).
+CLINICIAN_ROLES = (Role.NURSE.value, Role.ADMIN.value)
+
+
+def list_clinicians(db: Session) -> list[User]:
+    """Active accounts that may decide an override, by the name people know them by."""
+    query = select(User).where(User.is_active.is_(True), User.role.in_(CLINICIAN_ROLES))
+    return list(db.scalars(query.order_by(User.display_name, User.username)))
+
+
+def find_clinician(db: Session, username: str) -> User | None:
+    """The active nurse or admin account of that username, if there is one."""
+    return db.scalar(
+        select(User).where(
+            User.username == username,
+            User.is_active.is_(True),
+            User.role.in_(CLINICIAN_ROLES),
+        )
+    )
+
+
 def get_user(db: Session, user_id: int) -> User:
     user = db.get(User, user_id)
     if user is None:

@@ -97,8 +97,8 @@ def move(client: Client, session_id: int, *phases: str) -> dict[str, Any]:
 
 def meet_the_rules(client: Client, session_id: int, phase: str) -> dict[str, Any]:
     """Make the record meet what the server judges before `phase`: a blood pressure when none
-    is recent, the minimum observation (`observe_briefly`), and a named override of open high
-    alarms. Returns what the change must add to its body."""
+    is recent, the minimum observation (`observe_briefly`), an alert patient in recovery, and a
+    named override of open high alarms. Returns what the change must add to its body."""
     if phase not in ("infusing", "discharged"):
         return {}
     response = client.get(f"/api/sessions/{session_id}/checklist", params={"to": phase})
@@ -111,6 +111,12 @@ def meet_the_rules(client: Client, session_id: int, phase: str) -> dict[str, Any
             f"/api/sessions/{session_id}/readings", json={"systolic": 120, "diastolic": 80}
         )
         assert taken.status_code == 201, taken.text
+    if "alert" in unmet:
+        # Seen alert in recovery: the latest ACVPU and MOAA/S since dosing ended.
+        seen = client.post(
+            f"/api/sessions/{session_id}/readings", json={"consciousness": "A", "sedation": 5}
+        )
+        assert seen.status_code == 201, seen.text
     if "no_open_high_alarm" in unmet:
         return {"override_alarms": {"by": "test-nurse", "reason": "a test discharges anyway"}}
     return {}

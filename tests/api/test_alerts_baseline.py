@@ -149,7 +149,7 @@ def test_starting_the_infusion_against_the_gate_is_409_with_a_readable_reason(
     assert response.status_code == 409, response.text
     reason = message(response)
     assert "pre-dose gate" in reason and "systolic 150 > 140" in reason
-    assert "override_gate" in reason
+    assert "to start anyway, a clinician must override with a reason" in reason
     after = as_nurse.get(f"/api/sessions/{session['id']}").json()
     assert after["phase"] == "baseline"
     assert after["gate_override_by"] is None
@@ -160,23 +160,29 @@ def test_a_nurse_may_start_against_the_gate_and_the_decision_is_recorded(
 ) -> None:
     session = alarm_session(as_nurse)
     bp(as_nurse, session["id"], 150, diastolic=95)
-    response = start_infusion(as_nurse, session["id"], override_gate=True, note="discussed")
+    decided = {"by": "test-admin", "reason": "discussed with the prescriber"}
+    response = start_infusion(as_nurse, session["id"], override_gate=decided, note="discussed")
     assert response.status_code == 200, response.text
     started = response.json()
     assert started["phase"] == "infusing"
-    assert started["gate_override_by"] == "test-nurse"
+    # An admin (a clinic's medical lead) decided; the nurse entered it.
+    assert started["gate_override_by"] == started["gate_override_username"] == "test-admin"
+    assert started["gate_override_reason"] == "discussed with the prescriber"
+    assert started["gate_override_entered_by"] == "test-nurse"
     assert parse_time(started["gate_override_at"]) >= parse_time(started["created_at"])
     assert as_nurse.get(f"/api/sessions/{session['id']}").json()["gate_override_by"] == (
-        "test-nurse"
+        "test-admin"
     )
 
 
 def test_an_override_with_nothing_to_override_records_no_decision(as_nurse: TestClient) -> None:
     session = alarm_session(as_nurse)
     bp(as_nurse, session["id"], 120, diastolic=80)
-    response = start_infusion(as_nurse, session["id"], override_gate=True)
+    decided = {"by": "test-nurse", "reason": "just in case"}
+    response = start_infusion(as_nurse, session["id"], override_gate=decided)
     assert response.status_code == 200, response.text
     assert response.json()["gate_override_by"] is None
+    assert "gate_override" not in response.json()["phase_changes"][-1]["checklist"]
 
 
 def test_the_gate_follows_the_profile(as_admin: TestClient, as_nurse: TestClient) -> None:

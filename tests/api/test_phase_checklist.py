@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import httpx2
 from fastapi.testclient import TestClient
 
-from tests.api.alert_support import bp, default_limits, new_profile
+from tests.api.alert_support import bp, default_limits, new_profile, record
 from tests.api.support import error_at, iso, message, parse_time, unique
 from tests.helpers import new_session
 
@@ -81,7 +81,8 @@ def test_the_checklist_of_starting_judges_the_record_and_lists_what_to_tick(
     assert items(after)["baseline_bp"]["met"] is True
     (reading,) = as_nurse.get(f"/api/sessions/{session['id']}/readings").json()["items"]
     local = parse_time(reading["taken_at"]).astimezone(ZoneInfo("Asia/Kolkata"))
-    assert items(after)["baseline_bp"]["detail"] == f"128/82 at {local:%H:%M}"
+    assert items(after)["baseline_bp"]["detail"] == f"recorded 128/82 at {local:%H:%M}"
+    assert items(after)["baseline_bp"]["attention"] is False
 
 
 def test_starting_without_a_baseline_pressure_is_refused_naming_the_item(
@@ -125,7 +126,9 @@ def test_a_confirmed_change_keeps_its_checklist_with_who_and_when(as_nurse: Test
     assert record["by"] == change["by"] == "test-nurse"
     assert parse_time(record["recorded_at"]) == parse_time(change["recorded_at"])
     kept = {item["key"]: item for item in record["items"]}
-    assert kept["baseline_bp"]["met"] is True and kept["baseline_bp"]["detail"].startswith("126/84")
+    assert kept["baseline_bp"]["met"] is True and kept["baseline_bp"]["detail"].startswith(
+        "recorded 126/84"
+    )
     assert kept["pre_dose_gate"]["met"] is True
     assert kept["baseline_spo2"] == {**kept["baseline_spo2"], "met": False, "required": False}
     assert all(kept[key]["met"] is True for key in START_TICKS)
@@ -134,24 +137,53 @@ def test_a_confirmed_change_keeps_its_checklist_with_who_and_when(as_nurse: Test
     assert read["phase_changes"][-1]["checklist"] == record
 
 
-def test_going_ahead_over_the_gate_is_an_item_of_the_checklist(as_nurse: TestClient) -> None:
+def test_going_ahead_over_the_gate_names_the_clinician_and_why(as_nurse: TestClient) -> None:
     session = new_session(as_nurse)
-    bp(as_nurse, session["id"], 152, diastolic=88)
+    taken = record(as_nurse, session["id"], systolic=152, diastolic=88)
     held = phase(as_nurse, session["id"], "infusing", checklist=START_TICKS)
-    assert held.status_code == 409 and "override_gate=true" in message(held)
-    gate = items(checklist(as_nurse, session["id"], "infusing"))["pre_dose_gate"]
+    assert held.status_code == 409
+    assert "to start anyway, a clinician must override with a reason" in message(held)
+    assert "override_gate" not in message(held)
+    judged = items(checklist(as_nurse, session["id"], "infusing", tz="UTC"))
+    gate = judged["pre_dose_gate"]
     assert gate["met"] is False and "systolic 152 > 140" in gate["detail"]
+    # Recorded, but above the gate: never a plain tick.
+    at = parse_time(taken["taken_at"])
+    assert (judged["baseline_bp"]["met"], judged["baseline_bp"]["attention"]) == (True, True)
+    assert judged["baseline_bp"]["detail"] == (
+        f"recorded 152/88 at {at:%H:%M}, above the 140/90 gate"
+    )
 
-    stored = changed(as_nurse, session["id"], "infusing", checklist=START_TICKS, override_gate=True)
-    kept = {i["key"]: i for i in stored["phase_changes"][-1]["checklist"]["items"]}
-    assert kept["pre_dose_gate"]["met"] is True and "override" in kept["pre_dose_gate"]["detail"]
-    assert stored["gate_override_by"] == "test-nurse"
+    decided = {"by": "test-nurse", "reason": "usual BP at home 150/85; Dr Shah agrees"}
+    stored = changed(
+        as_nurse, session["id"], "infusing", checklist=START_TICKS, override_gate=decided
+    )
+    change = stored["phase_changes"][-1]
+    kept = {i["key"]: i for i in change["checklist"]["items"]}
+    assert (kept["pre_dose_gate"]["met"], kept["pre_dose_gate"]["attention"]) == (True, True)
+    assert kept["pre_dose_gate"]["detail"].endswith(
+        "; overridden by test-nurse: usual BP at home 150/85; Dr Shah agrees"
+    )
+    assert change["checklist"]["gate_override"] == {
+        "by": "test-nurse",
+        "username": "test-nurse",
+        "reason": decided["reason"],
+        "recorded_by": "test-nurse",
+        "advice": "Baseline blood pressure above the pre-dose gate: systolic 152 > 140",
+    }
+    assert (
+        stored["gate_override_by"],
+        stored["gate_override_username"],
+        stored["gate_override_reason"],
+        stored["gate_override_entered_by"],
+    ) == ("test-nurse", "test-nurse", decided["reason"], "test-nurse")
 
 
 def test_discharge_before_the_minimum_observation_is_refused_saying_from_when(
     as_nurse: TestClient,
 ) -> None:
     session = in_recovery(as_nurse)
+    seen_alert(as_nurse, session["id"])  # only the time stands in the way
     ended = parse_time(session["phase_changes"][-1]["at"])
     body = checklist(as_nurse, session["id"], "discharged", tz="UTC")
     observation = items(body)["min_observation"]
@@ -185,12 +217,45 @@ def test_discharge_once_observed_long_enough_stores_the_checklist(
 
     # Recorded as a minute after the end (ahead of the clock, within its tolerance).
     at = ended + timedelta(seconds=61)
+    seen_alert(as_nurse, session["id"])
     stored = changed(as_nurse, session["id"], "discharged", checklist=DISCHARGE_TICKS, at=iso(at))
     assert parse_time(stored["ended_at"]) == at
     kept = {i["key"]: i for i in stored["phase_changes"][-1]["checklist"]["items"]}
     assert kept["min_observation"]["met"] is True
     assert kept["min_observation"]["detail"] == "1 min observed (minimum 1)"
-    assert kept["alert"]["met"] is None  # consciousness not recorded: shown, not blocking
+    assert (kept["alert"]["met"], kept["alert"]["detail"]) == (True, "ACVPU A, MOAA/S 5")
+
+
+def seen_alert(client: TestClient, session_id: int, letter: str = "A", level: int = 5) -> None:
+    response = client.post(
+        f"/api/sessions/{session_id}/readings", json={"consciousness": letter, "sedation": level}
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_no_one_is_discharged_before_being_seen_alert_in_recovery(
+    as_nurse: TestClient, as_admin: TestClient
+) -> None:
+    # Nothing recorded since dosing ended blocks, for a nurse and for a client that ticks
+    # nothing alike; each of ACVPU and MOAA/S is named when missing.
+    profile = profile_with(as_admin, min_observation_min=1)
+    session = in_recovery(as_nurse, limit_profile_id=profile["id"])
+    at = iso(parse_time(session["phase_changes"][-1]["at"]) + timedelta(seconds=61))
+    bp(as_nurse, session["id"], 118, diastolic=76)
+    alert = items(checklist(as_nurse, session["id"], "discharged"))["alert"]
+    assert (alert["required"], alert["met"]) == (True, False)
+    for body in ({"checklist": DISCHARGE_TICKS}, {}):
+        refused = phase(as_nurse, session["id"], "discharged", at=at, **body)
+        assert refused.status_code == 409, refused.text
+        assert (
+            "Alert (ACVPU A) and MOAA/S 5 since dosing ended (no ACVPU recorded since dosing "
+            "ended; no MOAA/S recorded since dosing ended)"
+        ) in message(refused)
+    seen_alert(as_nurse, session["id"], "A", 4)
+    refused = phase(as_nurse, session["id"], "discharged", at=at)
+    assert refused.status_code == 409 and "(last MOAA/S is 4, not 5)" in message(refused)
+    seen_alert(as_nurse, session["id"])
+    assert changed(as_nurse, session["id"], "discharged", at=at)["phase"] == "discharged"
 
 
 def test_a_drowsy_patient_is_not_discharged(as_nurse: TestClient, as_admin: TestClient) -> None:
@@ -200,7 +265,10 @@ def test_a_drowsy_patient_is_not_discharged(as_nurse: TestClient, as_admin: Test
     at = parse_time(session["phase_changes"][-1]["at"]) + timedelta(seconds=61)
     response = phase(as_nurse, session["id"], "discharged", checklist=DISCHARGE_TICKS, at=iso(at))
     assert response.status_code == 409, response.text
-    assert "Alert (ACVPU) and MOAA/S 5, if recorded (last MOAA/S is 4, not 5)" in message(response)
+    assert (
+        "Alert (ACVPU A) and MOAA/S 5 since dosing ended "
+        "(no ACVPU recorded since dosing ended; last MOAA/S is 4, not 5)"
+    ) in message(response)
 
 
 def test_the_checklist_is_judged_at_the_time_the_change_is_set_back_to(
@@ -219,7 +287,7 @@ def test_the_checklist_is_judged_at_the_time_the_change_is_set_back_to(
     change = stored["phase_changes"][-1]
     assert parse_time(change["at"]) == back < parse_time(change["recorded_at"])
     kept = {i["key"]: i for i in change["checklist"]["items"]}
-    assert kept["baseline_bp"]["detail"].startswith("130/80")
+    assert kept["baseline_bp"]["detail"].startswith("recorded 130/80")
 
 
 def test_stopping_early_needs_a_reason(as_nurse: TestClient) -> None:
@@ -319,4 +387,7 @@ def test_alertness_counts_only_as_observed_after_dosing_ended(as_nurse: TestClie
     )
     changed(as_nurse, session["id"], "recovery", checklist={"dose_complete": True})
     alert = items(checklist(as_nurse, session["id"], "discharged"))["alert"]
-    assert (alert["met"], alert["detail"]) == (None, "not recorded since dosing ended")
+    assert (alert["met"], alert["detail"]) == (
+        False,
+        "no ACVPU recorded since dosing ended; no MOAA/S recorded since dosing ended",
+    )

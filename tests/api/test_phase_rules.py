@@ -79,7 +79,7 @@ def test_a_token_client_without_a_checklist_cannot_start_the_infusion_without_a_
     assert kept_items(started)["baseline_bp"]["met"] is True
 
 
-def test_a_token_client_cannot_dose_over_the_gate_without_the_override(
+def test_a_token_client_cannot_dose_over_the_gate_without_a_named_override(
     gateway: TestClient,
 ) -> None:
     session = new_session(gateway)
@@ -87,8 +87,17 @@ def test_a_token_client_cannot_dose_over_the_gate_without_the_override(
     response = phase(gateway, session["id"], "infusing")
     assert response.status_code == 409, response.text
     assert "Pre-dose gate passed or overridden" in message(response)
-    started = changed(gateway, session["id"], "infusing", override_gate=True)
-    assert started["gate_override_by"] is not None
+    # The old boolean: false is no override, true no longer says who decides or why.
+    assert phase(gateway, session["id"], "infusing", override_gate=False).status_code == 409
+    blank = phase(gateway, session["id"], "infusing", override_gate=True)
+    assert "who decides and why" in error_at(blank, "body", "override_gate")["msg"]
+    decided = {"by": "test-nurse", "reason": "reviewed by the prescriber"}
+    started = changed(gateway, session["id"], "infusing", override_gate=decided)
+    assert (started["gate_override_by"], started["gate_override_reason"]) == (
+        "test-nurse",
+        "reviewed by the prescriber",
+    )
+    assert started["gate_override_entered_by"].startswith("token:")
 
 
 def test_esketamine_is_not_discharged_at_90_minutes_and_no_profile_can_shorten_it(
@@ -114,7 +123,7 @@ def test_esketamine_is_not_discharged_at_90_minutes_and_no_profile_can_shorten_i
     # Ketamine's own minimum (60 min by default) is met by the same 90 minutes.
     ketamine = in_recovery(gateway)
     begun_ago(gateway, ketamine["id"], 90)
-    bp(gateway, ketamine["id"], 122, diastolic=78)
+    bp(gateway, ketamine["id"], 122, diastolic=78, consciousness="A", sedation=5)
     assert changed(gateway, ketamine["id"], "discharged")["phase"] == "discharged"
 
 
@@ -126,19 +135,30 @@ def test_a_token_client_cannot_discharge_without_a_recent_bp(gateway: TestClient
     assert "Blood pressure in the last 15 min (last 124/80" in message(response)
 
 
-def test_an_open_high_alarm_blocks_discharge_unless_someone_overrides_it_by_name(
-    gateway: TestClient, as_nurse: TestClient
+def test_an_open_high_alarm_blocks_discharge_unless_a_named_clinician_overrides_it(
+    gateway: TestClient, as_nurse: TestClient, as_admin: TestClient
 ) -> None:
+    clinician = as_admin.post(
+        "/api/users",
+        json={
+            "username": unique("jbloggs"),
+            "password": "a long enough password",
+            "role": "nurse",
+            "display_name": "Jo Bloggs RN",
+        },
+    ).json()
     session = in_recovery(gateway)
     observe_briefly(gateway, session["id"])
-    bp(gateway, session["id"], 190, diastolic=96)  # systolic above 180: high priority
+    # Systolic above 180: high priority. The patient is alert, so only the alarm stands.
+    bp(gateway, session["id"], 190, diastolic=96, consciousness="A", sedation=5)
     alarm = the_alarm(gateway, session["id"], "systolic.above")
     assert alarm["priority"] == "high"
 
     response = phase(gateway, session["id"], "discharged")
     assert response.status_code == 409, response.text
     assert "No open high-priority alarm (or overridden by name) (1 open: " in message(response)
-    assert "override_alarms" in message(response)
+    assert "acknowledge them, or a clinician must override with a reason" in message(response)
+    assert "override_alarms" not in message(response)
     # Acknowledged while still present, it is still open: a person must say why it may wait.
     acknowledged(as_nurse, alarm["id"], "BP repeated, patient comfortable")
     assert phase(gateway, session["id"], "discharged").status_code == 409
@@ -153,14 +173,23 @@ def test_an_open_high_alarm_blocks_discharge_unless_someone_overrides_it_by_name
     )
     error_at(reasonless, "body", "override_alarms", "reason")
 
-    override = {"by": "Jo Bloggs RN", "reason": "reviewed by Dr Shah; BP falling on repeat"}
+    # On a real session the decider is a clinician's account, not a typed name.
+    typed = {"by": "Jo Bloggs RN", "reason": "reviewed by Dr Shah; BP falling on repeat"}
+    unknown = phase(gateway, session["id"], "discharged", override_alarms=typed)
+    assert (
+        "active nurse or admin account" in error_at(unknown, "body", "override_alarms", "by")["msg"]
+    )
+
+    override = {**typed, "by": clinician["username"]}
     ended = changed(gateway, session["id"], "discharged", override_alarms=override)
     record = ended["phase_changes"][-1]["checklist"]
     assert record["alarm_override"]["by"] == "Jo Bloggs RN"
+    assert record["alarm_override"]["username"] == clinician["username"]
     assert record["alarm_override"]["reason"] == override["reason"]
+    assert record["alarm_override"]["recorded_by"].startswith("token:")
     assert len(record["alarm_override"]["alarms"]) == 1
     item = kept_items(ended)["no_open_high_alarm"]
-    assert item["met"] is True
+    assert (item["met"], item["attention"]) == (True, True)
     assert item["detail"].endswith(f"overridden by Jo Bloggs RN: {override['reason']}")
     assert open_alarms_of(gateway, session["id"]) == []  # the session took them with it
 
@@ -168,3 +197,7 @@ def test_an_open_high_alarm_blocks_discharge_unless_someone_overrides_it_by_name
     report = as_nurse.get(f"/api/sessions/{session['id']}/report")
     assert report.status_code == 200, report.text
     assert "overridden by Jo Bloggs RN: reviewed by Dr Shah" in report.text
+    assert (
+        f"Discharged with high-priority alarms open: decided by Jo Bloggs RN "
+        f"({clinician['username']}), because: reviewed by Dr Shah"
+    ) in report.text

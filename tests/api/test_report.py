@@ -158,7 +158,9 @@ def finished_session(as_nurse: TestClient) -> dict[str, Any]:
         json={"reason": "Probe artefact: 25 was meant"},
     )
     assert marked.status_code == 200, marked.text
-    session = move(as_nurse, sid, "recovery", "discharged")
+    move(as_nurse, sid, "recovery")
+    seen = record_reading(as_nurse, sid, consciousness="A", sedation=5)  # alert before leaving
+    session = move(as_nurse, sid, "discharged")
     return {
         "session": session,
         "patient": patient,
@@ -166,6 +168,7 @@ def finished_session(as_nurse: TestClient) -> dict[str, Any]:
         "partial": partial,
         "surge": surge,
         "wrong": wrong,
+        "seen": seen,
         "alarm": alarm,
     }
 
@@ -210,7 +213,7 @@ def test_the_report_holds_patient_dose_phases_alarms_news2_and_readings(
     assert alarm_row.cells[5] == ACTION
 
     readings = {r.attrs["data-reading-id"]: r for r in rows.with_class("reading")}
-    assert len(readings) == 4  # every reading of a short manual session is listed
+    assert len(readings) == 5  # every reading of a short manual session is listed
     full = readings[finished_session["full"]["id"]]
     assert "5 medium" in full.text  # its NEWS2, in the NEWS2 column
     assert "120/78" in full.text and "38.2" in full.text and "air" in full.text
@@ -245,11 +248,12 @@ def test_the_csv_lists_every_reading_with_errors_flagged(
     sid = finished_session["session"]["id"]
     rows = csv_rows(as_nurse, sid)
     assert [r["reading_id"] for r in rows] == [
-        finished_session[k]["id"] for k in ("full", "partial", "surge", "wrong")
+        finished_session[k]["id"] for k in ("full", "partial", "surge", "wrong", "seen")
     ]
     assert {r["simulated"] for r in rows} == {"false"}
     assert {r["session_id"] for r in rows} == {str(sid)}
-    full, partial, surge, wrong = rows
+    full, partial, surge, wrong, seen = rows
+    assert (seen["phase"], seen["consciousness"], seen["sedation"]) == ("recovery", "A", "5")
     assert full["phase"] == "baseline" and surge["phase"] == "infusing"
     assert (full["heart_rate"], full["temperature"], full["consciousness"]) == ("95", "38.2", "A")
     assert (full["on_oxygen"], full["sedation"], full["source"]) == ("false", "5", "manual")

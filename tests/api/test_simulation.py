@@ -72,6 +72,10 @@ def test_the_packaged_scenarios_are_listed_with_what_a_trainer_needs(
         assert scenarios[name]["description"]
     assert scenarios["routine_infusion"]["regimen"] == "ketamine 0.5 mg/kg IV over 40 min"
     assert scenarios["hypertensive_surge"]["events"][0]["kind"] == "hypertensive_surge"
+    assert scenarios["hypertensive_surge"]["gate_override"].startswith(
+        "Dr A. Example (prescriber): "
+    )
+    assert scenarios["routine_infusion"]["gate_override"] is None
 
 
 def test_a_simulation_started_part_way_in_has_history_and_is_marked_simulated_everywhere(
@@ -371,6 +375,67 @@ def test_the_scenario_timeline_is_held_to_the_protocol_and_a_refusal_says_why(
     assert listed[sid]["ended_because"] == note
 
 
+HYPERTENSIVE_SHORT = SHORT_KETAMINE.replace(
+    "[regimen]", "[patient]\nsystolic = 178\ndiastolic = 104\nvariability = 0.0\n[regimen]"
+)
+SCRIPTED_OVERRIDE = HYPERTENSIVE_SHORT.replace(
+    "recovery_min = 2",
+    'recovery_min = 2\ngate_override = { by = "Dr A. Example", reason = "Known hypertension; '
+    'reviewed, proceed" }',
+)
+
+
+def test_a_scenario_meets_the_pre_dose_gate_as_a_nurse_must(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    # Nothing overrides the gate on the scenario's behalf: a baseline above it refuses the
+    # start like anyone's, and the run ends saying why (and how to rehearse going ahead).
+    sid = start(
+        as_trainer, simulations, scenario=None, scenario_toml=HYPERTENSIVE_SHORT, speed=60, seed=1
+    )["session_id"]
+    wait_for(
+        lambda: state(as_trainer, sid)["status"] != "running", what="the run to end", timeout=20
+    )
+    session = as_trainer.get(f"/api/sessions/{sid}").json()
+    assert [c["to_phase"] for c in session["phase_changes"]] == ["baseline", "stopped"]
+    assert session["gate_override_by"] is None
+    note = _last_change(as_trainer, sid)["note"]
+    assert note.startswith(
+        "Scenario timeline could not start the infusion. Cannot start the infusion yet. "
+        "Not met: Pre-dose gate passed or overridden (Baseline blood pressure above the "
+        "pre-dose gate: systolic "
+    )
+    assert "a clinician must override with a reason" in note
+    assert "script gate_override in the scenario's [timeline]" in note
+    assert state(as_trainer, sid)["ended_because"] == note
+
+
+def test_a_scenario_that_scripts_the_override_starts_with_its_name_and_reason(
+    as_trainer: TestClient, simulations: list[Simulation]
+) -> None:
+    sid = start(
+        as_trainer, simulations, scenario=None, scenario_toml=SCRIPTED_OVERRIDE, speed=60, seed=1
+    )["session_id"]
+
+    def started() -> dict[str, Any] | None:
+        session: dict[str, Any] = as_trainer.get(f"/api/sessions/{sid}").json()
+        return session if session["gate_override_by"] else None
+
+    session = wait_for(started, what="the start of dosing", timeout=20)
+    assert (session["gate_override_by"], session["gate_override_username"]) == (
+        "Dr A. Example",
+        None,
+    )
+    assert session["gate_override_reason"] == "Known hypertension; reviewed, proceed"
+    assert session["gate_override_entered_by"] == "simulator (test-trainer)"
+    change = next(c for c in session["phase_changes"] if c["to_phase"] == "infusing")
+    kept = {i["key"]: i for i in change["checklist"]["items"]}
+    assert (kept["pre_dose_gate"]["met"], kept["pre_dose_gate"]["attention"]) == (True, True)
+    assert kept["pre_dose_gate"]["detail"].endswith(
+        "overridden by Dr A. Example: Known hypertension; reviewed, proceed"
+    )
+
+
 def test_a_packaged_scenario_plays_to_discharge_through_the_same_checklist(
     as_trainer: TestClient, simulations: list[Simulation]
 ) -> None:
@@ -384,6 +449,7 @@ def test_a_packaged_scenario_plays_to_discharge_through_the_same_checklist(
     assert discharge["to_phase"] == "discharged" and discharge["note"] == "scenario timeline"
     judged = {i["key"]: i for i in discharge["checklist"]["items"]}
     assert discharge["checklist"]["confirmed"] is False
-    assert all(judged[key]["met"] is True for key in ("min_observation", "bp_recent"))
+    assert all(judged[key]["met"] is True for key in ("min_observation", "bp_recent", "alert"))
+    assert judged["alert"]["detail"] == "ACVPU A, MOAA/S 5"  # the simulated nurse's rounds
     assert judged["no_open_high_alarm"]["met"] is True
     assert state(as_trainer, sid)["ended_because"] is None

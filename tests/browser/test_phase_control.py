@@ -170,6 +170,7 @@ def test_discharge_is_refused_before_the_minimum_observation_saying_from_when(
     reading(nurse_api, session["id"], systolic=122, diastolic=78)
     move(nurse_api, session["id"], "infusing", {"consent": True, "identity": True, "iv_line": True})
     recovery = move(nurse_api, session["id"], "recovery", {"dose_complete": True})
+    reading(nurse_api, session["id"], consciousness="A", sedation=5)  # seen alert in recovery
     ended = datetime.fromisoformat(recovery["phase_changes"][-1]["at"])
     page = open_session(session["id"])
     expect(page.locator("#phase-actions button")).to_have_text(["Discharge", "Stop early"])
@@ -298,7 +299,8 @@ def test_an_open_high_alarm_holds_discharge_until_a_named_nurse_overrides_it_wit
     reading(nurse_api, session["id"], systolic=122, diastolic=78)
     move(nurse_api, session["id"], "infusing", {"consent": True, "identity": True, "iv_line": True})
     move(nurse_api, session["id"], "recovery", {"dose_complete": True})
-    reading(nurse_api, session["id"], systolic=192, diastolic=96)  # a high-priority alarm
+    # A high-priority alarm in a patient seen alert in recovery.
+    reading(nurse_api, session["id"], systolic=192, diastolic=96, consciousness="A", sedation=5)
     page = open_session(session["id"])
 
     page.get_by_role("button", name="Discharge").click()

@@ -9,12 +9,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from backend.alerts.limits import Discharge, LimitSet, clinic_defaults
 from backend.sessions.checklists import (
-    AlarmOverride,
     BloodPressureSeen,
     Facts,
     Item,
     Kind,
     Observed,
+    Override,
     Transition,
     blocking,
     evaluate,
@@ -74,8 +74,10 @@ def test_start_needs_a_baseline_pressure_from_the_last_30_minutes() -> None:
     fresh = BloodPressureSeen(128, 82, minutes_ago(20))
     ok = by_key(evaluate(facts(*START, last_bp=fresh), ZoneInfo("Asia/Kolkata")))
     assert ok["baseline_bp"].met is True
-    assert ok["baseline_bp"].detail == "128/82 at 15:10"  # 09:40 UTC, in the reader's zone
+    assert ok["baseline_bp"].detail == "recorded 128/82 at 15:10"  # 09:40 UTC, reader's zone
+    assert ok["baseline_bp"].attention is False
     assert ok["pre_dose_gate"].met is True
+    assert ok["pre_dose_gate"].detail == "within the 140/90 gate"
 
     stale = by_key(evaluate(facts(*START, last_bp=replace(fresh, taken_at=minutes_ago(45))), UTC))
     assert stale["baseline_bp"].met is False
@@ -89,13 +91,52 @@ def test_spo2_before_dosing_is_advised_not_required() -> None:
     assert by_key(evaluate(facts(*START, last_spo2=seen), UTC))["baseline_spo2"].met is True
 
 
-def test_the_gate_is_met_within_it_or_when_the_nurse_overrides_it() -> None:
+def test_the_gate_is_met_within_it_or_when_a_named_clinician_overrides_it() -> None:
     bp = BloodPressureSeen(150, 88, minutes_ago(5))
     advice = "Baseline blood pressure above the pre-dose gate: systolic 150 > 140"
     held = by_key(evaluate(facts(*START, last_bp=bp, gate_advice=advice), UTC))["pre_dose_gate"]
-    assert held.met is False and "systolic 150 > 140" in (held.detail or "")
-    overridden = facts(*START, last_bp=bp, gate_advice=advice, override_gate=True)
-    assert by_key(evaluate(overridden, UTC))["pre_dose_gate"].met is True
+    assert held.met is False and held.detail == (
+        f"{advice}; to start anyway, a clinician must override with a reason"
+    )
+    decided = Override("Jo Bloggs", "usual BP at home; reviewed by Dr Shah")
+    overridden = facts(*START, last_bp=bp, gate_advice=advice, gate_override=decided)
+    item = by_key(evaluate(overridden, UTC))["pre_dose_gate"]
+    assert (item.met, item.attention) == (True, True)
+    assert item.detail == f"{advice}; overridden by Jo Bloggs: {decided.reason}"
+
+
+def test_a_baseline_above_the_gate_is_never_a_plain_tick() -> None:
+    # Recorded, so the baseline item is met, but it is flagged and says why, overridden or not.
+    bp = BloodPressureSeen(196, 121, minutes_ago(5))
+    advice = "Baseline blood pressure above the pre-dose gate: systolic 196 > 140"
+    for decided in (None, Override("Jo Bloggs", "reviewed")):
+        judged = facts(*START, last_bp=bp, gate_advice=advice, gate_override=decided)
+        item = by_key(evaluate(judged, UTC))["baseline_bp"]
+        assert (item.met, item.attention) == (True, True)
+        assert item.detail == "recorded 196/121 at 09:55, above the 140/90 gate"
+    within = by_key(evaluate(facts(*START, last_bp=replace(bp, systolic=130, diastolic=80)), UTC))
+    assert within["baseline_bp"].attention is False
+
+
+@pytest.mark.parametrize("transition", [START, DISCHARGE])
+def test_no_checklist_detail_speaks_the_apis_language(transition: tuple[Phase, Phase]) -> None:
+    # What a nurse reads, blocked or overridden: no field names such as override_gate=true.
+    bp = BloodPressureSeen(150, 95, minutes_ago(5))
+    alarms = ("Systolic 186 above 180 (not acknowledged)",)
+    advice = "Baseline blood pressure above the pre-dose gate: systolic 150 > 140"
+    decided = Override("Jo Bloggs", "reviewed")
+    for override in (None, decided):
+        judged = facts(
+            *transition,
+            last_bp=bp,
+            gate_advice=advice,
+            open_high_alarms=alarms,
+            gate_override=override,
+            alarm_override=override,
+        )
+        for item in evaluate(judged, UTC):
+            assert "override_" not in f"{item.label} {item.detail}", item
+            assert "=" not in f"{item.label} {item.detail}", item
 
 
 def test_start_asks_for_the_line_only_when_there_is_one() -> None:
@@ -128,23 +169,31 @@ def test_discharge_needs_a_pressure_from_the_last_15_minutes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("consciousness", "sedation", "met"),
+    ("consciousness", "sedation", "met", "detail"),
     [
-        (None, None, None),  # nothing recorded: shown, blocks nothing
-        ("A", None, True),
-        ("A", 5, True),
-        ("V", None, False),
-        ("A", 4, False),
-        (None, 3, False),
+        (
+            None,
+            None,
+            False,
+            "no ACVPU recorded since dosing ended; no MOAA/S recorded since dosing ended",
+        ),
+        ("A", None, False, "no MOAA/S recorded since dosing ended"),
+        (None, 5, False, "no ACVPU recorded since dosing ended"),
+        ("A", 5, True, "ACVPU A, MOAA/S 5"),
+        ("V", 5, False, "last ACVPU is V, not A"),
+        ("A", 4, False, "last MOAA/S is 4, not 5"),
+        (None, 3, False, "no ACVPU recorded since dosing ended; last MOAA/S is 3, not 5"),
     ],
 )
-def test_discharge_wants_an_alert_patient_when_consciousness_was_recorded(
-    consciousness: str | None, sedation: int | None, met: bool | None
+def test_discharge_needs_an_alert_patient_seen_since_dosing_ended(
+    consciousness: str | None, sedation: int | None, met: bool, detail: str
 ) -> None:
+    # Nothing recorded since dosing ended blocks: nobody has seen the patient alert yet.
     judged = facts(*DISCHARGE, last_consciousness=consciousness, last_sedation=sedation)
     item = by_key(evaluate(judged, UTC))["alert"]
-    assert item.met is met
-    assert (item in blocking([item])) is (met is False)
+    assert (item.required, item.met, item.detail) == (True, met, detail)
+    assert item.label == "Alert (ACVPU A) and MOAA/S 5 since dosing ended"
+    assert (item in blocking([item], manual=False)) is (not met)
 
 
 def test_manual_items_count_only_once_ticked() -> None:
@@ -175,9 +224,17 @@ def test_end_of_infusion_shows_the_planned_time_as_advice() -> None:
 
 def test_ready_at_is_known_only_when_time_alone_stands_in_the_way() -> None:
     recent = BloodPressureSeen(120, 80, minutes_ago(1))
-    waiting = facts(*DISCHARGE, infusion_ended_at=minutes_ago(30), last_bp=recent)
+    waiting = facts(
+        *DISCHARGE,
+        infusion_ended_at=minutes_ago(30),
+        last_bp=recent,
+        last_consciousness="A",
+        last_sedation=5,
+    )
     assert ready_at(evaluate(waiting, UTC)) == AT + timedelta(minutes=30)
     assert ready_at(evaluate(replace(waiting, last_bp=None), UTC)) is None
+    # Nobody has seen the patient alert yet: time alone will not do it.
+    assert ready_at(evaluate(replace(waiting, last_sedation=None), UTC)) is None
 
 
 def test_a_refusal_names_what_is_missing_by_label() -> None:
@@ -234,12 +291,13 @@ def test_open_high_alarms_block_discharge_unless_overridden_by_name() -> None:
     held = by_key(evaluate(facts(*DISCHARGE, open_high_alarms=alarms), UTC))["no_open_high_alarm"]
     assert held.met is False and held in blocking([held])
     assert held.detail is not None and held.detail.startswith("1 open: Systolic 186 above 180")
-    assert "override by name with a reason" in held.detail
+    assert held.detail.endswith("acknowledge them, or a clinician must override with a reason")
 
-    named = AlarmOverride("Jo Bloggs RN", "reviewed by Dr Shah; BP trending down")
+    named = Override("Jo Bloggs RN", "reviewed by Dr Shah; BP trending down")
     overridden = facts(*DISCHARGE, open_high_alarms=alarms, alarm_override=named)
     item = by_key(evaluate(overridden, UTC))["no_open_high_alarm"]
-    assert item.met is True
+    assert (item.met, item.attention) == (True, True)
+    assert calm.attention is False
     assert item.detail is not None
     assert item.detail.endswith("overridden by Jo Bloggs RN: reviewed by Dr Shah; BP trending down")
 

@@ -17,7 +17,7 @@ from simulators.events import (
     Tachycardia,
     Vasovagal,
 )
-from simulators.outputs import SimNotice, SimOutput, SimPhase, SimReading
+from simulators.outputs import Decision, SimNotice, SimOutput, SimPhase, SimReading
 from simulators.patient import Patient
 from simulators.scenario import Scenario, list_scenarios, load_packaged, parse_scenario
 
@@ -31,8 +31,7 @@ PATIENT = Patient(
     respiratory_rate=14,
     temperature=36.7,
 )
-QUIET = parse_scenario(
-    """
+_QUIET_TOML = """
 title = "Quiet"
 [regimen]
 drug = "ketamine"
@@ -43,9 +42,8 @@ recovery_min = 20
 cuff_interval_min = 5
 capnography = true
 spontaneous_artefacts = false
-""",
-    "quiet.toml",
-)
+"""
+QUIET = parse_scenario(_QUIET_TOML, "quiet.toml")
 
 
 def _readings(outputs: list[SimOutput], device: str, vital: str) -> list[int | float]:
@@ -113,6 +111,25 @@ def test_phases_follow_the_timeline_and_the_session_finishes() -> None:
     assert outputs[-1] == SimPhase(4200.0, "discharged")
     assert sim.finished and sim.phase == "discharged"
     assert sim.advance(20_000) == []
+
+
+def test_only_a_scripted_gate_override_goes_with_the_start_of_dosing() -> None:
+    plain = [o for o in _quiet().advance(10_000) if isinstance(o, SimPhase)]
+    assert all(o.gate_override is None for o in plain)
+    scripted = parse_scenario(
+        _QUIET_TOML.replace(
+            "recovery_min = 20",
+            'recovery_min = 20\ngate_override = { by = "Dr A. Example", reason = "reviewed" }',
+        ),
+        "scripted.toml",
+    )
+    phases = {
+        o.phase: o
+        for o in Simulation(scripted, 1, PATIENT).advance(10_000)
+        if isinstance(o, SimPhase)
+    }
+    assert phases["infusing"].gate_override == Decision("Dr A. Example", "reviewed")
+    assert phases["recovery"].gate_override is None is phases["discharged"].gate_override
 
 
 def test_session_starts_in_baseline() -> None:

@@ -64,8 +64,8 @@ def test_a_minimal_scenario_gets_the_defaults() -> None:
 
 def test_esketamine_dosing_lasts_until_the_rest_after_the_last_device() -> None:
     scenario = load_packaged("esketamine_nasal")
-    assert scenario.regimen == EsketamineNasal(dose_mg=84)
-    assert scenario.dosing_end_s - scenario.dosing_start_s == 15 * 60
+    assert scenario.regimen == EsketamineNasal(dose_mg=56)  # the starting dose
+    assert scenario.dosing_end_s - scenario.dosing_start_s == 10 * 60  # two devices
 
 
 def test_events_are_written_flat_with_their_time() -> None:
@@ -190,3 +190,23 @@ def test_parse_event_accepts_console_requests_and_refuses_bad_ones() -> None:
         parse_event({"kind": "vasovagal", "systolic": 60, "diastolic": 58})
     with pytest.raises(ValidationError):
         parse_event({"kind": "hypertensive_surge", "onset_s": -1})
+
+
+def test_a_scripted_gate_override_names_who_decides_and_why() -> None:
+    scripted = parse_scenario(
+        MINIMAL + '[timeline]\ngate_override = { by = "Dr A. Example", reason = "reviewed" }\n',
+        "t.toml",
+    )
+    assert scripted.timeline.gate_override is not None
+    assert (scripted.timeline.gate_override.by, scripted.timeline.gate_override.reason) == (
+        "Dr A. Example",
+        "reviewed",
+    )
+    assert parse_scenario(MINIMAL, "t.toml").timeline.gate_override is None  # none by default
+    for given, field in (
+        ('{ by = "Dr A. Example" }', "timeline.gate_override.reason"),
+        ('{ by = "  ", reason = "reviewed" }', "timeline.gate_override.by"),
+        ("true", "timeline.gate_override"),  # the old automatic override is not a decision
+    ):
+        error = _error(MINIMAL + f"[timeline]\ngate_override = {given}\n")
+        assert error.problems[0].startswith(f"{field}: "), error.problems
