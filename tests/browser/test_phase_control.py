@@ -68,11 +68,9 @@ def screenshot(page: Page, name: str) -> None:
     page.locator("#confirm-phase").screenshot(path=str(SHOTS / f"phase-{name}.png"))
 
 
-def clinicians_or_skip(client: httpx.Client) -> list[dict[str, str]]:
-    """The accounts an override may name; the override tests wait for the endpoint."""
+def clinicians_of(client: httpx.Client) -> list[dict[str, str]]:
+    """The accounts an override may name."""
     response = client.get("/api/users/clinicians")
-    if response.status_code in (404, 405):  # not there yet (405: only /api/users/{id} matches)
-        pytest.skip("needs /api/users/clinicians")
     assert response.status_code == 200, response.text
     people: list[dict[str, str]] = response.json()
     return people
@@ -289,7 +287,7 @@ def test_an_open_high_alarm_holds_discharge_until_a_named_nurse_overrides_it_wit
     nurse_api: httpx.Client,
     session_of: Callable[..., Session],
 ) -> None:
-    clinicians_or_skip(nurse_api)
+    clinicians_of(nurse_api)
     with api_client(live_server.url, Role.ADMIN) as admin:
         limits = admin.get("/api/limits/profiles").json()[0]["limits"]
         limits["discharge"]["min_observation_min"] = 0.01  # tests cannot wait an hour
@@ -382,7 +380,7 @@ def test_a_baseline_above_the_gate_is_never_a_green_tick_and_no_api_names_show(
 def test_starting_above_the_gate_names_the_clinician_who_decides_and_why(
     open_session: OpenSession, nurse_api: httpx.Client, session_of: Callable[..., Session]
 ) -> None:
-    clinicians = clinicians_or_skip(nurse_api)
+    clinicians = clinicians_of(nurse_api)
     assert ROLE_USERS[Role.NURSE] in {person["username"] for person in clinicians}
     session = session_of()
     reading(nurse_api, session["id"], systolic=150, diastolic=88, spo2=97)
