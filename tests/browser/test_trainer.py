@@ -121,7 +121,7 @@ def test_a_trainer_runs_a_simulation_steers_it_into_an_alarm_the_ward_sees_and_s
     page.locator("#limit_profile_id").select_option(label=drill_profile["name"])
     page.get_by_text("Choose the patient").click()
     page.locator("#p-age").fill("71")
-    page.get_by_label("Baseline systolic").fill("150")
+    page.get_by_label("Baseline systolic").fill("130")
     page.locator("#start-submit").click()
     status = page.locator("#start-status")
     expect(status).to_contain_text(f"on {chair} with seed 4242")
@@ -129,7 +129,7 @@ def test_a_trainer_runs_a_simulation_steers_it_into_an_alarm_the_ward_sees_and_s
 
     simulation = simulation_on(trainer_api, chair)
     assert simulation["seed"] == 4242
-    assert (simulation["patient"]["age"], simulation["patient"]["systolic"]) == (71, 150)
+    assert (simulation["patient"]["age"], simulation["patient"]["systolic"]) == (71, 130)
     card = card_of(page, simulation["session_id"])
     expect(card.locator(".badge.sim")).to_have_text("SIMULATED")
     expect(card.locator(".sim-chair")).to_have_text(chair)
