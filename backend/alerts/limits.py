@@ -165,6 +165,9 @@ class Discharge:
 
     min_observation_min: ObservationMinutes = 60  # ketamine (any drug but esketamine)
     esketamine_min_observation_min: EsketamineObservationMinutes = 120
+    # Seen alert since dosing ended (ACVPU A and MOAA/S 5) before leaving. On by default: a
+    # clinic that judges fitness to leave otherwise (a protocol of its own) turns it off.
+    require_alertness: bool = True
 
     def minimum_for(self, drug: str) -> float:
         if drug == "esketamine":

@@ -101,6 +101,7 @@ class Facts:
     gate_limit: tuple[float, float] = (140, 90)
     gate_override: Override | None = None
     min_observation_min: float = 60
+    require_alertness: bool = True  # the profile asks for ACVPU A and MOAA/S 5 before discharge
     # The session's open high-priority alarms (unacknowledged, or acknowledged and still
     # present), each described for a person; judged as of now, whatever `at` says.
     open_high_alarms: tuple[str, ...] = ()
@@ -220,8 +221,14 @@ def _observation_item(facts: Facts, required: bool, tz: tzinfo) -> Item:
 def _alert_item(facts: Facts) -> Item:
     """Fit to leave means seen alert since dosing ended: the latest ACVPU is A and the latest
     MOAA/S is 5, both recorded in recovery (an A before or during dosing says nothing about
-    how the patient came out of it). Nothing recorded blocks, like anything else unknown."""
-    item = Item("alert", "Alert (ACVPU A) and MOAA/S 5 since dosing ended", Kind.AUTO, True)
+    how the patient came out of it). Nothing recorded blocks, like anything else unknown.
+    A profile that does not ask for it keeps the item as information, not a condition."""
+    item = Item(
+        "alert",
+        "Alert (ACVPU A) and MOAA/S 5 since dosing ended",
+        Kind.AUTO,
+        facts.require_alertness,
+    )
     letter, level = facts.last_consciousness, facts.last_sedation
     seen, problems = [], []
     if letter is None:

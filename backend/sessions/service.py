@@ -205,6 +205,7 @@ def checklist_facts(
         gate_limit=(protocol.gate.systolic, protocol.gate.diastolic),
         gate_override=gate_override,
         min_observation_min=protocol.discharge.minimum_for(session.drug),
+        require_alertness=protocol.discharge.require_alertness,
         open_high_alarms=protocol.open_high_alarms,
         alarm_override=alarm_override,
     )

@@ -11,6 +11,10 @@ const STYLE = {
   medium: { color: "#ffd400", symbol: "diamond", size: 13 },
   low: { color: "#22c7e0", symbol: "circle", size: 11 },
 };
+// A drill's alarm keeps its priority's shape and "!" count (it is rehearsed as one) but never a
+// patient's IEC colour: the drills' violet, as on the ward and in the alarm strip.
+const DRILL_COLOR = "#c58bff";
+const colorOf = (alert) => (alert.simulated ? DRILL_COLOR : STYLE[alert.priority].color);
 
 /** The alarms worth drawing: this session's, not withdrawn, oldest first. */
 export function drawnAlarms(alerts) {
@@ -24,8 +28,9 @@ function hoverText(alert) {
   const words = statusWords(alert);
   const status = words.length ? words.join(", ") : alert.status.toUpperCase();
   const kind = alert.kind && alert.kind !== "physiological" ? ` ${alert.kind.toUpperCase()}` : "";
+  const drill = alert.simulated ? "DRILL · SIMULATED " : "";
   return (
-    `${MARKERS[alert.priority]} ${PRIORITY_WORDS[alert.priority]}${kind} ALARM: ${escape(alert.message)}` +
+    `${MARKERS[alert.priority]} ${drill}${PRIORITY_WORDS[alert.priority]}${kind} ALARM: ${escape(alert.message)}` +
     `<br>${status} · raised ${localTime(alert.raised_at)}`
   );
 }
@@ -51,13 +56,13 @@ export function alarmTrace(alerts, yaxis) {
     y: alerts.map((a) => RANK[a.priority]),
     text: alerts.map((a) => MARKERS[a.priority]),
     textposition: "middle right",
-    textfont: { size: 11, color: alerts.map((a) => STYLE[a.priority].color) },
+    textfont: { size: 11, color: alerts.map(colorOf) },
     customdata: alerts.map((a) => [a.id, hoverText(a)]),
     marker: {
-      color: alerts.map((a) => STYLE[a.priority].color),
+      color: alerts.map(colorOf),
       symbol: alerts.map((a) => STYLE[a.priority].symbol + (open(a) ? "" : "-open")),
       size: alerts.map((a) => STYLE[a.priority].size),
-      line: { width: 1.5, color: alerts.map((a) => STYLE[a.priority].color) },
+      line: { width: 1.5, color: alerts.map(colorOf) },
     },
     hovertemplate: "%{customdata[1]}<extra></extra>",
     cliponaxis: false,

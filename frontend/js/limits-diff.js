@@ -47,6 +47,7 @@ const TOP_FIELDS = {
   "timing.latch_from": "Timing · alarms latch from",
   "discharge.min_observation_min": "Observation before discharge · ketamine",
   "discharge.esketamine_min_observation_min": "Observation before discharge · esketamine",
+  "discharge.require_alertness": "Alert and MOAA/S 5 before discharge",
 };
 
 /** Words for a path inside a limits document, e.g. ["phases", "infusing", "vitals", "spo2", "below", "high"]. */

@@ -24,6 +24,7 @@ const COLUMNS = [
 const LATCH = { 3: "High priority only", 2: "Medium and high", 1: "Every priority" };
 const PRIORITY_CHOICES = { 3: "High", 2: "Medium", 1: "Low" };
 const RISE_UNITS = { false: "mmHg", true: "% of baseline" };
+const ALERTNESS = { true: "Required", false: "Not required" };
 
 const has = (v) => v !== null && v !== undefined;
 const idFor = (path) => `lim-${path.replaceAll(".", "-")}`;
@@ -385,8 +386,16 @@ export class ProfileForm {
           unit: "min",
           show: minutes,
         }),
+        this.choice(
+          "discharge.require_alertness",
+          "Alert (ACVPU A) and MOAA/S 5 since dosing ended",
+          String(discharge.require_alertness !== false),
+          ALERTNESS,
+          "bool",
+        ),
       ],
-      "The least time a patient is observed after dosing ends before discharge is allowed (up to 720 min).",
+      "The least time a patient is observed after dosing ends before discharge is allowed (up to 720 min), " +
+        "and whether the patient must be seen alert in recovery.",
     );
   }
 

@@ -53,7 +53,7 @@ def all_ticked(client: TestClient, session_id: int, to: str) -> dict[str, bool]:
     return {key: True for key, item in items(body).items() if item["kind"] == "manual"}
 
 
-def profile_with(admin: TestClient, **discharge: float) -> dict[str, Any]:
+def profile_with(admin: TestClient, **discharge: float | bool) -> dict[str, Any]:
     limits = default_limits(admin)
     limits["discharge"] = {**limits["discharge"], **discharge}
     return new_profile(admin, limits)
@@ -258,6 +258,27 @@ def test_no_one_is_discharged_before_being_seen_alert_in_recovery(
     assert changed(as_nurse, session["id"], "discharged", at=at)["phase"] == "discharged"
 
 
+def test_alertness_before_discharge_is_asked_for_by_the_profile(
+    as_nurse: TestClient, as_admin: TestClient
+) -> None:
+    # A profile that judges fitness to leave otherwise keeps the item as information only.
+    profile = profile_with(as_admin, min_observation_min=1, require_alertness=False)
+    assert profile["limits"]["discharge"]["require_alertness"] is False
+    session = in_recovery(as_nurse, limit_profile_id=profile["id"])
+    at = iso(parse_time(session["phase_changes"][-1]["at"]) + timedelta(seconds=61))
+    bp(as_nurse, session["id"], 118, diastolic=76, sedation=4)
+    alert = items(checklist(as_nurse, session["id"], "discharged", at=at))["alert"]
+    assert (alert["required"], alert["met"]) == (False, False)
+    assert changed(as_nurse, session["id"], "discharged", at=at)["phase"] == "discharged"
+
+    limits = default_limits(as_admin)
+    limits["discharge"]["require_alertness"] = "sometimes"
+    response = as_admin.post(
+        "/api/limits/profiles", json={"name": unique("Protocol"), "limits": limits}
+    )
+    error_at(response, "body", "limits", "discharge", "require_alertness")
+
+
 def test_a_drowsy_patient_is_not_discharged(as_nurse: TestClient, as_admin: TestClient) -> None:
     profile = profile_with(as_admin, min_observation_min=1)
     session = in_recovery(as_nurse, limit_profile_id=profile["id"])
@@ -348,7 +369,11 @@ def test_a_checklist_for_a_change_that_is_not_allowed_is_409(as_nurse: TestClien
 
 def test_the_discharge_minimum_is_part_of_a_profile_and_validated(as_admin: TestClient) -> None:
     limits = default_limits(as_admin)
-    assert limits["discharge"] == {"min_observation_min": 60, "esketamine_min_observation_min": 120}
+    assert limits["discharge"] == {
+        "min_observation_min": 60,
+        "esketamine_min_observation_min": 120,
+        "require_alertness": True,
+    }
 
     profile = profile_with(as_admin, esketamine_min_observation_min=150)
     assert profile["limits"]["discharge"]["esketamine_min_observation_min"] == 150
@@ -361,6 +386,7 @@ def test_the_discharge_minimum_is_part_of_a_profile_and_validated(as_admin: Test
     assert response.json()["limits"]["discharge"] == {
         "min_observation_min": 90,
         "esketamine_min_observation_min": 120,  # left out: the default
+        "require_alertness": True,
     }
 
     for bad in (0, -5, 1000, "soon"):

@@ -126,6 +126,21 @@ def test_an_admin_changes_a_limit_and_sessions_on_the_profile_follow_it(
         )
 
 
+def test_an_admin_decides_whether_discharge_asks_for_alertness(
+    page: Page, live_server: LiveServer, admin_api: httpx.Client, profile: dict[str, Any]
+) -> None:
+    open_profile(page, live_server, profile["id"], Role.ADMIN)
+    choice = page.get_by_label("Alert (ACVPU A) and MOAA/S 5 since dosing ended")
+    expect(choice).to_have_value("true")
+    choice.select_option(label="Not required")
+    page.locator("#profile-save").click()
+    expect(page.locator("#profile-status")).to_contain_text(f"Saved by {ROLE_USERS[Role.ADMIN]}")
+    assert stored(admin_api, profile["id"])["limits"]["discharge"]["require_alertness"] is False
+    expect(page.locator("#history-list > li").first).to_contain_text(
+        "Alert and MOAA/S 5 before discharge"
+    )
+
+
 def test_a_refused_value_is_shown_beside_its_field_and_nothing_is_saved(
     page: Page, live_server: LiveServer, admin_api: httpx.Client, profile: dict[str, Any]
 ) -> None:

@@ -260,7 +260,11 @@ def test_an_admin_sets_the_discharge_minimum_on_the_limits_page(
     page.screenshot(path=str(SHOTS / "phase-limits.png"))
     session = new_session(nurse_api, limit_profile_id=profile["id"])
     limits = nurse_api.get(f"/api/sessions/{session['id']}/limits").json()["effective"]
-    assert limits["discharge"] == {"min_observation_min": 90, "esketamine_min_observation_min": 120}
+    assert limits["discharge"] == {
+        "min_observation_min": 90,
+        "esketamine_min_observation_min": 120,
+        "require_alertness": True,
+    }
     nurse_api.post(
         f"/api/sessions/{session['id']}/phase", json={"phase": "stopped", "note": "a test ends it"}
     )

@@ -14,7 +14,15 @@ from sqlalchemy import insert
 
 from backend.core.database import Database
 from backend.readings.models import Reading
-from tests.browser.conftest import TIMEZONE, OpenSession, trace, wait_for_points, wait_until_live
+from backend.users.roles import Role
+from tests.browser.conftest import (
+    TIMEZONE,
+    OpenSession,
+    api_client,
+    trace,
+    wait_for_points,
+    wait_until_live,
+)
 from tests.conftest import LiveServer
 from tests.helpers import mark_in_error, new_session, post_reading
 
@@ -84,10 +92,31 @@ def alarm_marks(page: Page) -> dict[str, list[Any]]:
     marks: dict[str, list[Any]] = page.evaluate(
         """() => {
             const t = document.getElementById('vitals-chart').data.find((t) => t.uid === 'alarms');
-            return { x: t.x, text: t.text, hover: t.customdata.map((c) => c[1]) };
+            return {
+                x: t.x, text: t.text, hover: t.customdata.map((c) => c[1]), color: t.marker.color,
+            };
         }"""
     )
     return marks
+
+
+def test_a_drills_alarm_is_marked_in_the_drills_violet_not_a_patients_red(
+    open_session: OpenSession, nurse_api: httpx.Client, live_server: LiveServer
+) -> None:
+    with api_client(live_server.url, Role.ADMIN) as admin:  # admins may start drills
+        drill = new_session(admin, simulated=True)
+    patient = new_session(nurse_api)
+    marks = {}
+    for session in (drill, patient):
+        assert post_reading(nurse_api, session["id"], systolic=195, diastolic=90).is_success
+        page = open_session(session["id"])
+        wait_chart(page, "gd.data.find((t) => t.uid === 'alarms').x.length === 1")
+        marks[session["id"]] = alarm_marks(page)
+    drill_marks, patient_marks = marks[drill["id"]], marks[patient["id"]]
+    assert drill_marks["text"] == patient_marks["text"] == ["!!!"]  # the priority is rehearsed
+    assert patient_marks["color"] == ["#ff4d5e"]
+    assert drill_marks["color"] == ["#c58bff"]
+    assert "DRILL" in drill_marks["hover"][0] and "DRILL" not in patient_marks["hover"][0]
 
 
 def test_a_four_hour_session_is_held_whole_and_the_page_keeps_up(
