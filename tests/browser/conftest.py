@@ -223,6 +223,15 @@ def nurse_api(live_server: LiveServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+def admin_api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    """An admin's client (starts simulated sessions); the ward is emptied before and after."""
+    with api_client(live_server.url, Role.ADMIN) as client:
+        stop_every_active_session(client)
+        yield client
+        stop_every_active_session(client)
+
+
+@pytest.fixture
 def nurse_page(page: Page, live_server: LiveServer, nurse_api: httpx.Client) -> Page:
     """A page signed in as the nurse, sharing the API client's sign-in."""
     page.context.add_cookies(nurse_cookies(nurse_api, live_server))

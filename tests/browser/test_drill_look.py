@@ -4,7 +4,6 @@ other chairs of a patient's page and the drill's own page; its priority still sh
 "!" markers and flashing rate, so it can be rehearsed."""
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,8 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
-from backend.users.roles import Role
 from tests.browser.accessibility import axe_violations, describe
-from tests.browser.conftest import OpenSession, api_client, stop_every_active_session
+from tests.browser.conftest import OpenSession
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
@@ -22,15 +20,6 @@ pytestmark = pytest.mark.browser
 
 FULL_HD: ViewportSize = {"width": 1920, "height": 1080}
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture
-def admin_api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    """An admin's client (starts simulated sessions); the ward is emptied before and after."""
-    with api_client(live_server.url, Role.ADMIN) as client:
-        stop_every_active_session(client)
-        yield client
-        stop_every_active_session(client)
 
 
 def reading(client: httpx.Client, session_id: int, **vitals: Any) -> None:

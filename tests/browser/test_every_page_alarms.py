@@ -3,7 +3,6 @@ and the session record's viewer pin the same alarm strip and sound a patient's a
 same alarm sound; none of them plays a drill's. The record itself stays a script-free printable
 document, shown in a frame that may run none."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,39 +12,14 @@ from playwright.sync_api import Page, expect
 
 from backend.users.roles import Role
 from tests.browser.accessibility import axe_violations, describe
-from tests.browser.conftest import OpenSession, api_client, sign_in, stop_every_active_session
+from tests.browser.alarm_support import enable_sound, high_bp, sound
+from tests.browser.conftest import OpenSession, sign_in
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
 pytestmark = pytest.mark.browser
 
-REAL_HIGH_HZ = 880  # alarm-sound.js PATTERNS.high.frequency
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture
-def admin_api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    """An admin's client (starts simulated sessions); the ward is emptied before and after."""
-    with api_client(live_server.url, Role.ADMIN) as client:
-        stop_every_active_session(client)
-        yield client
-        stop_every_active_session(client)
-
-
-def sound(page: Page) -> dict[str, Any]:
-    state: dict[str, Any] = page.evaluate("() => window.__vigilAlarmSound.snapshot()")
-    return state
-
-
-def enable_sound(page: Page) -> None:
-    page.get_by_role("button", name="Enable alarm sound").click()
-    expect(page.locator("#sound-banner")).to_be_hidden()
-    assert sound(page)["unlocked"]
-
-
-def high_bp(client: httpx.Client, session_id: int) -> None:
-    response = post_reading(client, session_id, systolic=190, diastolic=95)
-    assert response.status_code == 201, response.text
 
 
 def expect_real_alarm_seen_and_heard(page: Page, session: dict[str, Any]) -> None:

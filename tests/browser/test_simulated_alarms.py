@@ -2,7 +2,6 @@
 neither plays nor speaks them and lists them only marked SIMULATED; the ward marks them and plays
 them with the drill tone only, never the real alarm sound."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,41 +9,14 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.users.roles import Role
-from tests.browser.conftest import OpenSession, api_client, stop_every_active_session
+from tests.browser.alarm_support import REAL_HIGH_HZ, enable_sound, high_bp, sound
+from tests.browser.conftest import OpenSession
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
 pytestmark = pytest.mark.browser
 
-REAL_HIGH_HZ = 880  # alarm-sound.js PATTERNS.high.frequency
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture
-def admin_api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    """An admin's client (starts simulated sessions); the ward is emptied before and after."""
-    with api_client(live_server.url, Role.ADMIN) as client:
-        stop_every_active_session(client)
-        yield client
-        stop_every_active_session(client)
-
-
-def sound(page: Page) -> dict[str, Any]:
-    state: dict[str, Any] = page.evaluate("() => window.__vigilAlarmSound.snapshot()")
-    return state
-
-
-def enable_sound(page: Page) -> None:
-    page.get_by_role("button", name="Enable alarm sound").click()
-    expect(page.locator("#sound-banner")).to_be_hidden()
-    assert sound(page)["unlocked"]
-
-
-def high_bp(client: httpx.Client, session_id: int) -> None:
-    """A systolic of 190 alarms HIGH on measurement (no delay)."""
-    response = post_reading(client, session_id, systolic=190, diastolic=95)
-    assert response.status_code == 201, response.text
 
 
 def test_a_real_patients_page_never_sounds_or_speaks_a_drills_alarm(
