@@ -59,8 +59,19 @@ def new_chair(chairs: list[str]) -> str:
     return chair
 
 
+# A baseline within the pre-dose gate, which the simulator meets as a nurse must: a random seed
+# is above it about once in twenty, and such a run ends at the gate.
+WITHIN_GATE = {"systolic": 118, "diastolic": 74}
+
+
 def start(client: httpx.Client, chair: str, **fields: Any) -> Simulation:
-    body = {"scenario": "routine_infusion", "chair": chair, "speed": 60, **fields}
+    body = {
+        "scenario": "routine_infusion",
+        "chair": chair,
+        "speed": 60,
+        "patient": WITHIN_GATE,
+        **fields,
+    }
     response = client.post("/api/simulations", json=body)
     assert response.status_code == 201, response.text
     simulation: Simulation = response.json()
