@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from sqlalchemy.orm import Session
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.users import service as users
-from backend.users.roles import Role
 
 ROLES = [r.value for r in Role]
 

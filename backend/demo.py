@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.core.timeutil import utcnow
 from backend.sessions.models import InfusionSession
 from backend.simulation import service
 from backend.simulation.service import StartRequest
-from backend.users.roles import Role
 
 DEMO_ACTOR = Actor("user", 0, "demo", Role.ADMIN)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend.alerts.clock import close_ended
 from backend.alerts.evaluation import evaluate_readings, withdraw_reading
-from backend.alerts.limit_profiles import gate_for
+from backend.alerts.limit_profiles import gate_for, profile_exists
 from backend.alerts.limits import Priority
 from backend.alerts.models import Alert
 from backend.alerts.queries import list_for_session
@@ -31,7 +31,7 @@ from backend.sessions import service as sessions
 from backend.sessions.checklists import Item
 from backend.sessions.models import InfusionSession
 from backend.sessions.phases import ENDED, Phase
-from backend.sessions.schemas import PhaseChangeIn
+from backend.sessions.schemas import PhaseChangeIn, SessionCreate
 
 # ---- readings ---------------------------------------------------------------------------------
 
@@ -71,6 +71,15 @@ def mark_entered_in_error(
     return reading
 
 
+# ---- sessions ---------------------------------------------------------------------------------
+
+
+def start_session(db: Session, body: SessionCreate, actor: Actor) -> InfusionSession:
+    """Start a session on its limit profile (the clinic default when it names none)."""
+    known = body.limit_profile_id is None or profile_exists(db, body.limit_profile_id)
+    return sessions.create_session(db, body, actor, profile_known=known)
+
+
 # ---- phases -----------------------------------------------------------------------------------
 
 
@@ -92,7 +101,14 @@ def protocol_for(db: Session, session: InfusionSession, target: Phase) -> sessio
             for alarm in list_for_session(db, session.id)
             if alarm.resolved_at is None and alarm.priority >= Priority.HIGH
         )
-    return sessions.Protocol(limits.discharge, limits.gate, advice, open_high)
+    return sessions.Protocol(
+        gate_limit=(limits.gate.systolic, limits.gate.diastolic),
+        min_observation_min=limits.discharge.minimum_for(session.drug),
+        require_alertness=limits.discharge.require_alertness,
+        gate_advice=advice,
+        observe=lambda session_id, at, since: readings.observations(db, session_id, at, since),
+        open_high_alarms=open_high,
+    )
 
 
 def checklist(

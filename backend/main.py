@@ -43,6 +43,7 @@ from backend.streaming.outbox import install_outbox, last_sequence, load_events
 from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
 from backend.users.throttle import LoginThrottle
+from backend.views.router import router as views_router
 
 
 def _field(loc: tuple[object, ...] | list[object]) -> str:
@@ -209,6 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         tokens_router,
         patients_router,
+        views_router,
         sessions_router,
         readings_router,
         scores_router,

@@ -44,14 +44,14 @@ import httpx2
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
+from backend import flows
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.migrations import upgrade
 from backend.patients import service as patients
 from backend.patients.schemas import PatientCreate
-from backend.sessions import service as sessions
 from backend.sessions.schemas import Drug, Route, SessionCreate
 from backend.users import service as users
-from backend.users.roles import Role
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READINGS_PATH = "/api/sessions/{session_id}/readings"
@@ -336,7 +336,7 @@ def prepare_vigil(workdir: Path) -> tuple[str, str, int]:
             patient = patients.create_patient(
                 db, PatientCreate(clinic_id="BENCH-0001", display_name="Benchmark Patient")
             )
-            session = sessions.create_session(
+            session = flows.start_session(
                 db,
                 SessionCreate(
                     patient_id=patient.id,

@@ -32,14 +32,14 @@ from typing import Any
 import httpx2
 from playwright.sync_api import BrowserContext, Page, ViewportSize, sync_playwright
 
+from backend import flows
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.migrations import upgrade
 from backend.patients import service as patients
 from backend.patients.schemas import PatientCreate
-from backend.sessions import service as sessions
 from backend.sessions.schemas import Drug, Route, SessionCreate
 from backend.users import service as users
-from backend.users.roles import Role
 from benchmarks.ingest import Server, running, server_env, vigil_command
 
 CHROMIUM = "/usr/bin/chromium"
@@ -172,7 +172,7 @@ def new_session(url: str, name: str) -> int:
             patient = patients.create_patient(
                 db, PatientCreate(clinic_id=f"BENCH-{uuid.uuid4().hex[:8]}", display_name=name)
             )
-            session = sessions.create_session(
+            session = flows.start_session(
                 db,
                 SessionCreate(
                     patient_id=patient.id, chair=name, drug=Drug.KETAMINE, route=Route.IV

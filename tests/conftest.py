@@ -19,11 +19,11 @@ from sqlalchemy import create_engine, make_url, text
 
 from backend.core import security
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.main import create_app
 from backend.migrations import upgrade
 from backend.users import service as users
-from backend.users.roles import Role
 
 PASSWORD = "correct-horse-battery"
 ROLE_USERS = {role: f"test-{role.value}" for role in Role}

@@ -11,7 +11,7 @@ import httpx2 as httpx
 import pytest
 
 from backend.cli import main
-from backend.users.roles import Role
+from backend.core.roles import Role
 from simulators import load_packaged
 from simulators.gateway import Client, Gateway, reading_id
 from tests.api.test_alerts_timers import own_database

@@ -55,6 +55,10 @@ def list_profiles(db: Session) -> list[LimitProfile]:
     )
 
 
+def profile_exists(db: Session, profile_id: int) -> bool:
+    return db.get(LimitProfile, profile_id) is not None
+
+
 def get_profile(db: Session, profile_id: int) -> LimitProfile:
     profile = db.get(LimitProfile, profile_id)
     if profile is None:

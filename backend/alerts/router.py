@@ -15,16 +15,11 @@ from backend.alerts.schemas import (
     ProfilePublic,
     SessionLimits,
 )
-from backend.core.dependencies import (
-    AdminActor,
-    CurrentActor,
-    NurseActor,
-    RecorderActor,
-    SessionDep,
-)
+from backend.core.dependencies import SessionDep
 from backend.core.fields import RowId
 from backend.core.timeutil import utcnow
 from backend.sessions import service as sessions
+from backend.users.auth import AdminActor, CurrentActor, NurseActor, RecorderActor
 
 router = APIRouter(tags=["alerts"])
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Literal
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 
 
 @dataclass(frozen=True)

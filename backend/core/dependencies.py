@@ -1,28 +1,22 @@
-"""Request dependencies: the one database session per request, settings, and who is asking.
+"""Request dependencies: the one database session per request, and settings. Who is asking
+(the signed-in account or token) is backend/users/auth.py.
 
 The session dependency has function scope, so its commit runs after the endpoint returns but
 before the response is sent: a client is never told "stored" about something not yet committed.
 """
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.requests import HTTPConnection
 from sqlalchemy.orm import Session
 
-from backend.core.actor import Actor
 from backend.core.database import Database
-from backend.core.errors import Overloaded
 from backend.core.settings import Settings
-from backend.core.timeutil import utcnow
-from backend.users import service as users
-from backend.users.roles import Role
 
 log = logging.getLogger(__name__)
-SESSION_COOKIE = "vigil_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -67,99 +61,3 @@ def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:
     host = conn.headers.get("host", "")
     own = {f"http://{host}", f"https://{host}"}
     return origin in own or origin in settings.allowed_origins
-
-
-def resolve_actor(conn: HTTPConnection, database: Database, settings: Settings) -> Actor | None:
-    """The user or token behind a request or WebSocket handshake, or None.
-
-    Runs in transactions of its own, finished before the request's unit of work begins: a
-    write request holds SQLite's write lock from its first statement, so a nested write here
-    would wait for itself.
-    """
-    with database.unit_of_work(write=False) as db:
-        return _lookup_actor(conn, db, database, settings)
-
-
-def _lookup_actor(
-    conn: HTTPConnection, db: Session, database: Database, settings: Settings
-) -> Actor | None:
-    authorization = conn.headers.get("authorization", "")
-    scheme, _, credential = authorization.partition(" ")
-    if scheme.lower() == "bearer" and credential:
-        token = users.find_token(db, credential.strip())
-        if token is None:
-            return None
-        if token.last_used_at is None or utcnow() - token.last_used_at > users.TOUCH_INTERVAL:
-            _touch(database, users.touch_token, token.id)
-        return users.token_actor(token)
-    secret = conn.cookies.get(SESSION_COOKIE)
-    if not secret:
-        return None
-    found = users.find_login(db, secret, timedelta(minutes=settings.login_idle_minutes))
-    if found is None:
-        return None
-    login, user = found
-    if users.login_needs_touch(login, utcnow()):
-        _touch(database, users.touch_login, login.id)
-    return users.user_actor(user)
-
-
-def _touch(database: Database, touch: Callable[[Session, int], None], row_id: int) -> None:
-    """Note that a credential was used, unless writes are queued: a request waiting here would
-    hold a worker thread that the queued writes need to finish (and the note is only a hint)."""
-    try:
-        with database.unit_of_work(write=True, best_effort=True) as writer:
-            touch(writer, row_id)
-    except Overloaded:
-        log.debug("skipped noting the use of a credential: the database is busy")
-
-
-def get_actor(request: Request, database: DatabaseDep, settings: SettingsDep) -> Actor:
-    actor = resolve_actor(request, database, settings)
-    if actor is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "sign in, or send a valid API token as 'Authorization: Bearer …'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if (
-        actor.kind == "user"
-        and request.method not in SAFE_METHODS
-        and not origin_allowed(request, settings)
-    ):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "request from a foreign origin refused")
-    return actor
-
-
-CurrentActor = Annotated[Actor, Depends(get_actor)]
-
-
-async def require_person(actor: CurrentActor) -> Actor:
-    """Only a signed-in person, never an API token: for reading a patient's whole record and
-    for judgements about the record (a device gateway has no business with either)."""
-    if actor.kind != "user":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs a person signed in, not a token")
-    return actor
-
-
-PersonActor = Annotated[Actor, Depends(require_person)]
-
-
-def require_role(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
-    """A dependency that lets only the given roles through (admins always pass)."""
-    allowed = frozenset(roles) | {Role.ADMIN}
-
-    async def check(actor: CurrentActor) -> Actor:
-        if actor.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {names}")
-        return actor
-
-    return check
-
-
-AdminActor = Annotated[Actor, Depends(require_role(Role.ADMIN))]
-NurseActor = Annotated[Actor, Depends(require_role(Role.NURSE))]
-RecorderActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.STAFF, Role.TRAINER))]
-# Phases are a clinical decision: nurses (and trainers, on simulated sessions) move them.
-PhaseActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.TRAINER))]

@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.core.dependencies import CurrentActor, RecorderActor, SessionDep
+from backend.core.dependencies import SessionDep
 from backend.core.fields import RowId
 from backend.patients import service
 from backend.patients.schemas import PatientCreate, PatientPublic
+from backend.users.auth import CurrentActor, RecorderActor
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
 

@@ -7,13 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from backend import flows
-from backend.core.dependencies import (
-    CurrentActor,
-    PersonActor,
-    RecorderActor,
-    SessionDep,
-    SettingsDep,
-)
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.fields import Moment, RowId
 from backend.core.timeutil import utcnow
 from backend.readings import service
@@ -31,6 +25,7 @@ from backend.readings.schemas import (
     VitalSpecPublic,
 )
 from backend.readings.vitals import CONSCIOUSNESS_LEVELS, SEDATION_LEVELS, VITALS
+from backend.users.auth import CurrentActor, PersonActor, RecorderActor
 
 router = APIRouter(tags=["readings"])
 

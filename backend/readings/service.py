@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from backend.readings.schemas import ReadingIn, ReadingPublic, Source
 from backend.readings.trend import Sample, Trend, fold
 from backend.readings.vitals import VITAL_FIELDS
 from backend.sessions import service as sessions
+from backend.sessions.checklists import BloodPressureSeen, Observed
 from backend.sessions.models import InfusionSession
 from backend.streaming.outbox import last_sequence, last_sequence_column, record_events
 
@@ -396,3 +397,36 @@ def trend_of(db: Session, session_id: int, *, since: datetime, bucket_seconds: i
     cursor = rows[0][-1] if rows else before
     samples = (Sample(as_utc(taken_at), *rest[:-1]) for taken_at, *rest in rows)
     return TrendPage(fold(samples, bucket_seconds), cursor)
+
+
+def _latest(
+    db: Session, session_id: int, at: datetime, *columns: Any, since: datetime | None = None
+) -> Any:
+    """The latest non-errored reading at or before `at` (and from `since`) that has every one of
+    `columns`."""
+    query = select(*columns, Reading.taken_at).where(
+        Reading.session_id == session_id,
+        Reading.taken_at <= at,
+        Reading.entered_in_error_at.is_(None),
+        *(column.is_not(None) for column in columns),
+    )
+    if since is not None:
+        query = query.where(Reading.taken_at >= since)
+    return db.execute(query.order_by(Reading.taken_at.desc()).limit(1)).first()
+
+
+def observations(
+    db: Session, session_id: int, at: datetime, alert_since: datetime | None
+) -> sessions.Observations:
+    """What a phase change's checklist is judged on: the latest valid BP and SpO2 at `at`, and
+    the latest ACVPU and MOAA/S from `alert_since` (when dosing ended)."""
+    bp = _latest(db, session_id, at, Reading.systolic, Reading.diastolic)
+    spo2 = _latest(db, session_id, at, Reading.spo2)
+    consciousness = _latest(db, session_id, at, Reading.consciousness, since=alert_since)
+    sedation = _latest(db, session_id, at, Reading.sedation, since=alert_since)
+    return sessions.Observations(
+        bp=BloodPressureSeen(bp[0], bp[1], as_utc(bp[2])) if bp else None,
+        spo2=Observed(spo2[0], as_utc(spo2[1])) if spo2 else None,
+        consciousness=consciousness[0] if consciousness else None,
+        sedation=sedation[0] if sedation else None,
+    )

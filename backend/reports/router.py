@@ -5,7 +5,7 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import HTMLResponse
 
-from backend.core.dependencies import PersonActor, SessionDep, SettingsDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.fields import RowId
 from backend.core.settings import Settings
 from backend.core.timeutil import utcnow
@@ -14,6 +14,7 @@ from backend.reports.html import render_html
 from backend.reports.pdf import PdfUnavailable, render_pdf
 from backend.reports.record import SessionRecord
 from backend.reports.service import load_record
+from backend.users.auth import PersonActor
 
 router = APIRouter(prefix="/api/sessions", tags=["reports"])
 

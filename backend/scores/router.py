@@ -4,12 +4,13 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
-from backend.core.dependencies import CurrentActor, SessionDep, SettingsDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.fields import RowId
 from backend.core.timeutil import utcnow
 from backend.scores.schemas import News2Public
 from backend.scores.service import news2_for
 from backend.sessions.service import get_session
+from backend.users.auth import CurrentActor
 
 router = APIRouter(tags=["scores"])
 

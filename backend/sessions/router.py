@@ -8,83 +8,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Query
 
 from backend import flows
-from backend.alerts.queries import open_summaries
-from backend.core.dependencies import (
-    CurrentActor,
-    PhaseActor,
-    RecorderActor,
-    SessionDep,
-    SettingsDep,
-)
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.errors import InvalidInput
 from backend.core.fields import Moment, RowId
 from backend.core.timeutil import utcnow
-from backend.readings.service import latest_values
-from backend.scores.service import news2_of
-from backend.sessions import checklists, service
-from backend.sessions.models import InfusionSession
+from backend.sessions import checklists
 from backend.sessions.phases import Phase
 from backend.sessions.schemas import (
     ChecklistItemPublic,
     ChecklistPublic,
-    LatestValue,
     PhaseChangeIn,
     SessionCreate,
     SessionPublic,
-    SessionStatus,
-    SessionSummary,
 )
+from backend.users.auth import CurrentActor, PhaseActor, RecorderActor
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 
-def _summaries(
-    db: SessionDep, settings: SettingsDep, rows: list[InfusionSession]
-) -> list[SessionSummary]:
-    latest = latest_values(db, [s.id for s in rows])
-    alarms = open_summaries(db, [s.id for s in rows])
-    now = utcnow()
-    max_age = timedelta(minutes=settings.news2_max_age_minutes)
-    return [
-        SessionSummary(
-            **SessionPublic.model_validate(s).model_dump(),
-            alert=alarms[s.id],
-            news2=news2_of(s, latest[s.id], now, max_age),
-            latest={
-                name: LatestValue(value=v.value, taken_at=v.taken_at, source=v.source)
-                for name, v in latest[s.id].items()
-            },
-        )
-        for s in rows
-    ]
-
-
-@router.get("", summary="Sessions with each vital's latest value (the ward view)")
-def list_sessions(
-    _: CurrentActor,
-    db: SessionDep,
-    settings: SettingsDep,
-    status: Annotated[SessionStatus, Query()] = SessionStatus.ACTIVE,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    simulated: Annotated[
-        bool | None,
-        Query(description="false: real patients only; true: simulations only; omitted: both"),
-    ] = None,
-) -> list[SessionSummary]:
-    return _summaries(db, settings, service.list_sessions(db, status, limit, simulated))
-
-
 @router.post("", status_code=201, summary="Start a session (in the baseline phase)")
 def create_session(body: SessionCreate, actor: RecorderActor, db: SessionDep) -> SessionPublic:
-    return SessionPublic.model_validate(service.create_session(db, body, actor))
-
-
-@router.get("/{session_id}", summary="One session with its latest vitals and phase history")
-def get_session(
-    session_id: RowId, _: CurrentActor, db: SessionDep, settings: SettingsDep
-) -> SessionSummary:
-    (summary,) = _summaries(db, settings, [service.get_session(db, session_id)])
-    return summary
+    return SessionPublic.model_validate(flows.start_session(db, body, actor))
 
 
 @router.post(

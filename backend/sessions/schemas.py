@@ -7,12 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from backend.alerts.schemas import AlertSummary
 from backend.core.fields import Moment, RowId
 from backend.core.schema import Schema
 from backend.patients.schemas import PatientPublic
-from backend.readings.schemas import Source
-from backend.scores.schemas import News2Public
 from backend.sessions.phases import Phase
 
 
@@ -195,18 +192,3 @@ class SessionPublic(Schema):
     gate_override_at: datetime | None
     spo2_scale: int
     phase_changes: list[PhaseChangePublic]
-
-
-class LatestValue(Schema):
-    # bool first: pydantic would otherwise turn on_oxygen's true into 1.
-    value: bool | int | float | str
-    taken_at: datetime
-    source: Source = Field(description="how the value was taken: how soon it is stale")
-
-
-class SessionSummary(SessionPublic):
-    latest: dict[str, LatestValue] = Field(
-        description="For each vital, its most recent value and when it was taken"
-    )
-    alert: AlertSummary = Field(description="The session's highest open alarm")
-    news2: News2Public = Field(description="NEWS2 now, or what is missing for it")

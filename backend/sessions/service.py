@@ -1,5 +1,6 @@
 """Starting sessions, moving them through their phases, and finding them."""
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -8,14 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
-from backend.alerts.limits import Discharge, PreDoseGate
-from backend.alerts.models import LimitProfile
 from backend.core.actor import Actor
 from backend.core.database import add_unique
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.core.timeutil import as_utc, utcnow
+from backend.core.roles import Role
+from backend.core.timeutil import utcnow
 from backend.patients import service as patients
-from backend.readings.models import Reading
 from backend.sessions import checklists
 from backend.sessions.checklists import BloodPressureSeen, Facts, Item, Observed, Override
 from backend.sessions.models import InfusionSession, PhaseChange
@@ -29,7 +28,6 @@ from backend.sessions.schemas import (
 )
 from backend.streaming.outbox import record_event
 from backend.users import service as users
-from backend.users.roles import Role
 
 ACTIVE_PHASES = tuple(p.value for p in Phase if p not in ENDED)
 
@@ -54,10 +52,14 @@ def check_may_work_on(actor: Actor, simulated: bool) -> None:
         raise Forbidden("trainers may only work with simulated sessions")
 
 
-def create_session(db: Session, body: SessionCreate, actor: Actor) -> InfusionSession:
+def create_session(
+    db: Session, body: SessionCreate, actor: Actor, *, profile_known: bool
+) -> InfusionSession:
+    """Start a session; `profile_known` says whether its limit profile exists (the alerts
+    domain's to know: see backend/flows.py)."""
     check_may_start(actor, body.simulated)
     patient = patients.get_patient(db, body.patient_id)
-    if body.limit_profile_id is not None and db.get(LimitProfile, body.limit_profile_id) is None:
+    if body.limit_profile_id is not None and not profile_known:
         raise InvalidInput(
             ("body", "limit_profile_id"), "no limit profile with this id", body.limit_profile_id
         )
@@ -138,31 +140,32 @@ def open_session_for_writing(db: Session, session_id: int, actor: Actor) -> Infu
 
 
 @dataclass(frozen=True)
+class Observations:
+    """What the record held at a moment, for a checklist: the latest valid BP and SpO2, and the
+    latest ACVPU and MOAA/S since a given time."""
+
+    bp: BloodPressureSeen | None
+    spo2: Observed | None
+    consciousness: str | None
+    sedation: int | None
+
+
+# (session id, at, alertness counted from) -> what was observed; the readings domain answers it
+Observe = Callable[[int, datetime, datetime | None], Observations]
+
+
+@dataclass(frozen=True)
 class Protocol:
     """What the session's limit profile says about phase changes, the pre-dose gate's advice on
-    its baseline, and its open high-priority alarms (the alerts domain works these out; see
-    backend/flows.py)."""
+    its baseline, its open high-priority alarms (the alerts domain works these out), and how to
+    look up what the record observed (the readings domain's); see backend/flows.py."""
 
-    discharge: Discharge
-    gate: PreDoseGate
+    gate_limit: tuple[float, float]
+    min_observation_min: float  # for this session's drug
+    require_alertness: bool
     gate_advice: str | None
+    observe: Observe
     open_high_alarms: tuple[str, ...] = ()
-
-
-def _latest(
-    db: Session, session_id: int, at: datetime, *columns: Any, since: datetime | None = None
-) -> Any:
-    """The latest non-errored reading at or before `at` (and from `since`) that has every one of
-    `columns`."""
-    query = select(*columns, Reading.taken_at).where(
-        Reading.session_id == session_id,
-        Reading.taken_at <= at,
-        Reading.entered_in_error_at.is_(None),
-        *(column.is_not(None) for column in columns),
-    )
-    if since is not None:
-        query = query.where(Reading.taken_at >= since)
-    return db.execute(query.order_by(Reading.taken_at.desc()).limit(1)).first()
 
 
 def _phase_start(session: InfusionSession, phase: Phase) -> datetime | None:
@@ -181,13 +184,9 @@ def checklist_facts(
     alarm_override: Override | None = None,
 ) -> Facts:
     """What the checklist of moving `session` to `target` at `at` is judged on."""
-    bp = _latest(db, session.id, at, Reading.systolic, Reading.diastolic)
-    spo2 = _latest(db, session.id, at, Reading.spo2)
     # Alertness counts only as observed after dosing ended: an "A" from the baseline says
     # nothing about whether the patient is fit to leave.
-    dosing_ended = _phase_start(session, Phase.RECOVERY)
-    consciousness = _latest(db, session.id, at, Reading.consciousness, since=dosing_ended)
-    sedation = _latest(db, session.id, at, Reading.sedation, since=dosing_ended)
+    seen = protocol.observe(session.id, at, _phase_start(session, Phase.RECOVERY))
     return Facts(
         current=Phase(session.phase),
         target=target,
@@ -197,15 +196,15 @@ def checklist_facts(
         infusion_started_at=_phase_start(session, Phase.INFUSING),
         infusion_ended_at=_phase_start(session, Phase.RECOVERY),
         planned_duration_min=session.planned_duration_min,
-        last_bp=BloodPressureSeen(bp[0], bp[1], as_utc(bp[2])) if bp else None,
-        last_spo2=Observed(spo2[0], as_utc(spo2[1])) if spo2 else None,
-        last_consciousness=consciousness[0] if consciousness else None,
-        last_sedation=sedation[0] if sedation else None,
+        last_bp=seen.bp,
+        last_spo2=seen.spo2,
+        last_consciousness=seen.consciousness,
+        last_sedation=seen.sedation,
         gate_advice=protocol.gate_advice,
-        gate_limit=(protocol.gate.systolic, protocol.gate.diastolic),
+        gate_limit=protocol.gate_limit,
         gate_override=gate_override,
-        min_observation_min=protocol.discharge.minimum_for(session.drug),
-        require_alertness=protocol.discharge.require_alertness,
+        min_observation_min=protocol.min_observation_min,
+        require_alertness=protocol.require_alertness,
         open_high_alarms=protocol.open_high_alarms,
         alarm_override=alarm_override,
     )

@@ -10,9 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.core.actor import Actor
 from backend.core.database import Database
-from backend.core.dependencies import CurrentActor, DatabaseDep, require_role
+from backend.core.dependencies import DatabaseDep
 from backend.core.errors import Conflict
 from backend.core.fields import RowId
+from backend.core.roles import Role
 from backend.core.timeutil import utcnow
 from backend.sessions import service as sessions
 from backend.simulation import service
@@ -27,7 +28,7 @@ from backend.simulation.schemas import (
     SimulationStart,
 )
 from backend.simulation.service import StartRequest
-from backend.users.roles import Role
+from backend.users.auth import CurrentActor, require_role
 from simulators import list_scenarios, load_packaged
 
 router = APIRouter(tags=["simulation"])

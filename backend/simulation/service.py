@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from backend import flows
 from backend.core.actor import Actor
 from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.roles import Role
 from backend.core.timeutil import utcnow
 from backend.patients.models import Patient
 from backend.readings.schemas import MAX_BATCH, ReadingIn, Source
@@ -34,7 +35,6 @@ from backend.sessions.phases import ENDED, Phase, transition_error
 from backend.sessions.schemas import Drug, OverrideIn, PhaseChangeIn, Route, SessionCreate
 from backend.simulation.models import SimulationRun
 from backend.streaming.outbox import record_event
-from backend.users.roles import Role
 from simulators import Scenario, ScenarioError, Simulation, load_packaged, parse_scenario
 from simulators.outputs import Decision, Observed
 from simulators.regimen import EsketamineNasal, KetamineInfusion
@@ -150,7 +150,7 @@ def start(
         notes=f"SIMULATED: scenario '{scenario.title}', seed {seed}",
         limit_profile_id=request.limit_profile_id,
     )
-    session = sessions.create_session(db, body, actor)
+    session = flows.start_session(db, body, actor)
     # A run started part-way through its scenario has that much history behind it.
     began = now - timedelta(seconds=request.start_at_s)
     session.created_at = session.phase_changed_at = began

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.core.actor import Actor
 from backend.core.database import Database
-from backend.core.dependencies import SESSION_COOKIE, origin_allowed, resolve_actor
+from backend.core.dependencies import origin_allowed
 from backend.core.fields import RowId
 from backend.core.security import digest
 from backend.core.settings import Settings
@@ -36,6 +36,7 @@ from backend.streaming.credentials import Credential, CredentialWatch, Watched
 from backend.streaming.events import Event
 from backend.streaming.outbox import last_sequence, load_events
 from backend.users import service as users
+from backend.users.auth import SESSION_COOKIE, resolve_actor
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["stream"])
@@ -80,14 +81,6 @@ def _credential(ws: WebSocket, actor: Actor) -> Credential:
     if actor.kind == "token":
         return Credential("token", str(actor.id))
     return Credential("login", digest(ws.cookies.get(SESSION_COOKIE, "")))
-
-
-async def credentials_changed(app: FastAPI) -> None:
-    """Run after a commit that revoked a token, ended a login or changed an account: streams
-    opened with it end now rather than at the next periodic check."""
-    watch: CredentialWatch | None = getattr(app.state, "credential_watch", None)
-    if watch is not None:
-        watch.check_soon()
 
 
 @router.websocket("/api/stream")

@@ -2,16 +2,11 @@
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 
-from backend.core.dependencies import (
-    SESSION_COOKIE,
-    AdminActor,
-    CurrentActor,
-    SessionDep,
-    SettingsDep,
-)
+from backend.core.credentials import credentials_changed
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.fields import RowId
-from backend.streaming.router import credentials_changed
 from backend.users import service
+from backend.users.auth import SESSION_COOKIE, AdminActor, CurrentActor
 from backend.users.schemas import (
     ClinicianPublic,
     LoginIn,

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from backend.core.roles import Role
 from backend.core.schema import Schema
-from backend.users.roles import Role
 
 Username = Annotated[
     str,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from backend.core.actor import Actor
 from backend.core.database import add_unique
 from backend.core.errors import Conflict, NotFound
+from backend.core.roles import Role
 from backend.core.security import (
     TOKEN_PREFIX,
     digest,
@@ -20,7 +21,6 @@ from backend.core.security import (
 )
 from backend.core.timeutil import utcnow
 from backend.users.models import ApiToken, BrowserLogin, User
-from backend.users.roles import Role
 
 ADMIN_USERNAME = "admin"
 # last_seen_at is refreshed at most this often, so reads stay reads.

@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from backend.core.dependencies import SESSION_COOKIE
-from backend.users.roles import Role
+from backend.core.roles import Role
+from backend.users.auth import SESSION_COOKIE
 from tests.api.support import ClientFactory, RoleClient
 from tests.conftest import sign_in
 

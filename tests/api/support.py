@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend.alerts.models import LimitProfile
+from backend.core.roles import Role
 from backend.sessions.models import InfusionSession
-from backend.users.roles import Role
 from tests.helpers import Client, new_patient, new_session
 
 

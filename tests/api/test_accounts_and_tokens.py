@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.api.support import RoleClient, error_at, message, new_token, new_user, unique
 from tests.conftest import PASSWORD
 from tests.helpers import new_session, post_reading

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from backend.alerts import clock
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.streaming.models import StreamEvent
-from backend.users.roles import Role
 from tests.api.alert_support import (
     acknowledged,
     alarm_session,

@@ -9,8 +9,8 @@ import httpx2
 import pytest
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.users import service as users
-from backend.users.roles import Role
 from tests.api.alert_support import (
     acknowledged,
     alarm_session,

@@ -16,11 +16,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.main import create_app
 from backend.migrations import upgrade
 from backend.users import service as users
-from backend.users.roles import Role
 from tests.api.alert_support import (
     acknowledged,
     alarm_session,

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from backend.core.database import Database
-from backend.core.dependencies import SESSION_COOKIE
+from backend.core.roles import Role
 from backend.core.security import digest
+from backend.users.auth import SESSION_COOKIE
 from backend.users.models import BrowserLogin
-from backend.users.roles import Role
 from tests.api.support import ClientFactory, message, new_user, now, sign_in_as, unique
 from tests.conftest import PASSWORD, ROLE_USERS, sign_in
 from tests.helpers import new_patient

@@ -13,8 +13,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.readings.models import Reading
-from backend.users.roles import Role
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer, sign_in
 from tests.helpers import new_patient, new_session
 

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.conftest import PASSWORD, ROLE_USERS
 
 

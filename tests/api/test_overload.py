@@ -19,10 +19,10 @@ from sqlalchemy import create_engine, func, select, text
 from backend.alerts.ticker import run_tick
 from backend.core.database import Admission, Database, overload_of
 from backend.core.errors import Overloaded
+from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.readings.models import Reading
 from backend.users import service as users
-from backend.users.roles import Role
 from tests.conftest import LiveServer
 from tests.helpers import new_session
 

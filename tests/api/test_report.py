@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from pypdf import PdfReader
 
-from backend.core.dependencies import SESSION_COOKIE
+from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.main import create_app
-from backend.users.roles import Role
+from backend.users.auth import SESSION_COOKIE
 from tests.api.alert_support import acknowledged, the_alarm
 from tests.api.support import RoleClient, move, session_body, unique
 from tests.conftest import ROLE_USERS

@@ -4,7 +4,7 @@ ones, and phases are a nurse's decision."""
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.api.support import RoleClient, message, patient_id, session_body, simulated_session
 from tests.helpers import new_session, post_reading
 

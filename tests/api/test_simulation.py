@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.readings.models import Reading
 from backend.simulation.models import SimulationRun
 from backend.simulation.service import reading_id
-from backend.users.roles import Role
 from tests.api.alert_support import open_alarm, wait_for
 from tests.api.support import errors, parse_time
 from tests.api.test_alerts_timers import own_database, running

@@ -10,9 +10,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.users import service as users
-from backend.users.roles import Role
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 from tests.stream_client import open_stream

@@ -21,7 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.uri import parse_uri
 
 from backend.core.database import Database
-from backend.core.dependencies import SESSION_COOKIE
+from backend.core.roles import Role
 from backend.core.security import digest
 from backend.core.settings import Settings
 from backend.main import create_app
@@ -29,8 +29,8 @@ from backend.streaming.bus import EventBus
 from backend.streaming.events import Event
 from backend.streaming.router import CREDENTIAL_CHECK_SECONDS
 from backend.users import service as users
+from backend.users.auth import SESSION_COOKIE
 from backend.users.models import BrowserLogin, User
-from backend.users.roles import Role
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer
 from tests.stream_client import open_stream
 

@@ -23,7 +23,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -4,7 +4,7 @@ WCAG 2.1 AA violation. Tablet size too, since readings are entered at the chair.
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import (
     DESKTOP,

@@ -12,7 +12,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import FloatRect, Locator, Page, Route, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.conftest import sign_in, wait_until_live
 from tests.conftest import ROLE_USERS, LiveServer
 from tests.helpers import new_session, post_reading

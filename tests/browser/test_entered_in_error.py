@@ -11,7 +11,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import APIResponse, Locator, Page, Route, WebSocketRoute, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.conftest import OpenSession, sign_in, trace, wait_for_points, wait_until_live
 from tests.conftest import LiveServer
 from tests.helpers import mark_in_error, new_session, post_reading

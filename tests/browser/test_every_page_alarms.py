@@ -10,7 +10,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.alarm_support import enable_sound, high_bp, sound
 from tests.browser.conftest import OpenSession, sign_in

@@ -10,7 +10,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.conftest import api_client, sign_in, wait_until_live
 from tests.conftest import ROLE_USERS, LiveServer
 from tests.helpers import new_session

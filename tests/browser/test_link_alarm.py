@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.core.settings import Settings
-from backend.users.roles import Role
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import OpenSession, api_client, sign_in, wait_for_points
 from tests.conftest import LiveServer

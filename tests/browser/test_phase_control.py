@@ -13,7 +13,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import TIMEZONE, OpenSession, api_client, sign_in
 from tests.conftest import ROLE_USERS, LiveServer

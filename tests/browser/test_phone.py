@@ -10,7 +10,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.conftest import nurse_cookies, sign_in, wait_until_live, watch_for_errors
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.main import create_app
-from backend.users.roles import Role
 from tests.browser.conftest import (
     api_client,
     open_routed,

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import OpenSession, api_client
 from tests.conftest import LiveServer

@@ -13,8 +13,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import insert
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.readings.models import Reading
-from backend.users.roles import Role
 from tests.browser.conftest import (
     TIMEZONE,
     OpenSession,

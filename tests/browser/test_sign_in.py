@@ -6,7 +6,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer
 from tests.helpers import new_session
 

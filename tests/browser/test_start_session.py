@@ -8,7 +8,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.conftest import api_client
 from tests.conftest import LiveServer
 from tests.helpers import new_patient

@@ -12,7 +12,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.conftest import api_client, sign_in
 from tests.conftest import ROLE_USERS, LiveServer
 

@@ -11,7 +11,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, Route, ViewportSize, expect
 
-from backend.users.roles import Role
+from backend.core.roles import Role
 from tests.browser.conftest import api_client, stop_every_active_session
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
