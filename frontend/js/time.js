@@ -78,8 +78,9 @@ const HOUR_MS = 60 * 60 * 1000;
 
 /**
  * A time of day typed on the 24-hour clock ("14:05", "14:05:09", "1405", "14.05") as the Date
- * it most likely means: today, or yesterday when today's would be more than `aheadMs` ahead
- * of `nowMs` (a reading at 23:55 set back to just after midnight). Null when it is no time.
+ * it most likely means: the latest such time no more than `aheadMs` ahead of `nowMs`, so
+ * yesterday's for a reading at 23:55 entered just after midnight, tomorrow's (in the future,
+ * refused) for "00:20" typed at 23:50. Null when it is no time.
  * Browsers' own time pickers show AM/PM in some locales; a clinic reads 24-hour time.
  */
 export function fromClockValue(text, { nowMs = now(), aheadMs = HOUR_MS } = {}) {
@@ -90,6 +91,11 @@ export function fromClockValue(text, { nowMs = now(), aheadMs = HOUR_MS } = {}) 
   if (hours > 23 || minutes > 59 || seconds > 59) return null;
   const d = new Date(nowMs);
   d.setHours(hours, minutes, seconds, 0);
+  // The latest such time not more than `aheadMs` ahead: just before midnight, "00:20" is the
+  // coming night's (and so refused as in the future), not the one nearly a day ago.
+  const tomorrow = new Date(d);
+  tomorrow.setDate(tomorrow.getDate() + 1);
+  if (tomorrow.getTime() <= nowMs + aheadMs) return tomorrow;
   if (d.getTime() > nowMs + aheadMs) d.setDate(d.getDate() - 1);
   return d;
 }

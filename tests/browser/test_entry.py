@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.browser.conftest import TIMEZONE, OpenSession, trace, wait_for_points
+from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading, readings_of
 
 pytestmark = pytest.mark.browser
@@ -310,3 +311,32 @@ def test_times_are_typed_on_the_24_hour_clock_never_with_am_or_pm(
     page.locator("#phase-note").fill("patient asked to stop")
     page.locator("#confirm-phase-ok").click()
     expect(page.locator("#phase-at-error")).to_contain_text("24-hour clock")
+
+
+def test_a_typed_time_is_the_latest_one_not_ahead_of_now_across_midnight(
+    nurse_page: Page, live_server: LiveServer
+) -> None:
+    # At 23:50 "00:20" is the coming night's, half an hour ahead (refused as in the future),
+    # not the one nearly a day ago; just after midnight "23:55" is yesterday's.
+    nurse_page.goto(f"{live_server.url}/ward")
+    meant = nurse_page.evaluate(
+        """async () => {
+            const { fromClockValue } = await import('/static/js/time.js');
+            const at = (h, m) => new Date(2026, 11, 6, h, m, 0, 0).getTime();
+            const minutesFrom = (text, nowMs) => (fromClockValue(text, { nowMs }) - nowMs) / 60000;
+            return {
+                justAfterMidnight: minutesFrom('00:20', at(23, 50)),
+                earlierToday: minutesFrom('23:40', at(23, 50)),
+                yesterdayLate: minutesFrom('23:55', at(0, 5)),
+                hourAhead: minutesFrom('14:30', at(14, 0)),
+                overAnHourAhead: minutesFrom('15:30', at(14, 0)),
+            };
+        }"""
+    )
+    assert meant == {
+        "justAfterMidnight": 30,
+        "earlierToday": -10,
+        "yesterdayLate": -10,
+        "hourAhead": 30,
+        "overAnHourAhead": -(22 * 60 + 30),
+    }
