@@ -42,7 +42,10 @@ def test_the_console_says_why_the_protocol_stopped_a_scenario(
     page: Page, live_server: LiveServer, trainer_api: httpx.Client
 ) -> None:
     chair = f"Sim {uuid.uuid4().hex[:6]}"
-    body = {"scenario_toml": TOO_SHORT, "chair": chair, "speed": 60}
+    # A baseline within the pre-dose gate, so the protocol refuses the discharge, not the start
+    # (a random patient is above the gate about once in twenty).
+    within_gate = {"systolic": 118, "diastolic": 74}
+    body = {"scenario_toml": TOO_SHORT, "chair": chair, "speed": 60, "patient": within_gate}
     response = trainer_api.post("/api/simulations", json=body)
     assert response.status_code == 201, response.text
     sid = response.json()["session_id"]
