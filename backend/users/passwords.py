@@ -11,6 +11,7 @@ MAX_LENGTH = 256
 MIN_DISTINCT = 5
 COMMON_LIST = Path(__file__).with_name("common_passwords.txt")
 _SEPARATORS = re.compile(r"[^0-9a-z]")
+_NOT_LETTERS = re.compile(r"[^a-z]")
 
 
 @cache
@@ -27,6 +28,15 @@ def _is_common(password: str) -> bool:
     return lowered in common or _SEPARATORS.sub("", lowered) in common
 
 
+def _is_username(password: str, username: str) -> bool:
+    # "Sam.Lee2026!" for the account sam.lee is the username with decoration.
+    name = username.casefold()
+    if password.casefold() == name:
+        return True
+    letters = _NOT_LETTERS.sub("", name)
+    return bool(letters) and _NOT_LETTERS.sub("", password.casefold()) == letters
+
+
 def password_problem(password: str, username: str) -> str | None:
     """Why `password` may not be used by `username`, in words for the person choosing it;
     None when it is acceptable."""
@@ -34,9 +44,8 @@ def password_problem(password: str, username: str) -> str | None:
         return f"must be at least {MIN_LENGTH} characters long (this one has {len(password)})"
     if len(password) > MAX_LENGTH:
         return f"must be at most {MAX_LENGTH} characters long"
-    name = username.casefold()
-    if name and (password.casefold() == name or (len(name) >= 4 and name in password.casefold())):
-        return "must not be or contain the username"
+    if _is_username(password, username):
+        return "must not be the username (with or without digits and symbols)"
     if len(set(password.casefold())) < MIN_DISTINCT:
         return f"is too simple: use at least {MIN_DISTINCT} different characters"
     if _is_common(password):

@@ -51,7 +51,7 @@ def test_a_weak_password_is_422_naming_the_field_and_why(
     assert why in error_at(response, "body", "password")["msg"]
 
 
-def test_a_password_that_is_or_contains_the_username_is_422(as_admin: TestClient) -> None:
+def test_a_password_that_is_the_username_decorated_or_not_is_422(as_admin: TestClient) -> None:
     name = unique("sam")
     for password in (name, f"{name}!2026", name.upper()):
         response = as_admin.post(
