@@ -91,6 +91,14 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def limits() -> FileResponse:
         return page("limits.html")
 
+    @pages.get("/accounts")
+    def accounts() -> FileResponse:
+        return page("accounts.html")
+
+    @pages.get("/password")
+    def password() -> FileResponse:
+        return page("password.html")
+
     @pages.get("/trainer")
     def trainer() -> FileResponse:
         return page("trainer.html")
@@ -119,7 +127,8 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
             for path in frontend_dir.rglob("*")
             if path.suffix in {".js", ".css", ".svg"} and path.name != "sw.js"
         )
-        shell = ["/login", "/ward", "/limits", "/trainer", "/sessions/0", *files]
+        shell = ["/login", "/ward", "/limits", "/trainer", "/accounts", "/password", "/sessions/0"]
+        shell += files
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:

@@ -62,9 +62,11 @@ def client_address(request: Request) -> str:
 
 def _too_many(lockout: Lockout) -> HTTPException:
     where = "for this name" if lockout.reason == "name" else "from this address"
+    minutes = -(-lockout.seconds // 60)
+    wait = f"{lockout.seconds} s" if lockout.seconds < 60 else f"{minutes} min"
     return HTTPException(
         status.HTTP_429_TOO_MANY_REQUESTS,
-        f"too many failed sign-ins {where}; try again in {lockout.seconds} s",
+        f"too many failed sign-ins {where}; try again in {wait}",
         headers={"Retry-After": str(lockout.seconds)},
     )
 

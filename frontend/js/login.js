@@ -2,6 +2,7 @@
 
 import { ApiError, api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
+import { sendChange } from "./password.js";
 
 const form = document.getElementById("login-form");
 const username = document.getElementById("username");
@@ -33,11 +34,15 @@ form.addEventListener("submit", async (event) => {
   submit.disabled = true;
   submit.textContent = "Signing in…";
   try {
-    await api("/api/auth/login", {
+    const me = await api("/api/auth/login", {
       method: "POST",
       body: { username: username.value.trim(), password: password.value },
       on401: "throw",
     });
+    if (me.must_change_password) {
+      chooseOwnPassword(me, password.value);
+      return;
+    }
     location.assign(destination());
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
@@ -49,5 +54,41 @@ form.addEventListener("submit", async (event) => {
   } finally {
     submit.disabled = false;
     submit.textContent = "Sign in";
+  }
+});
+
+// ---- a one-time password: choose your own before anything else ---------------------------------
+
+const chooseForm = document.getElementById("choose-form");
+const chooseNew = document.getElementById("choose-new");
+const chooseRepeat = document.getElementById("choose-repeat");
+const chooseSubmit = document.getElementById("choose-submit");
+let oneTime = "";
+
+function chooseOwnPassword(me, typed) {
+  oneTime = typed; // the current password the change needs: just typed, not asked for again
+  document.getElementById("choose-username").value = me.name;
+  form.hidden = true;
+  form.reset();
+  chooseForm.hidden = false;
+  chooseNew.focus();
+}
+
+chooseForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  chooseSubmit.disabled = true;
+  try {
+    const done = await sendChange(chooseForm, {
+      currentInput: null,
+      newInput: chooseNew,
+      repeatInput: chooseRepeat,
+      currentValue: oneTime,
+    });
+    if (done) {
+      oneTime = "";
+      location.assign(destination());
+    }
+  } finally {
+    chooseSubmit.disabled = false;
   }
 });

@@ -92,7 +92,7 @@ def test_five_wrong_passwords_lock_the_name_out_even_with_the_right_one(
         locked = client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
         assert locked.status_code == 429
         assert locked.headers["Retry-After"] == "300"
-        assert message(locked) == "too many failed sign-ins for this name; try again in 300 s"
+        assert message(locked) == "too many failed sign-ins for this name; try again in 5 min"
         # Case does not buy more guesses.
         assert sign_in(client, name.upper(), WRONG) == 429
 
