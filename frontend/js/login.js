@@ -59,29 +59,28 @@ form.addEventListener("submit", async (event) => {
 
 // ---- a one-time password: choose your own before anything else ---------------------------------
 
-const chooseForm = document.getElementById("choose-form");
-const chooseNew = document.getElementById("choose-new");
-const chooseRepeat = document.getElementById("choose-repeat");
-const chooseSubmit = document.getElementById("choose-submit");
 let oneTime = "";
 
 function chooseOwnPassword(me, typed) {
   oneTime = typed; // the current password the change needs: just typed, not asked for again
+  const template = document.getElementById("choose-template");
+  form.replaceWith(template.content.cloneNode(true));
+  const chooseForm = document.getElementById("choose-form");
   document.getElementById("choose-username").value = me.name;
-  form.hidden = true;
-  form.reset();
-  chooseForm.hidden = false;
-  chooseNew.focus();
+  document.getElementById("choose-new").focus();
+  chooseForm.addEventListener("submit", submitChoice);
 }
 
-chooseForm.addEventListener("submit", async (event) => {
+async function submitChoice(event) {
   event.preventDefault();
+  const chooseForm = event.currentTarget;
+  const chooseSubmit = document.getElementById("choose-submit");
   chooseSubmit.disabled = true;
   try {
     const done = await sendChange(chooseForm, {
       currentInput: null,
-      newInput: chooseNew,
-      repeatInput: chooseRepeat,
+      newInput: document.getElementById("choose-new"),
+      repeatInput: document.getElementById("choose-repeat"),
       currentValue: oneTime,
     });
     if (done) {
@@ -91,4 +90,4 @@ chooseForm.addEventListener("submit", async (event) => {
   } finally {
     chooseSubmit.disabled = false;
   }
-});
+}

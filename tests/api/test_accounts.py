@@ -130,7 +130,11 @@ def test_after_a_reset_every_api_but_me_logout_and_the_change_answers_403(
     me = browser.get("/api/auth/me")
     assert me.status_code == 200 and me.json()["must_change_password"] is True
 
-    allowed = {("GET", "/api/auth/me"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/password")}
+    allowed = {
+        ("GET", "/api/auth/me"),
+        ("POST", "/api/auth/logout"),
+        ("POST", "/api/auth/password"),
+    }
     public = {("GET", "/api/health"), ("POST", "/api/auth/login")}
     answers = {
         (method, path): browser.request(method, concrete(path), json={})
@@ -188,7 +192,12 @@ def test_an_account_created_to_choose_its_own_password_must_do_so_first(
     name = unique("new")
     created = as_admin.post(
         "/api/users",
-        json={"username": name, "password": PASSWORD, "role": "staff", "must_change_password": True},
+        json={
+            "username": name,
+            "password": PASSWORD,
+            "role": "staff",
+            "must_change_password": True,
+        },
     )
     assert created.json()["must_change_password"] is True
     browser = new_client()

@@ -100,9 +100,8 @@ def test_an_admin_changes_a_role_and_disables_then_enables_an_account(
     accept_next_confirm(page)
     target.locator(".role-select").select_option("nurse")
     expect(page.locator("#page-status")).to_have_text("Ana Reyes is now Nurse.")
-    assert [u for u in admin_api.get("/api/users").json() if u["id"] == user["id"]][0][
-        "role"
-    ] == "nurse"
+    stored = next(u for u in admin_api.get("/api/users").json() if u["id"] == user["id"])
+    assert stored["role"] == "nurse"
 
     accept_next_confirm(page)
     target.get_by_role("button", name="Disable").click()
@@ -332,4 +331,3 @@ def test_the_pages_pass_axe(page: Page, live_server: LiveServer) -> None:
     page.goto(f"{live_server.url}/password")
     expect(page.locator("#password-panel")).to_be_visible()
     assert not (found := axe_violations(page)), describe(found)
-
