@@ -82,6 +82,21 @@ def test_user_add_refuses_a_short_password(
         run(["user", "add", "bo", "--role", "staff"], capsys, "short\n")
 
 
+def test_user_add_refuses_a_common_password_saying_why(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit, match="most commonly used passwords"):
+        run(["user", "add", "bo", "--role", "staff"], capsys, "Password-2024!\n")
+
+
+def test_setup_refuses_a_weak_admin_password_from_the_environment(
+    cli_database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "admin12345")
+    with pytest.raises(SystemExit, match="VIGIL_ADMIN_PASSWORD: the password must be at least 12"):
+        run(["setup"], capsys)
+
+
 def test_token_create_prints_a_bearer_token_that_works(
     cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
