@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from backend.core.fields import Moment
 from backend.core.roles import Role
@@ -19,7 +19,20 @@ Username = Annotated[
 # Only the upper bound here: the policy (length, the common list, the username) is checked by
 # the service with a message a person can act on (users/passwords.py).
 Password = Annotated[str, StringConstraints(max_length=MAX_LENGTH)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: stored or looked up, it would be a 500, not a 422.
+    if "\x00" in value:
+        raise ValueError("contains a NUL character, which is not text")
+    return value
+
+
+DisplayName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    AfterValidator(_no_nul),
+]
 
 
 class LoginIn(Schema):
@@ -28,11 +41,9 @@ class LoginIn(Schema):
 
     @field_validator("username")
     @classmethod
-    def _no_nul(cls, value: str) -> str:
-        # PostgreSQL text cannot hold NUL: looked up (or counted by the throttle) it would be a 500.
-        if "\x00" in value:
-            raise ValueError("contains a NUL character, which no username has")
-        return value
+    def _text(cls, value: str) -> str:
+        # Looked up, and counted by the throttle, on PostgreSQL too.
+        return _no_nul(value)
 
 
 class UserPublic(Schema):

@@ -60,6 +60,11 @@ def test_a_password_that_is_the_username_decorated_or_not_is_422(as_admin: TestC
         assert "username" in error_at(response, "body", "password")["msg"]
 
 
+def test_a_display_name_with_a_nul_character_is_422(as_admin: TestClient) -> None:
+    body = {"username": unique("n"), "password": PASSWORD, "role": "staff", "display_name": "a\x00"}
+    error_at(as_admin.post("/api/users", json=body), "body", "display_name")
+
+
 def test_the_shipped_list_holds_thousands_of_common_passwords() -> None:
     common = common_passwords()
     assert len(common) > 3000

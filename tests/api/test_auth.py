@@ -80,6 +80,13 @@ def test_signing_in_answers_who_is_signed_in(client: TestClient) -> None:
     assert client.get("/api/auth/me").json()["role"] == "staff"
 
 
+def test_a_username_with_a_nul_character_is_422_not_500(client: TestClient) -> None:
+    # PostgreSQL text cannot hold NUL; the lookup and the throttle's count would fail on it.
+    response = sign_in_as(client, "nurse\x00x", PASSWORD)
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.json()["message"]
+
+
 def test_a_wrong_password_is_401(client: TestClient) -> None:
     response = sign_in_as(client, ROLE_USERS[Role.NURSE], "not-the-password")
     assert response.status_code == 401, response.text
