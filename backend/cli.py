@@ -82,6 +82,21 @@ def cmd_user_list(_: argparse.Namespace, settings: Settings) -> None:
             print(f"{user.username:20} {user.role:8} {user.display_name}{state}")
 
 
+def cmd_user_reset_password(args: argparse.Namespace, settings: Settings) -> None:
+    """For IT when nobody who could reset it on the accounts page can sign in (the last admin
+    forgot theirs): a one-time password, printed once; the account chooses its own at sign-in."""
+    with _unit_of_work(settings, write=True) as db:
+        user = users.find_user(db, args.name)
+        if user is None:
+            raise SystemExit(f"vigil: no account named {args.name!r}")
+        password = users.reset_password(db, user)
+    print(password)
+    print(
+        f"(one-time password for {args.name}; shown once: they choose their own at sign-in)",
+        file=sys.stderr,
+    )
+
+
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
     with _unit_of_work(settings, write=True) as db:
         _, secret = users.create_token(db, args.name, Role(args.role))
@@ -163,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name")
     add.set_defaults(func=cmd_user_add)
     user.add_parser("list", help="list accounts").set_defaults(func=cmd_user_list)
+    reset = user.add_parser(
+        "reset-password", help="give an account a one-time password (printed once)"
+    )
+    reset.add_argument("name")
+    reset.set_defaults(func=cmd_user_reset_password)
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="token", required=True

@@ -97,6 +97,20 @@ def test_setup_refuses_a_weak_admin_password_from_the_environment(
         run(["setup"], capsys)
 
 
+def test_user_reset_password_prints_a_one_time_password_to_replace_at_sign_in(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(["user", "add", "ana", "--role", "admin"], capsys, "a-long-password\n")
+    one_time = run(["user", "reset-password", "ana"], capsys).strip()
+    assert len(one_time) == 19
+    with TestClient(create_app(Settings(database_url=cli_database, _env_file=None))) as client:
+        login = {"username": "ana", "password": one_time}
+        assert client.post("/api/auth/login", json=login).json()["must_change_password"] is True
+        assert client.get("/api/sessions").status_code == 403
+    with pytest.raises(SystemExit, match="no account named 'bo'"):
+        run(["user", "reset-password", "bo"], capsys)
+
+
 def test_token_create_prints_a_bearer_token_that_works(
     cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -90,6 +90,10 @@ def find_clinician(db: Session, username: str) -> User | None:
     )
 
 
+def find_user(db: Session, username: str) -> User | None:
+    return db.scalar(select(User).where(User.username == username))
+
+
 def get_user(db: Session, user_id: int) -> User:
     user = db.get(User, user_id)
     if user is None:
