@@ -1,16 +1,19 @@
 """The app factory: `create_app(settings)` builds Vigil; lifespan opens the database and the bus."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocketState
 
 from backend import __version__
 from backend.alerts.limit_profiles import ensure_profiles
@@ -45,6 +48,8 @@ from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
 from backend.users.throttle import LoginThrottle
 from backend.views.router import router as views_router
+
+log = logging.getLogger(__name__)
 
 
 def _field(loc: tuple[object, ...] | list[object]) -> str:
@@ -96,12 +101,30 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
 
     @app.exception_handler(PoolTimeout)
-    @app.exception_handler(OperationalError)
-    async def database_wait_ran_out(_: Request, exc: Exception) -> JSONResponse:
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(conn: HTTPConnection, exc: Exception) -> JSONResponse | None:
+        # Busy, full or out of reach: 503 + Retry-After, so a device or the offline queue sends
+        # the same reading again later; any other database error is a bug and stays a 500.
         busy = overload_of(exc)
         if busy is None:
             raise exc
+        log.warning("answered 503: %s (%s)", busy.message, type(exc).__name__)
+        if isinstance(conn, WebSocket):
+            await _refuse_stream(conn, busy)
+            return None
         return _busy(busy)
+
+
+async def _refuse_stream(ws: WebSocket, exc: Overloaded) -> None:
+    """A stream the database cannot serve: its handshake answered 503 + Retry-After where the
+    server can send an HTTP answer, else closed with 1013 (Try Again Later)."""
+    if ws.client_state == WebSocketState.CONNECTING:
+        if "websocket.http.response" in ws.scope.get("extensions", {}):
+            await ws.send_denial_response(_busy(exc))
+            return
+        await ws.accept()
+    if ws.client_state == WebSocketState.CONNECTED:
+        await ws.close(code=1013, reason=exc.message[:120])
 
 
 def _busy(exc: Overloaded) -> JSONResponse:

@@ -35,7 +35,7 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
         name = schema["$ref"].rsplit("/", 1)[-1]
         schema = spec["components"]["schemas"][name]
     if "anyOf" in schema or "oneOf" in schema:
-        options = schema.get("anyOf", schema.get("oneOf"))
+        options: list[dict[str, Any]] = schema.get("anyOf") or schema.get("oneOf") or []
         chosen = next((o for o in options if o.get("type") != "null"), options[0])
         return _resolve(spec, chosen)
     if "allOf" in schema and len(schema["allOf"]) == 1:
