@@ -37,8 +37,15 @@ def _unit_of_work(settings: Settings, *, write: bool) -> Iterator[Session]:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import os
+
     import uvicorn
 
+    from backend.core.timeouts import server_options
+
+    if args.body_timeout:
+        # The app is built by uvicorn from the environment's settings: hand the option on there.
+        os.environ["VIGIL_BODY_TIMEOUT_SECONDS"] = str(args.body_timeout)
     uvicorn.run(
         "backend.main:create_app",
         factory=True,
@@ -46,6 +53,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port or settings.port,
         proxy_headers=True,
         log_level=args.log_level,
+        **server_options(
+            args.header_timeout or settings.header_timeout_seconds,
+            settings.keep_alive_seconds,
+            settings.max_connections,
+        ),
     )
 
 
@@ -149,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        help="seconds a request's headers may take to arrive (VIGIL_HEADER_TIMEOUT_SECONDS)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        help="seconds a request's body may take to arrive (VIGIL_BODY_TIMEOUT_SECONDS)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)

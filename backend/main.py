@@ -31,6 +31,7 @@ from backend.core.errors import (
 )
 from backend.core.headers import SecurityHeaders
 from backend.core.settings import Settings
+from backend.core.timeouts import BodyDeadline
 from backend.core.url_text import AddressText
 from backend.frontend import mount_frontend
 from backend.health.router import router as health_router
@@ -222,6 +223,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Innermost of the middleware, yet before routing: a body over the cap never reaches
     # authentication or the JSON parser, and its 413 still gets the security headers.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outside the cap, so the cap's own reading of a chunked body is bounded in time too.
+    app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
     app.add_middleware(AddressText)
     app.add_middleware(SecurityHeaders)
     # History pages are large and repetitive (a 4-hour session at 1 Hz is ~6 MB of JSON, mostly
