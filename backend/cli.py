@@ -68,6 +68,41 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
     print(f"database at {settings.database_url} is at revision {args.revision}")
 
 
+def cmd_db_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, backup, sqlite_path
+
+    try:
+        made = backup(sqlite_path(settings.database_url), Path(args.file), force=args.force)
+    except BackupError as exc:
+        raise SystemExit(f"vigil db backup: {exc}") from None
+    print(
+        f"backed up to {made.path}: {made.sessions} sessions, {made.readings} readings, "
+        f"migration {made.revision}, {made.size_bytes} bytes (integrity checked)"
+    )
+
+
+def cmd_db_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, known_revisions, restore, sqlite_path
+
+    try:
+        database = sqlite_path(settings.database_url)
+        restored, kept = restore(Path(args.file), database)
+    except BackupError as exc:
+        raise SystemExit(f"vigil db restore: {exc}") from None
+    print(
+        f"restored {args.file} to {database}: {restored.sessions} sessions, "
+        f"{restored.readings} readings, migration {restored.revision}"
+    )
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
+    if restored.revision != max(known_revisions()):
+        print("the backup is from an older version: run 'vigil db upgrade' before starting Vigil")
+
+
 def cmd_user_add(args: argparse.Namespace, settings: Settings) -> None:
     from pydantic import ValidationError
 
@@ -177,6 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db.add_parser("upgrade", help="apply migrations")
     upgrade.add_argument("--revision", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
+    backup = db.add_parser(
+        "backup", help="copy the SQLite database as of one moment, safe while Vigil runs"
+    )
+    backup.add_argument("file", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    backup.set_defaults(func=cmd_db_backup)
+    restore = db.add_parser(
+        "restore", help="replace the SQLite database with a backup (Vigil must be stopped)"
+    )
+    restore.add_argument("file", help="a backup made by 'vigil db backup'")
+    restore.set_defaults(func=cmd_db_restore)
 
     user = commands.add_parser("user", help="accounts").add_subparsers(dest="user", required=True)
     add = user.add_parser("add", help="create an account (password from a prompt or stdin)")
