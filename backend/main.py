@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import HTTPConnection
@@ -141,8 +142,14 @@ def _check_schema(database: Database) -> int:
         with database.unit_of_work(write=False) as db:
             return last_sequence(db)
     except (OperationalError, ProgrammingError) as exc:
+        where = make_url(database.url).render_as_string(hide_password=True)
+        if (down := overload_of(exc)) is not None:
+            # Not a missing schema: say what is wrong, so no one migrates a healthy database.
+            raise RuntimeError(
+                f"the database at {where!r} is unavailable ({down.message}): {exc.orig}"
+            ) from exc
         raise RuntimeError(
-            f"the database at {database.url!r} has no Vigil schema; run 'vigil db upgrade' first"
+            f"the database at {where!r} has no Vigil schema; run 'vigil db upgrade' first"
         ) from exc
 
 

@@ -330,3 +330,18 @@ def test_postgresql_connections_terminated_mid_run_are_replaced_not_500(
         response = post_reading(as_nurse, session_id, heart_rate=rate)
         assert response.status_code in (201, 503), response.text
     assert post_reading(as_nurse, session_id, heart_rate=74).status_code == 201
+
+
+def test_starting_against_a_server_that_refuses_says_so_not_run_the_migrations() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # nothing listens once it is closed
+    settings = Settings(
+        database_url=f"postgresql+psycopg://vigil:secret@127.0.0.1:{closed_port}/vigil",
+        _env_file=None,
+    )
+    with pytest.raises(RuntimeError) as refused, TestClient(create_app(settings)):
+        pass
+    message = str(refused.value)
+    assert "unavailable" in message and "refused" in message
+    assert "vigil db upgrade" not in message and "secret" not in message
