@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -25,8 +26,11 @@ from sqlalchemy import create_engine, event, make_url, text
 from starlette.testclient import WebSocketDenialResponse
 
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.main import create_app
+from backend.migrations import upgrade
+from backend.users import service as users
 from tests.api.test_nul_walk import _operations, _sample
 from tests.conftest import PASSWORD, ROLE_USERS, sign_in
 from tests.helpers import new_session, post_reading
@@ -345,3 +349,117 @@ def test_starting_against_a_server_that_refuses_says_so_not_run_the_migrations()
     message = str(refused.value)
     assert "unavailable" in message and "refused" in message
     assert "vigil db upgrade" not in message and "secret" not in message
+
+
+# --- SQLite's file out of reach, for real ---
+
+
+@pytest.fixture
+def sqlite_in_folder(tmp_path: Path) -> Path:
+    """A Vigil SQLite database alone in a folder, with a nurse account."""
+    folder = tmp_path / "data"
+    url = f"sqlite:///{folder / 'vigil.db'}"
+    upgrade(url)
+    database = Database(url)
+    with database.unit_of_work(write=True) as db:
+        users.create_user(db, "fault-nurse", PASSWORD, Role.NURSE)
+    database.dispose()
+    return folder
+
+
+def test_sqlite_file_out_of_reach_mid_run_is_503_then_recovers(
+    sqlite_in_folder: Path, tmp_path: Path
+) -> None:
+    """The database's folder is taken away (a disk unmounted, a volume detached) and a file
+    put where it was, so SQLite can neither open the database nor create a new empty one."""
+    folder = sqlite_in_folder
+    aside = tmp_path / "data-unmounted"
+    settings = Settings(
+        database_url=f"sqlite:///{folder / 'vigil.db'}", clinic_timezone="UTC", _env_file=None
+    )
+    with TestClient(create_app(settings)) as client:
+        login = {"username": "fault-nurse", "password": PASSWORD}
+        assert client.post("/api/auth/login", json=login).status_code == 200
+        sid = new_session(client)["id"]
+        assert post_reading(client, sid, heart_rate=70).status_code == 201
+        database: Database = client.app.state.database  # type: ignore[attr-defined]
+        folder.rename(aside)
+        folder.write_text("not a folder")
+        database.engine.dispose()  # open connections kept the old file; new ones cannot
+        try:
+            assert_503(post_reading(client, sid, heart_rate=71), "reading, file gone")
+            assert_503(client.get(f"/api/sessions/{sid}/readings"), "read, file gone")
+            assert_503(client.post("/api/auth/login", json=login), "sign-in, file gone")
+            health = client.get("/api/health")
+            assert health.status_code == 503 and int(health.headers["Retry-After"]) > 0
+        finally:
+            folder.unlink()
+            aside.rename(folder)
+        assert client.get("/api/health").status_code == 200
+        assert post_reading(client, sid, heart_rate=72).status_code == 201
+
+
+# --- PostgreSQL refusing connections (53300), for real ---
+
+
+FAULT_ROLE = "vigil_fault_role"
+KILL_ROLE_SESSIONS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'vigil_fault_role'"
+)
+
+
+def test_postgresql_refusing_new_connections_is_503_then_recovers(postgres_url: str) -> None:
+    """The role Vigil signs in as is cut to zero connections and its sessions terminated: the
+    server answers 'too many connections' to every new one, as when max_connections is reached."""
+    role = FAULT_ROLE
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+
+    def as_admin(*statements: str) -> None:
+        with admin.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+
+    database_name = make_url(postgres_url).database
+    as_admin(
+        f"DROP OWNED BY {role}" if _role_exists(admin, role) else "SELECT 1",
+        f"DROP ROLE IF EXISTS {role}",
+        f"CREATE ROLE {role} LOGIN",
+        f'GRANT CONNECT ON DATABASE "{database_name}" TO {role}',
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
+        f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}",
+    )
+    url = make_url(postgres_url).set(username=role, password=None)
+    settings = Settings(
+        database_url=url.render_as_string(hide_password=False),
+        clinic_timezone="UTC",
+        _env_file=None,
+    )
+    try:
+        with TestClient(create_app(settings)) as client:
+            nurse = sign_in(client, next(r for r in ROLE_USERS if r.value == "nurse"))
+            sid = new_session(nurse)["id"]
+            as_admin(
+                f"ALTER ROLE {role} CONNECTION LIMIT 0",
+                KILL_ROLE_SESSIONS,
+            )
+            assert_503(post_reading(nurse, sid, heart_rate=71), "reading, no connection")
+            health = client.get("/api/health")
+            assert health.status_code == 503 and int(health.headers["Retry-After"]) > 0
+            as_admin(f"ALTER ROLE {role} CONNECTION LIMIT -1")
+            assert client.get("/api/health").status_code == 200
+            assert post_reading(nurse, sid, heart_rate=72).status_code == 201
+    finally:
+        as_admin(
+            KILL_ROLE_SESSIONS,
+            f"DROP OWNED BY {role}",
+            f"DROP ROLE {role}",
+        )
+        admin.dispose()
+
+
+def _role_exists(admin: Any, role: str) -> bool:
+    with admin.connect() as conn:
+        return bool(
+            conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
+        )
