@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 
 import pytest
 import uvicorn
@@ -120,6 +121,17 @@ def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_deadline(server: S
         if not closed:
             assert read_until_closed(sock).startswith(b"HTTP/1.1 408")
         assert time.monotonic() - started < HEADER_TIMEOUT + 2
+
+
+def test_endless_headers_are_refused_431_long_before_the_deadline(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: vigil\r\n")
+        with suppress(BrokenPipeError, ConnectionResetError):
+            for _ in range(200):  # up to 1.6 MB of headers, fast
+                sock.sendall(b"X-Filler: " + b"a" * 8000 + b"\r\n")
+        answer = read_until_closed(sock)
+    # 431 for the size, not 408 at the deadline: httptools alone took all 1.6 MB and waited.
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
 
 
 def test_the_next_request_on_a_kept_alive_connection_has_the_same_deadline(

@@ -31,6 +31,16 @@ REQUEST_TIMEOUT = (
 )
 
 
+_TOO_LARGE = b"the request's headers are too large\n"
+HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TOO_LARGE), _TOO_LARGE)
+)
+# httptools (unlike h11) sets no bound on a request's header bytes: within the deadline a client
+# could send gigabytes of them. Vigil's largest real headers (a cookie, a token) are a few kB.
+MAX_HEADER_BYTES = 64 * 1024
+
+
 class _BodyTooSlow(Exception):
     pass
 
@@ -95,6 +105,7 @@ class _HeaderDeadline:
 
     header_timeout: float = 10.0
     _header_timer: asyncio.TimerHandle | None = None
+    _header_bytes = 0
     # Provided by uvicorn's protocol classes.
     cycle: Any
     transport: asyncio.Transport
@@ -112,6 +123,12 @@ class _HeaderDeadline:
         super().data_received(data)  # type: ignore[misc]
         if self.cycle is not before:  # its headers are complete: a new request began
             self._disarm()
+        elif awaiting and self._header_timer is not None:
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+                self._disarm()
+                self.transport.write(HEADERS_TOO_LARGE)
+                self.transport.close()
 
     def handle_websocket_upgrade(self, *args: Any) -> None:
         self._disarm()
@@ -123,6 +140,7 @@ class _HeaderDeadline:
 
     def _arm(self) -> None:
         self._disarm()
+        self._header_bytes = 0
         self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
 
     def _disarm(self) -> None:
