@@ -139,6 +139,9 @@ def create_db_engine(url: str, *, wait: float = 10.0, pool_size: int = 16, **kwa
 PG_RESOURCES = {"53000", "53100", "53200", "53300", "53400"}
 PG_SHUTTING_DOWN = {"57P01", "57P02", "57P03"}
 PG_DISK_FULL = "53100"
+# Waits that ran out or collided: a lock not granted in time, a deadlock or serialization failure
+# (PostgreSQL rolled one side back), a statement cancelled by its timeout. Retrying succeeds.
+PG_BUSY = {PG_LOCK_NOT_AVAILABLE, "40001", "40P01", "57014"}
 # SQLite says these in its error text (the codes are not exposed by every Python version).
 SQLITE_FULL = ("database or disk is full",)
 SQLITE_UNREACHABLE = (
@@ -163,7 +166,7 @@ def overload_of(exc: BaseException) -> Overloaded | None:
         return None
     code = getattr(exc.orig, "sqlstate", None)
     text = str(exc.orig).lower()
-    if code == PG_LOCK_NOT_AVAILABLE or "database is locked" in text:
+    if code in PG_BUSY or "database is locked" in text:
         return Overloaded("the database stayed busy with other writes; try again shortly")
     if code == PG_DISK_FULL or any(s in text for s in SQLITE_FULL):
         return Overloaded(

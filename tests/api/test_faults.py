@@ -23,9 +23,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError
 from starlette.testclient import WebSocketDenialResponse
 
-from backend.core.database import Database
+from backend.core.database import Database, overload_of
 from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.main import create_app
@@ -463,3 +464,35 @@ def _role_exists(admin: Any, role: str) -> bool:
         return bool(
             conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
         )
+
+
+@pytest.mark.parametrize(
+    ("orig", "answer"),
+    [
+        (psycopg.errors.DiskFull("could not extend file"), "full"),
+        (psycopg.errors.TooManyConnections("sorry, too many clients already"), "unavailable"),
+        (psycopg.errors.AdminShutdown("terminating connection"), "unavailable"),
+        (psycopg.errors.CannotConnectNow("the database system is starting up"), "unavailable"),
+        (psycopg.OperationalError("connection failed: Connection refused"), "unavailable"),
+        (psycopg.errors.LockNotAvailable("could not obtain lock"), "busy"),
+        (psycopg.errors.DeadlockDetected("deadlock detected"), "busy"),
+        (psycopg.errors.UndefinedTable('relation "x" does not exist'), None),
+        (psycopg.errors.SyntaxError("syntax error"), None),
+        (sqlite3.OperationalError("database or disk is full"), "full"),
+        (sqlite3.OperationalError("disk I/O error"), "unavailable"),
+        (sqlite3.OperationalError("unable to open database file"), "unavailable"),
+        (sqlite3.OperationalError("database is locked"), "busy"),
+        (sqlite3.OperationalError("no such table: readings"), None),
+    ],
+)
+def test_which_driver_errors_are_503s(orig: Exception, answer: str | None) -> None:
+    base = sqlite3.Error if isinstance(orig, sqlite3.Error) else psycopg.Error
+    wrapped = DBAPIError.instance("SELECT 1", {}, orig, base)  # as SQLAlchemy wraps them
+    found = overload_of(wrapped)
+    if answer is None:
+        assert found is None
+        return
+    assert found is not None and found.status_code == 503
+    assert found.full == (answer == "full")
+    if answer == "unavailable":
+        assert "cannot be reached" in found.message or "no connection free" in found.message
