@@ -37,8 +37,15 @@ def _unit_of_work(settings: Settings, *, write: bool) -> Iterator[Session]:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import os
+
     import uvicorn
 
+    from backend.core.timeouts import server_options
+
+    if args.body_timeout:
+        # The app is built by uvicorn from the environment's settings: hand the option on there.
+        os.environ["VIGIL_BODY_TIMEOUT_SECONDS"] = str(args.body_timeout)
     uvicorn.run(
         "backend.main:create_app",
         factory=True,
@@ -46,6 +53,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port or settings.port,
         proxy_headers=True,
         log_level=args.log_level,
+        **server_options(
+            args.header_timeout or settings.header_timeout_seconds,
+            settings.keep_alive_seconds,
+            settings.max_connections,
+        ),
     )
 
 
@@ -54,6 +66,41 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
 
     upgrade(settings.database_url, args.revision)
     print(f"database at {settings.database_url} is at revision {args.revision}")
+
+
+def cmd_db_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, backup, sqlite_path
+
+    try:
+        made = backup(sqlite_path(settings.database_url), Path(args.file), force=args.force)
+    except BackupError as exc:
+        raise SystemExit(f"vigil db backup: {exc}") from None
+    print(
+        f"backed up to {made.path}: {made.sessions} sessions, {made.readings} readings, "
+        f"migration {made.revision}, {made.size_bytes} bytes (integrity checked)"
+    )
+
+
+def cmd_db_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, known_revisions, restore, sqlite_path
+
+    try:
+        database = sqlite_path(settings.database_url)
+        restored, kept = restore(Path(args.file), database)
+    except BackupError as exc:
+        raise SystemExit(f"vigil db restore: {exc}") from None
+    print(
+        f"restored {args.file} to {database}: {restored.sessions} sessions, "
+        f"{restored.readings} readings, migration {restored.revision}"
+    )
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
+    if restored.revision != max(known_revisions()):
+        print("the backup is from an older version: run 'vigil db upgrade' before starting Vigil")
 
 
 def cmd_user_add(args: argparse.Namespace, settings: Settings) -> None:
@@ -164,12 +211,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        help="seconds a request's headers may take to arrive (VIGIL_HEADER_TIMEOUT_SECONDS)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        help="seconds a request's body may take to arrive (VIGIL_BODY_TIMEOUT_SECONDS)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     upgrade = db.add_parser("upgrade", help="apply migrations")
     upgrade.add_argument("--revision", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
+    backup = db.add_parser(
+        "backup", help="copy the SQLite database as of one moment, safe while Vigil runs"
+    )
+    backup.add_argument("file", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    backup.set_defaults(func=cmd_db_backup)
+    restore = db.add_parser(
+        "restore", help="replace the SQLite database with a backup (Vigil must be stopped)"
+    )
+    restore.add_argument("file", help="a backup made by 'vigil db backup'")
+    restore.set_defaults(func=cmd_db_restore)
 
     user = commands.add_parser("user", help="accounts").add_subparsers(dest="user", required=True)
     add = user.add_parser("add", help="create an account (password from a prompt or stdin)")
