@@ -1,7 +1,7 @@
 """The app factory: `create_app(settings)` builds Vigil; lifespan opens the database and the bus."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -17,6 +17,7 @@ from backend.alerts.limit_profiles import ensure_profiles
 from backend.alerts.router import router as alerts_router
 from backend.alerts.ticker import run_ticker
 from backend.api_docs import mount_api_docs
+from backend.audit.router import router as audit_router
 from backend.core.body_limit import BodyLimit
 from backend.core.database import Database, overload_of
 from backend.core.errors import (
@@ -34,6 +35,7 @@ from backend.patients.router import router as patients_router
 from backend.readings.router import router as readings_router
 from backend.reports.router import router as reports_router
 from backend.scores.router import router as scores_router
+from backend.sessions.access import refs_of
 from backend.sessions.router import router as sessions_router
 from backend.simulation.router import router as simulation_router
 from backend.simulation.runner import SimulationRunner
@@ -160,6 +162,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _seed_limit_profiles(database)
         app.state.database = database
         app.state.bus = bus
+
+        def session_kinds(ids: Collection[int]) -> dict[int, tuple[int, bool]]:
+            with database.unit_of_work(write=False) as db:
+                return {ref.id: (ref.patient_id, ref.simulated) for ref in refs_of(db, ids)}
+
+        app.state.session_kinds = session_kinds
         stop_ticker = asyncio.Event()
         ticker = asyncio.create_task(
             run_ticker(
@@ -217,6 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
         alerts_router,
         simulation_router,
+        audit_router,
         stream_router,
     ):
         app.include_router(router)
