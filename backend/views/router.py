@@ -55,8 +55,10 @@ def list_sessions(
         Query(description="false: real patients only; true: simulations only; omitted: both"),
     ] = None,
 ) -> list[SessionSummary]:
-    if actor.role is Role.TRAINER:
-        simulated = True  # trainers see simulated sessions only (sessions/access.py)
+    if actor.role is Role.TRAINER:  # trainers see simulated sessions only (sessions/access.py)
+        if simulated is False:
+            return []
+        simulated = True
     return _summaries(db, settings, service.list_sessions(db, status, limit, simulated))
 
 
