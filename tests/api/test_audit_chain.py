@@ -3,8 +3,8 @@ an event, appends never fork the chain, and `vigil audit verify` says where a ta
 breaks (edited, deleted or inserted events), exiting non-zero."""
 
 import threading
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -161,7 +161,7 @@ def test_concurrent_appends_never_fork_the_chain(
         try:
             for n in range(10):
                 audit.record_apart(trail, NURSE, "readings.view", detail={"w": worker, "n": n})
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=append, args=(w,)) for w in range(6)]

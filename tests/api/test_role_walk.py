@@ -232,7 +232,7 @@ def _http(client: TestClient, method: str, path: str) -> int:
         path += "/css/vigil.css" if path == "/static" else "/swagger-ui.css"
         method = "GET"
     params = {"since": "2026-01-01T00:00:00Z"} if path.endswith("/trend") else None
-    body = None if method in ("GET", "HEAD", "DELETE") else {}
+    body: dict[str, Any] | None = None if method in ("GET", "HEAD", "DELETE") else {}
     return client.request(method, path, params=params, json=body).status_code
 
 
