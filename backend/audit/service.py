@@ -36,6 +36,12 @@ def address_of(conn: HTTPConnection | None) -> str | None:
     return conn.client.host[:64]
 
 
+def _text(value: str | None, limit: int = 200) -> str | None:
+    """Text as the trail keeps it: short, and without NUL, which PostgreSQL cannot store (a
+    username tried at sign-in is whatever was typed)."""
+    return None if value is None else value.replace("\x00", "\ufffd")[:limit]
+
+
 def _head(db: Session) -> AuditChainHead:
     head = db.scalar(select(AuditChainHead).where(AuditChainHead.id == HEAD_ID).with_for_update())
     if head is None:  # the migration makes it; a database made otherwise gets it on first use
@@ -64,13 +70,13 @@ def record(
         id=head.last_id + 1,
         at=utcnow(),
         actor_kind=actor.kind if actor else "anonymous",
-        actor_name=actor.name if actor else None,
+        actor_name=_text(actor.name) if actor else None,
         actor_role=actor.role.value if actor else None,
         action=action,
         address=address_of(request),
         patient_id=patient_id,
         session_id=session_id,
-        target=None if target is None else target[:200],
+        target=_text(target),
         # Through JSON and back: what is hashed is exactly what the database will return.
         detail=None if detail is None else json.loads(json.dumps(detail, default=str)),
         prev_hash=head.last_hash,

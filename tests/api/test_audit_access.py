@@ -25,7 +25,17 @@ from tests.api.alert_support import (
     the_alarm,
     vital_limit,
 )
-from tests.api.support import error_at, iso, now, patient_id, simulated_session, unique
+from tests.api.support import (
+    ClientFactory,
+    error_at,
+    iso,
+    new_user,
+    now,
+    patient_id,
+    sign_in_as,
+    simulated_session,
+    unique,
+)
 from tests.conftest import ROLE_USERS
 from tests.helpers import new_session, post_reading
 
@@ -251,3 +261,26 @@ def test_the_export_reads_in_bounded_batches(database: Database) -> None:
             audit.record(db, someone, "readings.view")
     batches = list(audit.iter_events(database, audit.AuditFilter(user=name), batch=2))
     assert [len(b) for b in batches] == [2, 2, 1]
+
+
+def test_sign_ins_failures_and_sign_outs_are_recorded_with_the_address(
+    as_admin: TestClient, new_client: ClientFactory
+) -> None:
+    password = "a-long-enough-password"
+    user = new_user(as_admin, "staff", password)
+    name = user["username"]
+    browser = new_client()
+    assert sign_in_as(browser, name, "not-the-password").status_code == 401
+    assert sign_in_as(browser, name, password).status_code == 200
+    assert browser.post("/api/auth/logout").status_code == 204
+    mine = [e for e in events(as_admin, user=name) if e["action"].startswith("auth.")]
+    assert [e["action"] for e in mine] == ["auth.sign_out", "auth.sign_in", "auth.sign_in_failed"]
+    out, signed_in, failed = mine
+    assert (failed["actor_kind"], failed["actor_name"], failed["target"]) == (
+        "anonymous",
+        None,
+        name,
+    )
+    assert (signed_in["actor_name"], signed_in["actor_role"]) == (name, "staff")
+    assert out["actor_name"] == name
+    assert {e["address"] for e in mine} == {"testclient"}
