@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 
+from backend.audit import service as audit
 from backend.core.credentials import credentials_changed
 from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.fields import RowId
 from backend.users import service
-from backend.users.auth import SESSION_COOKIE, AdminActor, CurrentActor
+from backend.users.auth import SESSION_COOKIE, AdminActor, CurrentActor, resolve_actor
 from backend.users.schemas import (
     ClinicianPublic,
     LoginIn,
@@ -46,9 +47,11 @@ def login(
     user = service.authenticate(db, body.username, body.password)
     if user is None:
         throttle.failed(body.username)
+        audit.record_refusal(db, None, "auth.sign_in_failed", request=request, target=body.username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
     throttle.succeeded(body.username)
     secret = service.start_login(db, user)
+    audit.record(db, service.user_actor(user), "auth.sign_in", request=request)
     response.set_cookie(
         SESSION_COOKIE,
         secret,
@@ -63,11 +66,18 @@ def login(
 
 @auth_router.post("/logout", status_code=204, summary="Sign out this browser")
 def logout(
-    request: Request, response: Response, db: SessionDep, background: BackgroundTasks
+    request: Request,
+    response: Response,
+    db: SessionDep,
+    background: BackgroundTasks,
+    settings: SettingsDep,
 ) -> None:
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
+        actor = resolve_actor(request, request.app.state.database, settings)  # before it ends
         service.end_login(db, secret)
+        if actor is not None:
+            audit.record(db, actor, "auth.sign_out", request=request)
         # Background tasks run after the commit: this browser's live streams end (4401).
         background.add_task(credentials_changed, request.app)
     response.delete_cookie(SESSION_COOKIE, path="/")
