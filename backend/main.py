@@ -17,7 +17,6 @@ from backend.alerts.limit_profiles import ensure_profiles
 from backend.alerts.router import router as alerts_router
 from backend.alerts.ticker import run_ticker
 from backend.api_docs import mount_api_docs
-from backend.audit.router import router as audit_router
 from backend.core.body_limit import BodyLimit
 from backend.core.database import Database, overload_of
 from backend.core.errors import (
@@ -45,6 +44,7 @@ from backend.streaming.outbox import install_outbox, last_sequence, load_events
 from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
 from backend.users.throttle import LoginThrottle
+from backend.views.audit import router as audit_router
 from backend.views.router import router as views_router
 
 

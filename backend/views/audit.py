@@ -1,4 +1,7 @@
-"""The audit trail for admins: filtered and paged, newest first, or exported as CSV."""
+"""The audit trail for admins: filtered and paged, newest first, or exported as CSV.
+
+Here, above the domains, rather than in audit/: it needs the users' role checks, and users put
+sign-ins on the trail, so audit/ itself imports nothing but core."""
 
 from collections.abc import Iterator
 from typing import Annotated
