@@ -103,6 +103,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def trainer() -> FileResponse:
         return page("trainer.html")
 
+    @pages.get("/audit")
+    def audit() -> FileResponse:
+        return page("audit.html")
+
     @pages.get("/sessions/{session_id}")
     def session(session_id: int) -> FileResponse:
         return page("session.html")
@@ -127,8 +131,8 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
             for path in frontend_dir.rglob("*")
             if path.suffix in {".js", ".css", ".svg"} and path.name != "sw.js"
         )
-        shell = ["/login", "/ward", "/limits", "/trainer", "/accounts", "/password", "/sessions/0"]
-        shell += files
+        shell = ["/login", "/ward", "/limits", "/trainer", "/accounts", "/password", "/audit"]
+        shell += ["/sessions/0", *files]
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:

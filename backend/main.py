@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
@@ -40,6 +40,7 @@ from backend.patients.router import router as patients_router
 from backend.readings.router import router as readings_router
 from backend.reports.router import router as reports_router
 from backend.scores.router import router as scores_router
+from backend.sessions.access import refs_of
 from backend.sessions.router import router as sessions_router
 from backend.simulation.router import router as simulation_router
 from backend.simulation.runner import SimulationRunner
@@ -49,6 +50,7 @@ from backend.streaming.outbox import install_outbox, last_sequence, load_events
 from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
 from backend.users.throttle import LoginThrottle
+from backend.views.audit import router as audit_router
 from backend.views.router import router as views_router
 
 log = logging.getLogger(__name__)
@@ -192,6 +194,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _seed_limit_profiles(database)
         app.state.database = database
         app.state.bus = bus
+
+        def session_kinds(ids: Collection[int]) -> dict[int, tuple[int, bool]]:
+            with database.unit_of_work(write=False) as db:
+                return {ref.id: (ref.patient_id, ref.simulated) for ref in refs_of(db, ids)}
+
+        app.state.session_kinds = session_kinds
         stop_ticker = asyncio.Event()
         ticker = asyncio.create_task(
             run_ticker(
@@ -252,6 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
         alerts_router,
         simulation_router,
+        audit_router,
         stream_router,
     ):
         app.include_router(router)

@@ -1,6 +1,7 @@
 """Every table Vigil has, imported in one place for Alembic and for the model/migration check."""
 
 from backend.alerts.models import Alert, ConditionRecord, LimitChange, LimitProfile
+from backend.audit.models import AuditChainHead, AuditEvent
 from backend.core.database import Base
 from backend.patients.models import Patient
 from backend.readings.models import Reading
@@ -12,6 +13,8 @@ from backend.users.models import ApiToken, BrowserLogin, User
 __all__ = [
     "Alert",
     "ApiToken",
+    "AuditChainHead",
+    "AuditEvent",
     "Base",
     "BrowserLogin",
     "ConditionRecord",

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response, status
 
+from backend.audit import service as audit
 from backend.core.credentials import credentials_changed
 from backend.core.dependencies import (
     DatabaseDep,
@@ -16,7 +17,13 @@ from backend.core.errors import InvalidInput
 from backend.core.fields import RowId
 from backend.core.settings import Settings
 from backend.users import service
-from backend.users.auth import SESSION_COOKIE, AdminActor, CurrentActor, PersonActor
+from backend.users.auth import (
+    SESSION_COOKIE,
+    AdminActor,
+    CurrentActor,
+    PersonActor,
+    resolve_actor,
+)
 from backend.users.schemas import (
     ClinicianPublic,
     LoginIn,
@@ -128,7 +135,10 @@ def logout(
     _refuse_foreign_origin(request, settings)
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
+        actor = resolve_actor(request, request.app.state.database, settings)  # before it ends
         service.end_login(db, secret)
+        if actor is not None:
+            audit.record(db, actor, "auth.sign_out", request=request)
         # Background tasks run after the commit: this browser's live streams end (4401).
         background.add_task(credentials_changed, request.app)
     response.delete_cookie(SESSION_COOKIE, path="/")
