@@ -95,15 +95,28 @@ def login(
         lockout = throttle.lockout(db, body.username, address)
         user = None if lockout else service.authenticate(db, body.username, body.password)
     if lockout:
+        # A refused attempt is on the trail too: who was tried, from where, and why refused.
+        with database.unit_of_work(write=True) as db:
+            detail = {"reason": f"throttled ({lockout.reason})"}
+            audit.record(
+                db,
+                None,
+                "auth.sign_in_failed",
+                request=request,
+                target=body.username,
+                detail=detail,
+            )
         raise _too_many(lockout)
     secret = None
     with database.unit_of_work(write=True) as db:
         if user is None:
             throttle.failed(db, body.username, address)
+            audit.record(db, None, "auth.sign_in_failed", request=request, target=body.username)
         else:
             throttle.succeeded(db, body.username)
             user = service.get_user(db, user.id)
             secret = service.start_login(db, user, body.password)
+            audit.record(db, service.user_actor(user), "auth.sign_in", request=request)
     if user is None or secret is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
     response.set_cookie(
