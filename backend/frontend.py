@@ -95,6 +95,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def trainer() -> FileResponse:
         return page("trainer.html")
 
+    @pages.get("/patients")
+    def patients() -> FileResponse:
+        return page("patients.html")
+
     @pages.get("/sessions/{session_id}")
     def session(session_id: int) -> FileResponse:
         return page("session.html")
@@ -119,7 +123,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
             for path in frontend_dir.rglob("*")
             if path.suffix in {".js", ".css", ".svg"} and path.name != "sw.js"
         )
-        shell = ["/login", "/ward", "/limits", "/trainer", "/sessions/0", *files]
+        shell = ["/login", "/ward", "/limits", "/trainer", "/patients", "/sessions/0", *files]
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:
