@@ -56,21 +56,32 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_patient_changes_patient_id"), "patient_changes", ["patient_id"], unique=False
     )
-    with op.batch_alter_table("patients") as batch:
-        batch.add_column(sa.Column("clinic_key", sa.String(length=CLINIC_KEY_MAX), nullable=True))
-        batch.add_column(sa.Column("name_key", sa.String(length=NAME_KEY_MAX), nullable=True))
-        batch.add_column(
-            sa.Column("simulated", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch.add_column(sa.Column("created_by", sa.String(length=80), nullable=True))
+    # Plain ADD COLUMN and CREATE INDEX, no batch copy: on SQLite a copy of the patients table
+    # means dropping the old one, which foreign keys forbid while sessions refer to it (and
+    # they cannot be switched off inside the migration's transaction). A NOT NULL column added
+    # to existing rows needs a default; it is dropped once the rows are filled, except on SQLite,
+    # which cannot drop one in place (harmless: every write sets both keys).
+    op.add_column(
+        "patients",
+        sa.Column(
+            "clinic_key", sa.String(length=CLINIC_KEY_MAX), nullable=False, server_default=""
+        ),
+    )
+    op.add_column(
+        "patients",
+        sa.Column("name_key", sa.String(length=NAME_KEY_MAX), nullable=False, server_default=""),
+    )
+    op.add_column(
+        "patients",
+        sa.Column("simulated", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("patients", sa.Column("created_by", sa.String(length=80), nullable=True))
     _fill_keys()
-    with op.batch_alter_table("patients") as batch:
-        batch.alter_column(
-            "clinic_key", existing_type=sa.String(length=CLINIC_KEY_MAX), nullable=False
-        )
-        batch.alter_column("name_key", existing_type=sa.String(length=NAME_KEY_MAX), nullable=False)
-        batch.create_unique_constraint(op.f("uq_patients_clinic_key"), ["clinic_key"])
-        batch.create_index("ix_patients_listing", ["simulated", "name_key", "id"], unique=False)
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("patients", "clinic_key", server_default=None)
+        op.alter_column("patients", "name_key", server_default=None)
+    op.create_index("uq_patients_clinic_key", "patients", ["clinic_key"], unique=True)
+    op.create_index("ix_patients_listing", "patients", ["simulated", "name_key", "id"])
 
 
 def _fill_keys() -> None:
@@ -150,12 +161,9 @@ def _renamed(clinic_id: str, patient_id: int, taken: set[str]) -> str:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("patients") as batch:
-        batch.drop_index("ix_patients_listing")
-        batch.drop_constraint(op.f("uq_patients_clinic_key"), type_="unique")
-        batch.drop_column("created_by")
-        batch.drop_column("simulated")
-        batch.drop_column("name_key")
-        batch.drop_column("clinic_key")
     op.drop_index(op.f("ix_patient_changes_patient_id"), table_name="patient_changes")
     op.drop_table("patient_changes")
+    op.drop_index("ix_patients_listing", table_name="patients")
+    op.drop_index("uq_patients_clinic_key", table_name="patients")
+    for column in ("created_by", "simulated", "name_key", "clinic_key"):
+        op.drop_column("patients", column)

@@ -13,14 +13,18 @@ class Patient(Base):
     __tablename__ = "patients"
     # The list is real (or simulated) patients in name order; a search scans at most the
     # clinic's register, in that order, and stops at the page it needs.
-    __table_args__ = (Index("ix_patients_listing", "simulated", "name_key", "id"),)
+    __table_args__ = (
+        Index("ix_patients_listing", "simulated", "name_key", "id"),
+        # An index rather than a constraint: SQLite adds one to a table in place (0014).
+        Index("uq_patients_clinic_key", "clinic_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime]
     # The identifier as compared (identity.clinic_key): "mrn 0042" and "MRN  0042" are one.
-    clinic_key: Mapped[str] = mapped_column(String(CLINIC_KEY_MAX), unique=True)
+    clinic_key: Mapped[str] = mapped_column(String(CLINIC_KEY_MAX))
     # The name as searched and ordered, folded the same way on every database.
     name_key: Mapped[str] = mapped_column(String(NAME_KEY_MAX))
     # A drill's patient (made by the simulator or a trainer): never edited into a real one.

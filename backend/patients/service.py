@@ -1,8 +1,9 @@
 """Registering, finding, editing and importing patients."""
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.core.actor import Actor
@@ -39,9 +40,9 @@ def _holder(db: Session, clinic_id: str, other_than: int | None = None) -> Patie
     return db.scalar(query)
 
 
-def _taken(holder: Patient, clinic_id: str, actor: Actor) -> Conflict:
+def _taken(holder: Patient, clinic_id: str, actor: Actor | None) -> Conflict:
     # A trainer registering a drill's patient is not told who the real one is.
-    if actor.role is Role.TRAINER and not holder.simulated:
+    if actor is not None and actor.role is Role.TRAINER and not holder.simulated:
         return Conflict(f"the clinic id {clinic_id!r} is already registered to another patient")
     return Conflict(
         f"the clinic id {clinic_id!r} is already registered to patient #{holder.id}, "
@@ -56,9 +57,10 @@ def _check_real(clinic_id: str) -> None:
         raise InvalidInput(("body", "clinic_id"), exc.reason, clinic_id) from None
 
 
-def create_patient(db: Session, body: PatientCreate, actor: Actor) -> Patient:
-    """Register a patient; a trainer's patient is always simulated (a drill's)."""
-    simulated = body.simulated or actor.role is Role.TRAINER
+def create_patient(db: Session, body: PatientCreate, actor: Actor | None = None) -> Patient:
+    """Register a patient; a trainer's patient is always simulated (a drill's). Without an
+    actor (set-up scripts, benchmarks) nobody is named as having registered them."""
+    simulated = body.simulated or (actor is not None and actor.role is Role.TRAINER)
     if not simulated:
         _check_real(body.clinic_id)
     if (holder := _holder(db, body.clinic_id)) is not None:
@@ -67,14 +69,14 @@ def create_patient(db: Session, body: PatientCreate, actor: Actor) -> Patient:
 
 
 def _add(
-    db: Session, clinic_id: str, display_name: str, actor: Actor, *, simulated: bool
+    db: Session, clinic_id: str, display_name: str, actor: Actor | None, *, simulated: bool
 ) -> Patient:
     patient = Patient(
         clinic_id=clinic_id,
         display_name=display_name,
         simulated=simulated,
         created_at=utcnow(),
-        created_by=actor.label,
+        created_by=actor.label if actor else None,
     )
     # Two people registering the same identifier at the same moment: the index decides.
     add_unique(db, patient, f"the clinic id {clinic_id!r} is already registered")
@@ -166,11 +168,11 @@ def search_patients(
     case on PostgreSQL as on SQLite, and "%" or "_" typed in the box are characters to find.
     """
     condition = Patient.simulated == simulated
-    order = (Patient.name_key, Patient.id)
+    order: list[ColumnElement[Any]] = [Patient.name_key.expression, Patient.id.expression]
     folded = text_key(text or "")
     if folded:
         # An exact identifier first: typing an MRN finds that patient on top.
-        order = (Patient.clinic_key != folded, *order)
+        order.insert(0, Patient.clinic_key != folded)
         pattern = like_pattern(folded)
         condition = condition & or_(
             Patient.clinic_key.like(pattern, escape=LIKE_ESCAPE),

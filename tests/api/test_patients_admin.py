@@ -2,14 +2,18 @@
 and trainers kept out of real patients."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import MetaData, Table, create_engine, select
 
 from backend.core.roles import Role
+from backend.migrations import upgrade
 from tests.api.support import RoleClient, error_at, message, parse_time, unique
+from tests.conftest import empty_database
 from tests.helpers import new_session
 
 
@@ -62,8 +66,11 @@ def test_percent_and_underscore_are_searched_for_literally(as_nurse: TestClient)
     assert names(search(as_nurse, q=f"% Sure {tag}")) == [f"100% Sure {tag}"]
     assert names(search(as_nurse, q=f"r_score {tag}")) == [f"Under_score {tag}"]
     # A bare "%" finds only names that hold one, never everyone.
-    assert all("%" in n or "%" in p["clinic_id"] for p in search(as_nurse, q="%", limit=200)
-               for n in [p["display_name"]])
+    assert all(
+        "%" in n or "%" in p["clinic_id"]
+        for p in search(as_nurse, q="%", limit=200)
+        for n in [p["display_name"]]
+    )
     assert f"Plain Name {tag}" not in names(search(as_nurse, q="%", limit=200))
     assert names(search(as_nurse, q=f"/ {tag}")) == []  # the escape character is literal too
 
@@ -429,3 +436,72 @@ def test_a_row_with_a_stray_separator_is_rejected_alone(as_admin: TestClient) ->
 def test_only_admins_import(as_role: RoleClient, role: Role) -> None:
     response = csv_import(as_role(role), "clinic_id,display_name\nX,Y\n")
     assert response.status_code == 403, response.text
+
+
+# --- migration 0014 ------------------------------------------------------------------------------
+
+
+def test_migration_0014_keeps_every_old_patient_under_a_unique_identifier(
+    tmp_path: Path,
+) -> None:
+    """Old data may hold one identifier spelled twice: the earliest keeps it, later ones are
+    renamed and the rename is in their history; the simulator's patients are marked."""
+    with empty_database(tmp_path) as url:
+        upgrade(url, "0010")
+        engine = create_engine(url)
+        meta = MetaData()
+        patients = Table("patients", meta, autoload_with=engine)
+        sessions = Table("infusion_sessions", meta, autoload_with=engine)
+        now = datetime.now(UTC)
+        old = [" mrn 7", "MRN 7", "MRN  7 ", "Other 1", "SIM-AB12", "SIM-CD34", "x" * 64, "X" * 64]
+        try:
+            with engine.begin() as conn:
+                for clinic_id in old:
+                    conn.execute(
+                        patients.insert().values(
+                            clinic_id=clinic_id, display_name=f"Name of {clinic_id}", created_at=now
+                        )
+                    )
+                ids = dict(conn.execute(select(patients.c.clinic_id, patients.c.id)).all())
+                # SIM-CD34 had a real session: a real patient, whatever the identifier says.
+                for clinic_id, simulated in (("SIM-AB12", True), ("SIM-CD34", False)):
+                    conn.execute(
+                        sessions.insert().values(
+                            patient_id=ids[clinic_id],
+                            chair=f"Chair {clinic_id}",
+                            drug="ketamine",
+                            route="iv",
+                            simulated=simulated,
+                            phase="stopped",
+                            phase_changed_at=now,
+                            created_at=now,
+                            created_by="test",
+                            ended_at=now,
+                        )
+                    )
+            upgrade(url)
+            meta = MetaData()
+            patients = Table("patients", meta, autoload_with=engine)
+            changes = Table("patient_changes", meta, autoload_with=engine)
+            with engine.connect() as conn:
+                stored = {
+                    row.id: (row.clinic_id, row.clinic_key, row.simulated)
+                    for row in conn.execute(select(patients))
+                }
+                history = conn.execute(
+                    select(changes.c.patient_id, changes.c.old_value, changes.c.new_value)
+                ).all()
+        finally:
+            engine.dispose()
+    assert stored[ids[" mrn 7"]][:2] == ("mrn 7", "mrn 7")  # the earliest keeps it, trimmed
+    assert stored[ids["MRN 7"]][0] == f"MRN 7 [dup {ids['MRN 7']}]"
+    assert stored[ids["MRN  7 "]][0] == f"MRN 7 [dup {ids['MRN  7 ']}]"
+    assert stored[ids["Other 1"]][0] == "Other 1"
+    long_dup = stored[ids["X" * 64]][0]
+    assert len(long_dup) == 64 and long_dup.endswith(f" [dup {ids['X' * 64]}]")
+    assert len({key for _, key, _ in stored.values()}) == len(old)
+    assert (stored[ids["SIM-AB12"]][2], stored[ids["SIM-CD34"]][2]) == (True, False)
+    assert stored[ids["Other 1"]][2] is False
+    assert (ids["MRN 7"], "MRN 7", f"MRN 7 [dup {ids['MRN 7']}]") in history
+    assert (ids[" mrn 7"], " mrn 7", "mrn 7") in history
+    assert len(history) == 4

@@ -79,7 +79,9 @@ def test_a_nurse_finds_a_patient_and_corrects_the_record(
     page.get_by_role("button", name=f"Edit Ada Lovelace {tag} (MRN-{tag}-1)").click()
     history = dialog.locator("#history-list li")
     expect(history).to_have_count(1)
-    expect(history).to_contain_text(f"test-nurse · Name: “Ada 100% Byron {tag}” → “Ada Lovelace {tag}”")
+    expect(history).to_contain_text(
+        f"test-nurse · Name: “Ada 100% Byron {tag}” → “Ada Lovelace {tag}”"
+    )
     expect(history.locator("time")).to_have_text(
         re.compile(r"^\d{1,2} \w+ \d{4} \d\d:\d\d$")  # local day and time, 24-hour clock
     )
