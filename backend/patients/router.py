@@ -128,7 +128,16 @@ def _form_file(content_type: str, data: bytes) -> bytes:
     response_description="What was registered, what was there already, and each refused row",
     openapi_extra={
         "requestBody": {
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+            },
             "description": "A header row naming clinic_id and display_name; UTF-8 (a BOM is "
             "fine); comma- or semicolon-separated",
         }

@@ -309,7 +309,7 @@ def test_a_trainer_is_not_told_whose_identifier_they_typed(
     )
     assert response.status_code == 409, response.text
     assert "Secret Person" not in message(response)
-    assert str(real["id"]) not in message(response)
+    assert f"#{real['id']}" not in message(response)
 
 
 def test_a_trainers_simulated_session_still_starts_on_a_drill_patient(

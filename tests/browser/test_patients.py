@@ -172,3 +172,31 @@ def test_the_patients_page_passes_axe(
     expect(page.locator("#patients-body tr").first).to_be_visible()
     violations = axe_violations(page)
     assert not violations, describe(violations)
+
+
+def test_a_trainer_starts_a_drill_from_the_ward_on_a_patient_of_its_own(
+    page: Page, live_server: LiveServer, admin_client: httpx.Client
+) -> None:
+    """The ward's dialog offers a trainer no search of the register (which refuses them) but a
+    new patient, registered as simulated."""
+    tag = uuid.uuid4().hex[:6]
+    sign_in(page, live_server.url, Role.TRAINER)
+    page.goto(f"{live_server.url}/ward")
+    page.click("#start-open")
+    dialog = page.locator("#start-dialog")
+    expect(dialog.locator("#patient-search")).to_be_hidden()
+    expect(dialog.locator("#patient-mode-row")).to_be_hidden()
+    page.fill("#clinic_id", f"DRILL-{tag}")
+    page.fill("#display_name", f"Drill Patient {tag}")
+    chair = f"Chair {tag}"
+    page.fill("#chair", chair)
+    page.click("#start-submit")
+    page.wait_for_url(f"{live_server.url}/sessions/*")
+    session_id = page.url.rsplit("/", 1)[1]
+    started = admin_client.get(f"/api/sessions/{session_id}").json()
+    assert (started["simulated"], started["patient"]["simulated"]) == (True, True)
+    assert started["patient"]["clinic_id"] == f"DRILL-{tag}"
+    stopped = admin_client.post(
+        f"/api/sessions/{session_id}/phase", json={"phase": "stopped", "note": "test tidy-up"}
+    )
+    assert stopped.is_success, stopped.text
