@@ -10,8 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, Table, create_engine, select
 
+from backend.core.actor import Actor
+from backend.core.database import Database
 from backend.core.roles import Role
 from backend.migrations import upgrade
+from backend.patients import service
 from tests.api.support import RoleClient, error_at, message, parse_time, unique
 from tests.conftest import empty_database
 from tests.helpers import new_session
@@ -505,3 +508,23 @@ def test_migration_0014_keeps_every_old_patient_under_a_unique_identifier(
     assert (ids["MRN 7"], "MRN 7", f"MRN 7 [dup {ids['MRN 7']}]") in history
     assert (ids[" mrn 7"], " mrn 7", "mrn 7") in history
     assert len(history) == 4
+
+
+def test_an_import_racing_another_registration_refuses_only_that_row(
+    as_admin: TestClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registered by someone else between the import's look-up and its write (PostgreSQL runs
+    them side by side): that row is refused, naming the ID; the rest of its batch is stored."""
+    tag = uuid.uuid4().hex[:8]
+    register(as_admin, f"RACE-{tag}-2", "Got There First")
+    monkeypatch.setattr(service, "_holders", lambda db, keys: {})  # the look-up misses it
+    admin = Actor(kind="user", id=1, name="test-admin", role=Role.ADMIN)
+    text = "".join(f"RACE-{tag}-{n},Racer {n}\n" for n in range(1, 4))
+    with database.unit_of_work(write=True) as db:
+        report = service.import_patients(
+            db, f"clinic_id,display_name\n{text}".encode(), admin, dry_run=False
+        )
+    assert [c.line for c in report.created] == [2, 4]
+    assert [(r.line, r.field) for r in report.rejected] == [(3, "clinic_id")]
+    assert "registered by someone else" in report.rejected[0].reason
+    assert names(search(as_admin, q=f"race-{tag}")) == ["Got There First", "Racer 1", "Racer 3"]
