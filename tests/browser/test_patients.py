@@ -141,6 +141,10 @@ def test_an_admin_imports_the_clinics_list_and_reads_the_refused_lines(
     expect(page.locator("#report-present")).to_contain_text(f"Already There {tag}")
     page.locator("#import-report").screenshot(path=str(SHOTS / "patients-import-report.png"))
     page.screenshot(path=str(SHOTS / "patients-import-1366.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(SHOTS / "patients-import-390.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.set_viewport_size(DESKTOP)
     # The list shows the patient just registered.
     page.get_by_label("Find a patient").fill(f"k-{tag}-1")
     expect(page.locator("#patients-body tr th")).to_have_text([f"Zoë Ångström {tag}"])
@@ -191,7 +195,7 @@ def test_a_trainer_starts_a_drill_from_the_ward_on_a_patient_of_its_own(
     chair = f"Chair {tag}"
     page.fill("#chair", chair)
     page.click("#start-submit")
-    page.wait_for_url(f"{live_server.url}/sessions/*")
+    page.wait_for_url(f"{live_server.url}/sessions/*", wait_until="commit")  # its URL is enough
     session_id = page.url.rsplit("/", 1)[1]
     started = admin_client.get(f"/api/sessions/{session_id}").json()
     assert (started["simulated"], started["patient"]["simulated"]) == (True, True)
