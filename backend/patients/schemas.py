@@ -79,6 +79,7 @@ class ImportPresent(Schema):
     line: int
     clinic_id: str
     id: int = Field(description="The patient already registered under this identifier")
+    registered_clinic_id: str = Field(description="Their identifier as registered")
     display_name: str = Field(description="Their name as registered (the file's is not applied)")
     same_name: bool
 

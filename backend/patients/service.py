@@ -248,6 +248,7 @@ def import_patients(db: Session, data: bytes, actor: Actor, *, dry_run: bool) ->
                     line=row.line,
                     clinic_id=row.clinic_id,
                     id=holder.id,
+                    registered_clinic_id=holder.clinic_id,
                     display_name=holder.display_name,
                     same_name=holder.name_key == name_key(row.display_name),
                 )

@@ -316,7 +316,7 @@ function showReport(report) {
   rows("report-present", report.present, (p) => [
     String(p.line),
     p.clinic_id,
-    p.same_name ? p.display_name : `${p.display_name} (the file says otherwise)`,
+    `${p.display_name} (${p.registered_clinic_id})${p.same_name ? "" : ": the file's name differs"}`,
   ]);
   $("report-created-wrap").hidden = !created;
   $("report-created-summary").textContent = report.dry_run

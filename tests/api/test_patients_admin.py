@@ -378,6 +378,10 @@ def test_a_semicolon_list_with_a_bom_and_an_existing_patient_under_another_spell
         "Already Here",
         False,
     )
+    assert (present["clinic_id"], present["registered_clinic_id"]) == (
+        f"mrn {tag}",
+        f"MRN {tag}",
+    )
     assert [c["display_name"] for c in report["created"]] == ["Zoë Ångström"]
     assert search(as_admin, q=f"MRN {tag}")[0]["display_name"] == "Already Here"
 
