@@ -107,6 +107,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def audit() -> FileResponse:
         return page("audit.html")
 
+    @pages.get("/patients")
+    def patients() -> FileResponse:
+        return page("patients.html")
+
     @pages.get("/sessions/{session_id}")
     def session(session_id: int) -> FileResponse:
         return page("session.html")
@@ -131,8 +135,8 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
             for path in frontend_dir.rglob("*")
             if path.suffix in {".js", ".css", ".svg"} and path.name != "sw.js"
         )
-        shell = ["/login", "/ward", "/limits", "/trainer", "/accounts", "/password", "/audit"]
-        shell += ["/sessions/0", *files]
+        shell = ["/login", "/ward", "/limits", "/trainer", "/patients", "/accounts", "/password"]
+        shell += ["/audit", "/sessions/0", *files]
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:

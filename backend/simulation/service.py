@@ -134,7 +134,9 @@ def start(
     patient = Patient(
         clinic_id=f"SIM-{secrets.token_hex(4).upper()}",
         display_name=request.patient_name or f"Sim: {scenario.title}"[:120],
+        simulated=True,
         created_at=now,
+        created_by=actor.label,
     )
     db.add(patient)
     db.flush()

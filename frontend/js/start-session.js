@@ -196,7 +196,9 @@ async function loadProfiles() {
 export function initStartSession(me) {
   const open = el("start-open");
   open.hidden = false;
-  if (!canRegisterPatient(me.role)) el("patient-mode-new-label").hidden = true;
+  if (!canRegisterPatient(me.role) && me.role !== "trainer") {
+    el("patient-mode-new-label").hidden = true;
+  }
   if (me.role === "trainer" || me.role === "admin") {
     el("simulated-row").hidden = false;
     if (me.role === "trainer") {
@@ -205,11 +207,21 @@ export function initStartSession(me) {
       el("simulated").disabled = true;
     }
   }
+  // Trainers never see the clinic's register (the API refuses them): a drill gets a patient of
+  // its own, registered as simulated.
+  const trainer = me.role === "trainer";
+  if (trainer) el("patient-mode-row").hidden = true;
   open.addEventListener("click", () => {
     clearErrors(form);
     dialog.showModal();
-    search.focus();
-    runSearch();
+    if (trainer) {
+      form.elements.patient_mode.value = "new";
+      showMode();
+      el("clinic_id").focus();
+    } else {
+      search.focus();
+      runSearch();
+    }
     loadProfiles();
   });
   el("start-cancel").addEventListener("click", () => dialog.close());

@@ -37,7 +37,7 @@ from tests.api.support import (
     unique,
 )
 from tests.conftest import ROLE_USERS
-from tests.helpers import new_session, post_reading
+from tests.helpers import new_patient, new_session, post_reading
 
 NURSE = ROLE_USERS[Role.NURSE]
 
@@ -209,7 +209,8 @@ def test_the_audit_filters_by_time_user_and_patient(
     moment = staff[0]["at"]
     assert events(as_admin, patient_id=pid, since=moment) == staff
     assert [e["action"] for e in events(as_admin, patient_id=pid, until=moment)] == [
-        "session.start"
+        "session.start",
+        "patient.create",
     ]
 
 
@@ -284,3 +285,36 @@ def test_sign_ins_failures_and_sign_outs_are_recorded_with_the_address(
     assert (signed_in["actor_name"], signed_in["actor_role"]) == (name, "staff")
     assert out["actor_name"] == name
     assert {e["address"] for e in mine} == {"testclient"}
+
+
+def test_a_real_patients_register_entry_is_on_the_trail_when_read_edited_or_imported(
+    as_nurse: TestClient, as_admin: TestClient, as_trainer: TestClient
+) -> None:
+    patient = new_patient(as_nurse)
+    pid = patient["id"]
+    assert as_nurse.get(f"/api/patients/{pid}").status_code == 200
+    edited = as_nurse.patch(f"/api/patients/{pid}", json={"display_name": "Renamed Patient"})
+    assert edited.status_code == 200, edited.text
+    assert [e["action"] for e in events(as_admin, patient_id=pid)] == [
+        "patient.edit",
+        "patient.view",
+        "patient.create",
+    ]
+    edit = events(as_admin, patient_id=pid, action="patient.edit")[0]
+    assert edit["detail"] == {"fields": ["display_name"]}
+    assert edit["actor_name"] == ROLE_USERS[Role.NURSE]
+
+    csv_text = f"clinic_id,display_name\nIMP-{pid}-a,Imported One\n,No Identifier\n"
+    headers = {"Content-Type": "text/csv"}
+    dry = as_admin.post("/api/patients/import?dry_run=true", content=csv_text, headers=headers)
+    assert dry.status_code == 200, dry.text
+    done = as_admin.post("/api/patients/import", content=csv_text, headers=headers)
+    assert done.status_code == 200, done.text
+    imports = events(as_admin, action="patient.import")
+    assert imports[0]["detail"] == {"rows": 2, "created": 1, "present": 0, "rejected": 1}
+    assert len([e for e in imports if e["at"] >= edit["at"]]) == 1  # the dry run is not one
+
+    # A trainer's own (simulated) patient is a drill's, not a patient's access.
+    drill = as_trainer.post("/api/patients", json={"clinic_id": f"D-{pid}", "display_name": "D"})
+    assert drill.status_code == 201, drill.text
+    assert events(as_admin, patient_id=drill.json()["id"]) == []

@@ -49,8 +49,6 @@ class Rule:
     # About one session ({session_id} or {alert_id}): walked with a real and a simulated one,
     # and trainers are refused the real one.
     session: bool = False
-    # Trainers reach real patients here today; the patients' owner must close it (see below).
-    trainers_see_real_patients: bool = False
 
 
 S = Rule  # short, for the table's width
@@ -92,10 +90,14 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/tokens"): S(ADMINS),
     ("POST", "/api/tokens"): S(ADMINS),
     ("DELETE", "/api/tokens/{token_id}"): S(ADMINS),
-    # Patients (another change owns them: see `trainers_see_real_patients`).
-    ("GET", "/api/patients"): S(SIGNED_IN, trainers_see_real_patients=True),
+    # Patients: the clinic's register is never a trainer's (a trainer's new patient is a drill's).
+    ("GET", "/api/patients"): S(SIGNED_IN - {TRAINER}),
     ("POST", "/api/patients"): S(RECORDERS),
-    ("GET", "/api/patients/{patient_id}"): S(SIGNED_IN, trainers_see_real_patients=True),
+    ("POST", "/api/patients/import"): S(ADMINS),
+    ("GET", "/api/patients/{patient_id}"): S(SIGNED_IN - {TRAINER}),
+    ("PATCH", "/api/patients/{patient_id}"): S(NURSES),
+    ("GET", "/api/patients/{patient_id}/changes"): S(NURSES),
+    ("GET", "/patients"): S(EVERYONE),
     # Sessions: the ward list is scoped (a trainer's holds simulated sessions only, tested below).
     ("GET", "/api/sessions"): S(SIGNED_IN),
     ("POST", "/api/sessions"): S(RECORDERS),
@@ -292,8 +294,6 @@ def test_every_role_meets_the_gates_the_table_sets(app: FastAPI, world: World) -
                     status = _http(client, method, _concrete(path, values))
                 asked += 1
                 want = _expected(rule, role, kind == "real")
-                if rule.trainers_see_real_patients and role == TRAINER:
-                    continue  # checked by test_trainers_do_not_see_real_patients (xfail)
                 got = _got(role, status, method == "WS")
                 if got != want:
                     mismatches[f"{method} {path} [{kind}] as {role}"] = f"{status}: want {want}"
@@ -301,17 +301,11 @@ def test_every_role_meets_the_gates_the_table_sets(app: FastAPI, world: World) -
     assert asked > 400  # the matrix: routes × roles, session routes twice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="patients are another change's: GET /api/patients and /api/patients/{id} still "
-    "give trainers real patients (flip `trainers_see_real_patients` once they do not)",
-)
 def test_trainers_do_not_see_real_patients(world: World) -> None:
     trainer = world.clients[TRAINER]
     patient = trainer.get(f"/api/patients/{world.real['patient_id']}")
     assert patient.status_code in (403, 404)
-    listed = trainer.get("/api/patients", params={"limit": 500})
-    assert world.real["patient_id"] not in [p["id"] for p in listed.json()]
+    assert trainer.get("/api/patients", params={"limit": 200}).status_code == 403
 
 
 def test_a_trainers_ward_and_alarms_hold_simulated_sessions_only(world: World) -> None:
