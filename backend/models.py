@@ -6,6 +6,7 @@ from backend.patients.models import Patient
 from backend.readings.models import Reading
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.simulation.models import SimulationRun
+from backend.sites.models import Chair, Room, Site
 from backend.streaming.models import StreamCounter, StreamEvent
 from backend.users.models import ApiToken, BrowserLogin, User
 
@@ -14,6 +15,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "BrowserLogin",
+    "Chair",
     "ConditionRecord",
     "InfusionSession",
     "LimitChange",
@@ -21,7 +23,9 @@ __all__ = [
     "Patient",
     "PhaseChange",
     "Reading",
+    "Room",
     "SimulationRun",
+    "Site",
     "StreamCounter",
     "StreamEvent",
     "User",

@@ -1,12 +1,100 @@
 """Small helpers that read like the steps a clinic takes."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
 from fastapi.testclient import TestClient
 
+from backend.core.roles import Role
+from backend.sites.rules import name_key
+from tests.conftest import PASSWORD, ROLE_USERS
+
 Client = TestClient | httpx.Client
+
+# The site and room the tests' chairs are configured in.
+TEST_SITE, TEST_ROOM = "Test clinic", "Test room"
+
+
+@dataclass
+class _Server:
+    admin_cookies: dict[str, str]
+    room_id: int | None = None
+
+
+# One admin sign-in per server (database) for the run: signing in costs a password hash.
+_servers: dict[str, _Server] = {}
+
+
+def _server_key(client: Client) -> str:
+    if isinstance(client, TestClient):
+        return str(client.app.state.settings.database_url)  # type: ignore[attr-defined]
+    return str(client.base_url)
+
+
+def as_admin_of(client: Client) -> Client:
+    """An admin's client of the server `client` talks to (chairs are configured by admins)."""
+    key = _server_key(client)
+    admin: Client
+    if isinstance(client, TestClient):
+        admin = TestClient(client.app)
+    else:
+        admin = httpx.Client(base_url=client.base_url, timeout=10)
+    if key not in _servers:
+        response = admin.post(
+            "/api/auth/login",
+            json={"username": ROLE_USERS[Role.ADMIN], "password": PASSWORD},
+        )
+        assert response.status_code == 200, response.text
+        _servers[key] = _Server(dict(admin.cookies.items()))
+    for name, value in _servers[key].admin_cookies.items():
+        admin.cookies.set(name, value)
+    return admin
+
+
+def test_room(client: Client) -> int:
+    """The id of the room the tests' chairs are in (made through the admin API the first time)."""
+    admin = as_admin_of(client)
+    server = _servers[_server_key(client)]
+    if server.room_id is None:
+        sites = admin.get("/api/sites").json()
+        site = next((s for s in sites if name_key(s["name"]) == name_key(TEST_SITE)), None)
+        if site is None:
+            made = admin.post("/api/sites", json={"name": TEST_SITE})
+            assert made.status_code == 201, made.text
+            site = made.json()
+        room = next((r for r in site["rooms"] if r["name"] == TEST_ROOM), None)
+        if room is None:
+            made = admin.post(f"/api/sites/{site['id']}/rooms", json={"name": TEST_ROOM})
+            assert made.status_code == 201, made.text
+            room = made.json()
+        server.room_id = room["id"]
+    return server.room_id
+
+
+def chair_named(client: Client, name: str | None = None) -> int:
+    """The id of a configured chair called `name` (a new one by default), added to the tests'
+    room through the admin API when no chair in service has that name."""
+    name = name or f"Chair {uuid.uuid4().hex[:6]}"
+    admin = as_admin_of(client)
+    room_id = test_room(client)
+    chairs = admin.get("/api/chairs", params={"include_retired": "true"}).json()
+    same = [c for c in chairs if name_key(c["name"]) == name_key(name)]
+    in_service = [c for c in same if c["in_service"]]
+    if in_service:
+        chair_id: int = in_service[0]["id"]
+        return chair_id
+    ours = [c for c in same if c["room_id"] == room_id]
+    if ours:  # retired by an earlier test: back in service
+        back = admin.patch(f"/api/chairs/{ours[0]['id']}", json={"active": True})
+        assert back.status_code == 200, back.text
+        chair_id = ours[0]["id"]
+        return chair_id
+    made = admin.post("/api/chairs", json={"room_id": room_id, "name": name})
+    assert made.status_code == 201, made.text
+    chair_id = made.json()["id"]
+    return chair_id
 
 
 def new_patient(client: Client, name: str = "Test Patient") -> dict[str, Any]:
@@ -18,11 +106,15 @@ def new_patient(client: Client, name: str = "Test Patient") -> dict[str, Any]:
     return body
 
 
-def new_session(client: Client, *, simulated: bool = False, **fields: Any) -> dict[str, Any]:
+def new_session(
+    client: Client, *, simulated: bool = False, chair: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """A session on a new patient, on the chair named `chair` (configured if it is not yet),
+    or on a chair of its own."""
     patient = new_patient(client)
     body = {
         "patient_id": patient["id"],
-        "chair": f"Chair {uuid.uuid4().hex[:6]}",
+        "chair_id": chair_named(client, chair),
         "drug": "ketamine",
         "route": "iv",
         "planned_dose_mg": 35,
