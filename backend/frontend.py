@@ -91,6 +91,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def limits() -> FileResponse:
         return page("limits.html")
 
+    @pages.get("/sites")
+    def sites() -> FileResponse:
+        return page("sites.html")
+
     @pages.get("/trainer")
     def trainer() -> FileResponse:
         return page("trainer.html")
@@ -119,7 +123,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
             for path in frontend_dir.rglob("*")
             if path.suffix in {".js", ".css", ".svg"} and path.name != "sw.js"
         )
-        shell = ["/login", "/ward", "/limits", "/trainer", "/sessions/0", *files]
+        shell = ["/login", "/ward", "/limits", "/sites", "/trainer", "/sessions/0", *files]
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:

@@ -1,6 +1,8 @@
 """Small helpers that read like the steps a clinic takes."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +35,8 @@ def _server_key(client: Client) -> str:
     return str(client.base_url)
 
 
-def as_admin_of(client: Client) -> Client:
+@contextmanager
+def as_admin_of(client: Client) -> Iterator[Client]:
     """An admin's client of the server `client` talks to (chairs are configured by admins)."""
     key = _server_key(client)
     admin: Client
@@ -50,35 +53,47 @@ def as_admin_of(client: Client) -> Client:
         _servers[key] = _Server(dict(admin.cookies.items()))
     for name, value in _servers[key].admin_cookies.items():
         admin.cookies.set(name, value)
-    return admin
+    try:
+        yield admin
+    finally:
+        admin.close()
 
 
-def test_room(client: Client) -> int:
+def tests_room(client: Client) -> int:
     """The id of the room the tests' chairs are in (made through the admin API the first time)."""
-    admin = as_admin_of(client)
-    server = _servers[_server_key(client)]
-    if server.room_id is None:
-        sites = admin.get("/api/sites").json()
-        site = next((s for s in sites if name_key(s["name"]) == name_key(TEST_SITE)), None)
-        if site is None:
-            made = admin.post("/api/sites", json={"name": TEST_SITE})
-            assert made.status_code == 201, made.text
-            site = made.json()
-        room = next((r for r in site["rooms"] if r["name"] == TEST_ROOM), None)
-        if room is None:
-            made = admin.post(f"/api/sites/{site['id']}/rooms", json={"name": TEST_ROOM})
-            assert made.status_code == 201, made.text
-            room = made.json()
-        server.room_id = room["id"]
-    return server.room_id
+    with as_admin_of(client) as admin:
+        server = _servers[_server_key(client)]
+        if server.room_id is None:
+            server.room_id = _make_test_room(admin)
+        return server.room_id
+
+
+def _make_test_room(admin: Client) -> int:
+    sites = admin.get("/api/sites").json()
+    site = next((s for s in sites if name_key(s["name"]) == name_key(TEST_SITE)), None)
+    if site is None:
+        made = admin.post("/api/sites", json={"name": TEST_SITE})
+        assert made.status_code == 201, made.text
+        site = made.json()
+    room = next((r for r in site["rooms"] if r["name"] == TEST_ROOM), None)
+    if room is None:
+        made = admin.post(f"/api/sites/{site['id']}/rooms", json={"name": TEST_ROOM})
+        assert made.status_code == 201, made.text
+        room = made.json()
+    room_id: int = room["id"]
+    return room_id
 
 
 def chair_named(client: Client, name: str | None = None) -> int:
     """The id of a configured chair called `name` (a new one by default), added to the tests'
     room through the admin API when no chair in service has that name."""
     name = name or f"Chair {uuid.uuid4().hex[:6]}"
-    admin = as_admin_of(client)
-    room_id = test_room(client)
+    room_id = tests_room(client)
+    with as_admin_of(client) as admin:
+        return _configured(admin, room_id, name)
+
+
+def _configured(admin: Client, room_id: int, name: str) -> int:
     chairs = admin.get("/api/chairs", params={"include_retired": "true"}).json()
     same = [c for c in chairs if name_key(c["name"]) == name_key(name)]
     in_service = [c for c in same if c["in_service"]]

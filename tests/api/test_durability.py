@@ -16,7 +16,7 @@ from backend.core.database import Database
 from backend.core.roles import Role
 from backend.readings.models import Reading
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer, sign_in
-from tests.helpers import new_patient, new_session
+from tests.helpers import chair_named, new_patient, new_session
 
 
 def count_readings(database: Database, reading_id: str) -> int:
@@ -93,6 +93,7 @@ def test_two_sessions_started_at_once_on_one_chair_leave_one_open(
         assert setup.post("/api/auth/login", json=credentials).status_code == 200
         cookie = setup.cookies["vigil_session"]
         patients = [new_patient(setup)["id"] for _ in range(4)]
+        chair_named(setup, chair)
     statuses: list[int] = []
     barrier = threading.Barrier(len(patients))
 
