@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from backend.core.roles import Role
 from tests.browser.accessibility import axe_violations, describe
@@ -121,7 +121,10 @@ def test_the_ward_shows_the_chosen_room_and_remembers_it(
     sign_in(page, live_server.url, Role.NURSE)
     page.goto(f"{live_server.url}/ward")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
-    tile = lambda s: page.locator(f".tile[data-session-id='{s['id']}']")  # noqa: E731
+
+    def tile(session: dict[str, Any]) -> Locator:
+        return page.locator(f".tile[data-session-id='{session['id']}']")
+
     for session in (main, also_main, side):
         expect(tile(session)).to_be_visible()
 
