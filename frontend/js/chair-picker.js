@@ -53,6 +53,11 @@ export async function loadChairs(select, first = () => false) {
   select.replaceChildren(prompt, ...groups);
   const stillFree = chairs.some((c) => String(c.id) === chosen && !c.occupied_by);
   select.value = stillFree ? chosen : "";
+  const lost = chosen && !stillFree ? chairs.find((c) => String(c.id) === chosen) : null;
+  if (lost && select.getAttribute("aria-invalid") !== "true") {
+    // Taken by someone else while this form was open: said, not silently dropped.
+    showFieldError(select, `${lost.name} has just been taken; choose a free chair.`);
+  }
   if (!select.dataset.wired) {
     select.dataset.wired = "true";
     select.addEventListener("change", () => showPlace(select));

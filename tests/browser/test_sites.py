@@ -56,20 +56,20 @@ def test_an_admin_sets_up_a_site_its_rooms_and_chairs(
     page.get_by_label("Site name").fill(site_name)
     page.get_by_role("button", name="Add site").click()
     expect(page.locator("#sites-status")).to_contain_text(f"{site_name} added")
-    page.get_by_label(f"Add a room to {site_name}").fill("Main room")
-    page.get_by_role("button", name="Add room").click()
-    chair_field = page.get_by_label("Add a chair to Main room")
+    section = page.locator("section.site", has_text=site_name)
+    section.get_by_label(f"Add a room to {site_name}").fill("Main room")
+    section.get_by_role("button", name="Add room").click()
+    chair_field = section.get_by_label("Add a chair to Main room")
     expect(chair_field).to_be_focused()
     for name in ("Chair 7", "Chair 8", "Recliner"):
         chair_field.fill(name)
-        page.get_by_role("button", name="Add chair").click()
+        section.get_by_role("button", name="Add chair").click()
         expect(page.locator("#sites-status")).to_contain_text(f"{name} added to Main room")
     # The same chair spelt differently is refused beside the field.
     chair_field.fill(" chair   7 ")
-    page.get_by_role("button", name="Add chair").click()
-    expect(page.locator("[id$='-chair-error']")).to_contain_text("already has Chair 7")
+    section.get_by_role("button", name="Add chair").click()
+    expect(section.locator("[id$='-chair-error']")).to_contain_text("already has Chair 7")
 
-    section = page.locator("section.site", has_text=site_name)
     rows = section.locator("table.chairs tbody tr th")
     expect(rows).to_have_text(["Chair 7", "Chair 8", "Recliner"])
     # The room's order: Recliner up one.

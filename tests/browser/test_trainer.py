@@ -254,15 +254,17 @@ def test_a_mistake_in_a_custom_scenario_or_a_busy_chair_is_shown_by_its_field(
     assert len(trainer_api.get("/api/simulations").json()) == running  # nothing started
 
     # A chair with a session is offered as taken, not choosable; one taken while the form is
-    # filled in is refused beside the chair.
+    # filled in is said beside the chair.
     taken = page.locator("#chair_id option", has_text=busy)
     expect(taken).to_have_text(f"{busy} (taken: drill running)")
     expect(taken).to_be_disabled()
     page.locator("#scenario").select_option("routine_infusion")
-    start(trainer_api, free)
-    page.locator("#start-submit").click()
-    expect(page.locator("#chair_id-error")).to_contain_text("already has an active session")
-    expect(page.locator("#chair_id")).to_be_focused()
+    start(trainer_api, free)  # by someone else, while this form is open
+    expect(page.locator("#chair_id-error")).to_have_text(
+        f"{free} has just been taken; choose a free chair."
+    )
+    expect(page.locator("#chair_id option", has_text=free)).to_be_disabled()
+    expect(page.locator("#chair_id")).to_have_value("")
 
 
 def test_an_impossible_patient_is_refused_beside_the_field(
