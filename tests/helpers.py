@@ -85,31 +85,33 @@ def _make_test_room(admin: Client) -> int:
 
 
 def chair_named(client: Client, name: str | None = None) -> int:
-    """The id of a configured chair called `name` (a new one by default), added to the tests'
-    room through the admin API when no chair in service has that name."""
-    name = name or f"Chair {uuid.uuid4().hex[:6]}"
+    """The id of the tests' room's chair called `name` (a new one by default), added through
+    the admin API when the room has none by that name."""
     room_id = tests_room(client)
     with as_admin_of(client) as admin:
+        if name is None:  # a new chair: no need to look through the room's (many) chairs
+            return _add_chair(admin, room_id, f"Chair {uuid.uuid4().hex[:8]}")
         return _configured(admin, room_id, name)
 
 
-def _configured(admin: Client, room_id: int, name: str) -> int:
-    chairs = admin.get("/api/chairs", params={"include_retired": "true"}).json()
-    same = [c for c in chairs if name_key(c["name"]) == name_key(name)]
-    in_service = [c for c in same if c["in_service"]]
-    if in_service:
-        chair_id: int = in_service[0]["id"]
-        return chair_id
-    ours = [c for c in same if c["room_id"] == room_id]
-    if ours:  # retired by an earlier test: back in service
-        back = admin.patch(f"/api/chairs/{ours[0]['id']}", json={"active": True})
-        assert back.status_code == 200, back.text
-        chair_id = ours[0]["id"]
-        return chair_id
+def _add_chair(admin: Client, room_id: int, name: str) -> int:
     made = admin.post("/api/chairs", json={"room_id": room_id, "name": name})
     assert made.status_code == 201, made.text
-    chair_id = made.json()["id"]
+    chair_id: int = made.json()["id"]
     return chair_id
+
+
+def _configured(admin: Client, room_id: int, name: str) -> int:
+    params = {"room_id": room_id, "include_retired": "true"}
+    chairs = admin.get("/api/chairs", params=params).json()
+    same = [c for c in chairs if name_key(c["name"]) == name_key(name)]
+    if same:
+        chair_id: int = same[0]["id"]
+        if not same[0]["active"]:  # retired by an earlier test: back in service
+            back = admin.patch(f"/api/chairs/{chair_id}", json={"active": True})
+            assert back.status_code == 200, back.text
+        return chair_id
+    return _add_chair(admin, room_id, name)
 
 
 def new_patient(client: Client, name: str = "Test Patient") -> dict[str, Any]:

@@ -360,8 +360,13 @@ function tickTile(el) {
   }
 }
 
+const byName = (a, b) => String(a).localeCompare(String(b), undefined, { numeric: true, sensitivity: "base" });
+// The room's map: site, then room, then chair ("Chair 2" before "Chair 10"), so each room's
+// chairs stay together when a screen shows several.
 const byChair = (a, b) =>
-  a.session.chair.localeCompare(b.session.chair, undefined, { numeric: true, sensitivity: "base" });
+  byName(a.session.site, b.session.site) ||
+  byName(a.session.room, b.session.room) ||
+  byName(a.session.chair, b.session.chair);
 
 /** Rank the chairs in alarm as the strip does (called when an alarm changes, not on readings). */
 function rerank() {
