@@ -102,7 +102,7 @@ def _add_chair(admin: Client, room_id: int, name: str) -> int:
 
 
 def _configured(admin: Client, room_id: int, name: str) -> int:
-    params = {"room_id": room_id, "include_retired": "true"}
+    params: dict[str, str | int] = {"room_id": room_id, "include_retired": "true"}
     chairs = admin.get("/api/chairs", params=params).json()
     same = [c for c in chairs if name_key(c["name"]) == name_key(name)]
     if same:
