@@ -222,7 +222,9 @@ function onEvent(message) {
     case "session.created":
     case "session.phase_changed":
       refreshSoon();
-      if (editable) loadChairs($("chair_id")); // a chair taken or freed
+      // A chair taken or freed. Not while this console starts one: its own new session is not
+      // "taken by someone else" (the start reloads the chairs when it is done).
+      if (editable && !starting) loadChairs($("chair_id"));
       break;
     default:
       break;
