@@ -99,6 +99,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def password() -> FileResponse:
         return page("password.html")
 
+    @pages.get("/sites")
+    def sites() -> FileResponse:
+        return page("sites.html")
+
     @pages.get("/trainer")
     def trainer() -> FileResponse:
         return page("trainer.html")
@@ -136,7 +140,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
             if path.suffix in {".js", ".css", ".svg"} and path.name != "sw.js"
         )
         shell = ["/login", "/ward", "/limits", "/trainer", "/patients", "/accounts", "/password"]
-        shell += ["/audit", "/sessions/0", *files]
+        shell += ["/sites", "/audit", "/sessions/0", *files]
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:

@@ -44,6 +44,7 @@ from backend.sessions.access import refs_of
 from backend.sessions.router import router as sessions_router
 from backend.simulation.router import router as simulation_router
 from backend.simulation.runner import SimulationRunner
+from backend.sites.router import router as sites_router
 from backend.streaming.bus import EventBus
 from backend.streaming.events import Event
 from backend.streaming.outbox import install_outbox, last_sequence, load_events
@@ -51,6 +52,7 @@ from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
 from backend.users.throttle import LoginThrottle
 from backend.views.audit import router as audit_router
+from backend.views.chairs import router as chairs_view_router
 from backend.views.router import router as views_router
 
 log = logging.getLogger(__name__)
@@ -253,6 +255,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         tokens_router,
         patients_router,
+        sites_router,
+        chairs_view_router,
         views_router,
         sessions_router,
         readings_router,

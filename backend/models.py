@@ -7,6 +7,7 @@ from backend.patients.models import Patient
 from backend.readings.models import Reading
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.simulation.models import SimulationRun
+from backend.sites.models import Chair, Room, Site
 from backend.streaming.models import StreamCounter, StreamEvent
 from backend.users.models import ApiToken, BrowserLogin, User
 
@@ -17,6 +18,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BrowserLogin",
+    "Chair",
     "ConditionRecord",
     "InfusionSession",
     "LimitChange",
@@ -24,7 +26,9 @@ __all__ = [
     "Patient",
     "PhaseChange",
     "Reading",
+    "Room",
     "SimulationRun",
+    "Site",
     "StreamCounter",
     "StreamEvent",
     "User",

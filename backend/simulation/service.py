@@ -98,7 +98,8 @@ class StartRequest:
     scenario_text: str
     scenario_field: str  # the request field the scenario came in, for errors
     patient: dict[str, Any] | None  # chosen characteristics; the rest drawn from the seed
-    chair: str
+    chair: str | None  # a configured chair's name, or
+    chair_id: int | None  # its id (preferred)
     patient_name: str | None
     seed: int | None
     speed: float
@@ -142,6 +143,7 @@ def start(
     db.flush()
     body = SessionCreate(
         patient_id=patient.id,
+        chair_id=request.chair_id,
         chair=request.chair,
         drug=drug,
         route=route,

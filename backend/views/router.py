@@ -54,12 +54,19 @@ def list_sessions(
         bool | None,
         Query(description="false: real patients only; true: simulations only; omitted: both"),
     ] = None,
+    site_id: Annotated[
+        RowId | None, Query(description="Only sessions on chairs of this site")
+    ] = None,
+    room_id: Annotated[
+        RowId | None, Query(description="Only sessions on chairs of this room")
+    ] = None,
 ) -> list[SessionSummary]:
     if actor.role is Role.TRAINER:  # trainers see simulated sessions only (sessions/access.py)
         if simulated is False:
             return []
         simulated = True
-    return _summaries(db, settings, service.list_sessions(db, status, limit, simulated))
+    rows = service.list_sessions(db, status, limit, simulated, site_id=site_id, room_id=room_id)
+    return _summaries(db, settings, rows)
 
 
 @router.get("/{session_id}", summary="One session with its latest vitals and phase history")

@@ -134,7 +134,7 @@ def test_a_stream_for_an_id_outside_the_integer_column_is_refused(
 
 
 @pytest.mark.parametrize("bad", [*BAD_IDS, True])
-@pytest.mark.parametrize("field", ["patient_id", "limit_profile_id"])
+@pytest.mark.parametrize("field", ["patient_id", "limit_profile_id", "chair_id"])
 def test_an_id_outside_the_integer_column_in_a_body_is_refused_naming_it(
     as_nurse: TestClient, field: str, bad: int
 ) -> None:
