@@ -1,8 +1,11 @@
 """Sites, rooms and chairs: anyone signed in reads them (pickers, the ward's filter); admins
 configure them. The chair list with who is on each chair is composed in backend/views."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
+from backend.audit import service as audit
+from backend.core.actor import Actor
 from backend.core.dependencies import SessionDep
 from backend.core.fields import RowId
 from backend.sites import service
@@ -21,6 +24,14 @@ from backend.users.auth import AdminActor, CurrentActor
 router = APIRouter(tags=["sites and chairs"])
 
 
+def _audit(
+    db: SessionDep, actor: Actor, request: Request, action: str, target: str, body: BaseModel
+) -> None:
+    # What was asked for, field by field: the trail says what the configuration became.
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    audit.record(db, actor, action, request=request, target=target, detail=changes)
+
+
 def _site(db: SessionDep, site_id: int) -> SitePublic:
     return next(s for s in service.list_sites(db) if s.id == site_id)
 
@@ -35,36 +46,63 @@ def list_sites(_: CurrentActor, db: SessionDep) -> list[SitePublic]:
 
 
 @router.post("/api/sites", status_code=201, summary="Add a site (admin)")
-def create_site(body: SiteCreate, _: AdminActor, db: SessionDep) -> SitePublic:
-    return _site(db, service.create_site(db, body).id)
+def create_site(
+    body: SiteCreate, actor: AdminActor, db: SessionDep, request: Request
+) -> SitePublic:
+    site = service.create_site(db, body)
+    _audit(db, actor, request, "site.create", site.name, body)
+    return _site(db, site.id)
 
 
 @router.patch("/api/sites/{site_id}", summary="Rename, retire or bring back a site (admin)")
-def update_site(site_id: RowId, body: PlaceUpdate, _: AdminActor, db: SessionDep) -> SitePublic:
-    return _site(db, service.update_site(db, site_id, body).id)
+def update_site(
+    site_id: RowId, body: PlaceUpdate, actor: AdminActor, db: SessionDep, request: Request
+) -> SitePublic:
+    site = service.update_site(db, site_id, body)
+    _audit(db, actor, request, "site.update", site.name, body)
+    return _site(db, site.id)
 
 
 @router.post("/api/sites/{site_id}/rooms", status_code=201, summary="Add a room to a site (admin)")
-def create_room(site_id: RowId, body: RoomCreate, _: AdminActor, db: SessionDep) -> RoomPublic:
-    return _room(db, service.create_room(db, site_id, body).id)
+def create_room(
+    site_id: RowId, body: RoomCreate, actor: AdminActor, db: SessionDep, request: Request
+) -> RoomPublic:
+    room = service.create_room(db, site_id, body)
+    _audit(db, actor, request, "room.create", room.name, body)
+    return _room(db, room.id)
 
 
 @router.patch(
     "/api/sites/{site_id}/rooms/{room_id}", summary="Rename, retire or bring back a room (admin)"
 )
 def update_room(
-    site_id: RowId, room_id: RowId, body: PlaceUpdate, _: AdminActor, db: SessionDep
+    site_id: RowId,
+    room_id: RowId,
+    body: PlaceUpdate,
+    actor: AdminActor,
+    db: SessionDep,
+    request: Request,
 ) -> RoomPublic:
-    return _room(db, service.update_room(db, site_id, room_id, body).id)
+    room = service.update_room(db, site_id, room_id, body)
+    _audit(db, actor, request, "room.update", room.name, body)
+    return _room(db, room.id)
 
 
 @router.post("/api/chairs", status_code=201, summary="Add a chair to a room (admin)")
-def create_chair(body: ChairCreate, _: AdminActor, db: SessionDep) -> ChairPublic:
-    return service.chair_public(service.create_chair(db, body))
+def create_chair(
+    body: ChairCreate, actor: AdminActor, db: SessionDep, request: Request
+) -> ChairPublic:
+    chair = service.create_chair(db, body)
+    _audit(db, actor, request, "chair.create", chair.name, body)
+    return service.chair_public(chair)
 
 
 @router.patch(
     "/api/chairs/{chair_id}", summary="Rename, move, reorder, retire or bring back a chair (admin)"
 )
-def update_chair(chair_id: RowId, body: ChairUpdate, _: AdminActor, db: SessionDep) -> ChairPublic:
-    return service.chair_public(service.update_chair(db, chair_id, body))
+def update_chair(
+    chair_id: RowId, body: ChairUpdate, actor: AdminActor, db: SessionDep, request: Request
+) -> ChairPublic:
+    chair = service.update_chair(db, chair_id, body)
+    _audit(db, actor, request, "chair.update", chair.name, body)
+    return service.chair_public(chair)

@@ -191,6 +191,7 @@ def change_password(
             body.new_password,
             keep_login=request.cookies.get(SESSION_COOKIE),
         )
+        audit.record(db, actor, "account.password_change", request=request, target=actor.name)
     background.add_task(credentials_changed, request.app)
 
 
@@ -222,7 +223,9 @@ def list_clinicians(_: CurrentActor, db: SessionDep) -> list[ClinicianPublic]:
 
 
 @users_router.post("", status_code=201, summary="Create an account")
-def create_user(body: UserCreate, _: AdminActor, db: SessionDep) -> UserPublic:
+def create_user(
+    body: UserCreate, actor: AdminActor, db: SessionDep, request: Request
+) -> UserPublic:
     user = service.create_user(
         db,
         body.username,
@@ -231,6 +234,8 @@ def create_user(body: UserCreate, _: AdminActor, db: SessionDep) -> UserPublic:
         body.display_name,
         must_change_password=body.must_change_password,
     )
+    detail = {"role": user.role, "must_change_password": user.must_change_password}
+    audit.record(db, actor, "account.create", request=request, target=user.username, detail=detail)
     return UserPublic.model_validate(user)
 
 
@@ -238,7 +243,7 @@ def create_user(body: UserCreate, _: AdminActor, db: SessionDep) -> UserPublic:
 def update_user(
     user_id: RowId,
     body: UserUpdate,
-    _: AdminActor,
+    actor: AdminActor,
     db: SessionDep,
     request: Request,
     background: BackgroundTasks,
@@ -251,6 +256,11 @@ def update_user(
         is_active=body.is_active,
         password=body.password,
     )
+    # What changed, never the password itself.
+    changed = body.model_dump(mode="json", exclude_unset=True, exclude={"password"})
+    if body.password is not None:
+        changed["password_set"] = True
+    audit.record(db, actor, "account.update", request=request, target=user.username, detail=changed)
     background.add_task(credentials_changed, request.app)
     return UserPublic.model_validate(user)
 
@@ -261,13 +271,14 @@ def update_user(
 )
 def reset_password(
     user_id: RowId,
-    _: AdminActor,
+    actor: AdminActor,
     db: SessionDep,
     request: Request,
     background: BackgroundTasks,
 ) -> PasswordReset:
     user = service.get_user(db, user_id)
     password = service.reset_password(db, user)
+    audit.record(db, actor, "account.password_reset", request=request, target=user.username)
     background.add_task(credentials_changed, request.app)
     return PasswordReset(user=UserPublic.model_validate(user), password=password)
 
@@ -278,15 +289,24 @@ def list_tokens(_: AdminActor, db: SessionDep) -> list[TokenPublic]:
 
 
 @tokens_router.post("", status_code=201, summary="Create an API token for a machine client")
-def create_token(body: TokenCreate, _: AdminActor, db: SessionDep) -> TokenCreated:
+def create_token(
+    body: TokenCreate, actor: AdminActor, db: SessionDep, request: Request
+) -> TokenCreated:
     token, secret = service.create_token(db, body.name, body.role, body.expires_at)
+    detail = {"role": token.role, "expires_at": token.expires_at}
+    audit.record(db, actor, "token.create", request=request, target=token.name, detail=detail)
     return TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=secret)
 
 
 @tokens_router.delete("/{token_id}", summary="Revoke an API token")
 def revoke_token(
-    token_id: RowId, _: AdminActor, db: SessionDep, request: Request, background: BackgroundTasks
+    token_id: RowId,
+    actor: AdminActor,
+    db: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> TokenPublic:
     token = service.revoke_token(db, token_id)
+    audit.record(db, actor, "token.revoke", request=request, target=token.name)
     background.add_task(credentials_changed, request.app)
     return TokenPublic.model_validate(token)

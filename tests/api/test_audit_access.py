@@ -29,6 +29,7 @@ from tests.api.support import (
     ClientFactory,
     error_at,
     iso,
+    new_token,
     new_user,
     now,
     patient_id,
@@ -318,3 +319,44 @@ def test_a_real_patients_register_entry_is_on_the_trail_when_read_edited_or_impo
     drill = as_trainer.post("/api/patients", json={"clinic_id": f"D-{pid}", "display_name": "D"})
     assert drill.status_code == 201, drill.text
     assert events(as_admin, patient_id=drill.json()["id"]) == []
+
+
+def test_account_token_and_chair_changes_are_on_the_trail_without_secrets(
+    as_admin: TestClient,
+) -> None:
+    password = "a-long-enough-password"
+    user = new_user(as_admin, "staff", password)
+    name = user["username"]
+    as_admin.patch(f"/api/users/{user['id']}", json={"role": "nurse", "password": password + "2"})
+    reset = as_admin.post(f"/api/users/{user['id']}/password-reset")
+    assert reset.status_code == 200, reset.text
+    account = [e for e in events(as_admin, action="account") if e["target"] == name]
+    assert [e["action"] for e in account] == [
+        "account.password_reset",
+        "account.update",
+        "account.create",
+    ]
+    assert account[1]["detail"] == {"role": "nurse", "password_set": True}
+    assert account[2]["detail"] == {"role": "staff", "must_change_password": False}
+    trail = str(account)
+    assert password not in trail and reset.json()["password"] not in trail
+
+    token = new_token(as_admin, "staff")
+    assert as_admin.delete(f"/api/tokens/{token['id']}").status_code == 200
+    tokens = [e for e in events(as_admin, action="token") if e["target"] == token["name"]]
+    assert [e["action"] for e in tokens] == ["token.revoke", "token.create"]
+    assert token["token"] not in str(tokens)
+
+    site = as_admin.post("/api/sites", json={"name": unique("Site")}).json()
+    room = as_admin.post(f"/api/sites/{site['id']}/rooms", json={"name": "Bay"}).json()
+    chair = as_admin.post("/api/chairs", json={"room_id": room["id"], "name": "Chair 9"}).json()
+    retired = as_admin.patch(f"/api/chairs/{chair['id']}", json={"active": False})
+    assert retired.status_code == 200, retired.text
+    mine = [e for e in events(as_admin, user=ROLE_USERS[Role.ADMIN], limit=20)][:4]
+    assert [(e["action"], e["target"]) for e in mine] == [
+        ("chair.update", "Chair 9"),
+        ("chair.create", "Chair 9"),
+        ("room.create", "Bay"),
+        ("site.create", site["name"]),
+    ]
+    assert mine[0]["detail"] == {"active": False}
