@@ -1,5 +1,5 @@
 // What the accounts and change-password pages share: role names, dates with their year on the
-// 24-hour clock, and the admin pages' links in the header.
+// 24-hour clock.
 
 export const ROLES = ["admin", "nurse", "staff", "trainer"];
 const ROLE_NAMES = { admin: "Admin", nurse: "Nurse", staff: "Staff", trainer: "Trainer" };
@@ -14,11 +14,4 @@ export function dateTimeText(iso) {
   const day = d.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
   const time = d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   return `${day}, ${time}`;
-}
-
-/** Show the header's admin-only links (Accounts, Chairs, Patients, Audit) to admins. */
-export function showAdminLinks(me) {
-  for (const link of document.querySelectorAll(".app-header .admin-only")) {
-    link.hidden = me.role !== "admin";
-  }
 }

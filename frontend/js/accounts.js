@@ -7,7 +7,7 @@ import { api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { showPageError, signedIn } from "./header.js";
 import { PatientAlarms } from "./page-alarms.js";
-import { dateTimeText, ROLES, roleName, showAdminLinks } from "./accounts-shared.js";
+import { dateTimeText, ROLES, roleName } from "./accounts-shared.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -409,7 +409,6 @@ async function start() {
     return;
   }
   alarms.watch();
-  showAdminLinks(me);
   if (me.role !== "admin") {
     $("accounts-loading").hidden = true;
     $("not-admin").hidden = false;

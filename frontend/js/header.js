@@ -11,6 +11,11 @@ export async function initHeader() {
   const role = document.getElementById("who-role");
   if (name) name.textContent = me.display_name || me.name;
   if (role) role.textContent = ROLE_NAMES[me.role] || me.role;
+  // The header's links for some roles only (the register, the admin pages): the server refuses
+  // the others anyway, so a link a role cannot use is only noise.
+  for (const link of document.querySelectorAll(".app-header [data-roles]")) {
+    link.hidden = !link.dataset.roles.split(" ").includes(me.role);
+  }
   const signOut = document.getElementById("sign-out");
   if (signOut) {
     signOut.addEventListener("click", async () => {

@@ -3,7 +3,6 @@
 // password (the server then refuses everything else until a new one is chosen).
 
 import { api } from "./api.js";
-import { showAdminLinks } from "./accounts-shared.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { signedIn } from "./header.js";
 import { PatientAlarms } from "./page-alarms.js";
@@ -70,7 +69,6 @@ async function start() {
   const next = safeNext(new URLSearchParams(location.search).get("next"));
   const me = await signedIn("password-loading");
   if (!me) return;
-  showAdminLinks(me);
   if (me.kind !== "user") {
     $("password-loading").textContent = "An API token has no password to change.";
     return;

@@ -380,7 +380,6 @@ async function start() {
   me = await signedIn("patients-loading");
   if (!me) return;
   alarms.watch();
-  for (const link of document.querySelectorAll("nav [data-admin]")) link.hidden = me.role !== "admin";
   $("patients-loading").hidden = true;
   if (me.role === "trainer") {
     $("trainer-note").hidden = false;

@@ -408,7 +408,6 @@ async function start() {
   if (!me) return;
   alarms.watch();
   editable = me.role === "admin";
-  for (const link of document.querySelectorAll("[data-admin]")) link.hidden = !editable;
   $("readonly-note").hidden = editable;
   $("add-site").hidden = !editable;
   try {
