@@ -114,10 +114,12 @@ def _configured(admin: Client, room_id: int, name: str) -> int:
     return _add_chair(admin, room_id, name)
 
 
-def new_patient(client: Client, name: str = "Test Patient") -> dict[str, Any]:
-    response = client.post(
-        "/api/patients", json={"clinic_id": f"T-{uuid.uuid4().hex[:10]}", "display_name": name}
-    )
+def new_patient(
+    client: Client, name: str = "Test Patient", *, simulated: bool = False
+) -> dict[str, Any]:
+    """A new patient; a simulated one is a drill's (a simulated session needs one)."""
+    fields = {"clinic_id": f"T-{uuid.uuid4().hex[:10]}", "display_name": name}
+    response = client.post("/api/patients", json={**fields, "simulated": simulated})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -128,7 +130,7 @@ def new_session(
 ) -> dict[str, Any]:
     """A session on a new patient, on the chair named `chair` (configured if it is not yet),
     or on a chair of its own."""
-    patient = new_patient(client)
+    patient = new_patient(client, simulated=simulated)
     body = {
         "patient_id": patient["id"],
         "chair_id": chair_named(client, chair),

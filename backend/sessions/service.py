@@ -65,6 +65,15 @@ def create_session(
     domain's to know: see backend/flows.py)."""
     check_may_start(actor, body.simulated)
     patient = patients.get_patient(db, body.patient_id)
+    if patient.simulated != body.simulated:
+        # A drill is run on a drill's patient, and a patient is never a drill's: otherwise a real
+        # patient's name would reach trainers, or a drill's patient a real record.
+        which = (
+            "a simulated session needs a simulated patient"
+            if body.simulated
+            else ("this patient is a drill's (simulated); a real session needs a real patient")
+        )
+        raise InvalidInput(("body", "patient_id"), which, body.patient_id)
     if body.limit_profile_id is not None and not profile_known:
         raise InvalidInput(
             ("body", "limit_profile_id"), "no limit profile with this id", body.limit_profile_id

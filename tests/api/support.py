@@ -181,8 +181,8 @@ def session_body(patient_id: int, **fields: Any) -> dict[str, Any]:
     }
 
 
-def patient_id(client: Client) -> int:
-    patient_id: int = new_patient(client)["id"]
+def patient_id(client: Client, *, simulated: bool = False) -> int:
+    patient_id: int = new_patient(client, simulated=simulated)["id"]
     return patient_id
 
 

@@ -113,7 +113,7 @@ def test_the_record_and_its_exports_are_recorded(
 def test_views_of_a_simulated_session_are_not_patient_access(
     as_trainer: TestClient, as_nurse: TestClient, as_admin: TestClient
 ) -> None:
-    sid = simulated_session(as_trainer, patient_id(as_nurse))["id"]
+    sid = simulated_session(as_trainer, patient_id(as_trainer))["id"]
     for client in (as_trainer, as_nurse):
         assert client.get(f"/api/sessions/{sid}").status_code == 200
         assert client.get(f"/api/sessions/{sid}/readings").status_code == 200

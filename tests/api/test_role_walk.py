@@ -24,9 +24,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from backend.core.roles import Role
 from backend.users.auth import SESSION_COOKIE
-from tests.api.support import ClientFactory, new_token, unique
+from tests.api.support import ClientFactory, new_token
 from tests.conftest import sign_in
-from tests.helpers import new_session, post_reading
+from tests.helpers import chair_named, new_session, post_reading
 
 ADMIN, NURSE, STAFF, TRAINER = "admin", "nurse", "staff", "trainer"
 TOKEN = "token"  # an API token (role staff: a device gateway), never a person
@@ -98,6 +98,16 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("PATCH", "/api/patients/{patient_id}"): S(NURSES),
     ("GET", "/api/patients/{patient_id}/changes"): S(NURSES),
     ("GET", "/patients"): S(EVERYONE),
+    ("GET", "/sites"): S(EVERYONE),
+    # Sites, rooms and chairs: everyone signed in reads them (pickers, the ward's filter).
+    ("GET", "/api/sites"): S(SIGNED_IN),
+    ("POST", "/api/sites"): S(ADMINS),
+    ("PATCH", "/api/sites/{site_id}"): S(ADMINS),
+    ("POST", "/api/sites/{site_id}/rooms"): S(ADMINS),
+    ("PATCH", "/api/sites/{site_id}/rooms/{room_id}"): S(ADMINS),
+    ("GET", "/api/chairs"): S(SIGNED_IN),
+    ("POST", "/api/chairs"): S(ADMINS),
+    ("PATCH", "/api/chairs/{chair_id}"): S(ADMINS),
     # Sessions: the ward list is scoped (a trainer's holds simulated sessions only, tested below).
     ("GET", "/api/sessions"): S(SIGNED_IN),
     ("POST", "/api/sessions"): S(RECORDERS),
@@ -199,7 +209,7 @@ def world(
     real = new_session(as_nurse)
     started = as_trainer.post(
         "/api/simulations",
-        json={"scenario": "routine_infusion", "chair": unique("Walk sim"), "seed": 1},
+        json={"scenario": "routine_infusion", "chair_id": chair_named(as_admin), "seed": 1},
     )
     assert started.status_code == 201, started.text
     sim_id = started.json()["session_id"]
@@ -218,6 +228,9 @@ def world(
             "patient_id": patient,
             "user_id": MISSING,
             "token_id": MISSING,
+            "site_id": MISSING,
+            "room_id": MISSING,
+            "chair_id": MISSING,
             "profile_id": 1,
         }
 

@@ -40,7 +40,7 @@ def clinic(admin: httpx.Client, rooms: dict[str, list[str]]) -> dict[str, Any]:
 
 
 def start_on(client: httpx.Client, chair_id: int, **fields: Any) -> dict[str, Any]:
-    patient = new_patient(client)
+    patient = new_patient(client, simulated=fields.get("simulated", False))
     body = {"patient_id": patient["id"], "chair_id": chair_id, "drug": "ketamine", "route": "iv"}
     session: dict[str, Any] = created(client.post("/api/sessions", json=body | fields))
     return session
