@@ -300,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--scenario", required=True, help="a packaged scenario's name, or a .toml file"
     )
-    simulate.add_argument("--chair", default="Sim chair")
+    simulate.add_argument(
+        "--chair", required=True, help="a configured chair's name (an admin adds chairs on /sites)"
+    )
     simulate.add_argument("--patient", help="the simulated patient's display name")
     simulate.add_argument("--seed", type=int, help="the same seed gives the same readings")
     simulate.add_argument("--speed", type=float, default=1.0, help="1 (real time) to 60")
