@@ -26,7 +26,6 @@ from backend.core.database import Database
 from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.main import create_app
-from backend.migrations import upgrade
 from backend.readings.models import Reading
 from backend.users import service as users
 from tests.api.alert_support import (
@@ -47,7 +46,7 @@ from tests.api.alert_support import (
     ward_tile,
 )
 from tests.api.support import move, parse_time
-from tests.conftest import empty_database
+from tests.conftest import migrated_database
 
 TICK = 0.1  # for other modules' apps that tick on their own, fast
 IDLE = 3600.0  # an app whose own alarm clock never ticks during a test
@@ -258,8 +257,7 @@ def test_a_monitor_feed_that_stops_is_no_data_even_while_its_cuff_keeps_measurin
 @contextmanager
 def own_database(tmp_path: Path) -> Iterator[tuple[Settings, dict[Role, str]]]:
     """A database of its own, so that no other app's alarm clock works on it."""
-    with empty_database(tmp_path) as url:
-        upgrade(url)
+    with migrated_database(tmp_path) as url:
         database = Database(url)
         with database.unit_of_work(write=True) as db:
             tokens = {role: users.create_token(db, f"t-{role}", role)[1] for role in Role}
