@@ -236,11 +236,11 @@ class LiveServer:
         self._settings = settings
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self.app: FastAPI | None = None  # the app served since the last start
 
     def start(self) -> None:
-        config = uvicorn.Config(
-            create_app(self._settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
+        self.app = create_app(self._settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
