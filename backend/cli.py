@@ -1,4 +1,5 @@
-"""`vigil`: the operator's entry point — serve, migrate, manage users and tokens, set up a demo."""
+"""`vigil`: the operator's entry point — serve, migrate, manage users and tokens, set up a demo,
+check the audit trail."""
 
 import argparse
 import getpass
@@ -37,8 +38,15 @@ def _unit_of_work(settings: Settings, *, write: bool) -> Iterator[Session]:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import os
+
     import uvicorn
 
+    from backend.core.timeouts import server_options
+
+    if args.body_timeout:
+        # The app is built by uvicorn from the environment's settings: hand the option on there.
+        os.environ["VIGIL_BODY_TIMEOUT_SECONDS"] = str(args.body_timeout)
     uvicorn.run(
         "backend.main:create_app",
         factory=True,
@@ -46,6 +54,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port or settings.port,
         proxy_headers=True,
         log_level=args.log_level,
+        **server_options(
+            args.header_timeout or settings.header_timeout_seconds,
+            settings.keep_alive_seconds,
+            settings.max_connections,
+        ),
     )
 
 
@@ -54,6 +67,41 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
 
     upgrade(settings.database_url, args.revision)
     print(f"database at {settings.database_url} is at revision {args.revision}")
+
+
+def cmd_db_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, backup, sqlite_path
+
+    try:
+        made = backup(sqlite_path(settings.database_url), Path(args.file), force=args.force)
+    except BackupError as exc:
+        raise SystemExit(f"vigil db backup: {exc}") from None
+    print(
+        f"backed up to {made.path}: {made.sessions} sessions, {made.readings} readings, "
+        f"migration {made.revision}, {made.size_bytes} bytes (integrity checked)"
+    )
+
+
+def cmd_db_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, known_revisions, restore, sqlite_path
+
+    try:
+        database = sqlite_path(settings.database_url)
+        restored, kept = restore(Path(args.file), database)
+    except BackupError as exc:
+        raise SystemExit(f"vigil db restore: {exc}") from None
+    print(
+        f"restored {args.file} to {database}: {restored.sessions} sessions, "
+        f"{restored.readings} readings, migration {restored.revision}"
+    )
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
+    if restored.revision != max(known_revisions()):
+        print("the backup is from an older version: run 'vigil db upgrade' before starting Vigil")
 
 
 def cmd_user_add(args: argparse.Namespace, settings: Settings) -> None:
@@ -82,6 +130,21 @@ def cmd_user_list(_: argparse.Namespace, settings: Settings) -> None:
             print(f"{user.username:20} {user.role:8} {user.display_name}{state}")
 
 
+def cmd_user_reset_password(args: argparse.Namespace, settings: Settings) -> None:
+    """For IT when nobody who could reset it on the accounts page can sign in (the last admin
+    forgot theirs): a one-time password, printed once; the account chooses its own at sign-in."""
+    with _unit_of_work(settings, write=True) as db:
+        user = users.find_user(db, args.name)
+        if user is None:
+            raise SystemExit(f"vigil: no account named {args.name!r}")
+        password = users.reset_password(db, user)
+    print(password)
+    print(
+        f"(one-time password for {args.name}; shown once: they choose their own at sign-in)",
+        file=sys.stderr,
+    )
+
+
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
     with _unit_of_work(settings, write=True) as db:
         _, secret = users.create_token(db, args.name, Role(args.role))
@@ -106,6 +169,26 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> None:
                 f"  Demo data: {created} simulated sessions, played live by the server "
                 "(marked SIMULATED everywhere)."
             )
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:
+    """Walk the audit trail's hash chain; say where it breaks, and fail, if it does."""
+    from backend.audit.service import verify
+
+    database = Database(settings.database_url)
+    try:
+        verdict = verify(database, batch=args.batch)
+    finally:
+        database.dispose()
+    if verdict.broken is not None:
+        print(
+            f"BROKEN at event {verdict.broken.id}: {verdict.broken.reason} "
+            f"({verdict.count} events before it hold)"
+        )
+        raise SystemExit(1)
+    # The last hash, noted somewhere else (a ticket, a printout), lets a later check show that
+    # the trail was not rewritten wholesale since.
+    print(f"OK: {verdict.count} audit events, chain intact; last hash {verdict.last_hash}")
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
@@ -149,12 +232,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        help="seconds a request's headers may take to arrive (VIGIL_HEADER_TIMEOUT_SECONDS)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        help="seconds a request's body may take to arrive (VIGIL_BODY_TIMEOUT_SECONDS)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     upgrade = db.add_parser("upgrade", help="apply migrations")
     upgrade.add_argument("--revision", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
+    backup = db.add_parser(
+        "backup", help="copy the SQLite database as of one moment, safe while Vigil runs"
+    )
+    backup.add_argument("file", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    backup.set_defaults(func=cmd_db_backup)
+    restore = db.add_parser(
+        "restore", help="replace the SQLite database with a backup (Vigil must be stopped)"
+    )
+    restore.add_argument("file", help="a backup made by 'vigil db backup'")
+    restore.set_defaults(func=cmd_db_restore)
 
     user = commands.add_parser("user", help="accounts").add_subparsers(dest="user", required=True)
     add = user.add_parser("add", help="create an account (password from a prompt or stdin)")
@@ -163,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name")
     add.set_defaults(func=cmd_user_add)
     user.add_parser("list", help="list accounts").set_defaults(func=cmd_user_list)
+    reset = user.add_parser(
+        "reset-password", help="give an account a one-time password (printed once)"
+    )
+    reset.add_argument("name")
+    reset.set_defaults(func=cmd_user_reset_password)
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="token", required=True
@@ -175,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     setup = commands.add_parser("setup", help="first-run set-up: admin account, optional demo data")
     setup.add_argument("--demo", action="store_true", help="add demo sessions if the ward is empty")
     setup.set_defaults(func=cmd_setup)
+
+    audit = commands.add_parser("audit", help="the access audit trail").add_subparsers(
+        dest="audit", required=True
+    )
+    verify = audit.add_parser("verify", help="check the audit trail's hash chain")
+    verify.add_argument("--batch", type=int, default=1000, help=argparse.SUPPRESS)
+    verify.set_defaults(func=cmd_audit_verify)
 
     simulate = commands.add_parser(
         "simulate", help="play a simulator scenario into a Vigil server over HTTP"

@@ -18,8 +18,20 @@ from backend.core.timeutil import utcnow
 from backend.sessions.models import InfusionSession
 from backend.simulation import service
 from backend.simulation.service import StartRequest
+from backend.sites import rules
+from backend.sites import service as sites
+from backend.sites.models import Chair, Room, Site
+from backend.sites.schemas import ChairCreate, RoomCreate, SiteCreate
 
 DEMO_ACTOR = Actor("user", 0, "demo", Role.ADMIN)
+
+
+DEMO_SITE = "Demo clinic"
+# The demo's rooms and their chairs, so the ward's site and room filter has something to do.
+DEMO_ROOMS = {
+    "Main room": ("Chair 1", "Chair 2", "Chair 3", "Chair 4"),
+    "Side room": ("Chair 5", "Chair 6"),
+}
 
 
 @dataclass(frozen=True)
@@ -51,13 +63,15 @@ def seed_demo(db: Session) -> int:
     The server picks the runs up when it starts (or at once, if it is already running)."""
     if db.scalar(select(func.count()).select_from(InfusionSession)):
         return 0
+    chair_ids = demo_chairs(db)
     for demo in DEMO_CHAIRS:
         request = StartRequest(
             scenario_name=demo.scenario,
             scenario_text=service.scenario_text(demo.scenario),
             scenario_field="scenario",
             patient={"weight_kg": demo.weight_kg},
-            chair=demo.chair,
+            chair=None,
+            chair_id=chair_ids[demo.chair],
             patient_name=demo.patient,
             seed=demo.seed,
             speed=1.0,
@@ -68,3 +82,27 @@ def seed_demo(db: Session) -> int:
         # to the start point, then goes on in real time.
         service.start(db, request, DEMO_ACTOR, utcnow(), owner=None)
     return len(DEMO_CHAIRS)
+
+
+def demo_chairs(db: Session) -> dict[str, int]:
+    """The demo clinic's site, rooms and chairs (those missing are added); chair ids by name."""
+    site = db.scalar(select(Site).where(Site.name_key == rules.name_key(DEMO_SITE)))
+    if site is None:
+        site = sites.create_site(db, SiteCreate(name=DEMO_SITE))
+    ids: dict[str, int] = {}
+    for room_name, chair_names in DEMO_ROOMS.items():
+        room = db.scalar(
+            select(Room).where(Room.site_id == site.id, Room.name_key == rules.name_key(room_name))
+        )
+        if room is None:
+            room = sites.create_room(db, site.id, RoomCreate(name=room_name))
+        for name in chair_names:
+            chair = db.scalar(
+                select(Chair).where(
+                    Chair.room_id == room.id, Chair.name_key == rules.name_key(name)
+                )
+            )
+            if chair is None:
+                chair = sites.create_chair(db, ChairCreate(room_id=room.id, name=name))
+            ids[name] = chair.id
+    return ids

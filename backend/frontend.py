@@ -91,9 +91,29 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def limits() -> FileResponse:
         return page("limits.html")
 
+    @pages.get("/accounts")
+    def accounts() -> FileResponse:
+        return page("accounts.html")
+
+    @pages.get("/password")
+    def password() -> FileResponse:
+        return page("password.html")
+
+    @pages.get("/sites")
+    def sites() -> FileResponse:
+        return page("sites.html")
+
     @pages.get("/trainer")
     def trainer() -> FileResponse:
         return page("trainer.html")
+
+    @pages.get("/audit")
+    def audit() -> FileResponse:
+        return page("audit.html")
+
+    @pages.get("/patients")
+    def patients() -> FileResponse:
+        return page("patients.html")
 
     @pages.get("/sessions/{session_id}")
     def session(session_id: int) -> FileResponse:
@@ -119,7 +139,8 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
             for path in frontend_dir.rglob("*")
             if path.suffix in {".js", ".css", ".svg"} and path.name != "sw.js"
         )
-        shell = ["/login", "/ward", "/limits", "/trainer", "/sessions/0", *files]
+        shell = ["/login", "/ward", "/limits", "/trainer", "/patients", "/accounts", "/password"]
+        shell += ["/sites", "/audit", "/sessions/0", *files]
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:

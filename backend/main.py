@@ -1,16 +1,20 @@
 """The app factory: `create_app(settings)` builds Vigil; lifespan opens the database and the bus."""
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocketState
 
 from backend import __version__
 from backend.alerts.limit_profiles import ensure_profiles
@@ -28,22 +32,30 @@ from backend.core.errors import (
 )
 from backend.core.headers import SecurityHeaders
 from backend.core.settings import Settings
+from backend.core.timeouts import BodyDeadline
+from backend.core.url_text import AddressText
 from backend.frontend import mount_frontend
 from backend.health.router import router as health_router
 from backend.patients.router import router as patients_router
 from backend.readings.router import router as readings_router
 from backend.reports.router import router as reports_router
 from backend.scores.router import router as scores_router
+from backend.sessions.access import refs_of
 from backend.sessions.router import router as sessions_router
 from backend.simulation.router import router as simulation_router
 from backend.simulation.runner import SimulationRunner
+from backend.sites.router import router as sites_router
 from backend.streaming.bus import EventBus
 from backend.streaming.events import Event
 from backend.streaming.outbox import install_outbox, last_sequence, load_events
 from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
 from backend.users.throttle import LoginThrottle
+from backend.views.audit import router as audit_router
+from backend.views.chairs import router as chairs_view_router
 from backend.views.router import router as views_router
+
+log = logging.getLogger(__name__)
 
 
 def _field(loc: tuple[object, ...] | list[object]) -> str:
@@ -95,12 +107,30 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
 
     @app.exception_handler(PoolTimeout)
-    @app.exception_handler(OperationalError)
-    async def database_wait_ran_out(_: Request, exc: Exception) -> JSONResponse:
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(conn: HTTPConnection, exc: Exception) -> JSONResponse | None:
+        # Busy, full or out of reach: 503 + Retry-After, so a device or the offline queue sends
+        # the same reading again later; any other database error is a bug and stays a 500.
         busy = overload_of(exc)
         if busy is None:
             raise exc
+        log.warning("answered 503: %s (%s)", busy.message, type(exc).__name__)
+        if isinstance(conn, WebSocket):
+            await _refuse_stream(conn, busy)
+            return None
         return _busy(busy)
+
+
+async def _refuse_stream(ws: WebSocket, exc: Overloaded) -> None:
+    """A stream the database cannot serve: its handshake answered 503 + Retry-After where the
+    server can send an HTTP answer, else closed with 1013 (Try Again Later)."""
+    if ws.client_state == WebSocketState.CONNECTING:
+        if "websocket.http.response" in ws.scope.get("extensions", {}):
+            await ws.send_denial_response(_busy(exc))
+            return
+        await ws.accept()
+    if ws.client_state == WebSocketState.CONNECTED:
+        await ws.close(code=1013, reason=exc.message[:120])
 
 
 def _busy(exc: Overloaded) -> JSONResponse:
@@ -116,8 +146,14 @@ def _check_schema(database: Database) -> int:
         with database.unit_of_work(write=False) as db:
             return last_sequence(db)
     except (OperationalError, ProgrammingError) as exc:
+        where = make_url(database.url).render_as_string(hide_password=True)
+        if (down := overload_of(exc)) is not None:
+            # Not a missing schema: say what is wrong, so no one migrates a healthy database.
+            raise RuntimeError(
+                f"the database at {where!r} is unavailable ({down.message}): {exc.orig}"
+            ) from exc
         raise RuntimeError(
-            f"the database at {database.url!r} has no Vigil schema; run 'vigil db upgrade' first"
+            f"the database at {where!r} has no Vigil schema; run 'vigil db upgrade' first"
         ) from exc
 
 
@@ -160,6 +196,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _seed_limit_profiles(database)
         app.state.database = database
         app.state.bus = bus
+
+        def session_kinds(ids: Collection[int]) -> dict[int, tuple[int, bool]]:
+            with database.unit_of_work(write=False) as db:
+                return {ref.id: (ref.patient_id, ref.simulated) for ref in refs_of(db, ids)}
+
+        app.state.session_kinds = session_kinds
         stop_ticker = asyncio.Event()
         ticker = asyncio.create_task(
             run_ticker(
@@ -198,6 +240,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Innermost of the middleware, yet before routing: a body over the cap never reaches
     # authentication or the JSON parser, and its 413 still gets the security headers.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outside the cap, so the cap's own reading of a chunked body is bounded in time too.
+    app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
+    app.add_middleware(AddressText)
     app.add_middleware(SecurityHeaders)
     # History pages are large and repetitive (a 4-hour session at 1 Hz is ~6 MB of JSON, mostly
     # nulls): compressed they shrink about tenfold. Small answers (a stored reading) are not
@@ -210,6 +255,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         tokens_router,
         patients_router,
+        sites_router,
+        chairs_view_router,
         views_router,
         sessions_router,
         readings_router,
@@ -217,6 +264,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
         alerts_router,
         simulation_router,
+        audit_router,
         stream_router,
     ):
         app.include_router(router)

@@ -1,12 +1,117 @@
 """Small helpers that read like the steps a clinic takes."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
 from fastapi.testclient import TestClient
 
+from backend.core.roles import Role
+from backend.sites.rules import name_key
+from tests.conftest import PASSWORD, ROLE_USERS
+
 Client = TestClient | httpx.Client
+
+# The site and room the tests' chairs are configured in.
+TEST_SITE, TEST_ROOM = "Test clinic", "Test room"
+
+
+@dataclass
+class _Server:
+    admin_cookies: dict[str, str]
+    room_id: int | None = None
+
+
+# One admin sign-in per server (database) for the run: signing in costs a password hash.
+_servers: dict[str, _Server] = {}
+
+
+def _server_key(client: Client) -> str:
+    if isinstance(client, TestClient):
+        return str(client.app.state.settings.database_url)  # type: ignore[attr-defined]
+    return str(client.base_url)
+
+
+@contextmanager
+def as_admin_of(client: Client) -> Iterator[Client]:
+    """An admin's client of the server `client` talks to (chairs are configured by admins)."""
+    key = _server_key(client)
+    admin: Client
+    if isinstance(client, TestClient):
+        admin = TestClient(client.app)
+    else:
+        admin = httpx.Client(base_url=client.base_url, timeout=10)
+    if key not in _servers:
+        response = admin.post(
+            "/api/auth/login",
+            json={"username": ROLE_USERS[Role.ADMIN], "password": PASSWORD},
+        )
+        assert response.status_code == 200, response.text
+        _servers[key] = _Server(dict(admin.cookies.items()))
+    for name, value in _servers[key].admin_cookies.items():
+        admin.cookies.set(name, value)
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+def tests_room(client: Client) -> int:
+    """The id of the room the tests' chairs are in (made through the admin API the first time)."""
+    with as_admin_of(client) as admin:
+        server = _servers[_server_key(client)]
+        if server.room_id is None:
+            server.room_id = _make_test_room(admin)
+        return server.room_id
+
+
+def _make_test_room(admin: Client) -> int:
+    sites = admin.get("/api/sites").json()
+    site = next((s for s in sites if name_key(s["name"]) == name_key(TEST_SITE)), None)
+    if site is None:
+        made = admin.post("/api/sites", json={"name": TEST_SITE})
+        assert made.status_code == 201, made.text
+        site = made.json()
+    room = next((r for r in site["rooms"] if r["name"] == TEST_ROOM), None)
+    if room is None:
+        made = admin.post(f"/api/sites/{site['id']}/rooms", json={"name": TEST_ROOM})
+        assert made.status_code == 201, made.text
+        room = made.json()
+    room_id: int = room["id"]
+    return room_id
+
+
+def chair_named(client: Client, name: str | None = None) -> int:
+    """The id of the tests' room's chair called `name` (a new one by default), added through
+    the admin API when the room has none by that name."""
+    room_id = tests_room(client)
+    with as_admin_of(client) as admin:
+        if name is None:  # a new chair: no need to look through the room's (many) chairs
+            return _add_chair(admin, room_id, f"Chair {uuid.uuid4().hex[:8]}")
+        return _configured(admin, room_id, name)
+
+
+def _add_chair(admin: Client, room_id: int, name: str) -> int:
+    made = admin.post("/api/chairs", json={"room_id": room_id, "name": name})
+    assert made.status_code == 201, made.text
+    chair_id: int = made.json()["id"]
+    return chair_id
+
+
+def _configured(admin: Client, room_id: int, name: str) -> int:
+    params: dict[str, str | int] = {"room_id": room_id, "include_retired": "true"}
+    chairs = admin.get("/api/chairs", params=params).json()
+    same = [c for c in chairs if name_key(c["name"]) == name_key(name)]
+    if same:
+        chair_id: int = same[0]["id"]
+        if not same[0]["active"]:  # retired by an earlier test: back in service
+            back = admin.patch(f"/api/chairs/{chair_id}", json={"active": True})
+            assert back.status_code == 200, back.text
+        return chair_id
+    return _add_chair(admin, room_id, name)
 
 
 def new_patient(client: Client, name: str = "Test Patient") -> dict[str, Any]:
@@ -18,11 +123,15 @@ def new_patient(client: Client, name: str = "Test Patient") -> dict[str, Any]:
     return body
 
 
-def new_session(client: Client, *, simulated: bool = False, **fields: Any) -> dict[str, Any]:
+def new_session(
+    client: Client, *, simulated: bool = False, chair: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """A session on a new patient, on the chair named `chair` (configured if it is not yet),
+    or on a chair of its own."""
     patient = new_patient(client)
     body = {
         "patient_id": patient["id"],
-        "chair": f"Chair {uuid.uuid4().hex[:6]}",
+        "chair_id": chair_named(client, chair),
         "drug": "ketamine",
         "route": "iv",
         "planned_dose_mg": 35,

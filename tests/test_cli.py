@@ -82,13 +82,48 @@ def test_user_add_refuses_a_short_password(
         run(["user", "add", "bo", "--role", "staff"], capsys, "short\n")
 
 
+def test_user_add_refuses_a_common_password_saying_why(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit, match="most commonly used passwords"):
+        run(["user", "add", "bo", "--role", "staff"], capsys, "Password-2024!\n")
+
+
+def test_setup_refuses_a_weak_admin_password_from_the_environment(
+    cli_database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "admin12345")
+    with pytest.raises(SystemExit, match="VIGIL_ADMIN_PASSWORD: the password must be at least 12"):
+        run(["setup"], capsys)
+
+
+def test_user_reset_password_prints_a_one_time_password_to_replace_at_sign_in(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(["user", "add", "ana", "--role", "admin"], capsys, "a-long-password\n")
+    one_time = run(["user", "reset-password", "ana"], capsys).strip()
+    assert len(one_time) == 19
+    with TestClient(create_app(Settings(database_url=cli_database, _env_file=None))) as client:
+        login = {"username": "ana", "password": one_time}
+        assert client.post("/api/auth/login", json=login).json()["must_change_password"] is True
+        assert client.get("/api/sessions").status_code == 403
+    with pytest.raises(SystemExit, match="no account named 'bo'"):
+        run(["user", "reset-password", "bo"], capsys)
+
+
 def test_token_create_prints_a_bearer_token_that_works(
     cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = run(["token", "create", "gateway", "--role", "staff"], capsys).strip()
     with TestClient(create_app(Settings(database_url=cli_database, _env_file=None))) as client:
         me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
-    assert me.json() == {"kind": "token", "name": "gateway", "role": "staff", "display_name": None}
+    assert me.json() | {"must_change_password": False} == {
+        "kind": "token",
+        "name": "gateway",
+        "role": "staff",
+        "display_name": None,
+        "must_change_password": False,
+    }
 
 
 def test_the_demo_ward_is_live_with_real_alarms_within_seconds_of_the_server_starting(

@@ -16,6 +16,7 @@ from simulators import load_packaged
 from simulators.gateway import Client, Gateway, reading_id
 from tests.api.test_alerts_timers import own_database
 from tests.conftest import LiveServer
+from tests.helpers import chair_named
 
 
 def test_the_gateway_keeps_readings_through_a_server_restart_and_stores_each_once(
@@ -49,6 +50,8 @@ def test_the_gateway_keeps_readings_through_a_server_restart_and_stores_each_onc
             sleep=sleep,
             monotonic=lambda: wall[0],
         )
+        with httpx.Client(base_url=server.url) as setup:
+            chair_named(setup, "Gateway chair")
         sid = gateway.create_session("Gateway chair", "Gateway patient")
         runner = threading.Thread(target=gateway.run, kwargs={"until_s": 15 * 60})
         runner.start()

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from pydantic import TypeAdapter
@@ -74,3 +75,98 @@ def test_stored_esketamine_observation_below_the_floor_is_raised_and_still_loads
             TypeAdapter(Discharge).validate_python(stored["discharge"]).minimum_for("esketamine")
             == 120
         )
+
+
+def _session_row(patient_id: int, chair: str, ended: bool) -> dict[str, object]:
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    return {
+        "patient_id": patient_id,
+        "chair": chair,
+        "drug": "ketamine",
+        "route": "iv",
+        "simulated": False,
+        "phase": "discharged" if ended else "baseline",
+        "phase_changed_at": at,
+        "created_at": at,
+        "created_by": "test",
+        "ended_at": at if ended else None,
+    }
+
+
+def test_todays_chair_names_become_one_chair_each_whatever_their_spelling(
+    tmp_path: Path,
+) -> None:
+    with empty_database(tmp_path) as url:
+        upgrade(url, "0010")
+        engine = create_engine(url)
+        meta = MetaData()
+        patients = Table("patients", meta, autoload_with=engine)
+        sessions = Table("infusion_sessions", meta, autoload_with=engine)
+        try:
+            with engine.begin() as conn:
+                for n in range(4):
+                    conn.execute(
+                        patients.insert().values(
+                            clinic_id=f"P{n}", display_name=f"P {n}", created_at=datetime.now(UTC)
+                        )
+                    )
+                pids = list(conn.execute(select(patients.c.id).order_by(patients.c.id)).scalars())
+                conn.execute(sessions.insert().values(_session_row(pids[0], "chair 7 ", True)))
+                conn.execute(sessions.insert().values(_session_row(pids[1], "Chair 7", False)))
+                conn.execute(sessions.insert().values(_session_row(pids[2], "Chair  10", True)))
+                conn.execute(sessions.insert().values(_session_row(pids[3], "Chair 2", False)))
+            upgrade(url, "0012")
+            meta = MetaData()
+            chairs = Table("chairs", meta, autoload_with=engine)
+            rooms = Table("rooms", meta, autoload_with=engine)
+            sites = Table("sites", meta, autoload_with=engine)
+            sessions = Table("infusion_sessions", meta, autoload_with=engine)
+            with engine.connect() as conn:
+                made = conn.execute(
+                    select(chairs.c.id, chairs.c.name).order_by(chairs.c.position)
+                ).all()
+                places = conn.execute(select(sites.c.name, rooms.c.name).join(rooms)).all()
+                on = dict(
+                    conn.execute(
+                        select(sessions.c.chair, sessions.c.chair_id).order_by(sessions.c.id)
+                    ).all()
+                )
+        finally:
+            engine.dispose()
+        # One chair per name however spelt, under its first-seen spelling tidied, in order.
+        assert [name for _, name in made] == ["Chair 2", "chair 7", "Chair 10"]
+        assert places == [("Clinic", "Main room")]
+        ids = {name: chair_id for chair_id, name in made}
+        # Every session is on its chair; its own text stays as the record's copy.
+        assert on == {
+            "chair 7 ": ids["chair 7"],
+            "Chair 7": ids["chair 7"],
+            "Chair  10": ids["Chair 10"],
+            "Chair 2": ids["Chair 2"],
+        }
+
+
+def test_two_open_sessions_that_would_share_a_chair_stop_the_upgrade_naming_them(
+    tmp_path: Path,
+) -> None:
+    with empty_database(tmp_path) as url:
+        upgrade(url, "0010")
+        engine = create_engine(url)
+        meta = MetaData()
+        patients = Table("patients", meta, autoload_with=engine)
+        sessions = Table("infusion_sessions", meta, autoload_with=engine)
+        try:
+            with engine.begin() as conn:
+                for n in range(2):
+                    conn.execute(
+                        patients.insert().values(
+                            clinic_id=f"P{n}", display_name=f"P {n}", created_at=datetime.now(UTC)
+                        )
+                    )
+                pids = list(conn.execute(select(patients.c.id).order_by(patients.c.id)).scalars())
+                conn.execute(sessions.insert().values(_session_row(pids[0], "chair 7 ", False)))
+                conn.execute(sessions.insert().values(_session_row(pids[1], "Chair 7", False)))
+            with pytest.raises(RuntimeError, match="would share one chair"):
+                upgrade(url, "0012")
+        finally:
+            engine.dispose()

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from backend.alerts import acknowledgement, limit_profiles, queries
 from backend.alerts.schemas import (
@@ -15,24 +15,30 @@ from backend.alerts.schemas import (
     ProfilePublic,
     SessionLimits,
 )
+from backend.audit import service as audit
 from backend.core.dependencies import SessionDep
 from backend.core.fields import RowId
+from backend.core.roles import Role
 from backend.core.timeutil import utcnow
 from backend.sessions import service as sessions
+from backend.sessions.access import SeenSession, SessionRef, record_change
 from backend.users.auth import AdminActor, CurrentActor, NurseActor, RecorderActor
 
 router = APIRouter(tags=["alerts"])
 
 
 @router.get("/api/alerts", summary="Open alarms of every session, highest priority first")
-def open_alerts(_: CurrentActor, db: SessionDep) -> list[AlertPublic]:
-    return [AlertPublic.of(row) for row in queries.list_open(db)]
+def open_alerts(actor: CurrentActor, db: SessionDep) -> list[AlertPublic]:
+    rows = queries.list_open(db)
+    if actor.role is Role.TRAINER:  # trainers see simulated sessions only (sessions/access.py)
+        rows = [row for row in rows if row.session.simulated]
+    return [AlertPublic.of(row) for row in rows]
 
 
 @router.get("/api/sessions/{session_id}/alerts", summary="A session's alarms: open, then history")
 def session_alerts(
     session_id: RowId,
-    _: CurrentActor,
+    _: SeenSession,
     db: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AlertPublic]:
@@ -44,9 +50,19 @@ def session_alerts(
     summary="Acknowledge an alarm, optionally noting the action taken",
 )
 def acknowledge(
-    alert_id: RowId, body: AcknowledgeIn, actor: RecorderActor, db: SessionDep
+    alert_id: RowId, body: AcknowledgeIn, actor: RecorderActor, request: Request, db: SessionDep
 ) -> AlertPublic:
-    return AlertPublic.of(acknowledgement.acknowledge(db, alert_id, actor, body.note, utcnow()))
+    row = acknowledgement.acknowledge(db, alert_id, actor, body.note, utcnow())
+    record_change(
+        db,
+        actor,
+        "alarm.acknowledge",
+        request,
+        SessionRef.of(row.session),
+        target=f"alert {row.id}",
+        detail={"condition": row.condition, "priority": row.priority, "note": body.note},
+    )
+    return AlertPublic.of(row)
 
 
 @router.get("/api/limits/profiles", summary="Limit profiles; the clinic default first")
@@ -55,25 +71,43 @@ def list_profiles(_: CurrentActor, db: SessionDep) -> list[ProfilePublic]:
 
 
 @router.post("/api/limits/profiles", status_code=201, summary="Add a named limit profile")
-def create_profile(body: ProfileIn, actor: AdminActor, db: SessionDep) -> ProfilePublic:
-    return ProfilePublic.model_validate(
-        limit_profiles.create_profile(db, body.name, body.limits, actor)
+def create_profile(
+    body: ProfileIn, actor: AdminActor, request: Request, db: SessionDep
+) -> ProfilePublic:
+    profile = limit_profiles.create_profile(db, body.name, body.limits, actor)
+    audit.record(
+        db,
+        actor,
+        "limits.profile_create",
+        request=request,
+        target=profile.name,
+        detail={"profile_id": profile.id},
     )
+    return ProfilePublic.model_validate(profile)
 
 
 @router.put("/api/limits/profiles/{profile_id}", summary="Change a profile's limits")
 def update_profile(
-    profile_id: RowId, body: ProfileIn, actor: AdminActor, db: SessionDep
+    profile_id: RowId, body: ProfileIn, actor: AdminActor, request: Request, db: SessionDep
 ) -> ProfilePublic:
     profile = limit_profiles.get_profile(db, profile_id)
     updated = limit_profiles.update_profile(
         db, profile, body.name, body.limits, actor, body.based_on
     )
+    # The values themselves, before and after, are in the profile's change log.
+    audit.record(
+        db,
+        actor,
+        "limits.change",
+        request=request,
+        target=updated.name,
+        detail={"profile_id": updated.id},
+    )
     return ProfilePublic.model_validate(updated)
 
 
 @router.get("/api/sessions/{session_id}/limits", summary="The limits in force for a session")
-def session_limits(session_id: RowId, _: CurrentActor, db: SessionDep) -> SessionLimits:
+def session_limits(session_id: RowId, _: SeenSession, db: SessionDep) -> SessionLimits:
     session = sessions.get_session(db, session_id)
     profile, overrides, effective = limit_profiles.session_limits(db, session)
     return SessionLimits(
@@ -92,16 +126,28 @@ def session_limits(session_id: RowId, _: CurrentActor, db: SessionDep) -> Sessio
     summary="Set this session's own limits, per phase and vital, over its profile",
 )
 def set_session_limits(
-    session_id: RowId, body: OverridesIn, actor: NurseActor, db: SessionDep
+    session_id: RowId,
+    body: OverridesIn,
+    actor: NurseActor,
+    ref: SeenSession,
+    request: Request,
+    db: SessionDep,
 ) -> SessionLimits:
     session = sessions.get_session(db, session_id, for_update=True)
     sessions.check_may_work_on(actor, session.simulated)
     limit_profiles.set_overrides(db, session, body.overrides, actor)
-    return session_limits(session_id, actor, db)
+    record_change(
+        db,
+        actor,
+        "limits.session_change",
+        request,
+        SessionRef.of(session),
+    )
+    return session_limits(session_id, ref, db)
 
 
 @router.get("/api/sessions/{session_id}/gate", summary="The pre-dose gate's advice for a session")
-def gate(session_id: RowId, _: CurrentActor, db: SessionDep) -> GateAdvice:
+def gate(session_id: RowId, _: SeenSession, db: SessionDep) -> GateAdvice:
     session = sessions.get_session(db, session_id)
     advice, baseline, limits = limit_profiles.gate_for(db, session)
     return GateAdvice(
@@ -118,7 +164,7 @@ def gate(session_id: RowId, _: CurrentActor, db: SessionDep) -> GateAdvice:
     summary="Who changed this session's limits, when, from what to what",
 )
 def session_limit_changes(
-    session_id: RowId, _: CurrentActor, db: SessionDep
+    session_id: RowId, _: SeenSession, db: SessionDep
 ) -> list[LimitChangePublic]:
     sessions.get_session(db, session_id)
     return [

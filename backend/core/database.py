@@ -9,6 +9,7 @@ Every wait here is bounded (a turn, the write lock, a connection, a PostgreSQL r
 """
 
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
@@ -18,7 +19,7 @@ from typing import Any, ClassVar
 import anyio
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -132,16 +133,63 @@ def create_db_engine(url: str, *, wait: float = 10.0, pool_size: int = 16, **kwa
     return engine
 
 
+# PostgreSQL's SQLSTATEs for a server that cannot take the request now: out of disk (53100),
+# memory (53200) or connections (53300), shutting down or restarting (57P01-57P03), and the
+# connection exception class (08...). Each passes; none is the request's fault.
+PG_RESOURCES = {"53000", "53100", "53200", "53300", "53400"}
+PG_SHUTTING_DOWN = {"57P01", "57P02", "57P03"}
+PG_DISK_FULL = "53100"
+# Waits that ran out or collided: a lock not granted in time, a deadlock or serialization failure
+# (PostgreSQL rolled one side back), a statement cancelled by its timeout. Retrying succeeds.
+PG_BUSY = {PG_LOCK_NOT_AVAILABLE, "40001", "40P01", "57014"}
+# SQLite says these in its error text (the codes are not exposed by every Python version).
+SQLITE_FULL = ("database or disk is full",)
+SQLITE_UNREACHABLE = (
+    "unable to open database file",
+    "disk i/o error",
+    "attempt to write a readonly database",
+    "database is locked",
+    "database table is locked",
+)
+FULL_RETRY_SECONDS = 30
+DOWN_RETRY_SECONDS = 5
+
+
 def overload_of(exc: BaseException) -> Overloaded | None:
-    """The `Overloaded` a database error amounts to, when it is a bounded wait that ran out."""
+    """The `Overloaded` (503 + Retry-After) a database error amounts to, when it is the database
+    being busy, full or out of reach rather than the request being wrong; else None."""
     if isinstance(exc, Overloaded):
         return exc
     if isinstance(exc, PoolTimeout):
         return Overloaded("every database connection stayed in use; try again shortly")
-    if isinstance(exc, OperationalError):
-        code = getattr(exc.orig, "sqlstate", None)
-        if code == PG_LOCK_NOT_AVAILABLE or "database is locked" in str(exc.orig):
-            return Overloaded("the database stayed busy with other writes; try again shortly")
+    if not isinstance(exc, DBAPIError):
+        return None
+    code = getattr(exc.orig, "sqlstate", None)
+    text = str(exc.orig).lower()
+    if code in PG_BUSY or "database is locked" in text:
+        return Overloaded("the database stayed busy with other writes; try again shortly")
+    if code == PG_DISK_FULL or any(s in text for s in SQLITE_FULL):
+        return Overloaded(
+            "the database's disk is full: nothing can be stored until IT frees space",
+            retry_after=FULL_RETRY_SECONDS,
+            full=True,
+        )
+    if code == "53300":
+        return Overloaded(
+            "the database server has no connection free; try again shortly",
+            retry_after=DOWN_RETRY_SECONDS,
+        )
+    unreachable = (
+        exc.connection_invalidated
+        or (code is not None and (code in PG_RESOURCES | PG_SHUTTING_DOWN or code[:2] == "08"))
+        # psycopg reports a server it could not reach at all (refused, reset) without a code.
+        or (code is None and isinstance(exc, OperationalError) and exc.orig.__module__ != "sqlite3")
+        or any(s in text for s in SQLITE_UNREACHABLE)
+    )
+    if unreachable:
+        return Overloaded(
+            "the database cannot be reached; try again shortly", retry_after=DOWN_RETRY_SECONDS
+        )
     return None
 
 
@@ -202,6 +250,8 @@ class Database:
         self.write_sessions = sessionmaker(
             self.engine.execution_options(vigil_writes=True), expire_on_commit=False
         )
+        # When a write last failed for want of disk, until a write succeeds again (monotonic).
+        self.full_since: float | None = None
         self._best_effort_sessions = sessionmaker(
             self.engine.execution_options(vigil_writes=True, vigil_wait=BEST_EFFORT_WAIT_SECONDS),
             expire_on_commit=False,
@@ -225,9 +275,19 @@ class Database:
             try:
                 yield session
                 session.commit()
-            except BaseException:
+            except BaseException as exc:
                 session.rollback()
+                if (busy := overload_of(exc)) is not None and busy.full:
+                    self.full_since = time.monotonic()
                 raise
+            if write:
+                self.full_since = None
+
+    def disk_full(self, within: float = FULL_RETRY_SECONDS) -> bool:
+        """Whether a write failed for want of disk in the last `within` seconds and none has
+        succeeded since (reads still work on a full disk, so a read cannot tell)."""
+        since = self.full_since
+        return since is not None and time.monotonic() - since < within
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -45,9 +45,10 @@ class Overloaded(DomainError):
 
     status_code = 503
 
-    def __init__(self, message: str, retry_after: int = 2) -> None:
+    def __init__(self, message: str, retry_after: int = 2, *, full: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.full = full  # out of disk: reads still work, so the health check must be told
 
 
 # A refused value is repeated in its 422 so a person sees what was sent: a few hundred

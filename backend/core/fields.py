@@ -57,23 +57,44 @@ Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
 def unencodable(value: object) -> str | None:
-    """The first string in `value` (searched through lists and dicts) that is not Unicode text:
-    a lone surrogate such as "\\ud800", which Python's json accepts but UTF-8 cannot hold."""
+    """The first string in `value` (searched through lists and dicts, keys included) that is
+    not storable text: one holding a NUL character, which PostgreSQL cannot store in any text
+    column (and C code reading SQLite's text stops at), or a lone surrogate such as "\\ud800",
+    which Python's json accepts but UTF-8 cannot hold."""
     if isinstance(value, str):
         return _bad_text(value)
     if not isinstance(value, list | tuple | dict):
         return None
     try:
-        # One pass in C over a whole batch; the walk below only runs to name the culprit.
-        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        # One pass in C over a whole batch; the walk below only runs to name the culprit. json
+        # writes NUL as the escape \\u0000, so its absence from the text rules NUL out.
+        dumped = json.dumps(value, ensure_ascii=False, default=str)
+        dumped.encode("utf-8")
     except UnicodeEncodeError:
         return _search(value, 0)
     except (RecursionError, ValueError, TypeError):
-        pass  # nesting deeper than any Vigil body: it fails its field's type anyway
-    return None
+        return None  # nesting deeper than any Vigil body: it fails its field's type anyway
+    return _search(value, 0) if "\\u0000" in dumped else None
+
+
+def text_error(bad: str) -> tuple[str, str, dict[str, str]]:
+    """The pydantic error (type, message template, context) for a string `unencodable` found."""
+    if "\x00" in bad:
+        return (
+            "string_nul",
+            "contains a NUL character (\\x00 at position {position}): not text Vigil can store",
+            {"position": str(bad.index("\x00"))},
+        )
+    return (
+        "string_unicode",
+        "contains {found}, an unpaired surrogate: not valid Unicode text",
+        {"found": ascii(next(c for c in bad if 0xD800 <= ord(c) <= 0xDFFF))},
+    )
 
 
 def _bad_text(value: str) -> str | None:
+    if "\x00" in value:
+        return value
     if value.isascii():
         return None
     try:

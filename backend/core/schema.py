@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
-from backend.core.fields import unencodable
+from backend.core.fields import text_error, unencodable
 
 
 class Schema(BaseModel):
@@ -16,12 +16,8 @@ class Schema(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _text_only(cls, value: Any) -> Any:
-        # JSON's "\ud800" is a lone surrogate: not text. PostgreSQL, SQLite's UTF-8 and every
-        # JSON answer would fail on it later, as a 500; refused here, the error names the field.
+        # JSON's "\ud800" is a lone surrogate: not text; "\u0000" is NUL, which PostgreSQL
+        # cannot store. Either would fail later, as a 500; refused here, the error names the field.
         if (bad := unencodable(value)) is not None:
-            raise PydanticCustomError(
-                "string_unicode",
-                "contains {found}, an unpaired surrogate: not valid Unicode text",
-                {"found": ascii(next(c for c in bad if 0xD800 <= ord(c) <= 0xDFFF))},
-            )
+            raise PydanticCustomError(*text_error(bad))
         return value

@@ -99,6 +99,26 @@ class Settings(BaseSettings):
             "answered 503 with Retry-After"
         ),
     )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request's headers must arrive within this long of its first byte; a "
+        "client that stalls mid-headers is answered 408 and disconnected",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request's body must arrive whole within this long of the request's "
+        "start (a full batch takes well under a second); a trickling client gets 408",
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle connection between requests is closed after this"
+    )
+    max_connections: int | None = Field(
+        default=1000,
+        ge=10,
+        description="Connections and requests served at once; beyond it new ones get 503",
+    )
     stream_queue_size: int = Field(default=1000, ge=10)
     # Short enough that a browser notices a link gone silent (three missed heartbeats) within
     # seconds and raises its "connection lost" technical alarm.

@@ -4,7 +4,7 @@ vitals catalogue."""
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from backend import flows
 from backend.core.dependencies import SessionDep, SettingsDep
@@ -25,6 +25,7 @@ from backend.readings.schemas import (
     VitalSpecPublic,
 )
 from backend.readings.vitals import CONSCIOUSNESS_LEVELS, SEDATION_LEVELS, VITALS
+from backend.sessions.access import SeenSession, ViewedReadings, record_change
 from backend.users.auth import CurrentActor, PersonActor, RecorderActor
 
 router = APIRouter(tags=["readings"])
@@ -46,6 +47,7 @@ def post_reading(
     body: ReadingIn,
     response: Response,
     actor: RecorderActor,
+    _: SeenSession,
     db: SessionDep,
     settings: SettingsDep,
 ) -> ReadingPublic:
@@ -70,6 +72,7 @@ def post_batch(
     session_id: RowId,
     body: ReadingBatchIn,
     actor: RecorderActor,
+    _: SeenSession,
     db: SessionDep,
     settings: SettingsDep,
 ) -> list[ReadingPublic]:
@@ -90,7 +93,7 @@ def post_batch(
 )
 def list_readings(
     session_id: RowId,
-    _: CurrentActor,
+    _: ViewedReadings,
     db: SessionDep,
     since: Annotated[Moment | None, Query(description="taken_at ≥ this")] = None,
     until: Annotated[Moment | None, Query(description="taken_at < this")] = None,
@@ -111,7 +114,7 @@ def list_readings(
 )
 def reading_trend(
     session_id: RowId,
-    _: CurrentActor,
+    _: ViewedReadings,
     db: SessionDep,
     since: Annotated[Moment, Query(description="taken_at ≥ this; at most 24 h ago")],
     bucket_seconds: Annotated[int, Query(ge=5, le=300)] = 15,
@@ -136,9 +139,20 @@ def mark_entered_in_error(
     body: EnteredInErrorIn,
     actor: RecorderActor,
     _: PersonActor,
+    ref: SeenSession,
+    request: Request,
     db: SessionDep,
 ) -> ReadingPublic:
     reading = flows.mark_entered_in_error(db, session_id, reading_id, body.reason, actor)
+    record_change(
+        db,
+        actor,
+        "reading.entered_in_error",
+        request,
+        ref,
+        target=reading_id,
+        detail={"reason": body.reason[:500]},
+    )
     return ReadingPublic.model_validate(reading)
 
 

@@ -1,11 +1,13 @@
-"""The session record: GET it as an HTML report, as a PDF, or its readings as CSV."""
+"""The session record: GET it as an HTML report, as a PDF, or its readings as CSV.
+
+Each is put on the audit trail once it is made and before it is sent (a real session's only)."""
 
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 
-from backend.core.dependencies import SessionDep, SettingsDep
+from backend.core.dependencies import DatabaseDep, SessionDep, SettingsDep
 from backend.core.fields import RowId
 from backend.core.settings import Settings
 from backend.core.timeutil import utcnow
@@ -14,6 +16,7 @@ from backend.reports.html import render_html
 from backend.reports.pdf import PdfUnavailable, render_pdf
 from backend.reports.record import SessionRecord
 from backend.reports.service import load_record
+from backend.sessions.access import SeenSession, record_view
 from backend.users.auth import PersonActor
 
 router = APIRouter(prefix="/api/sessions", tags=["reports"])
@@ -43,10 +46,17 @@ def _filename(record: SessionRecord, extension: str) -> str:
     summary="The session record as a printable HTML page",
 )
 def session_report(
-    session_id: RowId, _: PersonActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId,
+    actor: PersonActor,
+    ref: SeenSession,
+    request: Request,
+    database: DatabaseDep,
+    db: SessionDep,
+    settings: SettingsDep,
 ) -> HTMLResponse:
     zone = settings.clinic_zone
     html = render_html(_record(db, settings, session_id), zone)
+    record_view(database, actor, "record.view", request, ref)
     return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
 
 
@@ -60,7 +70,13 @@ def session_report(
     },
 )
 def session_report_pdf(
-    session_id: RowId, _: PersonActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId,
+    actor: PersonActor,
+    ref: SeenSession,
+    request: Request,
+    database: DatabaseDep,
+    db: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     zone = settings.clinic_zone
     record = _record(db, settings, session_id)
@@ -68,6 +84,7 @@ def session_report_pdf(
         pdf = render_pdf(render_html(record, zone, for_pdf=True))
     except PdfUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    record_view(database, actor, "report.pdf", request, ref)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -82,11 +99,19 @@ def session_report_pdf(
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def session_readings_csv(
-    session_id: RowId, _: PersonActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId,
+    actor: PersonActor,
+    ref: SeenSession,
+    request: Request,
+    database: DatabaseDep,
+    db: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     record = _record(db, settings, session_id)
+    body = readings_csv(record)
+    record_view(database, actor, "report.csv", request, ref)
     return Response(
-        readings_csv(record),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_filename(record, "csv")}"'},
     )

@@ -9,8 +9,8 @@ from backend.core.fields import RowId
 from backend.core.timeutil import utcnow
 from backend.scores.schemas import News2Public
 from backend.scores.service import news2_for
+from backend.sessions.access import SeenSession
 from backend.sessions.service import get_session
-from backend.users.auth import CurrentActor
 
 router = APIRouter(tags=["scores"])
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["scores"])
     summary="The session's NEWS2: total and band from a complete recent set, or what is missing",
 )
 def session_news2(
-    session_id: RowId, _: CurrentActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId, _: SeenSession, db: SessionDep, settings: SettingsDep
 ) -> News2Public:
     session = get_session(db, session_id)
     max_age = timedelta(minutes=settings.news2_max_age_minutes)

@@ -8,24 +8,34 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.database import Base
 from backend.patients.models import Patient
+from backend.sites.models import Chair
 
 
 class InfusionSession(Base):
     __tablename__ = "infusion_sessions"
-    # One open session per chair, enforced by the database so two nurses starting sessions on the
-    # same chair at the same moment cannot both succeed.
+    # One open session per chair, and one real open session per patient, enforced by the
+    # database so two nurses starting sessions at the same moment cannot both succeed.
     __table_args__ = (
         Index(
             "uq_infusion_sessions_open_chair",
-            "chair",
+            "chair_id",
             unique=True,
             sqlite_where=text("ended_at IS NULL"),
             postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index(
+            "uq_infusion_sessions_open_patient",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL AND NOT simulated"),
+            postgresql_where=text("ended_at IS NULL AND NOT simulated"),
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    chair_id: Mapped[int] = mapped_column(ForeignKey("chairs.id"), index=True)
+    # The chair's name when the session was held: the record's own copy, kept if it is renamed.
     chair: Mapped[str] = mapped_column(String(32))
     drug: Mapped[str] = mapped_column(String(16))
     route: Mapped[str] = mapped_column(String(16))
@@ -54,9 +64,29 @@ class InfusionSession(Base):
     spo2_scale: Mapped[int] = mapped_column(server_default=text("1"), default=1)
 
     patient: Mapped[Patient] = relationship(lazy="raise")
+    # Not lazy="raise": every view of a session shows its room and site, so the place loads
+    # itself wherever a session is described (backend/sessions/service.py preloads it).
+    chair_ref: Mapped[Chair] = relationship()
     phase_changes: Mapped[list["PhaseChange"]] = relationship(
         lazy="raise", order_by="PhaseChange.id"
     )
+
+    # Where the session is held, for its JSON: the chair's room and site as they are now.
+    @property
+    def room_id(self) -> int:
+        return self.chair_ref.room_id
+
+    @property
+    def room(self) -> str:
+        return self.chair_ref.room.name
+
+    @property
+    def site_id(self) -> int:
+        return self.chair_ref.room.site_id
+
+    @property
+    def site(self) -> str:
+        return self.chair_ref.room.site.name
 
 
 class PhaseChange(Base):

@@ -5,7 +5,7 @@ from datetime import timedelta, tzinfo
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from backend import flows
 from backend.core.dependencies import SessionDep, SettingsDep
@@ -13,6 +13,7 @@ from backend.core.errors import InvalidInput
 from backend.core.fields import Moment, RowId
 from backend.core.timeutil import utcnow
 from backend.sessions import checklists
+from backend.sessions.access import SeenSession, SessionRef, record_change
 from backend.sessions.phases import Phase
 from backend.sessions.schemas import (
     ChecklistItemPublic,
@@ -21,14 +22,25 @@ from backend.sessions.schemas import (
     SessionCreate,
     SessionPublic,
 )
-from backend.users.auth import CurrentActor, PhaseActor, RecorderActor
+from backend.users.auth import PhaseActor, RecorderActor
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 
 @router.post("", status_code=201, summary="Start a session (in the baseline phase)")
-def create_session(body: SessionCreate, actor: RecorderActor, db: SessionDep) -> SessionPublic:
-    return SessionPublic.model_validate(flows.start_session(db, body, actor))
+def create_session(
+    body: SessionCreate, actor: RecorderActor, request: Request, db: SessionDep
+) -> SessionPublic:
+    session = flows.start_session(db, body, actor)
+    record_change(
+        db,
+        actor,
+        "session.start",
+        request,
+        SessionRef.of(session),
+        target=session.chair,
+    )
+    return SessionPublic.model_validate(session)
 
 
 @router.post(
@@ -42,7 +54,13 @@ def create_session(body: SessionCreate, actor: RecorderActor, db: SessionDep) ->
     },
 )
 def change_phase(
-    session_id: RowId, body: PhaseChangeIn, actor: PhaseActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId,
+    body: PhaseChangeIn,
+    actor: PhaseActor,
+    ref: SeenSession,
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
 ) -> SessionPublic:
     session = flows.change_phase(
         db,
@@ -52,6 +70,32 @@ def change_phase(
         future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
         tz=settings.clinic_zone,
     )
+    change = session.phase_changes[-1]
+    record_change(
+        db,
+        actor,
+        "session.phase",
+        request,
+        ref,
+        detail={"from": change.from_phase, "to": change.to_phase, "at": change.at.isoformat()},
+    )
+    # Going on against the record's advice is a decision of its own, found by its own name
+    # (kept only when the record did advise against it, as on the phase change itself).
+    kept = change.checklist or {}
+    for action, key, override in (
+        ("gate.override", "gate_override", body.override_gate),
+        ("alarm.override", "alarm_override", body.override_alarms),
+    ):
+        if override is not None and key in kept:
+            record_change(
+                db,
+                actor,
+                action,
+                request,
+                ref,
+                target=override.by,
+                detail={"reason": override.reason[:500], "to": change.to_phase},
+            )
     return SessionPublic.model_validate(session)
 
 
@@ -68,7 +112,7 @@ def _zone(name: str) -> tzinfo:
 )
 def get_checklist(
     session_id: RowId,
-    _: CurrentActor,
+    _: SeenSession,
     db: SessionDep,
     settings: SettingsDep,
     to: Annotated[Phase, Query(description="The phase to move to")],

@@ -37,7 +37,14 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 class SessionCreate(Schema):
     patient_id: RowId
-    chair: Chair = Field(description="Chair or bay label as the clinic names it, e.g. 'Chair 3'")
+    chair_id: RowId | None = Field(
+        default=None, description="The configured chair (GET /api/chairs lists them); preferred"
+    )
+    chair: Chair | None = Field(
+        default=None,
+        description="Or a configured chair's name, however spelt ('chair 3 ' is 'Chair 3'); a "
+        "name held by chairs in several rooms needs chair_id",
+    )
     drug: Drug
     route: Route
     planned_dose_mg: float | None = Field(default=None, gt=0, le=2000)
@@ -164,7 +171,12 @@ class PhaseChangePublic(Schema):
 class SessionPublic(Schema):
     id: int
     patient: PatientPublic
-    chair: str
+    chair_id: int
+    chair: str = Field(description="The chair's name when the session started (the record's copy)")
+    room_id: int
+    room: str
+    site_id: int
+    site: str
     drug: Drug
     route: Route
     planned_dose_mg: float | None

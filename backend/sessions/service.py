@@ -26,6 +26,8 @@ from backend.sessions.schemas import (
     SessionPublic,
     SessionStatus,
 )
+from backend.sites import service as sites
+from backend.sites.models import Chair, Room
 from backend.streaming.outbox import record_event
 from backend.users import service as users
 
@@ -33,7 +35,11 @@ ACTIVE_PHASES = tuple(p.value for p in Phase if p not in ENDED)
 
 
 def _loaded() -> tuple[ExecutableOption, ...]:
-    return (selectinload(InfusionSession.patient), selectinload(InfusionSession.phase_changes))
+    return (
+        selectinload(InfusionSession.patient),
+        selectinload(InfusionSession.phase_changes),
+        selectinload(InfusionSession.chair_ref),
+    )
 
 
 def check_may_start(actor: Actor, simulated: bool) -> None:
@@ -63,23 +69,28 @@ def create_session(
         raise InvalidInput(
             ("body", "limit_profile_id"), "no limit profile with this id", body.limit_profile_id
         )
-    busy = db.scalar(
-        select(InfusionSession.id).where(
-            InfusionSession.chair == body.chair, InfusionSession.phase.in_(ACTIVE_PHASES)
-        )
-    )
-    if busy is not None:
-        raise Conflict(f"{body.chair} already has an active session (#{busy}); end it first")
+    chair = sites.resolve(db, body.chair_id, body.chair)
+    _refuse_taken(db, chair, body.simulated)
+    if not body.simulated:
+        _refuse_second_session(db, patient.id, patient.display_name)
     now = utcnow()
     session = InfusionSession(
-        **body.model_dump(),
+        **body.model_dump(exclude={"chair", "chair_id"}),
+        chair_id=chair.id,
+        chair=chair.name,
         phase=Phase.BASELINE.value,
         phase_changed_at=now,
         created_at=now,
         created_by=actor.label,
     )
     session.patient = patient
-    add_unique(db, session, f"{body.chair} already has an active session; end it first")
+    # The indexes hold when two start at once: one chair, one real patient, one open session.
+    add_unique(
+        db,
+        session,
+        f"{chair.name} already has an active session, or the patient is on another chair; "
+        "end it first",
+    )
     db.add(
         PhaseChange(
             session_id=session.id,
@@ -96,6 +107,57 @@ def create_session(
     return loaded
 
 
+def open_on_chairs(db: Session) -> dict[int, tuple[int, bool]]:
+    """Each chair with an open session: the session's id and whether it is simulated."""
+    rows = db.execute(
+        select(InfusionSession.chair_id, InfusionSession.id, InfusionSession.simulated).where(
+            InfusionSession.ended_at.is_(None)
+        )
+    )
+    return {chair_id: (session_id, simulated) for chair_id, session_id, simulated in rows}
+
+
+def _refuse_taken(db: Session, chair: Chair, simulated: bool) -> None:
+    """One open session per chair, each refusal saying what holds the chair: a drill never
+    takes a patient's chair, and a patient's session is told how to free one a drill holds."""
+    held = db.execute(
+        select(InfusionSession.id, InfusionSession.simulated).where(
+            InfusionSession.chair_id == chair.id, InfusionSession.ended_at.is_(None)
+        )
+    ).first()
+    if held is None:
+        return
+    busy_id, busy_simulated = held
+    if simulated and not busy_simulated:
+        raise Conflict(
+            f"a patient is on {chair.name} ({chair.place}): a simulated session never takes a "
+            "patient's chair; choose a free one"
+        )
+    if not simulated and busy_simulated:
+        raise Conflict(
+            f"{chair.name} is running a drill (simulated session #{busy_id}), not a patient: "
+            "stop the drill (Stop on the trainer console, or Stop early on its session page) "
+            "to free the chair, or choose a free one"
+        )
+    raise Conflict(f"{chair.name} already has an active session (#{busy_id}); end it first")
+
+
+def _refuse_second_session(db: Session, patient_id: int, name: str) -> None:
+    """One real open session per patient: a patient sits in one chair."""
+    held = db.execute(
+        select(InfusionSession.id, InfusionSession.chair).where(
+            InfusionSession.patient_id == patient_id,
+            InfusionSession.ended_at.is_(None),
+            InfusionSession.simulated.is_(False),
+        )
+    ).first()
+    if held is not None:
+        raise Conflict(
+            f"{name} already has an open session on {held.chair} (#{held.id}); "
+            "end it before starting another"
+        )
+
+
 def get_session(db: Session, session_id: int, *, for_update: bool = False) -> InfusionSession:
     query = select(InfusionSession).where(InfusionSession.id == session_id).options(*_loaded())
     if for_update:
@@ -107,9 +169,22 @@ def get_session(db: Session, session_id: int, *, for_update: bool = False) -> In
 
 
 def list_sessions(
-    db: Session, status: SessionStatus, limit: int, simulated: bool | None = None
+    db: Session,
+    status: SessionStatus,
+    limit: int,
+    simulated: bool | None = None,
+    *,
+    site_id: int | None = None,
+    room_id: int | None = None,
 ) -> list[InfusionSession]:
     query = select(InfusionSession).options(*_loaded())
+    if site_id is not None or room_id is not None:
+        # Where the chair is now: a chair moved to another room takes its session along.
+        query = query.join(Chair, Chair.id == InfusionSession.chair_id).join(Room)
+        if site_id is not None:
+            query = query.where(Room.site_id == site_id)
+        if room_id is not None:
+            query = query.where(Chair.room_id == room_id)
     if simulated is not None:
         query = query.where(InfusionSession.simulated.is_(simulated))
     if status is SessionStatus.ACTIVE:

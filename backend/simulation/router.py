@@ -147,6 +147,7 @@ async def start_simulation(
         scenario_field="scenario" if body.scenario else "scenario_toml",
         patient=body.patient.given() if body.patient else None,
         chair=body.chair,
+        chair_id=body.chair_id,
         patient_name=body.patient_name,
         seed=body.seed,
         speed=body.speed,

@@ -21,7 +21,12 @@ class SimulationStart(Schema):
         default=None,
         description="Or a scenario of your own, as the text of a scenario file (TOML)",
     )
-    chair: Chair
+    chair_id: RowId | None = Field(
+        default=None, description="The configured chair (GET /api/chairs lists them); preferred"
+    )
+    chair: Chair | None = Field(
+        default=None, description="Or a configured chair's name, however spelt"
+    )
     patient_name: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
         | None

@@ -98,7 +98,8 @@ class StartRequest:
     scenario_text: str
     scenario_field: str  # the request field the scenario came in, for errors
     patient: dict[str, Any] | None  # chosen characteristics; the rest drawn from the seed
-    chair: str
+    chair: str | None  # a configured chair's name, or
+    chair_id: int | None  # its id (preferred)
     patient_name: str | None
     seed: int | None
     speed: float
@@ -134,12 +135,15 @@ def start(
     patient = Patient(
         clinic_id=f"SIM-{secrets.token_hex(4).upper()}",
         display_name=request.patient_name or f"Sim: {scenario.title}"[:120],
+        simulated=True,
         created_at=now,
+        created_by=actor.label,
     )
     db.add(patient)
     db.flush()
     body = SessionCreate(
         patient_id=patient.id,
+        chair_id=request.chair_id,
         chair=request.chair,
         drug=drug,
         route=route,

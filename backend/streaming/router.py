@@ -8,9 +8,13 @@ Protocol (server → client, JSON text frames):
   {"type": "heartbeat", "cursor": "42"}  sent when idle, so a browser can tell a dead link
   {"type": "reset", "cursor": "42"}      the given cursor is unknown here: reload, then go on
 With `session_id`, a client gets that session's events plus every alarm change on the ward.
+Trainers see simulated sessions only: a trainer's stream carries no event of a real session,
+and a trainer asking for a real session's stream is closed with 4403. A real session's stream
+opened by anyone else is a view of it, put on the audit trail.
 Close codes: 4401 not signed in, or the credential the stream was opened with stopped being valid
 (token revoked, signed out, account disabled, sign-in idle too long: go to sign-in, do not retry);
-4400 bad cursor; 4408 fell behind or stopped reading (reconnect with the cursor).
+4403 not allowed to see that session; 4400 bad cursor; 4408 fell behind or stopped reading
+(reconnect with the cursor).
 Dead peers: uvicorn pings every 20 s and drops a peer that does not answer within 20 s; a message
 the peer does not accept within `stream_send_timeout_seconds` closes the stream with 4408.
 """
@@ -19,16 +23,18 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from backend.audit import service as audit
 from backend.core.actor import Actor
 from backend.core.database import Database
 from backend.core.dependencies import origin_allowed
 from backend.core.fields import RowId
+from backend.core.roles import Role
 from backend.core.security import digest
 from backend.core.settings import Settings
 from backend.streaming.bus import EventBus, Subscription
@@ -47,6 +53,12 @@ BACKFILL_CHUNK = 500
 CREDENTIAL_CHECK_SECONDS = 3.0
 SIGNED_OUT = (4401, "your sign-in ended (signed out, revoked, disabled or idle): sign in again")
 STALLED = (4408, "too slow to receive; reconnect with your cursor")
+TRAINERS_REFUSED = (4403, "trainers see simulated sessions only")
+
+# Sessions by id -> (patient id, simulated), for the ids that exist. The sessions domain answers
+# it (backend/main.py hands it over): sessions import the stream's outbox, so the stream cannot
+# import them back.
+SessionKinds = Callable[[Collection[int]], dict[int, tuple[int, bool]]]
 
 
 def _last_sequence(database: Database) -> int:
@@ -105,17 +117,61 @@ async def stream(ws: WebSocket, session_id: RowId | None = None, after: str | No
         await ws.close(code=4400, reason="after must be a cursor this server sent")
         return
 
+    kinds: SessionKinds = ws.app.state.session_kinds
+    if session_id is not None:
+        found = (await run_in_threadpool(kinds, [session_id])).get(session_id)
+        if found is not None and not found[1]:
+            if actor.role is Role.TRAINER:
+                await _close(ws, *TRAINERS_REFUSED, settings)
+                return
+            await run_in_threadpool(_record_view, database, actor, ws, session_id, found[0])
+
     watch = credential_watch(ws.app)
     watched = watch.watch(_credential(ws, actor))
     sub = bus.subscribe(session_id)
     try:
-        code, reason = await _serve(ws, sub, watched, resume_after, database, settings)
+        send = _sender(ws, settings)
+        if actor.role is Role.TRAINER:
+            send = _simulated_only(send, kinds)
+        code, reason = await _serve(ws, send, sub, watched, resume_after, database, settings)
     except WebSocketDisconnect:
         return
     finally:
         bus.unsubscribe(sub)
         watch.forget(watched)
     await _close(ws, code, reason, settings)
+
+
+def _record_view(
+    database: Database, actor: Actor, ws: WebSocket, session_id: int, patient_id: int
+) -> None:
+    audit.record_apart(
+        database,
+        actor,
+        "session.view",
+        request=ws,
+        patient_id=patient_id,
+        session_id=session_id,
+        detail={"via": "stream"},
+    )
+
+
+def _simulated_only(send: "Send", kinds: SessionKinds) -> "Send":
+    """A trainer's sender: events of real sessions are dropped, whatever the subscription (the
+    ward's stream carries every chair; a session's, every chair's alarms)."""
+    simulated: dict[int, bool] = {}  # a session never changes kind: asked once per stream
+
+    async def send_simulated(message: dict[str, object]) -> None:
+        sid = message.get("session_id") if message.get("type") == "event" else None
+        if isinstance(sid, int):
+            if sid not in simulated:
+                found = (await run_in_threadpool(kinds, [sid])).get(sid)
+                simulated[sid] = found is not None and found[1]
+            if not simulated[sid]:
+                return
+        await send(message)
+
+    return send_simulated
 
 
 async def _close(ws: WebSocket, code: int, reason: str, settings: Settings) -> None:
@@ -127,6 +183,7 @@ async def _close(ws: WebSocket, code: int, reason: str, settings: Settings) -> N
 
 async def _serve(
     ws: WebSocket,
+    send: "Send",
     sub: Subscription,
     watched: Watched,
     resume_after: int | None,
@@ -137,7 +194,6 @@ async def _serve(
     ended = asyncio.ensure_future(watched.ended.wait())
     reader = asyncio.create_task(_read_until_closed(ws))
     try:
-        send = _sender(ws, settings)
         # The sends themselves are raced with the credential watch, so a stream stuck in a
         # long backfill still ends as soon as its sign-in does.
         stream = asyncio.ensure_future(_stream(send, sub, resume_after, database, settings))

@@ -3,6 +3,7 @@ role checks routers depend on."""
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
@@ -23,20 +24,43 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "vigil_session"
 
 
+# What a person signed in with a reset's one-time password may still do: see who they are,
+# sign out, and choose their own password. Everything else answers 403 until they have.
+MUST_CHANGE_ALLOWED = frozenset(
+    {("GET", "/api/auth/me"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/password")}
+)
+MUST_CHANGE_REFUSAL = "choose a new password: you signed in with a one-time password"
+
+
+@dataclass(frozen=True)
+class Caller:
+    actor: Actor
+    must_change_password: bool = False
+
+
 def resolve_actor(conn: HTTPConnection, database: Database, settings: Settings) -> Actor | None:
-    """The user or token behind a request or WebSocket handshake, or None.
+    """The user or token behind a request or WebSocket handshake, or None; a person who must
+    first choose a new password counts as None here (the live stream is not theirs yet)."""
+    caller = resolve_caller(conn, database, settings)
+    if caller is None or caller.must_change_password:
+        return None
+    return caller.actor
+
+
+def resolve_caller(conn: HTTPConnection, database: Database, settings: Settings) -> Caller | None:
+    """The user or token behind a request, and whether they must change their password first.
 
     Runs in transactions of its own, finished before the request's unit of work begins: a
     write request holds SQLite's write lock from its first statement, so a nested write here
     would wait for itself.
     """
     with database.unit_of_work(write=False) as db:
-        return _lookup_actor(conn, db, database, settings)
+        return _lookup_caller(conn, db, database, settings)
 
 
-def _lookup_actor(
+def _lookup_caller(
     conn: HTTPConnection, db: Session, database: Database, settings: Settings
-) -> Actor | None:
+) -> Caller | None:
     authorization = conn.headers.get("authorization", "")
     scheme, _, credential = authorization.partition(" ")
     if scheme.lower() == "bearer" and credential:
@@ -45,7 +69,7 @@ def _lookup_actor(
             return None
         if token.last_used_at is None or utcnow() - token.last_used_at > users.TOUCH_INTERVAL:
             _touch(database, users.touch_token, token.id)
-        return users.token_actor(token)
+        return Caller(users.token_actor(token))
     secret = conn.cookies.get(SESSION_COOKIE)
     if not secret:
         return None
@@ -55,7 +79,7 @@ def _lookup_actor(
     login, user = found
     if users.login_needs_touch(login, utcnow()):
         _touch(database, users.touch_login, login.id)
-    return users.user_actor(user)
+    return Caller(users.user_actor(user), user.must_change_password)
 
 
 def _touch(database: Database, touch: Callable[[Session, int], None], row_id: int) -> None:
@@ -69,20 +93,31 @@ def _touch(database: Database, touch: Callable[[Session, int], None], row_id: in
 
 
 def get_actor(request: Request, database: DatabaseDep, settings: SettingsDep) -> Actor:
-    actor = resolve_actor(request, database, settings)
-    if actor is None:
+    caller = resolve_caller(request, database, settings)
+    if caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "sign in, or send a valid API token as 'Authorization: Bearer …'",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    actor = caller.actor
     if (
         actor.kind == "user"
         and request.method not in SAFE_METHODS
         and not origin_allowed(request, settings)
     ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "request from a foreign origin refused")
+    if caller.must_change_password and (request.method, _route_path(request)) not in (
+        MUST_CHANGE_ALLOWED
+    ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, MUST_CHANGE_REFUSAL)
     return actor
+
+
+def _route_path(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else request.url.path
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

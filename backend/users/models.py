@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.database import Base
@@ -18,6 +18,10 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Set by an admin's reset (the one-time password): until the person chooses their own, the
+    # API answers them 403 except to say who they are, sign out or change the password.
+    must_change_password: Mapped[bool] = mapped_column(server_default=false(), default=False)
+    last_login_at: Mapped[datetime | None]
 
 
 class BrowserLogin(Base):
@@ -46,3 +50,16 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # None: until revoked
+
+
+class SignInFailure(Base):
+    """A failed sign-in, kept for the throttle's window (users/throttle.py): in the database, so
+    a restart does not hand a guesser a fresh allowance, and every worker counts the same."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)  # as typed, case-folded
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(index=True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.actor import Actor
 from backend.core.database import add_unique
-from backend.core.errors import Conflict, NotFound
+from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.roles import Role
 from backend.core.security import (
     TOKEN_PREFIX,
@@ -21,6 +21,7 @@ from backend.core.security import (
 )
 from backend.core.timeutil import utcnow
 from backend.users.models import ApiToken, BrowserLogin, User
+from backend.users.passwords import password_problem
 
 ADMIN_USERNAME = "admin"
 # last_seen_at is refreshed at most this often, so reads stay reads.
@@ -28,9 +29,27 @@ TOUCH_INTERVAL = timedelta(minutes=5)
 K = TypeVar("K", int, str)
 
 
+# A one-time password: 16 characters of an alphabet without look-alikes (no 0/O, 1/l/I), in
+# groups of four, to be read off a screen and typed once (about 82 bits).
+ONE_TIME_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def check_password(password: str, username: str, field: str = "password") -> None:
+    """Refuse a password the policy does not allow (users/passwords.py), as a 422 naming `field`."""
+    if (problem := password_problem(password, username)) is not None:
+        raise InvalidInput(("body", field), f"the password {problem}")
+
+
 def create_user(
-    db: Session, username: str, password: str, role: Role, display_name: str | None = None
+    db: Session,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str | None = None,
+    *,
+    must_change_password: bool = False,
 ) -> User:
+    check_password(password, username)
     user = User(
         username=username,
         display_name=display_name or username,
@@ -38,6 +57,7 @@ def create_user(
         password_hash=hash_password(password),
         is_active=True,
         created_at=utcnow(),
+        must_change_password=must_change_password,
     )
     add_unique(db, user, f"a user named {username!r} already exists")
     return user
@@ -68,6 +88,10 @@ def find_clinician(db: Session, username: str) -> User | None:
             User.role.in_(CLINICIAN_ROLES),
         )
     )
+
+
+def find_user(db: Session, username: str) -> User | None:
+    return db.scalar(select(User).where(User.username == username))
 
 
 def get_user(db: Session, user_id: int) -> User:
@@ -102,11 +126,52 @@ def update_user(
     if is_active is not None:
         user.is_active = is_active
     if password is not None:
+        check_password(password, user.username)
         user.password_hash = hash_password(password)
     if is_active is False or password is not None:
         end_logins_of(db, user.id)
     db.flush()
     return user
+
+
+def reset_password(db: Session, user: User) -> str:
+    """Give `user` a one-time password, returned to be shown once: every sign-in of theirs ends,
+    and the next one must choose a password of their own before doing anything else."""
+    chosen = _grouped("".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(16)))
+    user.password_hash = hash_password(chosen)
+    user.must_change_password = True
+    end_logins_of(db, user.id)
+    db.flush()
+    return chosen
+
+
+def _grouped(text: str) -> str:
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def password_matches(user: User, password: str) -> bool:
+    return verify_password(user.password_hash, password)
+
+
+def change_own_password(db: Session, user: User, new: str, *, keep_login: str | None) -> None:
+    """A person's own change, once their current password is proven (`password_matches`): their
+    other sign-ins end, this one (`keep_login`, its cookie secret) stays."""
+    check_password(new, user.username, "new_password")
+    if verify_password(user.password_hash, new):
+        raise InvalidInput(
+            ("body", "new_password"), "the new password must differ from the current one"
+        )
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    end_logins_of(db, user.id, keep=digest(keep_login) if keep_login else None)
+    db.flush()
+
+
+def is_last_active_admin(db: Session, user: User) -> bool:
+    """Whether disabling or demoting `user` would leave nobody able to manage accounts."""
+    return (
+        user.role == Role.ADMIN.value and user.is_active and not _other_active_admins(db, user.id)
+    )
 
 
 def _other_active_admins(db: Session, user_id: int) -> list[int]:
@@ -131,23 +196,35 @@ def ensure_admin(db: Session, password: str | None) -> str | None:
         return None
     generated = password is None
     chosen = password if password is not None else secrets.token_urlsafe(12)
+    if password is not None and (problem := password_problem(password, ADMIN_USERNAME)):
+        raise InvalidInput(
+            ("VIGIL_ADMIN_PASSWORD",), f"VIGIL_ADMIN_PASSWORD: the password {problem}"
+        )
     create_user(db, ADMIN_USERNAME, chosen, Role.ADMIN, "Administrator")
     return chosen if generated else None
 
 
 def authenticate(db: Session, username: str, password: str) -> User | None:
+    """The active account these credentials sign in as, or None. Only reads: the caller records
+    the outcome (`start_login`, the throttle) in a write of its own."""
     user = db.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else None, password)
+    if user is not None and not ok and user.must_change_password:
+        # A one-time password typed without its dashes, or in capitals, is still the one shown.
+        typed = password.replace("-", "").replace(" ", "").lower()
+        ok = len(typed) == 16 and verify_password(user.password_hash, _grouped(typed))
     if user is None or not ok or not user.is_active:
         return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
     return user
 
 
-def start_login(db: Session, user: User) -> str:
+def start_login(db: Session, user: User, password: str | None = None) -> str:
+    """A new browser sign-in for `user`; `password` (just verified) upgrades an old hash."""
     secret = new_secret()
     now = utcnow()
+    if password is not None and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
     db.add(
         BrowserLogin(
             secret_digest=digest(secret), user_id=user.id, created_at=now, last_seen_at=now
@@ -164,12 +241,14 @@ def end_login(db: Session, secret: str) -> None:
         db.flush()
 
 
-def end_logins_of(db: Session, user_id: int) -> None:
+def end_logins_of(db: Session, user_id: int, *, keep: str | None = None) -> None:
+    """End every open sign-in of the account but the one whose secret digest is `keep`."""
     now = utcnow()
     for login in db.scalars(
         select(BrowserLogin).where(BrowserLogin.user_id == user_id, BrowserLogin.ended_at.is_(None))
     ):
-        login.ended_at = now
+        if login.secret_digest != keep:
+            login.ended_at = now
 
 
 def find_login(db: Session, secret: str, idle: timedelta) -> tuple[BrowserLogin, User] | None:
@@ -200,10 +279,15 @@ def valid_credentials(
     tokens: set[int] = set()
     logins: set[str] = set()
     oldest_seen = utcnow() - idle
+    now = utcnow()
     for ids in _chunks(sorted(token_ids)):
         tokens.update(
             db.scalars(
-                select(ApiToken.id).where(ApiToken.id.in_(ids), ApiToken.revoked_at.is_(None))
+                select(ApiToken.id).where(
+                    ApiToken.id.in_(ids),
+                    ApiToken.revoked_at.is_(None),
+                    ApiToken.expires_at.is_(None) | (ApiToken.expires_at > now),
+                )
             )
         )
     for digests in _chunks(sorted(login_digests)):
@@ -240,14 +324,20 @@ def user_actor(user: User) -> Actor:
     return Actor("user", user.id, user.username, Role(user.role))
 
 
-def create_token(db: Session, name: str, role: Role) -> tuple[ApiToken, str]:
+def create_token(
+    db: Session, name: str, role: Role, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput(("body", "expires_at"), "an expiry must be in the future")
     secret = new_secret(TOKEN_PREFIX)
     token = ApiToken(
         name=name,
         role=role.value,
         secret_digest=digest(secret),
         hint=secret[: len(TOKEN_PREFIX) + 4],
-        created_at=utcnow(),
+        created_at=now,
+        expires_at=expires_at,
     )
     add_unique(db, token, f"a token named {name!r} already exists")
     return token, secret
@@ -270,6 +360,8 @@ def revoke_token(db: Session, token_id: int) -> ApiToken:
 def find_token(db: Session, secret: str) -> ApiToken | None:
     token = db.scalar(select(ApiToken).where(ApiToken.secret_digest == digest(secret)))
     if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= utcnow():
         return None
     return token
 

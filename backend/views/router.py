@@ -8,10 +8,12 @@ from fastapi import APIRouter, Query
 from backend.alerts.queries import open_summaries
 from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.fields import RowId
+from backend.core.roles import Role
 from backend.core.timeutil import utcnow
 from backend.readings.service import latest_values
 from backend.scores.service import news2_of
 from backend.sessions import service
+from backend.sessions.access import ViewedSession
 from backend.sessions.models import InfusionSession
 from backend.sessions.schemas import SessionPublic, SessionStatus
 from backend.users.auth import CurrentActor
@@ -43,7 +45,7 @@ def _summaries(
 
 @router.get("", summary="Sessions with each vital's latest value (the ward view)")
 def list_sessions(
-    _: CurrentActor,
+    actor: CurrentActor,
     db: SessionDep,
     settings: SettingsDep,
     status: Annotated[SessionStatus, Query()] = SessionStatus.ACTIVE,
@@ -52,13 +54,24 @@ def list_sessions(
         bool | None,
         Query(description="false: real patients only; true: simulations only; omitted: both"),
     ] = None,
+    site_id: Annotated[
+        RowId | None, Query(description="Only sessions on chairs of this site")
+    ] = None,
+    room_id: Annotated[
+        RowId | None, Query(description="Only sessions on chairs of this room")
+    ] = None,
 ) -> list[SessionSummary]:
-    return _summaries(db, settings, service.list_sessions(db, status, limit, simulated))
+    if actor.role is Role.TRAINER:  # trainers see simulated sessions only (sessions/access.py)
+        if simulated is False:
+            return []
+        simulated = True
+    rows = service.list_sessions(db, status, limit, simulated, site_id=site_id, room_id=room_id)
+    return _summaries(db, settings, rows)
 
 
 @router.get("/{session_id}", summary="One session with its latest vitals and phase history")
 def get_session(
-    session_id: RowId, _: CurrentActor, db: SessionDep, settings: SettingsDep
+    session_id: RowId, _: ViewedSession, db: SessionDep, settings: SettingsDep
 ) -> SessionSummary:
     (summary,) = _summaries(db, settings, [service.get_session(db, session_id)])
     return summary

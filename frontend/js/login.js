@@ -2,6 +2,7 @@
 
 import { ApiError, api } from "./api.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
+import { sendChange } from "./password.js";
 
 const form = document.getElementById("login-form");
 const username = document.getElementById("username");
@@ -33,11 +34,15 @@ form.addEventListener("submit", async (event) => {
   submit.disabled = true;
   submit.textContent = "Signing in…";
   try {
-    await api("/api/auth/login", {
+    const me = await api("/api/auth/login", {
       method: "POST",
       body: { username: username.value.trim(), password: password.value },
       on401: "throw",
     });
+    if (me.must_change_password) {
+      chooseOwnPassword(me, password.value);
+      return;
+    }
     location.assign(destination());
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
@@ -51,3 +56,38 @@ form.addEventListener("submit", async (event) => {
     submit.textContent = "Sign in";
   }
 });
+
+// ---- a one-time password: choose your own before anything else ---------------------------------
+
+let oneTime = "";
+
+function chooseOwnPassword(me, typed) {
+  oneTime = typed; // the current password the change needs: just typed, not asked for again
+  const template = document.getElementById("choose-template");
+  form.replaceWith(template.content.cloneNode(true));
+  const chooseForm = document.getElementById("choose-form");
+  document.getElementById("choose-username").value = me.name;
+  document.getElementById("choose-new").focus();
+  chooseForm.addEventListener("submit", submitChoice);
+}
+
+async function submitChoice(event) {
+  event.preventDefault();
+  const chooseForm = event.currentTarget;
+  const chooseSubmit = document.getElementById("choose-submit");
+  chooseSubmit.disabled = true;
+  try {
+    const done = await sendChange(chooseForm, {
+      currentInput: null,
+      newInput: document.getElementById("choose-new"),
+      repeatInput: document.getElementById("choose-repeat"),
+      currentValue: oneTime,
+    });
+    if (done) {
+      oneTime = "";
+      location.assign(destination());
+    }
+  } finally {
+    chooseSubmit.disabled = false;
+  }
+}

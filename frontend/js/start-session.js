@@ -1,6 +1,7 @@
 // The ward's "Start session" dialog: find or register the patient, then start their session.
 
 import { ApiError, api } from "./api.js";
+import { loadChairs as loadChairList } from "./chair-picker.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { canRegisterPatient } from "./roles.js";
 import { keepAppShell } from "./offline-shell.js";
@@ -17,7 +18,10 @@ const submit = document.getElementById("start-submit");
 const el = (id) => document.getElementById(id);
 
 // What a nurse calls the fields the server may name in a refusal.
-const FIELD_WORDS = { spo2_scale: "SpO₂ scale", limit_profile_id: "Alarm limits", simulated: "Simulated" };
+const FIELD_WORDS = { spo2_scale: "SpO₂ scale", limit_profile_id: "Alarm limits", simulated: "Simulated", chair: "Chair" };
+
+// The ward's site and room filter: its chairs are offered first.
+let place = null;
 
 let searchTimer = null;
 let searchSeq = 0;
@@ -85,7 +89,7 @@ function numberOrNull(input) {
 function collect() {
   const errors = [];
   const body = {
-    chair: el("chair").value.trim(),
+    chair_id: el("chair_id").value ? Number(el("chair_id").value) : null,
     drug: el("drug").value,
     route: el("route").value,
     planned_dose_mg: numberOrNull(el("planned_dose_mg")),
@@ -106,7 +110,7 @@ function collect() {
     if (!id) errors.push([search, "Find the patient and choose them from the list."]);
     else body.patient_id = Number(id);
   }
-  if (!body.chair) errors.push([el("chair"), "Enter the chair or bay."]);
+  if (!body.chair_id) errors.push([el("chair_id"), "Choose the chair the patient is in."]);
   for (const id of ["planned_dose_mg", "weight_kg", "planned_duration_min"]) {
     const input = el(id);
     if (input.validity.badInput) errors.push([input, "Enter a number, or leave it empty."]);
@@ -155,9 +159,14 @@ async function onSubmit(event) {
     if (err.status === 409 && patient && /clinic id/i.test(err.message)) {
       showFieldError(el("clinic_id"), `${err.message} Choose “Existing patient” to find them.`);
       el("clinic_id").focus();
-    } else if (err.status === 409 && /already has an active session/i.test(err.message)) {
-      showFieldError(el("chair"), err.message);
-      el("chair").focus();
+    } else if (err.status === 409 && /already has an open session on/i.test(err.message)) {
+      showFieldError(search, err.message); // this patient is in another chair
+      search.focus();
+    } else if (err.status === 409) {
+      // The chair was taken meanwhile (by a patient or a drill): say so, and offer what is free.
+      showFieldError(el("chair_id"), err.message);
+      el("chair_id").focus();
+      loadChairs();
     } else {
       showApiError(err);
     }
@@ -192,11 +201,21 @@ async function loadProfiles() {
   select.value = options.some((option) => option.value === chosen) ? chosen : fallback.value;
 }
 
-/** Wire the dialog for the signed-in person `me`. */
-export function initStartSession(me) {
+/** Offer the configured chairs, the room the ward shows first. */
+function loadChairs() {
+  const here = (chair) =>
+    Boolean(place) && (place.roomId() === chair.room_id || place.siteId() === chair.site_id);
+  return loadChairList(el("chair_id"), here);
+}
+
+/** Wire the dialog for the signed-in person `me`; `wardPlace` is the ward's site and room filter. */
+export function initStartSession(me, wardPlace = null) {
+  place = wardPlace;
   const open = el("start-open");
   open.hidden = false;
-  if (!canRegisterPatient(me.role)) el("patient-mode-new-label").hidden = true;
+  if (!canRegisterPatient(me.role) && me.role !== "trainer") {
+    el("patient-mode-new-label").hidden = true;
+  }
   if (me.role === "trainer" || me.role === "admin") {
     el("simulated-row").hidden = false;
     if (me.role === "trainer") {
@@ -205,12 +224,23 @@ export function initStartSession(me) {
       el("simulated").disabled = true;
     }
   }
+  // Trainers never see the clinic's register (the API refuses them): a drill gets a patient of
+  // its own, registered as simulated.
+  const trainer = me.role === "trainer";
+  if (trainer) el("patient-mode-row").hidden = true;
   open.addEventListener("click", () => {
     clearErrors(form);
     dialog.showModal();
-    search.focus();
-    runSearch();
+    if (trainer) {
+      form.elements.patient_mode.value = "new";
+      showMode();
+      el("clinic_id").focus();
+    } else {
+      search.focus();
+      runSearch();
+    }
     loadProfiles();
+    loadChairs();
   });
   el("start-cancel").addEventListener("click", () => dialog.close());
   for (const radio of form.querySelectorAll("input[name='patient_mode']")) {

@@ -6,6 +6,7 @@
 import { api } from "./api.js";
 import { AlertStore } from "./alerts.js";
 import { loadCatalogue } from "./catalogue.js";
+import { loadChairs } from "./chair-picker.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { showPageError, signedIn } from "./header.js";
 import { PatientAlarms } from "./page-alarms.js";
@@ -221,6 +222,9 @@ function onEvent(message) {
     case "session.created":
     case "session.phase_changed":
       refreshSoon();
+      // A chair taken or freed. Not while this console starts one: its own new session is not
+      // "taken by someone else" (the start reloads the chairs when it is done).
+      if (editable && !starting) loadChairs($("chair_id"));
       break;
     default:
       break;
@@ -374,9 +378,9 @@ function readForm() {
   } else {
     body.scenario = scenarioSelect.value;
   }
-  const chair = $("chair").value.trim();
-  if (!chair) problems.push([$("chair"), "Required: the chair the trainees will see it on."]);
-  body.chair = chair;
+  const chair = $("chair_id").value;
+  if (!chair) problems.push([$("chair_id"), "Required: the chair the trainees will see it on."]);
+  body.chair_id = Number(chair);
   const name = $("patient_name").value.trim();
   if (name) body.patient_name = name;
   body.speed = Number($("speed").value);
@@ -411,7 +415,8 @@ function readForm() {
 }
 
 const FIELD_INPUTS = {
-  chair: "chair",
+  chair: "chair_id",
+  chair_id: "chair_id",
   patient_name: "patient_name",
   speed: "speed",
   start_at_min: "start_at_min",
@@ -443,8 +448,10 @@ function showStartError(err, custom) {
         general.push(message);
       }
     }
-  } else if (err.status === 409 && /active session/i.test(err.message)) {
-    showFieldError($("chair"), err.message);
+  } else if (err.status === 409) {
+    // The chair was taken meanwhile: say so, and offer what is free now.
+    showFieldError($("chair_id"), err.message);
+    loadChairs($("chair_id"));
   } else {
     general.push(err.message);
   }
@@ -478,7 +485,8 @@ form.addEventListener("submit", async (event) => {
     starting = false;
     $("start-submit").disabled = false;
   }
-  for (const id of ["chair", "patient_name", "seed", "start_at_min"]) $(id).value = "";
+  for (const id of ["chair_id", "patient_name", "seed", "start_at_min"]) $(id).value = "";
+  loadChairs($("chair_id")); // the chair just taken is shown as taken
   $("start-status").textContent =
     `Started “${sim.title}” on ${sim.chair} with seed ${sim.seed}; ` +
     "enter that seed again to repeat this run exactly.";
@@ -506,6 +514,7 @@ async function start() {
     }
     fillScenarios();
     await loadProfiles();
+    await loadChairs($("chair_id"));
     $("start-panel").hidden = false;
   }
 

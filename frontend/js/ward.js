@@ -19,6 +19,7 @@ import { TREND_MS, TileTrend, fetchTrend } from "./ward-trend.js";
 import { News2Refresher } from "./news2-refresh.js";
 import { drawNews2, refreshNews2Age } from "./ward-news2.js";
 import { WallDisplay } from "./ward-display.js";
+import { PlaceFilter } from "./ward-place.js";
 import { loadCatalogue } from "./catalogue.js";
 import { ENDED_PHASES, PHASE_NAMES, drugAndRoute } from "./labels.js";
 
@@ -41,10 +42,13 @@ const ORDER_KEY = "vigil.ward.order";
 let urgentFirst = localStorage.getItem(ORDER_KEY) === "urgent";
 let urgencyRank = new Map(); // session id -> place among the chairs in alarm
 let strip = null;
+// The site and room this screen shows (remembered on this screen; ward-place.js).
+let place = null;
+const inPlace = (session) => !place || place.matches(session);
 /** Tiles shown, and so counted, alarmed and sounded. */
 const shownOn = (sessionId) => {
   const entry = tiles.get(sessionId);
-  return Boolean(entry) && !(hideSimulated && entry.session.simulated);
+  return Boolean(entry) && inPlace(entry.session) && !(hideSimulated && entry.session.simulated);
 };
 let me = null;
 let ackDialog = null;
@@ -174,8 +178,10 @@ function drawTile(entry) {
   badge.textContent = PHASE_NAMES[session.phase] || session.phase;
   q(".phase-since").dataset.since = session.phase_changed_at;
   const dose = session.planned_dose_mg ? ` · ${session.planned_dose_mg} mg` : "";
+  // Where the chair is, when this screen shows more than one room ("Chair 1" may be in each).
+  const room = place && place.showsRooms() ? `${session.room} · ` : "";
   q(".tile-meta").textContent =
-    `${session.patient.clinic_id} · ${drugAndRoute(session)}${dose}`;
+    `${room}${session.patient.clinic_id} · ${drugAndRoute(session)}${dose}`;
   entry.trend.prune();
   drawVitals(q(".tile-vitals"), {
     latest,
@@ -354,8 +360,13 @@ function tickTile(el) {
   }
 }
 
+const byName = (a, b) => String(a).localeCompare(String(b), undefined, { numeric: true, sensitivity: "base" });
+// The room's map: site, then room, then chair ("Chair 2" before "Chair 10"), so each room's
+// chairs stay together when a screen shows several.
 const byChair = (a, b) =>
-  a.session.chair.localeCompare(b.session.chair, undefined, { numeric: true, sensitivity: "base" });
+  byName(a.session.site, b.session.site) ||
+  byName(a.session.room, b.session.room) ||
+  byName(a.session.chair, b.session.chair);
 
 /** Rank the chairs in alarm as the strip does (called when an alarm changes, not on readings). */
 function rerank() {
@@ -388,6 +399,8 @@ function placeTiles() {
   const capacity = wall ? wall.capacity : Infinity;
   let count = 0;
   let hidden = 0;
+  let elsewhere = 0;
+  let elsewhereAlarming = 0;
   let onScreen = 0;
   const offScreenIds = new Set();
   const quietOff = [];
@@ -396,7 +409,11 @@ function placeTiles() {
     const shown = shownOn(id);
     const fits = shown && onScreen < capacity;
     entry.el.hidden = !fits;
-    if (!shown) hidden += 1;
+    if (!inPlace(entry.session)) {
+      elsewhere += 1;
+      if (alerts.top(id)) elsewhereAlarming += 1;
+    }
+    else if (!shown) hidden += 1;
     else count += 1;
     if (fits) {
       onScreen += 1;
@@ -407,11 +424,14 @@ function placeTiles() {
       if (!alerts.top(id)) quietOff.push({ sessionId: id, chair: entry.session.chair });
     }
   }
-  const leftOut = hidden ? ` (${hidden} simulated hidden)` : "";
-  document.getElementById("ward-count").textContent = `${count} active session${count === 1 ? "" : "s"}${leftOut}`;
+  const leftOut = [
+    hidden ? `${hidden} simulated hidden` : "",
+    elsewhere ? `${elsewhere} elsewhere not shown` : "",
+  ].filter(Boolean).join(", ");
+  document.getElementById("ward-count").textContent = `${count} active session${count === 1 ? "" : "s"}${leftOut ? ` (${leftOut})` : ""}`;
   document.getElementById("ward-empty").hidden = count > 0;
   drawWardAlarms();
-  drawStrip(offScreenIds, quietOff, hidden);
+  drawStrip(offScreenIds, quietOff, hidden, elsewhere, elsewhereAlarming);
   if (wall) wall.layout(onScreen);
 }
 
@@ -420,11 +440,17 @@ function placeTiles() {
  * this screen has no room for; hidden simulated sessions are counted (the screen chose not to
  * show drills), not listed.
  */
-function drawStrip(offScreenIds = new Set(), quietOff = [], hidden = 0) {
+function drawStrip(offScreenIds = new Set(), quietOff = [], hidden = 0, elsewhere = 0, alarming = 0) {
   if (!strip) return;
-  const note = hidden
-    ? `${hidden} simulated session${hidden === 1 ? "" : "s"} hidden (Hide simulated sessions is on)`
-    : "";
+  const plural = (n) => `${n} ${n === 1 ? "session" : "sessions"}`;
+  const note = [
+    hidden ? `${plural(hidden).replace(" ", " simulated ")} hidden (Hide simulated sessions is on)` : "",
+    // Another room's chairs are another station's: said, so no one thinks the clinic is quiet.
+    elsewhere
+      ? `${plural(elsewhere)} in other rooms not shown${alarming ? `, ${alarming} of them in alarm` : ""}` +
+        ` (Showing: ${place.label()})`
+      : "",
+  ].filter(Boolean).join(" · ");
   strip.draw(alerts.open().filter((a) => shownOn(a.session_id)), { offScreen: quietOff, offScreenIds, note });
 }
 
@@ -460,6 +486,30 @@ function initOrderChoice() {
     rerank();
     placeTiles();
   });
+}
+
+function initPlaceFilter() {
+  place = new PlaceFilter({
+    select: document.getElementById("place-filter"),
+    onChange: () => {
+      showPlace();
+      for (const entry of tiles.values()) drawTile(entry);
+      rerank();
+      placeTiles();
+      soundAlarms();
+    },
+  });
+  place.load().then(() => {
+    showPlace();
+    for (const entry of tiles.values()) drawTile(entry);
+    placeTiles();
+    soundAlarms();
+  });
+}
+
+function showPlace() {
+  const label = place.label();
+  document.getElementById("ward-place").textContent = label ? ` · ${label}` : "";
 }
 
 function initSimulatedFilter() {
@@ -658,6 +708,7 @@ async function main() {
   const link = new LinkAlarm({ sound });
   me = await initHeader();
   ackDialog = new AckDialog({ store: alerts, fillBox: fillAlarmBox, showChair: true });
+  initPlaceFilter();
   initSimulatedFilter();
   initOrderChoice();
   initStrip();
@@ -676,7 +727,7 @@ async function main() {
     if (button) askAck(Number(button.closest(".tile").dataset.sessionId));
   });
   await loadCatalogue(); // sets the clock offset so ages are right on a drifting tablet
-  if (canStartSession(me.role)) initStartSession(me);
+  if (canStartSession(me.role)) initStartSession(me, place);
 
   // Open the stream first and load the list once it is ready, buffering events meanwhile,
   // so nothing that happens while the list loads is missed.

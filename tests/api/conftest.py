@@ -13,8 +13,17 @@ from fastapi.testclient import TestClient
 
 from backend.core.roles import Role
 from backend.users.auth import SESSION_COOKIE
+from tests.api import support
 from tests.api.support import ClientFactory, RoleClient
 from tests.conftest import sign_in
+
+
+@pytest.fixture(autouse=True)
+def app_for_helpers(app: FastAPI) -> Iterator[None]:
+    """Lets `support.session_body` configure its chair on this test's app."""
+    support.current_app = app
+    yield
+    support.current_app = None
 
 
 @pytest.fixture(scope="session")

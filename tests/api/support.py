@@ -13,7 +13,7 @@ from sqlalchemy import select
 from backend.alerts.models import LimitProfile
 from backend.core.roles import Role
 from backend.sessions.models import InfusionSession
-from tests.helpers import Client, new_patient, new_session
+from tests.helpers import Client, chair_named, new_patient, new_session
 
 
 class ClientFactory:
@@ -32,6 +32,10 @@ class ClientFactory:
 
 
 RoleClient = Callable[[Role], TestClient]
+
+# The app of the test running now (tests/api/conftest.py sets it), so `session_body` can give a
+# body a configured chair without every caller passing a client.
+current_app: FastAPI | None = None
 
 
 def unique(prefix: str) -> str:
@@ -163,9 +167,13 @@ def simulated_session(trainer: Client, patient_id: int) -> dict[str, Any]:
 
 
 def session_body(patient_id: int, **fields: Any) -> dict[str, Any]:
+    """A session's body on a chair of its own (configured through the admin API); `chair="X"`
+    puts it on the configured chair named X instead (made if missing)."""
+    assert current_app is not None, "session_body needs the app (tests/api/conftest.py)"
+    chair = fields.pop("chair", None)
     return {
         "patient_id": patient_id,
-        "chair": unique("Chair"),
+        "chair_id": chair_named(TestClient(current_app), chair),
         "drug": "ketamine",
         "route": "iv",
         **fields,

@@ -46,7 +46,7 @@ from tests.api.alert_support import (
     ward_tile,
 )
 from tests.api.support import move, parse_time
-from tests.conftest import migrated_database
+from tests.conftest import PASSWORD, ROLE_USERS, migrated_database
 
 TICK = 0.1  # for other modules' apps that tick on their own, fast
 IDLE = 3600.0  # an app whose own alarm clock never ticks during a test
@@ -261,6 +261,9 @@ def own_database(tmp_path: Path) -> Iterator[tuple[Settings, dict[Role, str]]]:
         database = Database(url)
         with database.unit_of_work(write=True) as db:
             tokens = {role: users.create_token(db, f"t-{role}", role)[1] for role in Role}
+            # The accounts too: the tests' helpers configure chairs as the admin.
+            for role, name in ROLE_USERS.items():
+                users.create_user(db, name, PASSWORD, role)
         database.dispose()
         yield Settings(database_url=url, _env_file=None), tokens
 

@@ -75,8 +75,16 @@ def test_signing_in_answers_who_is_signed_in(client: TestClient) -> None:
         "name": "test-staff",
         "role": "staff",
         "display_name": None,
+        "must_change_password": False,
     }
     assert client.get("/api/auth/me").json()["role"] == "staff"
+
+
+def test_a_username_with_a_nul_character_is_422_not_500(client: TestClient) -> None:
+    # PostgreSQL text cannot hold NUL; the lookup and the throttle's count would fail on it.
+    response = sign_in_as(client, "nurse\x00x", PASSWORD)
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.json()["message"]
 
 
 def test_a_wrong_password_is_401(client: TestClient) -> None:
@@ -153,6 +161,33 @@ def test_a_cookie_post_from_a_foreign_origin_is_403(as_nurse: TestClient) -> Non
     )
     assert response.status_code == 403, response.text
     assert "origin" in message(response)
+
+
+def test_signing_out_from_a_foreign_origin_is_403_and_the_sign_in_stays(nurse: TestClient) -> None:
+    # Another site's page must not be able to sign a nurse out of the ward (a forced sign-out).
+    response = nurse.post("/api/auth/logout", headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403, response.text
+    assert "origin" in message(response)
+    assert nurse.get("/api/auth/me").status_code == 200
+
+
+def test_signing_in_from_a_foreign_origin_is_403(client: TestClient) -> None:
+    # Login CSRF: another site signing the browser in to an account of its choosing.
+    response = client.post(
+        "/api/auth/login",
+        json={"username": ROLE_USERS[Role.NURSE], "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403, response.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_signing_in_and_out_from_vigils_own_origin_works(client: TestClient) -> None:
+    own = {"Origin": "http://testserver"}
+    login = {"username": ROLE_USERS[Role.NURSE], "password": PASSWORD}
+    assert client.post("/api/auth/login", json=login, headers=own).status_code == 200
+    assert client.post("/api/auth/logout", headers=own).status_code == 204
+    assert client.get("/api/auth/me").status_code == 401
 
 
 def test_a_cookie_post_from_vigils_own_origin_is_allowed(as_nurse: TestClient) -> None:

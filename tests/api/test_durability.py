@@ -16,7 +16,7 @@ from backend.core.database import Database
 from backend.core.roles import Role
 from backend.readings.models import Reading
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer, sign_in
-from tests.helpers import new_patient, new_session
+from tests.helpers import chair_named, new_patient, new_session
 
 
 def count_readings(database: Database, reading_id: str) -> int:
@@ -93,6 +93,7 @@ def test_two_sessions_started_at_once_on_one_chair_leave_one_open(
         assert setup.post("/api/auth/login", json=credentials).status_code == 200
         cookie = setup.cookies["vigil_session"]
         patients = [new_patient(setup)["id"] for _ in range(4)]
+        chair_named(setup, chair)
     statuses: list[int] = []
     barrier = threading.Barrier(len(patients))
 
@@ -103,6 +104,37 @@ def test_two_sessions_started_at_once_on_one_chair_leave_one_open(
             statuses.append(client.post("/api/sessions", json=body).status_code)
 
     threads = [threading.Thread(target=start, args=(p,)) for p in patients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201, 409, 409, 409]
+
+
+def test_one_patient_started_at_once_on_two_chairs_has_one_open_session(
+    live_server: LiveServer,
+) -> None:
+    credentials = {"username": ROLE_USERS[Role.NURSE], "password": PASSWORD}
+    with httpx2.Client(base_url=live_server.url) as setup:
+        assert setup.post("/api/auth/login", json=credentials).status_code == 200
+        cookie = setup.cookies["vigil_session"]
+        patient_id = new_patient(setup)["id"]
+        chairs = [chair_named(setup) for _ in range(4)]
+    statuses: list[int] = []
+    barrier = threading.Barrier(len(chairs))
+
+    def start(chair_id: int) -> None:
+        with httpx2.Client(base_url=live_server.url, cookies={"vigil_session": cookie}) as client:
+            barrier.wait()
+            body = {
+                "patient_id": patient_id,
+                "chair_id": chair_id,
+                "drug": "ketamine",
+                "route": "iv",
+            }
+            statuses.append(client.post("/api/sessions", json=body).status_code)
+
+    threads = [threading.Thread(target=start, args=(c,)) for c in chairs]
     for thread in threads:
         thread.start()
     for thread in threads:

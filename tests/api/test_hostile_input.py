@@ -134,7 +134,7 @@ def test_a_stream_for_an_id_outside_the_integer_column_is_refused(
 
 
 @pytest.mark.parametrize("bad", [*BAD_IDS, True])
-@pytest.mark.parametrize("field", ["patient_id", "limit_profile_id"])
+@pytest.mark.parametrize("field", ["patient_id", "limit_profile_id", "chair_id"])
 def test_an_id_outside_the_integer_column_in_a_body_is_refused_naming_it(
     as_nurse: TestClient, field: str, bad: int
 ) -> None:
@@ -289,6 +289,30 @@ def test_a_lone_surrogate_in_an_entered_in_error_reason_is_refused(
 def test_a_lone_surrogate_in_a_sign_in_is_refused(client: TestClient) -> None:
     body = f'{{"username": {LONE}, "password": "whatever-it-is"}}'
     error_at(post_raw(client, "/api/auth/login", body), "body", "username")
+
+
+# --- NUL: PostgreSQL cannot store it; refused everywhere alike (every field: test_nul_walk) ---
+
+NUL = '"a\\u0000b"'
+
+
+def test_a_nul_in_a_sign_in_is_refused_naming_the_field_without_signing_in(
+    client: TestClient,
+) -> None:
+    body = f'{{"username": {NUL}, "password": "whatever-it-is"}}'
+    error = error_at(post_raw(client, "/api/auth/login", body), "body", "username")
+    assert "NUL" in error["msg"]
+
+
+def test_a_nul_in_a_patients_name_is_refused_naming_the_field(as_nurse: TestClient) -> None:
+    body = f'{{"clinic_id": "N-1", "display_name": {NUL}}}'
+    error_at(post_raw(as_nurse, "/api/patients", body), "body", "display_name")
+
+
+def test_a_nul_in_a_patient_search_is_refused_naming_the_parameter(as_nurse: TestClient) -> None:
+    response = as_nurse.get("/api/patients", params={"q": "a\x00b"})
+    assert "NUL" in error_at(response, "query", "q")["msg"]
+    assert response.json()["message"].startswith("q: ")
 
 
 def test_a_lone_surrogate_as_an_unknown_field_name_is_refused_readably(

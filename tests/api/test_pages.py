@@ -99,3 +99,16 @@ def test_the_record_viewer_is_served_and_frames_the_record_without_scripts(
     for module in ("record.js", "page-alarms.js", "alarm-strip.js"):
         assert client.get(f"/static/js/{module}").status_code == 200
     assert client.get("/sessions/x/record").status_code == 422
+
+
+def test_the_sites_page_is_served_with_its_own_script_and_styles(client: TestClient) -> None:
+    response = client.get("/sites")
+    assert response.status_code == 200
+    page = response.text
+    assert '<script type="module" src="/static/js/sites.js"></script>' in page
+    assert 'href="/static/css/sites.css"' in page
+    assert 'href="/sites" aria-current="page"' in page
+    assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) is None
+    assert re.search(r"\son[a-z]+=", page) is None
+    for name in ("js/sites.js", "css/sites.css", "js/chair-picker.js", "js/ward-place.js"):
+        assert client.get(f"/static/{name}").status_code == 200

@@ -3,7 +3,6 @@ alarmed, streamed), trainers steer them live, and a restart resumes them without
 repeating a reading."""
 
 import time
-import uuid
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -23,7 +22,7 @@ from backend.simulation.service import reading_id
 from tests.api.alert_support import open_alarm, wait_for
 from tests.api.support import errors, parse_time
 from tests.api.test_alerts_timers import own_database, running
-from tests.helpers import readings_of
+from tests.helpers import chair_named, readings_of
 
 Simulation = dict[str, Any]
 
@@ -45,7 +44,7 @@ WITHIN_GATE = {"systolic": 118, "diastolic": 74}
 def start(client: TestClient, started: list[Simulation], **fields: Any) -> Simulation:
     body = {
         "scenario": "routine_infusion",
-        "chair": f"Sim {uuid.uuid4().hex[:6]}",
+        "chair_id": chair_named(client),
         "patient": WITHIN_GATE,
         **fields,
     }
@@ -305,6 +304,7 @@ def test_a_restart_resumes_the_run_with_no_reading_lost_or_stored_twice(tmp_path
     with own_database(tmp_path) as (settings, tokens):
         fast = {"simulation_tick_seconds": 0.05}
         with running(settings, tokens[Role.TRAINER], **fast) as before:
+            chair_named(before, "Sim R")
             body = {"scenario": "routine_infusion", "chair": "Sim R", "speed": 60, "seed": 4}
             response = before.post("/api/simulations", json=body)
             assert response.status_code == 201, response.text

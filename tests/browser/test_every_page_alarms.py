@@ -73,7 +73,8 @@ def test_the_trainer_console_sounds_a_patients_alarm_and_stays_silent_for_drills
 ) -> None:
     patient = new_session(admin_api)
     drill = new_session(admin_api, simulated=True)
-    sign_in(page, live_server.url, Role.TRAINER)
+    # An admin running a drill on the console; a trainer sees no patient at all (below).
+    sign_in(page, live_server.url, Role.ADMIN)
     page.goto(f"{live_server.url}/trainer")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     enable_sound(page)
@@ -84,6 +85,20 @@ def test_the_trainer_console_sounds_a_patients_alarm_and_stays_silent_for_drills
     expect_real_alarm_seen_and_heard(page, patient)
     # Only the patient's alarm ever played here.
     assert all(not play["simulated"] for play in sound(page)["plays"]), sound(page)["plays"]
+
+
+def test_a_trainers_console_shows_no_real_patients_alarm(
+    page: Page, live_server: LiveServer, admin_api: httpx.Client
+) -> None:
+    patient = new_session(admin_api)
+    high_bp(admin_api, patient["id"])
+    sign_in(page, live_server.url, Role.TRAINER)
+    page.goto(f"{live_server.url}/trainer")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    enable_sound(page)
+    high_bp(admin_api, patient["id"])  # and one arriving live
+    # Trainers see simulated sessions only: neither the open alarm nor the live one reaches them.
+    expect_drill_neither_seen_nor_heard(page, patient)
 
 
 def test_the_report_link_opens_a_viewer_that_keeps_alarms_seen_heard_and_prints_the_record(

@@ -1,12 +1,15 @@
 """Signing in and out in the browser."""
 
 import re
+import uuid
 
 import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from backend.core.roles import Role
+from backend.users.throttle import MAX_FAILURES_PER_ACCOUNT
+from tests.browser.conftest import api_client
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer
 from tests.helpers import new_session
 
@@ -59,3 +62,24 @@ def test_a_signed_out_visit_comes_back_to_the_same_page_after_sign_in(
 
     page.wait_for_url(f"{live_server.url}/sessions/{session['id']}")
     expect(page.locator("#session-title")).to_contain_text(session["chair"])
+
+
+def test_a_locked_out_name_is_told_how_long_to_wait(page: Page, live_server: LiveServer) -> None:
+    # An account of its own: the lockout outlives the test, in the database.
+    with api_client(live_server.url, Role.ADMIN) as admin:
+        name = f"locked-{uuid.uuid4().hex[:8]}"
+        body = {"username": name, "password": PASSWORD, "role": "nurse"}
+        assert admin.post("/api/users", json=body).status_code == 201
+    page.goto(f"{live_server.url}/login")
+    page.fill("#username", name)
+    for _ in range(MAX_FAILURES_PER_ACCOUNT):
+        page.fill("#password", "not-the-password")
+        page.press("#password", "Enter")
+        expect(page.locator("#login-error")).to_contain_text("Wrong username or password")
+        expect(page.locator("#login-submit")).to_be_enabled()
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    expect(page.locator("#login-error")).to_have_text(
+        "Too many failed sign-ins for this name; try again in 5 min."
+    )
+    assert page.url.endswith("/login")

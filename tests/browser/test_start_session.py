@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from backend.core.roles import Role
 from tests.browser.conftest import api_client
 from tests.conftest import LiveServer
-from tests.helpers import new_patient
+from tests.helpers import chair_named, new_patient
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +29,8 @@ def test_the_dialog_chooses_the_limit_profile_and_spo2_scale_2(
         assert created.status_code == 201, created.text
         profile = created.json()
     patient = new_patient(nurse_api, name="Scale Two Patient")
+    chair = f"Chair {uuid.uuid4().hex[:6]}"
+    chair_named(nurse_api, chair)
 
     nurse_page.goto(f"{live_server.url}/ward")
     nurse_page.click("#start-open")
@@ -44,8 +46,7 @@ def test_the_dialog_chooses_the_limit_profile_and_spo2_scale_2(
 
     nurse_page.fill("#patient-search", patient["clinic_id"])
     nurse_page.get_by_label(f"{patient['clinic_id']} — Scale Two Patient").check()
-    chair = f"Chair {uuid.uuid4().hex[:6]}"
-    nurse_page.fill("#chair", chair)
+    nurse_page.locator("#chair_id").select_option(label=chair)
     choice.select_option(str(profile["id"]))
     dialog.get_by_label("Scale 2: prescribed 88–92% target").check()
     if SHOTS.is_dir():
@@ -66,11 +67,12 @@ def test_a_session_started_as_before_is_on_the_default_profile_and_scale_1(
     nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client
 ) -> None:
     patient = new_patient(nurse_api, name="Scale One Patient")
+    chair = chair_named(nurse_api)
     nurse_page.goto(f"{live_server.url}/ward")
     nurse_page.click("#start-open")
     nurse_page.fill("#patient-search", patient["clinic_id"])
     nurse_page.get_by_label(f"{patient['clinic_id']} — Scale One Patient").check()
-    nurse_page.fill("#chair", f"Chair {uuid.uuid4().hex[:6]}")
+    nurse_page.locator("#chair_id").select_option(str(chair))
     nurse_page.click("#start-submit")
     nurse_page.wait_for_url(f"{live_server.url}/sessions/*")
     expect(nurse_page.locator("#session-sub")).to_contain_text("SpO₂ scale 1")

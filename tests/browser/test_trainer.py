@@ -15,6 +15,7 @@ from playwright.sync_api import FilePayload, Locator, Page, expect
 from backend.core.roles import Role
 from tests.browser.conftest import api_client, sign_in
 from tests.conftest import ROLE_USERS, LiveServer
+from tests.helpers import chair_named
 
 pytestmark = pytest.mark.browser
 
@@ -42,19 +43,29 @@ def drill_profile(live_server: LiveServer) -> dict[str, Any]:
         return profile
 
 
+class UsedChairs(list[str]):
+    """The chairs a test configured and runs simulations on."""
+
+    def __init__(self, api: httpx.Client) -> None:
+        super().__init__()
+        self.api = api
+
+
 @pytest.fixture
-def chairs(trainer_api: httpx.Client) -> Iterator[list[str]]:
+def chairs(trainer_api: httpx.Client) -> Iterator[UsedChairs]:
     """Chairs a test runs simulations on; whatever still runs there is stopped afterwards, so no
     later test shares the server with it."""
-    used: list[str] = []
+    used = UsedChairs(trainer_api)
     yield used
     for simulation in trainer_api.get("/api/simulations").json():
         if simulation["chair"] in used and simulation["status"] == "running":
             trainer_api.post(f"/api/simulations/{simulation['session_id']}/stop")
 
 
-def new_chair(chairs: list[str]) -> str:
+def new_chair(chairs: UsedChairs) -> str:
+    """A newly configured chair's name (the console offers it once the page loads)."""
     chair = f"Sim {uuid.uuid4().hex[:6]}"
+    chair_named(chairs.api, chair)
     chairs.append(chair)
     return chair
 
@@ -107,7 +118,7 @@ def test_a_trainer_runs_a_simulation_steers_it_into_an_alarm_the_ward_sees_and_s
     live_server: LiveServer,
     trainer_api: httpx.Client,
     drill_profile: dict[str, Any],
-    chairs: list[str],
+    chairs: UsedChairs,
 ) -> None:
     chair = new_chair(chairs)
     open_console(page, live_server, Role.TRAINER)
@@ -124,7 +135,7 @@ def test_a_trainer_runs_a_simulation_steers_it_into_an_alarm_the_ward_sees_and_s
     expect(about).to_contain_text("140 min in all")
 
     # At 60x from minute 10, the end of the baseline: infusing within a second.
-    page.locator("#chair").fill(chair)
+    page.locator("#chair_id").select_option(label=chair)
     page.locator("#patient_name").fill("Drill patient")
     page.locator("#speed").select_option("60")
     page.locator("#start_at_min").fill("10")
@@ -210,17 +221,18 @@ def test_a_trainer_runs_a_simulation_steers_it_into_an_alarm_the_ward_sees_and_s
 
 
 def test_a_mistake_in_a_custom_scenario_or_a_busy_chair_is_shown_by_its_field(
-    page: Page, live_server: LiveServer, trainer_api: httpx.Client, chairs: list[str]
+    page: Page, live_server: LiveServer, trainer_api: httpx.Client, chairs: UsedChairs
 ) -> None:
     busy = new_chair(chairs)
     start(trainer_api, busy)
+    free = new_chair(chairs)
     open_console(page, live_server, Role.TRAINER)
     running = len(trainer_api.get("/api/simulations").json())
 
     page.locator("#scenario").select_option(label="Custom scenario file…")
     text = page.locator("#scenario_toml")
     expect(text).to_be_visible()
-    page.locator("#chair").fill(new_chair(chairs))
+    page.locator("#chair_id").select_option(label=free)
     text.fill('title = "Broken\n[regimen]\ndrug = "ketamine"\n')
     page.locator("#start-submit").click()
     expect(text).to_have_attribute("aria-invalid", "true")
@@ -241,20 +253,27 @@ def test_a_mistake_in_a_custom_scenario_or_a_busy_chair_is_shown_by_its_field(
     expect(page.locator("#scenario_toml-error")).to_contain_text("regimen.dose_mg_per_kg")
     assert len(trainer_api.get("/api/simulations").json()) == running  # nothing started
 
-    # A chair that already has a session is refused beside the chair.
+    # A chair with a session is offered as taken, not choosable; one taken while the form is
+    # filled in is said beside the chair.
+    taken = page.locator("#chair_id option", has_text=busy)
+    expect(taken).to_have_text(f"{busy} (taken: drill running)")
+    expect(taken).to_be_disabled()
     page.locator("#scenario").select_option("routine_infusion")
-    page.locator("#chair").fill(busy)
-    page.locator("#start-submit").click()
-    expect(page.locator("#chair-error")).to_contain_text("already has an active session")
-    expect(page.locator("#chair")).to_be_focused()
+    start(trainer_api, free)  # by someone else, while this form is open
+    expect(page.locator("#chair_id-error")).to_have_text(
+        f"{free} has just been taken; choose a free chair."
+    )
+    expect(page.locator("#chair_id option", has_text=free)).to_be_disabled()
+    expect(page.locator("#chair_id")).to_have_value("")
 
 
 def test_an_impossible_patient_is_refused_beside_the_field(
-    page: Page, live_server: LiveServer, chairs: list[str]
+    page: Page, live_server: LiveServer, chairs: UsedChairs
 ) -> None:
     sign_in(page, live_server.url, Role.TRAINER)
+    chair = new_chair(chairs)
     page.goto(f"{live_server.url}/trainer")
-    page.locator("#chair").fill(new_chair(chairs))
+    page.locator("#chair_id").select_option(label=chair)
     page.get_by_text("Choose the patient").click()
     page.get_by_label("Baseline systolic").fill("100")
     page.get_by_label("Baseline diastolic").fill("95")
@@ -264,7 +283,7 @@ def test_an_impossible_patient_is_refused_beside_the_field(
 
 
 def test_a_nurse_follows_the_simulations_read_only(
-    page: Page, live_server: LiveServer, trainer_api: httpx.Client, chairs: list[str]
+    page: Page, live_server: LiveServer, trainer_api: httpx.Client, chairs: UsedChairs
 ) -> None:
     simulation = start(trainer_api, new_chair(chairs), start_at_min=10)
     open_console(page, live_server, Role.NURSE)

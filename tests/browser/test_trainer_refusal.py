@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from backend.core.roles import Role
 from tests.browser.conftest import api_client, sign_in
 from tests.conftest import LiveServer
+from tests.helpers import chair_named
 
 pytestmark = pytest.mark.browser
 
@@ -42,6 +43,7 @@ def test_the_console_says_why_the_protocol_stopped_a_scenario(
     page: Page, live_server: LiveServer, trainer_api: httpx.Client
 ) -> None:
     chair = f"Sim {uuid.uuid4().hex[:6]}"
+    chair_named(trainer_api, chair)
     # A baseline within the pre-dose gate, so the protocol refuses the discharge, not the start
     # (a random patient is above the gate about once in twenty).
     within_gate = {"systolic": 118, "diastolic": 74}

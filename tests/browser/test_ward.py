@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from backend.core.roles import Role
 from tests.browser.conftest import api_client
 from tests.conftest import LiveServer
-from tests.helpers import new_patient, new_session, post_reading
+from tests.helpers import chair_named, new_patient, new_session, post_reading
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +100,10 @@ def test_starting_a_session_from_the_ward(
     nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client
 ) -> None:
     busy = new_session(nurse_api)
+    chair = f"Chair {uuid.uuid4().hex[:6]}"
+    chair_named(nurse_api, chair)
+    free_chair = f"Chair {uuid.uuid4().hex[:6]}"
+    chair_named(nurse_api, free_chair)
     clinic_id = f"W-{uuid.uuid4().hex[:8]}"
     nurse_page.goto(f"{live_server.url}/ward")
     nurse_page.click("#start-open")
@@ -109,20 +113,25 @@ def test_starting_a_session_from_the_ward(
     dialog.get_by_label("Register a new patient").check()
     dialog.get_by_label("Clinic ID", exact=True).fill(clinic_id)
     dialog.get_by_label("Name as shown on the ward").fill("Ward Test Patient")
-    dialog.get_by_label("Chair").fill(busy["chair"])  # already taken: refused, readably
+    # A chair in use is offered as taken, and cannot be chosen.
+    taken = dialog.locator("#chair_id option", has_text=busy["chair"])
+    expect(taken).to_have_text(f"{busy['chair']} (taken: patient)")
+    expect(taken).to_be_disabled()
+    dialog.get_by_label("Chair", exact=True).select_option(label=chair)
     dialog.get_by_label("Route").select_option("im")
     dialog.get_by_label("Planned dose").fill("50")
     dialog.get_by_label("Weight").fill("72.5")
     dialog.get_by_label("Duration").fill("40")
+    new_session(nurse_api, chair=chair)  # someone else takes it meanwhile: refused, readably
     nurse_page.click("#start-submit")
 
-    chair_error = nurse_page.locator("#chair-error")
+    chair_error = nurse_page.locator("#chair_id-error")
     expect(chair_error).to_contain_text("already has an active session")
-    expect(dialog.get_by_label("Chair")).to_have_attribute("aria-invalid", "true")
+    expect(dialog.get_by_label("Chair", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(dialog.locator("#chair_id option", has_text=chair)).to_be_disabled()  # now taken
 
     # The patient was registered on the first try; the retry must reuse them, not re-register.
-    free_chair = f"Chair {uuid.uuid4().hex[:6]}"
-    dialog.get_by_label("Chair").fill(free_chair)
+    dialog.get_by_label("Chair", exact=True).select_option(label=free_chair)
     nurse_page.click("#start-submit")
     nurse_page.wait_for_url(f"{live_server.url}/sessions/*")
     expect(nurse_page.locator("#session-title")).to_contain_text(free_chair)
@@ -141,11 +150,12 @@ def test_an_existing_patient_is_found_by_search(
     nurse_page: Page, live_server: LiveServer, nurse_api: httpx.Client
 ) -> None:
     patient = new_patient(nurse_api, name="Searchable Person")
+    chair = chair_named(nurse_api)
     nurse_page.goto(f"{live_server.url}/ward")
     nurse_page.click("#start-open")
     nurse_page.fill("#patient-search", patient["clinic_id"])
     nurse_page.get_by_label(f"{patient['clinic_id']} — Searchable Person").check()
-    nurse_page.fill("#chair", f"Chair {uuid.uuid4().hex[:6]}")
+    nurse_page.locator("#chair_id").select_option(str(chair))
     nurse_page.click("#start-submit")
     nurse_page.wait_for_url(f"{live_server.url}/sessions/*")
     expect(nurse_page.locator("#session-title")).to_contain_text("Searchable Person")

@@ -1,0 +1,1 @@
+"""The access audit trail: who saw or changed what, when, from where; append-only, chained."""

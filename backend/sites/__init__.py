@@ -1,0 +1,1 @@
+"""Where sessions happen: sites, their rooms, and each room's chairs, configured by an admin."""
