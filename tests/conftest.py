@@ -2,12 +2,13 @@
 account per role, an in-process client, and a real server on a loopback port."""
 
 import os
+import shutil
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,39 @@ PASSWORD = "correct-horse-battery"
 ROLE_USERS = {role: f"test-{role.value}" for role in Role}
 
 
+# `make test` runs the suite on SQLite and on PostgreSQL side by side, and each browser test in
+# one of the two: the browser drives the same API both runs test on each database, and running
+# every page twice was half of `make test`'s time. "1/2" keeps the 1st, 3rd, 5th... browser test
+# of the collection, "2/2" the others (alternate tests, not files, keep the halves even).
+BROWSER_SHARE = "VIGIL_TEST_BROWSER_SHARE"
+
+
+def _browser_share() -> tuple[int, int] | None:
+    value = os.environ.get(BROWSER_SHARE)
+    if not value:
+        return None
+    share, _, of = value.partition("/")
+    if not (share.isdigit() and of.isdigit() and 1 <= int(share) <= int(of)):
+        raise pytest.UsageError(f"{BROWSER_SHARE}={value!r}: expected k/n with 1 <= k <= n")
+    return int(share), int(of)
+
+
+def pytest_report_header() -> str | None:
+    share = _browser_share()
+    return None if share is None else f"browser tests: share {share[0]} of {share[1]}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    share = _browser_share()
+    if share is None:
+        return
+    browser = [item for item in items if item.get_closest_marker("browser")]
+    others = {id(item) for index, item in enumerate(browser) if index % share[1] != share[0] - 1}
+    if others:
+        config.hook.pytest_deselected(items=[item for item in items if id(item) in others])
+        items[:] = [item for item in items if id(item) not in others]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
     """Argon2 with its cheapest parameters for the run. The clinic's parameters cost 0.1 s and
@@ -43,19 +77,21 @@ def _postgres_admin_url() -> str | None:
     return os.environ.get("VIGIL_TEST_POSTGRES_URL")
 
 
+def _on_postgres() -> bool:
+    return os.environ.get("VIGIL_TEST_DATABASE", "sqlite") == "postgresql"
+
+
 @contextmanager
-def empty_database(tmp_dir: Path) -> Iterator[str]:
-    """A new, empty database on the backend under test; dropped afterwards."""
-    if os.environ.get("VIGIL_TEST_DATABASE", "sqlite") != "postgresql":
-        yield f"sqlite:///{tmp_dir / f'vigil-{uuid.uuid4().hex[:8]}.db'}"
-        return
+def _new_postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of `template` if given), dropped afterwards."""
     admin_url = _postgres_admin_url()
     if not admin_url:
         pytest.exit("VIGIL_TEST_DATABASE=postgresql needs VIGIL_TEST_POSTGRES_URL", returncode=2)
     name = f"vigil_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -64,11 +100,71 @@ def empty_database(tmp_dir: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def empty_database(tmp_dir: Path) -> Iterator[str]:
+    """A new, empty database on the backend under test; dropped afterwards."""
+    if not _on_postgres():
+        yield f"sqlite:///{tmp_dir / f'vigil-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    with _new_postgres_database() as url:
+        yield url
+
+
+class _Template:
+    """A database migrated once per run (`alembic upgrade head` takes a second or more) that
+    `migrated_database` copies: a file copy on SQLite, CREATE DATABASE ... TEMPLATE on
+    PostgreSQL. Made when first asked for; dropped at the end of the run."""
+
+    def __init__(self, tmp_dir: Path) -> None:
+        self._tmp_dir = tmp_dir
+        self._made: ExitStack | None = None
+        self._url = ""
+
+    def url(self) -> str:
+        if self._made is None:
+            self._made = ExitStack()
+            self._url = self._made.enter_context(empty_database(self._tmp_dir))
+            upgrade(self._url)
+        return self._url
+
+    def close(self) -> None:
+        if self._made is not None:
+            self._made.close()
+
+
+_templates: list[_Template] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    template = _Template(tmp_path_factory.mktemp("template"))
+    _templates.append(template)
+    yield
+    _templates.remove(template)
+    template.close()
+
+
+@contextmanager
+def migrated_database(tmp_dir: Path) -> Iterator[str]:
+    """A new database with the schema `alembic upgrade head` makes (a copy of the run's
+    template); dropped afterwards."""
+    template = _templates[-1].url()
+    if not _on_postgres():
+        path = tmp_dir / f"vigil-{uuid.uuid4().hex[:8]}.db"
+        shutil.copyfile(make_url(template).database or "", path)
+        yield f"sqlite:///{path}"
+        return
+    with _new_postgres_database(template=make_url(template).database) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The test run's database, its schema made by `alembic upgrade head`."""
-    with empty_database(tmp_path_factory.mktemp("db")) as url:
-        upgrade(url)
+def database_url(
+    tmp_path_factory: pytest.TempPathFactory, database_template: None
+) -> Iterator[str]:
+    """The test run's database, its schema made by `alembic upgrade head` (a copy of the
+    template, which tests with a database of their own copy too)."""
+    with migrated_database(tmp_path_factory.mktemp("db")) as url:
         yield url
 
 
@@ -140,11 +236,11 @@ class LiveServer:
         self._settings = settings
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self.app: FastAPI | None = None  # the app served since the last start
 
     def start(self) -> None:
-        config = uvicorn.Config(
-            create_app(self._settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
+        self.app = create_app(self._settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()

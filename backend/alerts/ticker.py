@@ -7,6 +7,8 @@ import contextlib
 import json
 import logging
 import urllib.request
+from collections.abc import Callable
+from datetime import datetime
 
 from backend.alerts import clock
 from backend.alerts.schemas import AlertPublic
@@ -15,11 +17,14 @@ from backend.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 5
+# What the ticker reads the time from: the wall clock, or a test's clock that it moves on itself.
+Clock = Callable[[], datetime]
 
 
-def run_tick(database: Database) -> list[AlertPublic]:
-    """One pass of the clock, one short transaction per session (see clock.tick_session)."""
-    now = utcnow()
+def run_tick(database: Database, now: datetime | None = None) -> list[AlertPublic]:
+    """One pass of the clock at `now` (the wall clock's time by default), one short transaction
+    per session (see clock.tick_session)."""
+    now = now or utcnow()
     with database.unit_of_work(write=False) as db:
         due = clock.sessions_time_can_change(db)
     escalated: list[AlertPublic] = []
@@ -48,10 +53,15 @@ async def _deliver(url: str, alert: AlertPublic) -> None:
 
 
 async def run_ticker(
-    database: Database, interval: float, webhook_url: str | None, stop: asyncio.Event
+    database: Database,
+    interval: float,
+    webhook_url: str | None,
+    stop: asyncio.Event,
+    clock: Clock = utcnow,
 ) -> None:
-    """Tick every `interval` seconds until `stop` is set. A tick in progress finishes first:
-    cancelling the task would leave its worker thread using a database being closed."""
+    """Tick every `interval` seconds, at the time `clock` reads, until `stop` is set. A tick in
+    progress finishes first: cancelling the task would leave its worker thread using a database
+    being closed."""
     deliveries: set[asyncio.Task[None]] = set()
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -59,7 +69,7 @@ async def run_ticker(
         if stop.is_set():
             break
         try:
-            escalated = await asyncio.to_thread(run_tick, database)
+            escalated = await asyncio.to_thread(run_tick, database, clock())
         except Exception as exc:
             # A burst of readings can hold the database past the bounded wait: the clock's state
             # is in the database, so the next tick picks up exactly where this one stopped.

@@ -4,11 +4,15 @@ import copy
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx2
 
-from tests.api.support import unique
+from backend.alerts import clock
+from backend.alerts.schemas import AlertPublic
+from backend.core.database import Database
+from tests.api.support import parse_time, unique
 from tests.helpers import Client, new_session
 
 Alarm = dict[str, Any]
@@ -153,6 +157,19 @@ def session_with_limits(
     edit(limits)
     profile = new_profile(admin, limits)
     return alarm_session(nurse, limit_profile_id=profile["id"])
+
+
+def tick(database: Database, session_id: int, at: datetime) -> list[AlertPublic]:
+    """The alarm clock reaching `at` for one session: a test moves time on instead of sleeping.
+    One session only: the shared database holds other tests' sessions, which a whole pass at a
+    future instant would disturb. Returns the alarms that escalated."""
+    with database.unit_of_work(write=True) as db:
+        return clock.tick_session(db, session_id, at)
+
+
+def after(instant: str, seconds: float) -> datetime:
+    """`seconds` after a time as the API gives it."""
+    return parse_time(instant) + timedelta(seconds=seconds)
 
 
 def wait_for(check: Callable[[], T | None], timeout: float = 3.0, what: str = "it") -> T:

@@ -1,12 +1,17 @@
 """Rules the clock decides: condition delays, escalation, reminders, no data, overdue readings,
-and that they carry on across a restart. The app here checks the clock every 0.1 s."""
+and that they carry on across a restart.
 
+Time here is the test's: this module's app never ticks on its own, and each test moves the
+alarm clock to the instant it means (a delay just short of running out, then just past it)
+instead of sleeping until then. So the clinic's own timings (10 s, 2 min, 10 min) are tested
+as they are, in milliseconds."""
+
+import asyncio
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -14,41 +19,49 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from backend.alerts.ticker import WEBHOOK_TIMEOUT_SECONDS, run_tick, run_ticker
 from backend.core.database import Database
 from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.main import create_app
-from backend.migrations import upgrade
+from backend.readings.models import Reading
 from backend.users import service as users
 from tests.api.alert_support import (
     acknowledged,
+    after,
     alarm_session,
     alarms_of,
     bp,
-    default_limits,
     open_alarm,
     open_alarms_of,
     record,
     session_with_limits,
     set_limits,
     the_alarm,
+    tick,
     vital_limit,
     wait_for,
     ward_tile,
 )
 from tests.api.support import move, parse_time
-from tests.conftest import PASSWORD, ROLE_USERS, empty_database
+from tests.conftest import PASSWORD, ROLE_USERS, migrated_database
 
-TICK = 0.1
-DELAY = 0.6
+TICK = 0.1  # for other modules' apps that tick on their own, fast
+IDLE = 3600.0  # an app whose own alarm clock never ticks during a test
+DELAY = 10.0
 HEART_RATE_DELAYED = vital_limit(above=(120, 140), below=(50, 40), delay_s=DELAY, hysteresis=3)
+# The clinic's defaults (backend/alerts/limits.py), which these tests time against.
+ESCALATE_AFTER = 120.0
+NO_DATA_AFTER = 30.0
+BP_DUE_INFUSING = 600.0
 
 
 @pytest.fixture
 def app(settings: Settings, database: Database) -> FastAPI:
-    """This module's app: the alarm clock ticks every 0.1 s instead of every second."""
-    return create_app(settings.model_copy(update={"alert_tick_seconds": TICK}))
+    """This module's app: its alarm clock stays still; the tests move it (`tick`)."""
+    return create_app(settings.model_copy(update={"alert_tick_seconds": IDLE}))
 
 
 def _seconds_between(earlier: str, later: str) -> float:
@@ -59,97 +72,101 @@ def _seconds_between(earlier: str, later: str) -> float:
 
 
 def test_a_heart_rate_over_its_limit_for_longer_than_the_delay_alarms_without_a_new_reading(
-    as_nurse: TestClient,
+    as_nurse: TestClient, database: Database
 ) -> None:
     session = alarm_session(as_nurse)
     set_limits(as_nurse, session["id"], {"baseline": {"heart_rate": HEART_RATE_DELAYED}})
     reading = record(as_nurse, session["id"], heart_rate=130)
-    assert alarms_of(as_nurse, session["id"]) == []  # the delay is running
 
-    alarm = wait_for(open_alarm(as_nurse, session["id"], "heart_rate.above"), timeout=3)
+    tick(database, session["id"], after(reading["received_at"], DELAY - 1))
+    assert alarms_of(as_nurse, session["id"]) == []  # the delay is still running
+    tick(database, session["id"], after(reading["received_at"], DELAY + 0.5))
+    alarm = open_alarm(as_nurse, session["id"], "heart_rate.above")()
+    assert alarm is not None, alarms_of(as_nurse, session["id"])
     assert alarm["priority"] == "medium"
     assert "130" in alarm["message"]
-    assert _seconds_between(reading["received_at"], alarm["raised_at"]) >= DELAY
+    assert DELAY <= _seconds_between(reading["received_at"], alarm["raised_at"]) <= DELAY + 0.5
 
 
-def test_a_breach_shorter_than_the_delay_never_alarms(as_nurse: TestClient) -> None:
+def test_a_breach_shorter_than_the_delay_never_alarms(
+    as_nurse: TestClient, database: Database
+) -> None:
     session = alarm_session(as_nurse)
     set_limits(as_nurse, session["id"], {"baseline": {"heart_rate": HEART_RATE_DELAYED}})
     record(as_nurse, session["id"], heart_rate=130)
-    record(as_nurse, session["id"], heart_rate=100)
-    time.sleep(DELAY + 3 * TICK)
+    back = record(as_nurse, session["id"], heart_rate=100)
+    tick(database, session["id"], after(back["received_at"], DELAY * 3))
     assert alarms_of(as_nurse, session["id"]) == []
 
 
-def test_the_default_heart_rate_delay_holds_a_single_high_reading_back(
-    as_nurse: TestClient,
+def test_the_default_heart_rate_delay_holds_a_single_high_reading_back_for_10_s(
+    as_nurse: TestClient, database: Database
 ) -> None:
     session = alarm_session(as_nurse)
-    record(as_nurse, session["id"], heart_rate=150)
-    time.sleep(3 * TICK)
-    assert alarms_of(as_nurse, session["id"]) == []  # 10 s by default
+    reading = record(as_nurse, session["id"], heart_rate=150)
+    tick(database, session["id"], after(reading["received_at"], 9))
+    assert alarms_of(as_nurse, session["id"]) == []
+    tick(database, session["id"], after(reading["received_at"], 10.5))
+    alarm = open_alarm(as_nurse, session["id"], "heart_rate.above")()
+    assert alarm is not None and alarm["priority"] == "high"
 
 
-def test_a_shorter_high_priority_delay_raises_high_first(as_nurse: TestClient) -> None:
+def test_a_shorter_high_priority_delay_raises_high_first(
+    as_nurse: TestClient, database: Database
+) -> None:
     session = alarm_session(as_nurse)
-    spo2 = vital_limit(below=(92, 89), delay_s=30, high_delay_s=0.5, hysteresis=1)
+    spo2 = vital_limit(below=(92, 89), delay_s=30, high_delay_s=5, hysteresis=1)
     set_limits(as_nurse, session["id"], {"baseline": {"spo2": spo2}})
-    record(as_nurse, session["id"], spo2=85)
-    alarm = wait_for(open_alarm(as_nurse, session["id"], "spo2.below"), timeout=3)
-    assert alarm["priority"] == "high"
+    reading = record(as_nurse, session["id"], spo2=85)
+    tick(database, session["id"], after(reading["received_at"], 6))
+    alarm = open_alarm(as_nurse, session["id"], "spo2.below")()
+    assert alarm is not None and alarm["priority"] == "high"
 
 
 # ---- escalation and reminders -------------------------------------------------------------
 
 
 def test_an_alarm_nobody_acknowledges_escalates_and_the_ward_sees_it(
-    as_admin: TestClient, as_nurse: TestClient
+    as_nurse: TestClient, database: Database
 ) -> None:
-    # Long enough that the acknowledgement below lands first even on a busy machine (at 0.5 s
-    # it once did not, and the acknowledged alarm rightly escalated).
-    escalate_after = 1.5
-
-    def quick(limits: dict[str, Any]) -> None:
-        limits["timing"]["escalate_after_s"] = escalate_after
-
-    session = session_with_limits(as_admin, as_nurse, quick)
+    session = alarm_session(as_nurse)  # the clinic's default: escalation after 2 minutes
     bp(as_nurse, session["id"], 190, diastolic=112)
     seen = acknowledged(as_nurse, the_alarm(as_nurse, session["id"], "diastolic.above")["id"])
-    assert _seconds_between(seen["raised_at"], seen["acknowledged_at"]) < escalate_after
+    ignored = the_alarm(as_nurse, session["id"], "systolic.above")
 
-    escalated = wait_for(
-        lambda: (a := the_alarm(as_nurse, session["id"], "systolic.above"))["escalated"] and a,
-        timeout=5,
-        what="escalation",
-    )
-    assert escalated["escalated_at"] is not None
-    assert _seconds_between(escalated["raised_at"], escalated["escalated_at"]) >= escalate_after
-    assert escalated["status"] == "active"
+    assert tick(database, session["id"], after(ignored["raised_at"], ESCALATE_AFTER - 1)) == []
+    (escalated,) = tick(database, session["id"], after(ignored["raised_at"], ESCALATE_AFTER + 1))
+    assert escalated.id == ignored["id"]
+    assert escalated.escalated_at is not None
+    now = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert now["escalated"] is True and now["status"] == "active"
+    assert _seconds_between(now["raised_at"], now["escalated_at"]) >= ESCALATE_AFTER
     assert ward_tile(as_nurse, session["id"])["alert"]["escalated"] is True
     # The acknowledged one was answered: it does not escalate.
-    assert the_alarm(as_nurse, session["id"], "diastolic.above")["escalated"] is False
+    answered = the_alarm(as_nurse, session["id"], "diastolic.above")
+    assert (answered["escalated"], answered["status"]) == (False, "acknowledged")
     assert seen["status"] == "acknowledged"
 
 
 def test_an_acknowledged_alarm_still_present_alerts_again_after_the_reminder_interval(
-    as_admin: TestClient, as_nurse: TestClient
+    as_admin: TestClient, as_nurse: TestClient, database: Database
 ) -> None:
-    def quick(limits: dict[str, Any]) -> None:
-        limits["timing"]["reminder_s"] = 0.5
+    reminder = 90.0
 
-    session = session_with_limits(as_admin, as_nurse, quick)
+    def own_reminder(limits: dict[str, Any]) -> None:
+        limits["timing"]["reminder_s"] = reminder
+
+    session = session_with_limits(as_admin, as_nurse, own_reminder)
     bp(as_nurse, session["id"], 165)
     seen = acknowledged(as_nurse, the_alarm(as_nurse, session["id"], "systolic.above")["id"])
     assert seen["status"] == "acknowledged"
 
-    reminded = wait_for(
-        lambda: (
-            (a := the_alarm(as_nurse, session["id"], "systolic.above"))["status"] == "active" and a
-        ),
-        timeout=3,
-        what="the reminder",
-    )
-    assert _seconds_between(seen["acknowledged_at"], reminded["alerted_at"]) >= 0.5
+    tick(database, session["id"], after(seen["acknowledged_at"], reminder - 1))
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["status"] == "acknowledged"
+    tick(database, session["id"], after(seen["acknowledged_at"], reminder + 1))
+    reminded = the_alarm(as_nurse, session["id"], "systolic.above")
+    assert reminded["status"] == "active"
+    assert _seconds_between(seen["acknowledged_at"], reminded["alerted_at"]) >= reminder
     assert reminded["acknowledged_by"] == "test-nurse"  # the record of who answered stays
 
 
@@ -157,19 +174,19 @@ def test_an_acknowledged_alarm_still_present_alerts_again_after_the_reminder_int
 
 
 def test_a_silent_monitor_raises_a_technical_alarm_that_only_its_next_reading_clears(
-    as_admin: TestClient, as_nurse: TestClient
+    as_nurse: TestClient, database: Database
 ) -> None:
-    def quick(limits: dict[str, Any]) -> None:
-        limits["phases"]["infusing"]["no_data_after_s"] = 0.5
-
-    session = session_with_limits(as_admin, as_nurse, quick)
+    session = alarm_session(as_nurse)
     move(as_nurse, session["id"], "infusing")
     last = record(as_nurse, session["id"], heart_rate=80, source="device")
 
-    alarm = wait_for(open_alarm(as_nurse, session["id"], "no_data"), timeout=3)
-    assert alarm["kind"] == "technical"
-    assert alarm["priority"] == "medium"
-    assert _seconds_between(last["received_at"], alarm["raised_at"]) > 0.5
+    tick(database, session["id"], after(last["received_at"], NO_DATA_AFTER - 1))
+    assert open_alarm(as_nurse, session["id"], "no_data")() is None
+    tick(database, session["id"], after(last["received_at"], NO_DATA_AFTER + 1))
+    alarm = open_alarm(as_nurse, session["id"], "no_data")()
+    assert alarm is not None
+    assert (alarm["kind"], alarm["priority"]) == ("technical", "medium")
+    assert _seconds_between(last["received_at"], alarm["raised_at"]) > NO_DATA_AFTER
 
     bp(as_nurse, session["id"], 120)  # a manual entry does not stand in for the monitor
     assert the_alarm(as_nurse, session["id"], "no_data")["status"] == "active"
@@ -178,14 +195,16 @@ def test_a_silent_monitor_raises_a_technical_alarm_that_only_its_next_reading_cl
 
 
 def test_a_manually_monitored_infusion_without_a_recent_bp_gets_an_overdue_advisory(
-    as_admin: TestClient, as_nurse: TestClient
+    as_nurse: TestClient, database: Database
 ) -> None:
-    def quick(limits: dict[str, Any]) -> None:
-        limits["phases"]["infusing"]["bp_due_every_s"] = 0.5
+    session = alarm_session(as_nurse)
+    dosing = move(as_nurse, session["id"], "infusing")  # its gate took a blood pressure
 
-    session = session_with_limits(as_admin, as_nurse, quick)
-    move(as_nurse, session["id"], "infusing")
-    alarm = wait_for(open_alarm(as_nurse, session["id"], "bp_overdue"), timeout=3)
+    tick(database, session["id"], after(dosing["phase_changed_at"], BP_DUE_INFUSING - 5))
+    assert open_alarm(as_nurse, session["id"], "bp_overdue")() is None
+    tick(database, session["id"], after(dosing["phase_changed_at"], BP_DUE_INFUSING + 1))
+    alarm = open_alarm(as_nurse, session["id"], "bp_overdue")()
+    assert alarm is not None
     assert (alarm["kind"], alarm["priority"]) == ("advisory", "low")  # a reminder, not a danger
 
     bp(as_nurse, session["id"], 120)
@@ -193,19 +212,16 @@ def test_a_manually_monitored_infusion_without_a_recent_bp_gets_an_overdue_advis
 
 
 def test_a_device_sending_only_blood_pressure_gets_the_bp_reminder_never_no_data(
-    as_admin: TestClient, as_nurse: TestClient
+    as_nurse: TestClient, database: Database
 ) -> None:
     """Issue 11: an intermittent cuff (a reading every few minutes) is not a continuous feed."""
-
-    def quick(limits: dict[str, Any]) -> None:
-        limits["phases"]["infusing"]["no_data_after_s"] = 0.3
-        limits["phases"]["infusing"]["bp_due_every_s"] = 1.0
-
-    session = session_with_limits(as_admin, as_nurse, quick)
+    session = alarm_session(as_nurse)
     move(as_nurse, session["id"], "infusing")
-    record(as_nurse, session["id"], systolic=124, diastolic=80, source="device")
-    overdue = wait_for(open_alarm(as_nurse, session["id"], "bp_overdue"), timeout=4)
-    assert overdue["kind"] == "advisory"
+    cuff = record(as_nurse, session["id"], systolic=124, diastolic=80, source="device")
+    tick(database, session["id"], after(cuff["received_at"], BP_DUE_INFUSING + 1))
+    overdue = open_alarm(as_nurse, session["id"], "bp_overdue")()
+    assert overdue is not None and overdue["kind"] == "advisory"
+    # Ten minutes without a "continuous" value, yet no no-data alarm: the cuff is not a feed.
     assert "no_data" not in {a["condition"] for a in alarms_of(as_nurse, session["id"])}
 
     record(as_nurse, session["id"], systolic=126, diastolic=82, source="device")
@@ -213,20 +229,23 @@ def test_a_device_sending_only_blood_pressure_gets_the_bp_reminder_never_no_data
 
 
 def test_a_monitor_feed_that_stops_is_no_data_even_while_its_cuff_keeps_measuring(
-    as_admin: TestClient, as_nurse: TestClient
+    as_nurse: TestClient, database: Database
 ) -> None:
-    def quick(limits: dict[str, Any]) -> None:
-        limits["phases"]["infusing"]["no_data_after_s"] = 0.5
-
-    session = session_with_limits(as_admin, as_nurse, quick)
+    session = alarm_session(as_nurse)
     move(as_nurse, session["id"], "infusing")
-    record(as_nurse, session["id"], heart_rate=80, spo2=97, source="device")  # then it stops
+    feed = record(as_nurse, session["id"], heart_rate=80, spo2=97, source="device")
+    # The monitor's last value arrived a minute ago; its cuff measured just now.
+    with database.unit_of_work(write=True) as db:
+        db.execute(
+            update(Reading)
+            .where(Reading.id == feed["id"])
+            .values(received_at=parse_time(feed["received_at"]) - timedelta(minutes=1))
+        )
+    cuff = record(as_nurse, session["id"], systolic=124, diastolic=80, source="device")
 
-    def no_data_while_the_cuff_measures() -> dict[str, Any] | None:
-        record(as_nurse, session["id"], systolic=124, diastolic=80, source="device")
-        return open_alarm(as_nurse, session["id"], "no_data")()
-
-    alarm = wait_for(no_data_while_the_cuff_measures, timeout=4, what="no data")
+    tick(database, session["id"], after(cuff["received_at"], 1))
+    alarm = open_alarm(as_nurse, session["id"], "no_data")()
+    assert alarm is not None
     assert (alarm["kind"], alarm["priority"]) == ("technical", "medium")
     record(as_nurse, session["id"], spo2=97, source="device")  # the monitor is back
     assert the_alarm(as_nurse, session["id"], "no_data")["status"] == "resolved"
@@ -238,8 +257,7 @@ def test_a_monitor_feed_that_stops_is_no_data_even_while_its_cuff_keeps_measurin
 @contextmanager
 def own_database(tmp_path: Path) -> Iterator[tuple[Settings, dict[Role, str]]]:
     """A database of its own, so that no other app's alarm clock works on it."""
-    with empty_database(tmp_path) as url:
-        upgrade(url)
+    with migrated_database(tmp_path) as url:
         database = Database(url)
         with database.unit_of_work(write=True) as db:
             tokens = {role: users.create_token(db, f"t-{role}", role)[1] for role in Role}
@@ -259,14 +277,61 @@ def running(settings: Settings, token: str, **changes: Any) -> Iterator[TestClie
 
 def test_a_condition_delay_started_before_a_restart_completes_after_it(tmp_path: Path) -> None:
     with own_database(tmp_path) as (settings, tokens):
-        with running(settings, tokens[Role.NURSE], alert_tick_seconds=60) as before:
+        with running(settings, tokens[Role.NURSE], alert_tick_seconds=IDLE) as before:
             session = alarm_session(before)
             set_limits(before, session["id"], {"baseline": {"heart_rate": HEART_RATE_DELAYED}})
-            record(before, session["id"], heart_rate=130)
-        time.sleep(DELAY + TICK)  # the server is down while the delay runs out
-        with running(settings, tokens[Role.NURSE], alert_tick_seconds=TICK) as after:
-            alarm = wait_for(open_alarm(after, session["id"], "heart_rate.above"), timeout=3)
-    assert alarm["priority"] == "medium"
+            reading = record(before, session["id"], heart_rate=130)
+        # The server is down while the delay runs out; the next process's first tick finds it.
+        database = Database(settings.database_url)
+        try:
+            run_tick(database, after(reading["received_at"], DELAY + 1))
+        finally:
+            database.dispose()
+        with running(settings, tokens[Role.NURSE], alert_tick_seconds=IDLE) as restarted:
+            alarm = open_alarm(restarted, session["id"], "heart_rate.above")()
+    assert alarm is not None and alarm["priority"] == "medium"
+
+
+class ManualClock:
+    """The alarm clock's time in a test: the instant the test set, and how many ticks read it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._reads = 0
+        self._read = threading.Condition()
+
+    def __call__(self) -> datetime:
+        with self._read:
+            self._reads += 1
+            self._read.notify_all()
+            return self.now
+
+    def wait_ticks(self, count: int, within: float = 10.0) -> None:
+        """Wait until `count` more ticks began, so `count - 1` whole ticks ran at `now`."""
+        with self._read:
+            target = self._reads + count
+            assert self._read.wait_for(lambda: self._reads >= target, timeout=within), (
+                f"the alarm clock did not tick {count} times in {within} s"
+            )
+
+
+@contextmanager
+def ticking(settings: Settings, alarm_time: ManualClock, webhook_url: str | None) -> Iterator[None]:
+    """The ticker as the app runs it (its webhook deliveries too), on the test's clock, ticking
+    as fast as it can while the test changes the time."""
+    database = Database(settings.database_url)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    ticker = run_ticker(database, 0.01, webhook_url, stop, alarm_time)
+    thread = threading.Thread(target=loop.run_until_complete, args=(ticker,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=10)
+        loop.close()
+        database.dispose()
 
 
 class _Webhook(BaseHTTPRequestHandler):
@@ -308,27 +373,24 @@ def webhook(
         server.server_close()
 
 
-def _fast_escalation_profile(settings: Settings, admin_token: str) -> int:
-    with running(settings, admin_token) as admin:
-        limits = default_limits(admin)
-        limits["timing"]["escalate_after_s"] = 0.3
-        profile = admin.post("/api/limits/profiles", json={"name": "Fast", "limits": limits})
-        assert profile.status_code == 201, profile.text
-        profile_id: int = profile.json()["id"]
-        return profile_id
-
-
 def test_an_escalated_alarm_is_sent_to_the_webhook_once(tmp_path: Path) -> None:
-    with own_database(tmp_path) as (settings, tokens), webhook() as (url, received, _):
-        profile_id = _fast_escalation_profile(settings, tokens[Role.ADMIN])
-        with running(
-            settings, tokens[Role.NURSE], alert_tick_seconds=TICK, escalation_webhook_url=url
-        ) as nurse:
-            session = alarm_session(nurse, limit_profile_id=profile_id)
-            bp(nurse, session["id"], 190)
+    with (
+        own_database(tmp_path) as (settings, tokens),
+        webhook() as (url, received, _),
+        running(settings, tokens[Role.NURSE], alert_tick_seconds=IDLE) as nurse,
+    ):
+        session = alarm_session(nurse)
+        bp(nurse, session["id"], 190)
+        raised = the_alarm(nurse, session["id"], "systolic.above")["raised_at"]
+        alarm_time = ManualClock(parse_time(raised))
+        with ticking(settings, alarm_time, url):
+            alarm_time.wait_ticks(3)
+            assert received == []  # not escalated yet
+            alarm_time.now = after(raised, ESCALATE_AFTER + 1)
             wait_for(lambda: received, timeout=3, what="the webhook")
-            time.sleep(5 * TICK)
-            (open_one,) = open_alarms_of(nurse, session["id"])
+            alarm_time.now = after(raised, ESCALATE_AFTER * 3)
+            alarm_time.wait_ticks(5)
+        (open_one,) = open_alarms_of(nurse, session["id"])
     (call,) = received
     assert call["event"] == "alert.escalated"
     assert call["alert"]["id"] == open_one["id"]
@@ -343,45 +405,43 @@ def test_an_escalated_alarm_is_sent_to_the_webhook_once(tmp_path: Path) -> None:
 def test_a_simulated_sessions_escalation_is_never_sent_to_the_paging_webhook(
     tmp_path: Path,
 ) -> None:
-    with own_database(tmp_path) as (settings, tokens), webhook() as (url, received, _):
-        profile_id = _fast_escalation_profile(settings, tokens[Role.ADMIN])
-        with running(
-            settings, tokens[Role.TRAINER], alert_tick_seconds=TICK, escalation_webhook_url=url
-        ) as trainer:
-            drill = alarm_session(trainer, limit_profile_id=profile_id, simulated=True)
-            bp(trainer, drill["id"], 190)
-            wait_for(
-                lambda: the_alarm(trainer, drill["id"], "systolic.above")["escalated"],
-                timeout=3,
-                what="the drill's escalation",
-            )
-            time.sleep(5 * TICK)
+    with (
+        own_database(tmp_path) as (settings, tokens),
+        webhook() as (url, received, _),
+        running(settings, tokens[Role.TRAINER], alert_tick_seconds=IDLE) as trainer,
+    ):
+        drill = alarm_session(trainer, simulated=True)
+        bp(trainer, drill["id"], 190)
+        raised = the_alarm(trainer, drill["id"], "systolic.above")["raised_at"]
+        alarm_time = ManualClock(after(raised, ESCALATE_AFTER + 1))
+        with ticking(settings, alarm_time, url):
+            alarm_time.wait_ticks(2)
+            assert the_alarm(trainer, drill["id"], "systolic.above")["escalated"]
+            alarm_time.wait_ticks(5)  # time for a delivery, were one sent
     assert received == []  # escalated on the screens, but nobody was paged
 
 
 def test_a_slow_paging_gateway_does_not_stop_the_alarm_clock(tmp_path: Path) -> None:
     with (
         own_database(tmp_path) as (settings, tokens),
-        webhook(answer_after=3.0) as (url, got, release),
+        webhook(answer_after=30.0) as (url, got, release),
+        running(settings, tokens[Role.NURSE], alert_tick_seconds=IDLE) as nurse,
     ):
-        profile_id = _fast_escalation_profile(settings, tokens[Role.ADMIN])
-        with running(
-            settings, tokens[Role.NURSE], alert_tick_seconds=TICK, escalation_webhook_url=url
-        ) as nurse:
-            escalating = alarm_session(nurse, limit_profile_id=profile_id)
-            bp(nurse, escalating["id"], 190)
+        escalating = alarm_session(nurse)
+        bp(nurse, escalating["id"], 190)
+        raised = the_alarm(nurse, escalating["id"], "systolic.above")["raised_at"]
+        alarm_time = ManualClock(after(raised, ESCALATE_AFTER + 1))
+        with ticking(settings, alarm_time, url):
             wait_for(lambda: got, timeout=3, what="the webhook")  # now it keeps us waiting
             other = alarm_session(nurse)
-            fast_hr = vital_limit(above=(120, 140), below=(50, 40), delay_s=0.2)
-            set_limits(nurse, other["id"], {"baseline": {"heart_rate": fast_hr}})
-            record(nurse, other["id"], heart_rate=130)
+            set_limits(nurse, other["id"], {"baseline": {"heart_rate": HEART_RATE_DELAYED}})
+            reading = record(nurse, other["id"], heart_rate=130)
+            alarm_time.now = after(reading["received_at"], DELAY + 1)
             try:
-                # The delay completes on the clock while the gateway is still answering.
-                wait_for(
-                    open_alarm(nurse, other["id"], "heart_rate.above"),
-                    timeout=1.0,
-                    what="a 0.2 s heart-rate delay to complete while the webhook call is pending",
-                )
+                # The delay completes on the clock while the gateway is still answering (the
+                # ticker's own call to it would give up only after WEBHOOK_TIMEOUT_SECONDS).
+                alarm_time.wait_ticks(2, within=WEBHOOK_TIMEOUT_SECONDS / 2)
+                assert open_alarm(nurse, other["id"], "heart_rate.above")()
             finally:
                 release.set()
 
@@ -391,8 +451,6 @@ def test_a_tick_that_read_the_clock_before_a_reading_committed_does_not_lower_it
 ) -> None:
     """The ticker reads the clock, then waits for the session's lock while a reading commits: a
     high alarm judged at that earlier instant looked unconfirmed and dropped to medium."""
-    from backend.alerts import clock
-
     session = alarm_session(as_nurse)
     bp(as_nurse, session["id"], 120, diastolic=80)
     move(as_nurse, session["id"], "infusing")
@@ -401,7 +459,6 @@ def test_a_tick_that_read_the_clock_before_a_reading_committed_does_not_lower_it
     assert raised["priority"] == "high"
 
     before = parse_time(raised["raised_at"]) - timedelta(seconds=2)
-    with database.unit_of_work(write=True) as db:
-        clock.tick_session(db, session["id"], before)
+    tick(database, session["id"], before)
     after = the_alarm(as_nurse, session["id"], "systolic.above")
     assert (after["priority"], after["message"]) == ("high", raised["message"])

@@ -1,7 +1,6 @@
 """A reading entered by mistake: kept in the record, gone from latest values and alarms."""
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from backend.core.database import Database
 from backend.streaming.models import StreamEvent
 from tests.api.alert_support import (
     acknowledged,
+    after,
     alarm_session,
     alarms_of,
     bp,
@@ -21,7 +21,7 @@ from tests.api.alert_support import (
     record,
     session_with_limits,
     the_alarm,
-    wait_for,
+    tick,
     ward_alarms,
 )
 from tests.api.support import error_at, message, move, parse_time
@@ -186,11 +186,6 @@ def test_a_latched_alarm_whose_only_breach_was_a_mistake_is_withdrawn(as_nurse: 
     assert withdrawn["status"] == "resolved" and withdrawn["withdrawn_reason"]
 
 
-def _delayed_and_quick_to_escalate(limits: dict[str, Any]) -> None:
-    limits["phases"]["baseline"]["vitals"]["heart_rate"]["delay_s"] = 0.3
-    limits["timing"]["escalate_after_s"] = 0.3
-
-
 def _report_row(client: TestClient, session_id: int, alert_id: int) -> str:
     response = client.get(f"/api/sessions/{session_id}/report")
     assert response.status_code == 200, response.text
@@ -200,19 +195,17 @@ def _report_row(client: TestClient, session_id: int, alert_id: int) -> str:
 
 
 def test_an_alarm_raised_on_the_clock_after_its_delay_is_withdrawn_with_its_reading(
-    as_admin: TestClient, as_nurse: TestClient
+    as_nurse: TestClient, database: Database
 ) -> None:
     """Issue 11: the clock raised it with no reading, so striking the reading left it latched
     and escalated, on the ward and on the session record."""
-    session = session_with_limits(as_admin, as_nurse, _delayed_and_quick_to_escalate)
+    session = alarm_session(as_nurse)  # the clinic's default: a 10 s delay, escalation at 2 min
     wrong = record(as_nurse, session["id"], heart_rate=150)  # typed for 105; nothing yet
-    raised = wait_for(open_alarm(as_nurse, session["id"], "heart_rate.above"), timeout=5)
-    assert raised["reading_id"] == wrong["id"]
-    wait_for(
-        lambda: the_alarm(as_nurse, session["id"], "heart_rate.above")["escalated"],
-        timeout=5,
-        what="the escalation",
-    )
+    tick(database, session["id"], after(wrong["received_at"], 11))
+    raised = open_alarm(as_nurse, session["id"], "heart_rate.above")()
+    assert raised is not None and raised["reading_id"] == wrong["id"]
+    tick(database, session["id"], after(raised["raised_at"], 121))
+    assert the_alarm(as_nurse, session["id"], "heart_rate.above")["escalated"]
 
     marked(as_nurse, session["id"], wrong["id"], "typed 150 for 105")
     withdrawn = the_alarm(as_nurse, session["id"], "heart_rate.above")
@@ -228,15 +221,13 @@ def test_an_alarm_raised_on_the_clock_after_its_delay_is_withdrawn_with_its_read
 
 
 def test_a_delay_still_running_on_a_struck_reading_never_completes(
-    as_admin: TestClient, as_nurse: TestClient
+    as_nurse: TestClient, database: Database
 ) -> None:
-    def slow(limits: dict[str, Any]) -> None:
-        limits["phases"]["baseline"]["vitals"]["heart_rate"]["delay_s"] = 1.5
-
-    session = session_with_limits(as_admin, as_nurse, slow)
+    session = alarm_session(as_nurse)  # the default heart-rate delay: 10 s
     wrong = record(as_nurse, session["id"], heart_rate=150)
     marked(as_nurse, session["id"], wrong["id"], "wrong patient")
-    time.sleep(3)  # the delay and a couple of clock ticks
+    tick(database, session["id"], after(wrong["received_at"], 11))
+    tick(database, session["id"], after(wrong["received_at"], 60))
     assert "heart_rate.above" not in conditions_open(as_nurse, session["id"])
 
 

@@ -16,6 +16,7 @@ from backend.core.database import Database
 from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.readings.models import Reading
+from backend.simulation import runner
 from backend.simulation.models import SimulationRun
 from backend.simulation.service import reading_id
 from tests.api.alert_support import open_alarm, wait_for
@@ -234,19 +235,33 @@ def test_a_bad_scenario_file_is_422_naming_the_line_or_the_field(
     assert response.status_code == 422, response.text
 
 
+class Wall:
+    """The simulation runner's monotonic clock, which a test moves on instead of waiting."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.ahead
+
+
 def test_pausing_holds_the_patients_time_and_resuming_and_speed_move_it_on(
-    as_trainer: TestClient, simulations: list[Simulation]
+    as_trainer: TestClient, simulations: list[Simulation], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    wall = Wall()
+    monkeypatch.setattr(runner, "time", wall)
     sid = start(as_trainer, simulations, speed=20)["session_id"]
-    wait_for(lambda: state(as_trainer, sid)["position_s"] > 5, what="time to pass")
+    wall.ahead += 1  # a second at 20 times: 20 simulated seconds
+    assert state(as_trainer, sid)["position_s"] >= 20
     paused = as_trainer.post(f"/api/simulations/{sid}/control", json={"paused": True}).json()
     assert paused["paused"] is True
     held = state(as_trainer, sid)["position_s"]
-    time.sleep(0.6)
+    wall.ahead += 60  # a minute paused
     assert state(as_trainer, sid)["position_s"] == held
     fast = as_trainer.post(f"/api/simulations/{sid}/control", json={"paused": False, "speed": 60})
     assert (fast.json()["paused"], fast.json()["speed"]) == (False, 60)
-    wait_for(lambda: state(as_trainer, sid)["position_s"] > held + 20, what="time to move")
+    wall.ahead += 1  # a second at 60 times
+    assert state(as_trainer, sid)["position_s"] >= held + 60
     too_fast = as_trainer.post(f"/api/simulations/{sid}/control", json={"speed": 61})
     assert too_fast.status_code == 422
 

@@ -3,7 +3,6 @@ peer that stops reading is closed (4408) instead of holding a send forever."""
 
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import update
 from websockets.client import ClientProtocol
@@ -24,7 +22,6 @@ from backend.core.database import Database
 from backend.core.roles import Role
 from backend.core.security import digest
 from backend.core.settings import Settings
-from backend.main import create_app
 from backend.streaming.bus import EventBus
 from backend.streaming.events import Event
 from backend.streaming.router import CREDENTIAL_CHECK_SECONDS
@@ -229,19 +226,11 @@ SEND_TIMEOUT = 1.0
 @pytest.fixture
 def stall_server(settings: Settings, database: Database) -> Iterator[tuple[str, FastAPI]]:
     """A server of its own (its bus gets made-up events) with a short send timeout."""
-    app = create_app(settings.model_copy(update={"stream_send_timeout_seconds": SEND_TIMEOUT}))
-    server = LiveServer(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=server.port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    yield server.ws_url, app
-    uv.should_exit = True
-    thread.join(timeout=10)
+    server = LiveServer(settings.model_copy(update={"stream_send_timeout_seconds": SEND_TIMEOUT}))
+    server.start()
+    assert server.app is not None
+    yield server.ws_url, server.app
+    server.stop()
 
 
 def _raw_stream(ws_url: str, token: str) -> tuple[socket.socket, ClientProtocol]:

@@ -28,6 +28,15 @@ def drain(queue: "asyncio.Queue[Event]") -> list[int]:
     return seqs
 
 
+async def received(queue: "asyncio.Queue[Event]", count: int) -> list[int]:
+    """The seqs of the next `count` events the subscriber gets, waiting for them (at most 5 s)."""
+
+    async def take() -> list[int]:
+        return [(await queue.get()).seq for _ in range(count)]
+
+    return await asyncio.wait_for(take(), 5)
+
+
 def no_database(after: int, upto: int) -> list[Event]:
     raise AssertionError(f"unexpected database read {after}..{upto}")
 
@@ -65,9 +74,8 @@ async def test_a_gap_that_does_not_fill_itself_is_read_from_the_database() -> No
     bus.start(last_seq=4)
     sub = bus.subscribe(None)
     bus.accept([event(8)])
-    await asyncio.sleep(0.2)
+    assert await received(sub.queue, 4) == [5, 6, 7, 8]
     assert reads == [(4, 7)]
-    assert drain(sub.queue) == [5, 6, 7, 8]
     await bus.stop()
 
 
@@ -76,8 +84,7 @@ async def test_a_gap_the_database_cannot_fill_is_skipped_rather_than_blocking_fo
     bus.start(last_seq=0)
     sub = bus.subscribe(None)
     bus.accept([event(3)])
-    await asyncio.sleep(0.2)
-    assert drain(sub.queue) == [3]
+    assert await received(sub.queue, 1) == [3]
     await bus.stop()
 
 
@@ -124,6 +131,5 @@ async def test_events_committed_by_another_process_are_found_by_polling() -> Non
     )
     bus.start(last_seq=0)
     sub = bus.subscribe(None)
-    await asyncio.sleep(0.2)
-    assert drain(sub.queue) == [1, 2]
+    assert await received(sub.queue, 2) == [1, 2]
     await bus.stop()
