@@ -30,9 +30,7 @@ run: install
 
 ## make test: lint, type check, then the whole suite on SQLite and, when one is reachable, at the
 ## same time on PostgreSQL (the suite waits on browsers and servers as much as it computes, so the
-## two runs share 2 cores well). Each browser test runs in one of the two (alternately): the pages
-## drive the same API that both runs test on each database. `make test-sqlite` and
-## `make test-postgres` run every browser test.
+## two runs share 2 cores well)
 test: install lint typecheck $(AXE)
 	@url=$$($(BIN)/python -m tests.postgres_probe) || exit 1; \
 	if [ -z "$$url" ]; then \
@@ -41,9 +39,9 @@ test: install lint typecheck $(AXE)
 	else \
 		mkdir -p test-artifacts; \
 		echo "The suite runs on SQLite here and on PostgreSQL beside it (test-artifacts/postgres.log)"; \
-		VIGIL_TEST_DATABASE=postgresql VIGIL_TEST_POSTGRES_URL="$$url" VIGIL_TEST_BROWSER_SHARE=2/2 \
+		VIGIL_TEST_DATABASE=postgresql VIGIL_TEST_POSTGRES_URL="$$url" \
 			$(BIN)/pytest -p no:cacheprovider > test-artifacts/postgres.log 2>&1 & pg=$$!; \
-		VIGIL_TEST_BROWSER_SHARE=1/2 $(BIN)/pytest; sqlite=$$?; \
+		$(BIN)/pytest; sqlite=$$?; \
 		wait $$pg; postgres=$$?; \
 		echo "==== PostgreSQL run ===="; \
 		if [ $$postgres -eq 0 ]; then tail -n 1 test-artifacts/postgres.log; \

@@ -30,39 +30,6 @@ PASSWORD = "correct-horse-battery"
 ROLE_USERS = {role: f"test-{role.value}" for role in Role}
 
 
-# `make test` runs the suite on SQLite and on PostgreSQL side by side, and each browser test in
-# one of the two: the browser drives the same API both runs test on each database, and running
-# every page twice was half of `make test`'s time. "1/2" keeps the 1st, 3rd, 5th... browser test
-# of the collection, "2/2" the others (alternate tests, not files, keep the halves even).
-BROWSER_SHARE = "VIGIL_TEST_BROWSER_SHARE"
-
-
-def _browser_share() -> tuple[int, int] | None:
-    value = os.environ.get(BROWSER_SHARE)
-    if not value:
-        return None
-    share, _, of = value.partition("/")
-    if not (share.isdigit() and of.isdigit() and 1 <= int(share) <= int(of)):
-        raise pytest.UsageError(f"{BROWSER_SHARE}={value!r}: expected k/n with 1 <= k <= n")
-    return int(share), int(of)
-
-
-def pytest_report_header() -> str | None:
-    share = _browser_share()
-    return None if share is None else f"browser tests: share {share[0]} of {share[1]}"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    share = _browser_share()
-    if share is None:
-        return
-    browser = [item for item in items if item.get_closest_marker("browser")]
-    others = {id(item) for index, item in enumerate(browser) if index % share[1] != share[0] - 1}
-    if others:
-        config.hook.pytest_deselected(items=[item for item in items if id(item) in others])
-        items[:] = [item for item in items if id(item) not in others]
-
-
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
     """Argon2 with its cheapest parameters for the run. The clinic's parameters cost 0.1 s and
