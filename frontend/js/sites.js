@@ -36,7 +36,11 @@ async function load() {
 
 function statusBadge(active, inUse) {
   if (!active) return make("span", { className: "badge retired-badge", textContent: "Retired" });
-  if (inUse) return make("span", { className: "badge in-use-badge", textContent: inUse });
+  if (inUse) {
+    // A drill in the chair wears the drills' violet, as on the ward; a patient, the ward's green.
+    const kind = inUse === "Drill running" ? "drill-badge" : "in-use-badge";
+    return make("span", { className: `badge ${kind}`, textContent: inUse });
+  }
   return "";
 }
 
