@@ -23,7 +23,7 @@ from backend.core.settings import Settings
 from backend.main import create_app
 from backend.migrations import upgrade
 from backend.users import service as users
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, ROLE_USERS
 from tests.helpers import new_session
 
 NURSE = "backup-nurse"
@@ -37,6 +37,8 @@ def db_file(tmp_path: Path) -> Path:
     database = Database(url)
     with database.unit_of_work(write=True) as db:
         users.create_user(db, NURSE, PASSWORD, Role.NURSE)
+        # The tests' admin: the test helpers configure the chairs sessions start on.
+        users.create_user(db, ROLE_USERS[Role.ADMIN], PASSWORD, Role.ADMIN)
     database.dispose()
     return path
 

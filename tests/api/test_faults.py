@@ -144,8 +144,10 @@ def test_a_full_disk_fails_writes_only_and_health_says_so_until_a_write_succeeds
     postgres = _is_postgres(app)
     assert client.get("/api/health").status_code == 200
     with failing(app, lambda: full_disk(postgres), writes_only=True):
-        # Reading still works on a full disk; storing does not.
-        assert as_nurse.get(f"/api/sessions/{session_id}/readings").status_code == 200
+        # Reading still works on a full disk (the ward's list); storing does not, nor a view
+        # that goes on the audit trail: an access that cannot be recorded is not given.
+        assert as_nurse.get("/api/sessions").status_code == 200
+        assert_503(as_nurse.get(f"/api/sessions/{session_id}/readings"), "an audited view")
         stored = post_reading(as_nurse, session_id, heart_rate=81)
         assert_503(stored, "reading on a full disk")
         assert "full" in stored.json()["detail"]
@@ -364,6 +366,8 @@ def sqlite_in_folder(tmp_path: Path) -> Path:
     database = Database(url)
     with database.unit_of_work(write=True) as db:
         users.create_user(db, "fault-nurse", PASSWORD, Role.NURSE)
+        # The tests' admin: the test helpers configure the chairs sessions start on.
+        users.create_user(db, ROLE_USERS[Role.ADMIN], PASSWORD, Role.ADMIN)
     database.dispose()
     return folder
 

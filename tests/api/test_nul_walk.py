@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.api.support import unique
-from tests.helpers import new_session
+from tests.helpers import chair_named, new_session
 
 NUL = "before\x00after"
 SURROGATE = "before\ud800after"
@@ -142,7 +142,7 @@ def ids(
     assert account.status_code == 201, account.text
     simulation = as_trainer.post(
         "/api/simulations",
-        json={"scenario": "routine_infusion", "chair": unique("Sim walk"), "speed": 1},
+        json={"scenario": "routine_infusion", "chair_id": chair_named(as_admin), "speed": 1},
     )
     assert simulation.status_code == 201, simulation.text
     simulation_id = simulation.json()["session_id"]
