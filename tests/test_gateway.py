@@ -88,7 +88,7 @@ def test_the_gateway_keeps_readings_through_a_server_restart_and_stores_each_onc
 
 
 def test_vigil_simulate_refuses_a_bad_speed_or_scenario(capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["simulate", "--url", "http://127.0.0.1:9", "--token", "x"]
+    base = ["simulate", "--url", "http://127.0.0.1:9", "--token", "x", "--chair", "Chair 1"]
     with pytest.raises(SystemExit, match="--speed"):
         main([*base, "--scenario", "routine_infusion", "--speed", "100"])
     with pytest.raises(SystemExit, match="no such scenario"):

@@ -19,12 +19,19 @@ from playwright.sync_api import (
     Playwright,
     ViewportSize,
     WebSocketRoute,
+    expect,
     sync_playwright,
 )
 from playwright.sync_api import Error as PlaywrightError
 
 from backend.core.roles import Role
 from tests.conftest import PASSWORD, ROLE_USERS, LiveServer
+
+# How long a page action or an expectation waits before it fails. `make test` runs the SQLite and
+# PostgreSQL suites side by side on two cores, where a page that takes 1 s alone can take 6; a
+# passing test never waits this long, and tests about how fast something shows set their own limit.
+BROWSER_WAIT_MS = 15_000
+expect.set_options(timeout=BROWSER_WAIT_MS)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -131,7 +138,7 @@ def chromium_profile(
 
 @pytest.fixture
 def context(chromium_profile: Profile, live_server: LiveServer) -> Iterator[BrowserContext]:
-    chromium_profile.context.set_default_timeout(5000)
+    chromium_profile.context.set_default_timeout(BROWSER_WAIT_MS)
     yield chromium_profile.context
     chromium_profile.reset(live_server.url)
 
@@ -353,7 +360,7 @@ def isolated_nurse_page(
 @contextmanager
 def own_context_page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport=DESKTOP, timezone_id=TIMEZONE, locale="en-GB")
-    context.set_default_timeout(5000)
+    context.set_default_timeout(BROWSER_WAIT_MS)
     page = context.new_page()
     errors = watch_for_errors(page)
     yield page

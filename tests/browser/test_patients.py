@@ -15,6 +15,7 @@ from backend.core.roles import Role
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import DESKTOP, api_client, sign_in
 from tests.conftest import LiveServer
+from tests.helpers import chair_named
 
 pytestmark = pytest.mark.browser
 
@@ -120,14 +121,14 @@ def test_an_admin_imports_the_clinics_list_and_reads_the_refused_lines(
 
     page.get_by_label("CSV file").set_input_files(str(csv))
     page.get_by_label("Check only").check()
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     summary = page.locator("#report-summary")
     expect(summary).to_contain_text("Check only, nothing was registered")
     expect(summary).to_contain_text("1 would be registered, 1 already registered, 3 refused")
     assert admin_client.get("/api/patients", params={"q": f"K-{tag}-1"}).json() == []
 
     page.get_by_label("Check only").uncheck()
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     expect(summary).to_contain_text("5 rows read: 1 registered, 1 already registered, 3 refused")
     refused = page.locator("#report-rejected tr")
     expect(refused).to_have_count(3)
@@ -153,7 +154,7 @@ def test_an_admin_imports_the_clinics_list_and_reads_the_refused_lines(
     latin = tmp_path / "latin1.csv"
     latin.write_bytes(f"clinic_id,display_name\nL-{tag},M\xfcller\n".encode("latin-1"))
     page.get_by_label("CSV file").set_input_files(str(latin))
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     expect(page.locator("#import-file-error")).to_contain_text("Line 2: the file is not UTF-8")
     expect(page.locator("#import-report")).to_be_hidden()
 
@@ -185,6 +186,7 @@ def test_a_trainer_starts_a_drill_from_the_ward_on_a_patient_of_its_own(
     new patient, registered as simulated."""
     tag = uuid.uuid4().hex[:6]
     sign_in(page, live_server.url, Role.TRAINER)
+    chair_id = chair_named(admin_client, f"Chair {tag}")  # configured before the dialog opens
     page.goto(f"{live_server.url}/ward")
     page.click("#start-open")
     dialog = page.locator("#start-dialog")
@@ -192,8 +194,7 @@ def test_a_trainer_starts_a_drill_from_the_ward_on_a_patient_of_its_own(
     expect(dialog.locator("#patient-mode-row")).to_be_hidden()
     page.fill("#clinic_id", f"DRILL-{tag}")
     page.fill("#display_name", f"Drill Patient {tag}")
-    chair = f"Chair {tag}"
-    page.fill("#chair", chair)
+    page.select_option("#chair_id", str(chair_id))
     page.click("#start-submit")
     page.wait_for_url(f"{live_server.url}/sessions/*", wait_until="commit")  # its URL is enough
     session_id = page.url.rsplit("/", 1)[1]
