@@ -236,6 +236,24 @@ def add_unique(db: Session, row: object, conflict: str) -> None:
         raise Conflict(conflict) from None
 
 
+WROTE = "vigil_wrote"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _note_writes(engine: Engine) -> None:
+    """Mark a pooled connection that ran a statement storing something, until it is checked in."""
+
+    def wrote(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+            conn.info[WROTE] = True
+
+    def checked_in(_dbapi: Any, record: Any) -> None:
+        record.info.pop(WROTE, None)
+
+    event.listen(engine, "after_cursor_execute", wrote)
+    event.listen(engine.pool, "checkin", checked_in)
+
+
 class Database:
     """The engine, the admission of requests to it, and the session factories: reads, writes,
     and best-effort writes that give up at once rather than queue behind readings."""
@@ -252,6 +270,7 @@ class Database:
         )
         # When a write last failed for want of disk, until a write succeeds again (monotonic).
         self.full_since: float | None = None
+        _note_writes(self.engine)
         self._best_effort_sessions = sessionmaker(
             self.engine.execution_options(vigil_writes=True, vigil_wait=BEST_EFFORT_WAIT_SECONDS),
             expire_on_commit=False,
@@ -274,13 +293,16 @@ class Database:
         with factory() as session:
             try:
                 yield session
+                # Only a transaction that stored something shows the disk has room again: one
+                # that merely read (an alarm clock tick with nothing due) proves nothing.
+                wrote = session.in_transaction() and session.connection().info.get(WROTE, False)
                 session.commit()
             except BaseException as exc:
                 session.rollback()
                 if (busy := overload_of(exc)) is not None and busy.full:
                     self.full_since = time.monotonic()
                 raise
-            if write:
+            if wrote:
                 self.full_since = None
 
     def disk_full(self, within: float = FULL_RETRY_SECONDS) -> bool:

@@ -151,6 +151,10 @@ def test_a_full_disk_fails_writes_only_and_health_says_so_until_a_write_succeeds
         stored = post_reading(as_nurse, session_id, heart_rate=81)
         assert_503(stored, "reading on a full disk")
         assert "full" in stored.json()["detail"]
+        # A write transaction that stores nothing (an alarm clock tick with nothing due) does not
+        # show the disk has room again.
+        with app.state.database.unit_of_work(write=True) as db:
+            db.execute(text("SELECT 1"))
         health = client.get("/api/health")
         assert health.status_code == 503, health.text
         assert int(health.headers["Retry-After"]) > 0

@@ -160,7 +160,17 @@ def test_the_alarm_clock_gives_up_within_its_bounded_wait_and_then_ticks_again(
                 run_tick(clock)
             assert overload_of(waited.value) is not None, waited.value
             assert time.monotonic() - started < 5
-        run_tick(clock)  # the lock gone, the next tick goes through
+        # The lock gone, a tick goes through again. The server under test is live and writes
+        # too (its own clock, the reading's alarm), so a tick may still meet one of those brief
+        # writes beyond its 0.3 s wait: it is the clock's recovery that counts, within 10 s.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                run_tick(clock)
+                break
+            except Exception as exc:
+                if overload_of(exc) is None or time.monotonic() > deadline:
+                    raise
     finally:
         clock.dispose()
 
