@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -91,6 +91,12 @@ class Writer(threading.Thread):
         self.session_id = session_id
         self.acknowledged: list[tuple[float, str]] = []
         self.stop = threading.Event()
+        self.stored = threading.Condition()  # notified at each acknowledgement
+
+    def wait_until(self, done: Callable[[], bool], what: str) -> None:
+        """Wait, woken by each acknowledgement rather than polling, at most 20 s."""
+        with self.stored:
+            assert self.stored.wait_for(done, timeout=20), f"no {what} within 20 s"
 
     def run(self) -> None:
         rate = 60
@@ -100,7 +106,9 @@ class Writer(threading.Thread):
                 f"/api/sessions/{self.session_id}/readings", json={"heart_rate": rate}
             )
             assert answer.status_code == 201, answer.text
-            self.acknowledged.append((time.monotonic(), answer.json()["id"]))
+            with self.stored:
+                self.acknowledged.append((time.monotonic(), answer.json()["id"]))
+                self.stored.notify_all()
 
     def acknowledged_before(self, moment: float) -> set[str]:
         return {rid for at, rid in self.acknowledged if at < moment}
@@ -118,13 +126,12 @@ def test_a_backup_taken_while_readings_arrive_has_every_one_acknowledged_before_
     writer = Writer(nurse, session_id)
     writer.start()
     try:
-        while len(writer.acknowledged) < 40:
-            time.sleep(0.01)
+        writer.wait_until(lambda: len(writer.acknowledged) >= 40, "40 readings")
         began = time.monotonic()
         main(["db", "backup", str(tmp_path / "backups" / "vigil-backup.db")])
         ended = time.monotonic()
-        while not any(at > ended for at, _ in writer.acknowledged):
-            time.sleep(0.01)  # writes went on after the backup too
+        # Writes went on after the backup too.
+        writer.wait_until(lambda: any(at > ended for at, _ in writer.acknowledged), "later reading")
     finally:
         writer.stop.set()
         writer.join(timeout=10)
