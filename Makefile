@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # axe-core from the npm registry: the browser tests inject it to check accessibility.
 AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: run install test lint typecheck test-sqlite test-postgres bench clean
+.PHONY: run install test suites lint typecheck test-sqlite test-postgres bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Vigil needs Python 3.11 or newer")'
@@ -22,16 +22,20 @@ $(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
 	npm ci --prefix tests/browser/axe --no-audit --no-fund --silent
 	@touch $(AXE)
 
-## make run: set up, migrate the embedded SQLite database, add demo data, serve on 127.0.0.1:8000
+## make run: set up, migrate the embedded SQLite database, serve on 127.0.0.1:8000 with a demo
+## ward; the first start ends with the administrator's password, shown once
 run: install
 	$(BIN)/vigil db upgrade
-	$(BIN)/vigil setup --demo
-	$(BIN)/vigil serve
+	$(BIN)/vigil serve --setup --demo
 
-## make test: lint, type check, then the whole suite on SQLite and, when one is reachable, at the
-## same time on PostgreSQL (the suite waits on browsers and servers as much as it computes, so the
-## two runs share 2 cores well)
-test: install lint typecheck $(AXE)
+## make test: on a clean Debian machine first installs what the suite needs (Chromium, npm,
+## PostgreSQL) and starts a throwaway PostgreSQL server, stopped afterwards
+## (tests/with_services.sh); then lint, type check, and the whole suite on SQLite and, at the
+## same time, on PostgreSQL
+test:
+	@bash tests/with_services.sh $(MAKE) --no-print-directory suites
+
+suites: install lint typecheck $(AXE)
 	@url=$$($(BIN)/python -m tests.postgres_probe) || exit 1; \
 	if [ -z "$$url" ]; then \
 		echo "PostgreSQL not reachable: skipped the PostgreSQL run (set VIGIL_TEST_POSTGRES_URL)"; \
@@ -56,17 +60,12 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
-test-sqlite: $(AXE)
+test-sqlite: install $(AXE)
 	$(BIN)/pytest
 
-test-postgres: $(AXE)
-	@url=$$($(BIN)/python -m tests.postgres_probe) || exit 1; \
-	if [ -z "$$url" ]; then \
-		echo "PostgreSQL not reachable: skipped the PostgreSQL run (set VIGIL_TEST_POSTGRES_URL)"; \
-	else \
-		echo "Running the suite on PostgreSQL"; \
-		VIGIL_TEST_DATABASE=postgresql VIGIL_TEST_POSTGRES_URL="$$url" $(BIN)/pytest; \
-	fi
+test-postgres: install $(AXE)
+	@bash tests/with_services.sh sh -c \
+		'VIGIL_TEST_DATABASE=postgresql $(BIN)/pytest -p no:cacheprovider'
 
 ## make bench: the ingest and streaming benchmark against a same-run baseline
 bench: install

@@ -3,9 +3,12 @@ check the audit trail."""
 
 import argparse
 import getpass
+import ipaddress
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +16,9 @@ from backend.core.database import Database
 from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.users import service as users
+
+if TYPE_CHECKING:
+    import uvicorn
 
 ROLES = [r.value for r in Role]
 
@@ -47,11 +53,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.body_timeout:
         # The app is built by uvicorn from the environment's settings: hand the option on there.
         os.environ["VIGIL_BODY_TIMEOUT_SECONDS"] = str(args.body_timeout)
-    uvicorn.run(
+    host = args.host or settings.host
+    port = args.port or settings.port
+    lines = _setup(settings, demo=args.demo) if args.setup else []
+    config = uvicorn.Config(
         "backend.main:create_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         proxy_headers=True,
         log_level=args.log_level,
         **server_options(
@@ -60,6 +69,69 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             settings.max_connections,
         ),
     )
+    shown = socket.gethostname() if _unspecified(host) else host
+    _announcing_server(config, _ready_banner(f"http://{shown}:{port}", lines)).run()
+
+
+def _announcing_server(config: "uvicorn.Config", banner: str) -> "uvicorn.Server":
+    """uvicorn's server, saying once it listens what a person needs next: after the install's
+    and the server's own log lines, so the first admin's password is not scrolled away."""
+    import uvicorn
+
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:  # it could not listen: its error is the last word
+                print(banner, flush=True)
+
+    return Announcing(config)
+
+
+def _unspecified(host: str) -> bool:
+    """Listening on every interface: the address to open is this machine's name."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def _ready_banner(url: str, setup_lines: list[str]) -> str:
+    rule = "-" * 72
+    body = [f"  Vigil is running: open {url} in a browser (Ctrl+C stops it)."]
+    if setup_lines:
+        body += setup_lines
+    else:
+        body.append(
+            "  Sign in with your account. The administrator's password was shown at the first"
+            "\n  start; 'vigil user reset-password admin' gives it a new one-time password."
+        )
+    return "\n".join(["", rule, *body, rule])
+
+
+def _setup(settings: Settings, *, demo: bool) -> list[str]:
+    """First-run set-up (the first admin account; demo sessions when asked and the ward is
+    empty): what a person must be told about it, one line each."""
+    lines: list[str] = []
+    with _unit_of_work(settings, write=True) as db:
+        generated = users.ensure_admin(db, settings.admin_password)
+    if generated:
+        lines += [
+            "  First start: the administrator account was created. Its password is shown only",
+            "  now (you choose your own from your name in the header once signed in):",
+            f"    username: {users.ADMIN_USERNAME}",
+            f"    password: {generated}",
+        ]
+    if demo:
+        from backend.demo import seed_demo
+
+        with _unit_of_work(settings, write=True) as db:
+            created = seed_demo(db)
+        if created:
+            lines.append(
+                f"  Demo data: {created} simulated sessions, played live by the server "
+                "(marked SIMULATED everywhere)."
+            )
+    return lines
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
@@ -154,21 +226,9 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> None:
     """First-run set-up: the first admin account, and demo data when asked for."""
-    with _unit_of_work(settings, write=True) as db:
-        generated = users.ensure_admin(db, settings.admin_password)
-    if generated:
-        print("\n  First run: created the administrator account. It is shown only now:")
-        print(f"    username: {users.ADMIN_USERNAME}\n    password: {generated}\n")
-    if args.demo:
-        from backend.demo import seed_demo
-
-        with _unit_of_work(settings, write=True) as db:
-            created = seed_demo(db)
-        if created:
-            print(
-                f"  Demo data: {created} simulated sessions, played live by the server "
-                "(marked SIMULATED everywhere)."
-            )
+    lines = _setup(settings, demo=args.demo)
+    if lines:
+        print("\n" + "\n".join(lines) + "\n")
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:
@@ -242,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds a request's body may take to arrive (VIGIL_BODY_TIMEOUT_SECONDS)",
     )
+    serve.add_argument(
+        "--setup",
+        action="store_true",
+        help="first-run set-up before serving (as 'vigil setup'); its details are shown once "
+        "the server listens",
+    )
+    serve.add_argument("--demo", action="store_true", help="with --setup: add the demo ward")
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)

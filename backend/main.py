@@ -196,6 +196,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _seed_limit_profiles(database)
         app.state.database = database
         app.state.bus = bus
+        # What the routes make on first use belongs to one run of the app (its loop, its
+        # database): a test's app is started again and again.
+        app.state.credential_watch = None
 
         def session_kinds(ids: Collection[int]) -> dict[int, tuple[int, bool]]:
             with database.unit_of_work(write=False) as db:

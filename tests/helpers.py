@@ -1,5 +1,6 @@
 """Small helpers that read like the steps a clinic takes."""
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,9 +90,28 @@ def chair_named(client: Client, name: str | None = None) -> int:
     the admin API when the room has none by that name."""
     room_id = tests_room(client)
     with as_admin_of(client) as admin:
-        if name is None:  # a new chair: no need to look through the room's (many) chairs
-            return _add_chair(admin, room_id, f"Chair {uuid.uuid4().hex[:8]}")
+        if name is None:
+            return _free_chair(admin, room_id)
         return _configured(admin, room_id, name)
+
+
+_MADE_CHAIR = re.compile(r"Chair [0-9a-f]{8}")
+
+
+def _free_chair(admin: Client, room_id: int) -> int:
+    """A chair this helper made that no open session holds, else a new one. A new chair for
+    every session left the run's server with hundreds, and every page that lists chairs (the
+    sites page, the start dialog) slowed to many seconds a load."""
+    chairs = admin.get("/api/chairs", params={"room_id": room_id}).json()
+    for chair in chairs:
+        if (
+            _MADE_CHAIR.fullmatch(chair["name"])
+            and chair["in_service"]
+            and chair["occupied_by"] is None
+        ):
+            chair_id: int = chair["id"]
+            return chair_id
+    return _add_chair(admin, room_id, f"Chair {uuid.uuid4().hex[:8]}")
 
 
 def _add_chair(admin: Client, room_id: int, name: str) -> int:

@@ -1,9 +1,14 @@
 """The `vigil` console script, run in-process against a fresh database."""
 
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,7 +16,7 @@ from backend.cli import main
 from backend.core.settings import Settings
 from backend.main import create_app
 from tests.api.alert_support import wait_for
-from tests.conftest import empty_database
+from tests.conftest import empty_database, free_port
 
 
 @pytest.fixture
@@ -175,3 +180,58 @@ def _latest(client: TestClient, session_id: int) -> str:
     (session,) = [s for s in ward if s["id"] == session_id]
     latest: str = max(v["taken_at"] for v in session["latest"].values())
     return latest
+
+
+def test_the_first_start_ends_with_the_admins_sign_in_details_once_the_server_listens(
+    cli_database: str,
+) -> None:
+    """`make run`'s last step: the server's own log lines come first, the password last."""
+    port = free_port()
+    with _serving(cli_database, port) as lines:
+        shown = [line for line in lines if line.strip()]
+        assert "Uvicorn running on" in "\n".join(shown[:-6])  # the server's lines came first
+        assert shown[-1] == RULE
+        assert shown[-4].strip() == "username: admin"
+        password = shown[-3].split("password:")[1].strip()
+        assert "5 simulated sessions" in shown[-2]
+        assert f"open http://127.0.0.1:{port}" in "\n".join(shown[-8:])
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            login = {"username": "admin", "password": password}
+            assert client.post("/api/auth/login", json=login).status_code == 200
+    # Later starts say where to get a password, and show none.
+    with _serving(cli_database, port) as lines:
+        later = "\n".join(lines)
+        assert "password:" not in later
+        assert "vigil user reset-password admin" in later
+        assert "Demo data" not in later
+
+
+RULE = "-" * 72
+
+
+@contextmanager
+def _serving(database_url: str, port: int) -> Iterator[list[str]]:
+    """`vigil serve --setup --demo` in a process of its own; its output up to the banner's end
+    (bounded: the test's own timeout stops a server that never says it)."""
+    env = {**os.environ, "VIGIL_DATABASE_URL": database_url, "VIGIL_SIMULATION_TICK_SECONDS": "60"}
+    command = [sys.executable, "-m", "backend.cli", "serve", "--setup", "--demo"]
+    with subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as server:
+        assert server.stdout is not None
+        lines: list[str] = []
+        try:
+            for line in server.stdout:
+                lines.append(line.rstrip("\n"))
+                if lines.count(RULE) == 2:
+                    break
+            else:
+                raise AssertionError(f"the server ended without its banner: {lines}")
+            yield lines
+        finally:
+            server.terminate()
+            server.wait(timeout=15)

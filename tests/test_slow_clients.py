@@ -18,7 +18,7 @@ from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.core.timeouts import server_options
 from backend.main import create_app
-from tests.conftest import PASSWORD, ROLE_USERS, _free_port
+from tests.conftest import PASSWORD, ROLE_USERS, free_port
 
 HEADER_TIMEOUT = 0.5
 BODY_TIMEOUT = 0.8
@@ -28,7 +28,7 @@ PATIENCE = 5.0
 
 class Server:
     def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         config = uvicorn.Config(
             create_app(settings),
             host="127.0.0.1",

@@ -46,7 +46,7 @@ from tests.api.alert_support import (
     ward_tile,
 )
 from tests.api.support import move, parse_time
-from tests.conftest import PASSWORD, ROLE_USERS, migrated_database
+from tests.conftest import PASSWORD, ROLE_USERS, migrated_database, shared_app
 
 TICK = 0.1  # for other modules' apps that tick on their own, fast
 IDLE = 3600.0  # an app whose own alarm clock never ticks during a test
@@ -61,7 +61,7 @@ BP_DUE_INFUSING = 600.0
 @pytest.fixture
 def app(settings: Settings, database: Database) -> FastAPI:
     """This module's app: its alarm clock stays still; the tests move it (`tick`)."""
-    return create_app(settings.model_copy(update={"alert_tick_seconds": IDLE}))
+    return shared_app(settings.model_copy(update={"alert_tick_seconds": IDLE}))
 
 
 def _seconds_between(earlier: str, later: str) -> float:

@@ -24,8 +24,18 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
+from backend.core.database import Database
 from backend.core.roles import Role
-from tests.conftest import PASSWORD, ROLE_USERS, LiveServer
+from backend.core.settings import Settings
+from tests.conftest import (
+    PASSWORD,
+    ROLE_USERS,
+    LiveServer,
+    migrated_database,
+    serving,
+    suite_settings,
+    with_role_users,
+)
 
 # How long a page action or an expectation waits before it fails. `make test` runs the SQLite and
 # PostgreSQL suites side by side on two cores, where a page that takes 1 s alone can take 6; a
@@ -45,6 +55,34 @@ CHROMIUM_ARGS = [
 # A zone far from UTC (and without daylight saving) so "shown in local time" is a real check.
 TIMEZONE = "Asia/Kolkata"
 DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+
+
+# The browser tests' own database and server. On the API tests' database they met hundreds of
+# sites, chairs, patients and open sessions those left behind: the sites page alone took a
+# minute to set up a site, and emptying the ward before the first page most of another.
+@pytest.fixture(scope="session")
+def database_url(
+    tmp_path_factory: pytest.TempPathFactory, database_template: None
+) -> Iterator[str]:
+    with migrated_database(tmp_path_factory.mktemp("browser-db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return suite_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Iterator[Database]:
+    with with_role_users(settings) as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
+    with serving(settings) as server:
+        yield server
 
 
 # Package scope, not session: sync Playwright keeps an asyncio loop marked as running in this
