@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpcore2 as httpcore
 import pytest
@@ -137,16 +138,6 @@ def migrated_database(tmp_dir: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def database_url(
-    tmp_path_factory: pytest.TempPathFactory, database_template: None
-) -> Iterator[str]:
-    """The test run's database, its schema made by `alembic upgrade head` (a copy of the
-    template, which tests with a database of their own copy too)."""
-    with migrated_database(tmp_path_factory.mktemp("db")) as url:
-        yield url
-
-
 def suite_settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
@@ -167,17 +158,6 @@ def with_role_users(settings: Settings) -> Iterator[Database]:
             users.create_user(session, name, PASSWORD, role)
     yield db
     db.dispose()
-
-
-@pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return suite_settings(database_url)
-
-
-@pytest.fixture(scope="session")
-def database(settings: Settings) -> Iterator[Database]:
-    with with_role_users(settings) as db:
-        yield db
 
 
 _apps: dict[str, FastAPI] = {}
@@ -274,7 +254,36 @@ def serving(settings: Settings) -> Iterator[LiveServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
-    with serving(settings) as server:
-        yield server
+def server_fixtures(folder: str) -> tuple[Any, Any, Any, Any]:
+    """`database_url`, `settings`, `database` and `live_server` for the tests of the package
+    whose conftest takes them: a database of their own (a copy of the run's migrated template,
+    in `folder`) with one account per role, served on a loopback port when a test asks for
+    `live_server`, and all of it gone when the package's tests are done. A server left running
+    went on ticking its alarm clock over every session its tests had left open: a third of
+    the browser tests' CPU went on the API tests' hundreds."""
+
+    @pytest.fixture(scope="package")
+    def database_url(
+        tmp_path_factory: pytest.TempPathFactory, database_template: None
+    ) -> Iterator[str]:
+        with migrated_database(tmp_path_factory.mktemp(folder)) as url:
+            yield url
+
+    @pytest.fixture(scope="package")
+    def settings(database_url: str) -> Settings:
+        return suite_settings(database_url)
+
+    @pytest.fixture(scope="package")
+    def database(settings: Settings) -> Iterator[Database]:
+        with with_role_users(settings) as db:
+            yield db
+
+    @pytest.fixture(scope="package")
+    def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
+        with serving(settings) as server:
+            yield server
+
+    return database_url, settings, database, live_server
+
+
+database_url, settings, database, live_server = server_fixtures("db")

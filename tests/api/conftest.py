@@ -15,7 +15,9 @@ from backend.core.roles import Role
 from backend.users.auth import SESSION_COOKIE
 from tests.api import support
 from tests.api.support import ClientFactory, RoleClient
-from tests.conftest import sign_in
+from tests.conftest import server_fixtures, sign_in
+
+database_url, settings, database, live_server = server_fixtures("api-db")
 
 
 @pytest.fixture(autouse=True)
@@ -26,9 +28,9 @@ def app_for_helpers(app: FastAPI) -> Iterator[None]:
     support.current_app = None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shared_logins() -> dict[Role, str]:
-    """The cookie secret of one sign-in per role, made when first needed, shared by the run."""
+    """The cookie secret of one sign-in per role, made when first needed, for the API tests."""
     return {}
 
 

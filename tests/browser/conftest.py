@@ -24,18 +24,8 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
-from backend.core.database import Database
 from backend.core.roles import Role
-from backend.core.settings import Settings
-from tests.conftest import (
-    PASSWORD,
-    ROLE_USERS,
-    LiveServer,
-    migrated_database,
-    serving,
-    suite_settings,
-    with_role_users,
-)
+from tests.conftest import PASSWORD, ROLE_USERS, LiveServer, server_fixtures
 
 # How long a page action or an expectation waits before it fails. `make test` runs the SQLite and
 # PostgreSQL suites side by side on two cores, where a page that takes 1 s alone can take 6; a
@@ -60,29 +50,7 @@ DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 # The browser tests' own database and server. On the API tests' database they met hundreds of
 # sites, chairs, patients and open sessions those left behind: the sites page alone took a
 # minute to set up a site, and emptying the ward before the first page most of another.
-@pytest.fixture(scope="session")
-def database_url(
-    tmp_path_factory: pytest.TempPathFactory, database_template: None
-) -> Iterator[str]:
-    with migrated_database(tmp_path_factory.mktemp("browser-db")) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return suite_settings(database_url)
-
-
-@pytest.fixture(scope="session")
-def database(settings: Settings) -> Iterator[Database]:
-    with with_role_users(settings) as db:
-        yield db
-
-
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
-    with serving(settings) as server:
-        yield server
+database_url, settings, database, live_server = server_fixtures("browser-db")
 
 
 # Package scope, not session: sync Playwright keeps an asyncio loop marked as running in this
@@ -260,9 +228,9 @@ def api_client(base_url: str, role: Role = Role.NURSE) -> Iterator[httpx.Client]
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def nurse_api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    """A nurse's API client for the whole run (signing in costs a password hash each time)."""
+    """A nurse's API client for the browser tests (signing in costs a password hash each time)."""
     with api_client(live_server.url, Role.NURSE) as client:
         yield client
 
