@@ -55,7 +55,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         os.environ["VIGIL_BODY_TIMEOUT_SECONDS"] = str(args.body_timeout)
     host = args.host or settings.host
     port = args.port or settings.port
-    lines = _setup(settings, demo=args.demo) if args.setup else []
+    lines = _setup(settings, demo=args.demo) if args.setup or args.demo else []
     config = uvicorn.Config(
         "backend.main:create_app",
         factory=True,
@@ -308,7 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="first-run set-up before serving (as 'vigil setup'); its details are shown once "
         "the server listens",
     )
-    serve.add_argument("--demo", action="store_true", help="with --setup: add the demo ward")
+    serve.add_argument(
+        "--demo", action="store_true", help="--setup, and the demo ward when the ward is empty"
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
