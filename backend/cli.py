@@ -101,10 +101,10 @@ def _ready_banner(url: str, setup_lines: list[str]) -> str:
     if setup_lines:
         body += setup_lines
     else:
-        body.append(
-            "  Sign in with your account. The administrator's password was shown at the first"
-            "\n  start; 'vigil user reset-password admin' gives it a new one-time password."
-        )
+        body += [
+            "  Sign in with your account. The administrator's password was shown at the first",
+            "  start; 'vigil user reset-password admin' gives it a new one-time password.",
+        ]
     return "\n".join(["", rule, *body, rule])
 
 
