@@ -10,10 +10,50 @@ from pathlib import Path
 
 import plotly
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+@dataclass(frozen=True)
+class NavLink:
+    href: str
+    label: str
+    # The roles that see the link; None for all. header.js shows each signed-in role its links
+    # (the server refuses the others anyway: a link a role cannot use is only noise).
+    roles: str | None = None
+
+
+# The header's links, the same on every page: written once here, not copied into each page.
+NAV = (
+    NavLink("/ward", "Ward"),
+    NavLink("/patients", "Patients", "admin nurse staff"),
+    NavLink("/limits", "Limits"),
+    NavLink("/trainer", "Trainer"),
+    NavLink("/sites", "Chairs", "admin"),
+    NavLink("/accounts", "Accounts", "admin"),
+    NavLink("/audit", "Audit", "admin"),
+)
+NAV_PLACEHOLDER = '<nav aria-label="Main"></nav>'
+
+
+def nav_html(current: str | None) -> str:
+    """The header's navigation, marking the link of the page shown (`current`, its href)."""
+    links = []
+    for link in NAV:
+        attributes = f'href="{link.href}"'
+        if link.href == current:
+            attributes += ' aria-current="page"'
+        if link.roles is not None:
+            attributes += f' data-roles="{link.roles}" hidden'
+        links.append(f"<a {attributes}>{link.label}</a>")
+    return f'<nav aria-label="Main">{"".join(links)}</nav>'
+
+
+def render_page(path: Path, current: str | None) -> bytes:
+    """A page's HTML with the shared navigation in place of its placeholder."""
+    return path.read_text().replace(NAV_PLACEHOLDER, nav_html(current), 1).encode()
 
 
 @dataclass(frozen=True)
@@ -72,57 +112,47 @@ def serve_bundle(bundle: Bundle, media_type: str, request: Request) -> Response:
 def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     pages = APIRouter(include_in_schema=False)
 
-    def page(name: str) -> FileResponse:
-        return FileResponse(frontend_dir / name, headers={"Cache-Control": "no-cache"})
+    def page(request: Request, name: str, current: str | None = None) -> Response:
+        # Read per request (a page is a few kB): an edited page shows on the next reload.
+        body = render_page(frontend_dir / name, current)
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        headers = {"Cache-Control": "no-cache", "ETag": etag}
+        if etag_matches(request.headers.get("if-none-match", ""), etag):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
     @pages.get("/")
     def root() -> RedirectResponse:
         return RedirectResponse("/ward")
 
-    @pages.get("/login")
-    def login() -> FileResponse:
-        return page("login.html")
+    def add_page(path: str, name: str, current: str | None) -> None:
+        def show(request: Request) -> Response:
+            return page(request, name, current)
 
-    @pages.get("/ward")
-    def ward() -> FileResponse:
-        return page("ward.html")
+        pages.add_api_route(path, show, methods=["GET"], name=name.removesuffix(".html"))
 
-    @pages.get("/limits")
-    def limits() -> FileResponse:
-        return page("limits.html")
-
-    @pages.get("/accounts")
-    def accounts() -> FileResponse:
-        return page("accounts.html")
-
-    @pages.get("/password")
-    def password() -> FileResponse:
-        return page("password.html")
-
-    @pages.get("/sites")
-    def sites() -> FileResponse:
-        return page("sites.html")
-
-    @pages.get("/trainer")
-    def trainer() -> FileResponse:
-        return page("trainer.html")
-
-    @pages.get("/audit")
-    def audit() -> FileResponse:
-        return page("audit.html")
-
-    @pages.get("/patients")
-    def patients() -> FileResponse:
-        return page("patients.html")
+    # Each page at its address; the header marks the link of the pages that have one.
+    for name, current in (
+        ("login", None),
+        ("ward", "/ward"),
+        ("limits", "/limits"),
+        ("accounts", "/accounts"),
+        ("password", None),
+        ("sites", "/sites"),
+        ("trainer", "/trainer"),
+        ("audit", "/audit"),
+        ("patients", "/patients"),
+    ):
+        add_page(f"/{name}", f"{name}.html", current)
 
     @pages.get("/sessions/{session_id}")
-    def session(session_id: int) -> FileResponse:
-        return page("session.html")
+    def session(request: Request, session_id: int) -> Response:
+        return page(request, "session.html")
 
     @pages.get("/sessions/{session_id}/record")
-    def record(session_id: int) -> FileResponse:
+    def record(request: Request, session_id: int) -> Response:
         # The record's viewer; the record itself stays the script-free /api/.../report.
-        return page("record.html")
+        return page(request, "record.html")
 
     # HEAD too, as the other static files answer it (uvicorn sends no body for a HEAD).
     @pages.api_route("/static/vendor/plotly.min.js", methods=["GET", "HEAD"])

@@ -4,7 +4,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from backend.frontend import PLOTLY_JS
+from backend.frontend import NAV, NAV_PLACEHOLDER, PLOTLY_JS
 
 
 def test_the_sign_in_form_can_never_send_the_password_in_the_address(
@@ -112,3 +112,27 @@ def test_the_sites_page_is_served_with_its_own_script_and_styles(client: TestCli
     assert re.search(r"\son[a-z]+=", page) is None
     for name in ("js/sites.js", "css/sites.css", "js/chair-picker.js", "js/ward-place.js"):
         assert client.get(f"/static/{name}").status_code == 200
+
+
+def test_every_page_has_the_same_header_links_with_its_own_marked(client: TestClient) -> None:
+    """The links are written once (NAV) and put in each page as it is served."""
+    pages = {"/ward": "/ward", "/patients": "/patients", "/limits": "/limits", "/audit": "/audit"}
+    pages |= {"/trainer": "/trainer", "/sites": "/sites", "/accounts": "/accounts"}
+    pages |= {"/password": None, "/sessions/1": None, "/sessions/1/record": None}
+    for address, current in pages.items():
+        page = client.get(address).text
+        assert NAV_PLACEHOLDER not in page, address
+        nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', page)
+        assert nav is not None, address
+        hrefs = re.findall(r'href="([^"]+)"', nav.group(1))
+        assert hrefs == [link.href for link in NAV], address
+        marked = re.findall(r'href="([^"]+)" aria-current="page"', nav.group(1))
+        assert marked == ([current] if current else []), address
+    assert '<a href="/audit" data-roles="admin" hidden>Audit</a>' in client.get("/ward").text
+
+
+def test_a_page_is_revalidated_by_its_etag(client: TestClient) -> None:
+    first = client.get("/ward")
+    again = client.get("/ward", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert again.headers["cache-control"] == "no-cache"
