@@ -115,6 +115,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def patients() -> FileResponse:
         return page("patients.html")
 
+    @pages.get("/patients/{patient_id}/course")
+    def course(patient_id: int) -> FileResponse:
+        return page("course.html")
+
     @pages.get("/sessions/{session_id}")
     def session(session_id: int) -> FileResponse:
         return page("session.html")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 
 from backend.audit import service as audit
 from backend.core.actor import Actor
-from backend.core.dependencies import DatabaseDep, SessionDep
+from backend.core.dependencies import DatabaseDep, SessionDep, SettingsDep
 from backend.core.fields import RowId
 from backend.core.roles import Role
 from backend.course.schemas import CoursePublic, CourseSession
@@ -32,7 +32,12 @@ ClinicalActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.STAFF))]
     responses={404: {"description": "No such patient, or a simulated (drill) one"}},
 )
 def patient_course(
-    patient_id: RowId, actor: ClinicalActor, db: SessionDep, database: DatabaseDep, request: Request
+    patient_id: RowId,
+    actor: ClinicalActor,
+    db: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> CoursePublic:
     course = load_course(db, patient_id)
     audit.record_apart(
@@ -47,4 +52,5 @@ def patient_course(
         patient=PatientPublic.model_validate(course.patient),
         sessions=[CourseSession(**asdict(row)) for row in course.rows],
         total=course.total,
+        clinic_timezone=settings.clinic_timezone,
     )

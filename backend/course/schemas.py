@@ -43,3 +43,6 @@ class CoursePublic(Schema):
     patient: PatientPublic
     sessions: list[CourseSession] = Field(description="Oldest first")
     total: int = Field(description="The patient's real sessions; at most the latest 100 listed")
+    clinic_timezone: str = Field(
+        description="The clinic's IANA time zone, in which people read the sessions' dates"
+    )

@@ -58,6 +58,7 @@ def test_a_course_lists_each_session_with_its_figures_oldest_first(
     body = course(as_nurse, pid)
     assert body["patient"]["id"] == pid
     assert body["total"] == 2
+    assert body["clinic_timezone"]
     rows = body["sessions"]
     assert [r["session_id"] for r in rows] == [first, second]
     row = rows[0]
