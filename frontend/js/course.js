@@ -191,6 +191,7 @@ async function main() {
   alarms.watch();
   if (me.role === "trainer") {
     $("course-loading").hidden = true;
+    $("course-back").hidden = true; // the register is not theirs either
     $("trainer-note").hidden = false;
     return;
   }

@@ -1,6 +1,6 @@
 """A patient's course: from the register, a nurse opens a patient's induction series and reads
 each session's figures in the table (dates in the clinic's time zone, not the tablet's) and the
-chart across the series; each row leads to its session."""
+chart across the series; each row leads to its session; the page passes axe."""
 
 import uuid
 from pathlib import Path
@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from backend.core.database import Database
 from backend.core.roles import Role
+from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import DESKTOP, sign_in
 from tests.conftest import LiveServer
 from tests.course_seed import FIRST, seed_series
@@ -70,3 +71,5 @@ def test_a_nurse_opens_a_patients_course_from_the_register(
     assert by_name["Ready after (min)"] == [45, 45, 30, 30, 15, 15]
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "course-1366.png"), full_page=True)
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
