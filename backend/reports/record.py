@@ -130,6 +130,8 @@ class SessionRecord:
     gate_override_username: str | None = None
     gate_override_reason: str | None = None
     gate_override_entered_by: str | None = None
+    # The patient's record number: the record viewer links a real one to the patient's course.
+    patient_id: int | None = None
 
     @property
     def valid_readings(self) -> list[ReadingRow]:

@@ -191,3 +191,20 @@ def test_a_nul_in_the_path_is_refused_before_routing(as_nurse: TestClient, bad: 
     response = as_nurse.get(f"/api/patients/{bad}/course")
     assert response.status_code == 422, response.text
     error_at(response, "path")
+
+
+def test_a_real_record_names_its_patient_for_the_viewers_course_link(
+    as_nurse: TestClient, as_trainer: TestClient
+) -> None:
+    pid = new_patient(as_nurse)["id"]
+    sid = start(as_nurse, pid)
+    report = as_nurse.get(f"/api/sessions/{sid}/report")
+    assert report.status_code == 200, report.text
+    assert f'<meta name="vigil-patient" content="{pid}">' in report.text
+    # A drill's record links to no course: its patient is nobody's.
+    drill_patient = new_patient(as_trainer, simulated=True)["id"]
+    drill = as_trainer.post("/api/sessions", json=session_body(drill_patient, simulated=True))
+    assert drill.status_code == 201, drill.text
+    simulated = as_trainer.get(f"/api/sessions/{drill.json()['id']}/report")
+    assert simulated.status_code == 200, simulated.text
+    assert 'name="vigil-patient"' not in simulated.text
