@@ -88,7 +88,7 @@ function drawTable(rows, format) {
     if (row.phase !== "discharged") {
       const state = document.createElement("span");
       state.className = "course-state";
-      state.textContent = row.phase === "stopped" ? "stopped early" : `${(PHASE_NAMES[row.phase] || row.phase).toLowerCase()} now`;
+      state.textContent = row.phase === "stopped" ? "stopped early" : `in progress: ${(PHASE_NAMES[row.phase] || row.phase).toLowerCase()}`;
       date.append(state);
     }
     const rise = cell("Peak BP rise", riseText(row), "num");
