@@ -34,6 +34,7 @@ from backend.core.headers import SecurityHeaders
 from backend.core.settings import Settings
 from backend.core.timeouts import BodyDeadline
 from backend.core.url_text import AddressText
+from backend.course.router import router as course_router
 from backend.frontend import mount_frontend
 from backend.health.router import router as health_router
 from backend.patients.router import router as patients_router
@@ -258,6 +259,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         tokens_router,
         patients_router,
+        course_router,
         sites_router,
         chairs_view_router,
         views_router,

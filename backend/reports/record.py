@@ -130,6 +130,8 @@ class SessionRecord:
     gate_override_username: str | None = None
     gate_override_reason: str | None = None
     gate_override_entered_by: str | None = None
+    # The patient's record number: the record viewer links a real one to the patient's course.
+    patient_id: int | None = None
 
     @property
     def valid_readings(self) -> list[ReadingRow]:
@@ -184,13 +186,19 @@ class Timeline:
 
 
 def timeline(record: SessionRecord) -> Timeline:
-    steps = list(record.phases)
+    return timeline_of(record.phases, record.created_at)
+
+
+def timeline_of(phases: Sequence[PhaseStep], created_at: datetime) -> Timeline:
+    """The phase times of a session from its phase changes (oldest first): the report's and
+    a patient's course read them the same way."""
+    steps = list(phases)
     first = next((s for s in steps if s.from_phase is None), None)
     start = next((s for s in steps if s.to_phase == "infusing"), None)
     infusion_end = next((s for s in steps if s.from_phase == "infusing"), None)
     end = next((s for s in steps if s.to_phase in ("discharged", "stopped")), None)
     return Timeline(
-        baseline_start=first.at if first is not None else record.created_at,
+        baseline_start=first.at if first is not None else created_at,
         infusion_start=start,
         infusion_end=infusion_end,
         end=end,

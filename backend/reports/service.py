@@ -99,6 +99,7 @@ def load_record(
     record = SessionRecord(
         id=session.id,
         simulated=session.simulated,
+        patient_id=session.patient_id,
         patient_name=session.patient.display_name,
         patient_clinic_id=session.patient.clinic_id,
         chair=session.chair,

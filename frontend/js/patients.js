@@ -114,6 +114,13 @@ function draw(patients) {
     tr.append(cell(patient.clinic_id, "clinic-id"), name, cell(registered, "registered"));
     const actions = document.createElement("td");
     actions.className = "actions";
+    // Every session of the patient at a glance (the register lists real patients only).
+    const course = document.createElement("a");
+    course.className = "button course-link";
+    course.href = `/patients/${patient.id}/course`;
+    course.textContent = "Course";
+    course.setAttribute("aria-label", `Course of ${patient.display_name} (${patient.clinic_id})`);
+    actions.append(course);
     if (canEdit(me.role)) {
       const button = document.createElement("button");
       button.type = "button";

@@ -10,11 +10,23 @@ import { PatientAlarms } from "./page-alarms.js";
 const $ = (id) => document.getElementById(id);
 const sessionId = Number(location.pathname.split("/").filter(Boolean)[1]);
 const reportUrl = `/api/sessions/${sessionId}/report`;
+const COURSE_ROLES = new Set(["admin", "nurse", "staff"]);
+let role = null;
 
 /** The frame as tall as the record, so the page scrolls as one document. */
 function fitFrame(frame) {
   const doc = frame.contentDocument;
   if (doc && doc.documentElement) frame.style.height = `${doc.documentElement.scrollHeight + 4}px`;
+}
+
+/** The patient's course, for the register's readers, from a real patient's record (a drill's
+ * record names no patient to link to). */
+function showCourseLink(doc) {
+  const meta = doc && doc.querySelector('meta[name="vigil-patient"]');
+  const patientId = meta ? Number(meta.content) : NaN;
+  const link = $("record-course");
+  link.hidden = !(Number.isInteger(patientId) && patientId > 0 && COURSE_ROLES.has(role));
+  if (!link.hidden) link.href = `/patients/${patientId}/course`;
 }
 
 async function loadRecord() {
@@ -39,6 +51,7 @@ async function loadRecord() {
     frame.hidden = false;
     fitFrame(frame);
     $("record-print").disabled = false;
+    showCourseLink(frame.contentDocument);
   });
   window.addEventListener("resize", () => fitFrame(frame));
   frame.srcdoc = html;
@@ -48,6 +61,7 @@ async function main() {
   const alarms = new PatientAlarms();
   const me = await signedIn("record-loading");
   if (!me) return;
+  role = me.role;
   alarms.watch();
   if (!Number.isInteger(sessionId) || sessionId < 1) {
     showPageError("There is no such session record.", "record-loading");

@@ -99,6 +99,10 @@ function showSession(session) {
   parts.push(session.spo2_scale === 2 ? "SpO₂ scale 2 (prescribed 88–92% target)" : "SpO₂ scale 1");
   parts.push(`started ${localDateTime(session.created_at)}`);
   $("session-sub").textContent = parts.join(" · ");
+  // The patient's other sessions: for the register's readers, never from a drill.
+  const course = $("patient-course");
+  course.hidden = session.simulated || !["admin", "nurse", "staff"].includes(state.me.role);
+  course.href = `/patients/${session.patient.id}/course`;
   const badge = $("phase-badge");
   badge.dataset.phase = session.phase;
   badge.textContent = PHASE_NAMES[session.phase] || session.phase;

@@ -97,7 +97,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/patients/{patient_id}"): S(SIGNED_IN - {TRAINER}),
     ("PATCH", "/api/patients/{patient_id}"): S(NURSES),
     ("GET", "/api/patients/{patient_id}/changes"): S(NURSES),
+    ("GET", "/api/patients/{patient_id}/course"): S(SIGNED_IN - {TRAINER}),
     ("GET", "/patients"): S(EVERYONE),
+    ("GET", "/patients/{patient_id}/course"): S(EVERYONE),
     ("GET", "/sites"): S(EVERYONE),
     # Sites, rooms and chairs: everyone signed in reads them (pickers, the ward's filter).
     ("GET", "/api/sites"): S(SIGNED_IN),

@@ -1,0 +1,1 @@
+"""A patient's course: every real session of one patient, its figures side by side."""
