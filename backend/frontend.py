@@ -146,8 +146,8 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
         add_page(f"/{name}", f"{name}.html", current)
 
     @pages.get("/patients/{patient_id}/course")
-    def course(patient_id: int) -> FileResponse:
-        return page("course.html")
+    def course(request: Request, patient_id: int) -> Response:
+        return page(request, "course.html", "/patients")
 
     @pages.get("/sessions/{session_id}")
     def session(request: Request, session_id: int) -> Response:

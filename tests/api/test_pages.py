@@ -116,9 +116,11 @@ def test_the_sites_page_is_served_with_its_own_script_and_styles(client: TestCli
 
 def test_every_page_has_the_same_header_links_with_its_own_marked(client: TestClient) -> None:
     """The links are written once (NAV) and put in each page as it is served."""
-    pages = {"/ward": "/ward", "/patients": "/patients", "/limits": "/limits", "/audit": "/audit"}
+    pages: dict[str, str | None] = {"/ward": "/ward", "/patients": "/patients"}
+    pages |= {"/limits": "/limits", "/audit": "/audit"}
     pages |= {"/trainer": "/trainer", "/sites": "/sites", "/accounts": "/accounts"}
     pages |= {"/password": None, "/sessions/1": None, "/sessions/1/record": None}
+    pages |= {"/patients/1/course": "/patients"}
     for address, current in pages.items():
         page = client.get(address).text
         assert NAV_PLACEHOLDER not in page, address
