@@ -34,11 +34,11 @@ the observation rounds follows a separate sedation curve (a Hill curve, gamma 1.
   Information "Adverse event of SPRAVATO: sedation and somnolence" (2025): onset about 15 min
   after the first device, peak 30–45 min, generally resolved (MOAA/S 5) by 1–1.5 h, mostly mild
   (MOAA/S 4), dose-related; REMS data 2019–2024: sedation in 34.7% of sessions). Per session the
-  simulation sedates about a fifth at 56 mg and a half at 84 mg, resolved in most by 90 min
+  simulation sedates about a quarter at 56 mg and over half at 84 mg, resolved in most by 90 min
   and in about nine in ten by 120 min. Nasal esketamine counts 1.4 times its racemic-equivalent
   concentration for sedation (regimen.py, a fitted factor: with one factor the published sedation
   of the nasal sessions and the alertness of the IV ones cannot both hold).
-simulators/calibration.py prints the simulated figures beside these.
+backend/simulation/calibration.py prints the simulated figures beside these.
 
 The sympathetic drive is a Hill curve (γ = 2, EC50 200 ng/ml racemic-equivalent), scaled by
 each patient's sensitivity and by the age and hypertension factors above. The maxima are set so
