@@ -11,6 +11,7 @@ together.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
@@ -130,14 +131,18 @@ def change_phase(
     future_tolerance: timedelta,
     tz: tzinfo,
     now: datetime | None = None,
+    simulated_observation_min: float | None = None,
 ) -> InfusionSession:
     """Move a session on under its protocol: the checklist judged and enforced for every
     client (the manual items only for those that confirm them), the change recorded with it,
-    and a session that ends takes its open alarms with it."""
+    and a session that ends takes its open alarms with it. A simulator moving its own session
+    gives `simulated_observation_min`, the observation so far in simulated minutes."""
     now = now or utcnow()
     # Locked first: the record the checklist is judged on cannot change under it.
     current = sessions.get_session(db, session_id, for_update=True)
     protocol = protocol_for(db, current, body.phase)
+    if simulated_observation_min is not None:
+        protocol = replace(protocol, simulated_observation_min=simulated_observation_min)
     session = sessions.change_phase(
         db,
         session_id,

@@ -2,10 +2,11 @@
 records it — respiratory rate counted over 30 s, temperature, consciousness (ACVPU), sedation
 (MOAA/S) and whether the patient is on oxygen — every few minutes.
 
-Sedation follows the drug's CNS effect (effects.sedation, 0–1). The mapping to MOAA/S is an
-assumption, not a published model: at 0.5 mg/kg over 40 min the average patient's effect peaks
-near 0.43, which lands on MOAA/S 3–4 (responds to a loud or repeated name; lethargic), matching
-the sedation the esketamine label reports in about half of patients (clinical.md section 2).
+Sedation follows the drug's sedating effect (effects.sedation, 0–1), not its dissociation:
+a dissociated patient who answers readily to their name is MOAA/S 5 and Alert. The steps below
+are an assumption; effects.py fits the sedation curve through them to the published figures
+(most patients alert through 0.5 mg/kg IV, MOAA/S 4 the usual level when sedated, resolved by
+1–1.5 h after nasal esketamine).
 """
 
 import random

@@ -29,6 +29,8 @@ class Patient:
     respiratory_sensitivity: float = 1.0
     # Scales the slow drift and beat-to-beat variability of the vitals.
     variability: float = 1.0
+    # Multiplies the drug's sedating effect (how drowsy, not how dissociated): 1 is average.
+    sedation_sensitivity: float = 1.0
 
     def __post_init__(self) -> None:
         problem = patient_error(self)
@@ -50,6 +52,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "heart_rate_sensitivity": (0, 5),
     "respiratory_sensitivity": (0, 5),
     "variability": (0, 5),
+    "sedation_sensitivity": (0, 5),
 }
 
 
@@ -62,6 +65,11 @@ def patient_error(patient: Patient) -> str | None:
     if patient.diastolic >= patient.systolic - 10:
         return "diastolic must be at least 10 mmHg below systolic"
     return None
+
+
+# The spread of sedation between patients (log-normal sigma), fitted with effects.SEDATION_EC50
+# so that the share of patients sedated and deeply sedated match the figures cited there.
+SEDATION_SPREAD = 0.4
 
 
 def _clip(value: float, name: str) -> float:
@@ -95,6 +103,8 @@ def sample_patient(rng: random.Random, **overrides: float) -> Patient:
     temp_draw = rng.gauss(36.7, 0.25)
     sensitivities = [_lognormal_mean_one(rng, 0.55) for _ in range(3)]
     variability = _lognormal_mean_one(rng, 0.3)
+    # Drawn last so that adding it left every earlier draw (and so every seed's patient) as it was.
+    sedation_sensitivity = _lognormal_mean_one(rng, SEDATION_SPREAD)
 
     age = int(overrides.get("age", round(age_draw)))
     systolic = overrides.get("systolic", _clip(108 + 0.3 * (age - 20) + sbp_noise, "systolic"))
@@ -112,6 +122,7 @@ def sample_patient(rng: random.Random, **overrides: float) -> Patient:
         "heart_rate_sensitivity": sensitivities[1],
         "respiratory_sensitivity": sensitivities[2],
         "variability": variability,
+        "sedation_sensitivity": sedation_sensitivity,
     }
     values.update((k, v) for k, v in overrides.items() if k != "age")
     return Patient(age=age, **values)

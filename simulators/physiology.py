@@ -136,6 +136,7 @@ class Physiology:
         self.patient = patient
         self._rng = rng
         self._potency = regimen.potency
+        self._sedation_potency = regimen.sedation_potency
         model = PkModel(
             patient.weight_kg,
             EFFECT_SITE_KE0_PER_MIN,
@@ -204,7 +205,12 @@ class Physiology:
 
     def _compose(self, t_s: float) -> Vitals:
         cns, sympathetic = self.pk.model.effect_site_ng_ml
-        self.effect = drug_effect(self.patient, cns * self._potency, sympathetic * self._potency)
+        self.effect = drug_effect(
+            self.patient,
+            cns * self._potency,
+            sympathetic * self._potency,
+            sedating_ng_ml=cns * self._sedation_potency,
+        )
         mean = self._baseline()
         for name, drift in self._drifts.items():
             mean[name] += drift.value + getattr(self.effect, name, 0.0)  # none on temperature

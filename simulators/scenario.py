@@ -53,6 +53,7 @@ class PatientOverrides(_Strict):
     heart_rate_sensitivity: float | None = _limit("heart_rate_sensitivity")
     respiratory_sensitivity: float | None = _limit("respiratory_sensitivity")
     variability: float | None = _limit("variability")
+    sedation_sensitivity: float | None = _limit("sedation_sensitivity")
 
     def given(self) -> dict[str, float]:
         return self.model_dump(exclude_none=True)

@@ -101,6 +101,10 @@ class Facts:
     gate_limit: tuple[float, float] = (140, 90)
     gate_override: Override | None = None
     min_observation_min: float = 60
+    # A simulated session's observation since dosing ended in simulated minutes, as its
+    # simulator counts them: at 10x its record's clock holds a tenth of the patient's time.
+    # None (every real session): judged from the record's times.
+    simulated_observation_min: float | None = None
     require_alertness: bool = True  # the profile asks for ACVPU A and MOAA/S 5 before discharge
     # The session's open high-priority alarms (unacknowledged, or acknowledged and still
     # present), each described for a person; judged as of now, whatever `at` says.
@@ -207,6 +211,13 @@ def _observation_item(facts: Facts, required: bool, tz: tzinfo) -> Item:
     item = Item("min_observation", label, Kind.AUTO, required, met=False)
     if facts.infusion_ended_at is None:
         return replace(item, detail="dosing has not ended")
+    simulated = facts.simulated_observation_min
+    if simulated is not None:
+        observed_sim = int(simulated)
+        if simulated >= minimum:
+            detail = f"{observed_sim} simulated min observed (minimum {minimum:g})"
+            return replace(item, met=True, detail=detail)
+        return replace(item, detail=f"{observed_sim} of {minimum:g} simulated min observed")
     due = facts.infusion_ended_at + timedelta(minutes=minimum)
     observed = _minutes(facts.at - facts.infusion_ended_at)
     if facts.at >= due:

@@ -250,6 +250,9 @@ class Protocol:
     gate_advice: str | None
     observe: Observe
     open_high_alarms: tuple[str, ...] = ()
+    # A simulated session's observation so far in simulated minutes (its simulator's count);
+    # the minimum observation is then judged on it. Never given for a real session.
+    simulated_observation_min: float | None = None
 
 
 def _phase_start(session: InfusionSession, phase: Phase) -> datetime | None:
@@ -271,6 +274,8 @@ def checklist_facts(
     # Alertness counts only as observed after dosing ended: an "A" from the baseline says
     # nothing about whether the patient is fit to leave.
     seen = protocol.observe(session.id, at, _phase_start(session, Phase.RECOVERY))
+    if protocol.simulated_observation_min is not None and not session.simulated:
+        raise ValueError("only a simulated session is judged on simulated time")
     return Facts(
         current=Phase(session.phase),
         target=target,
@@ -288,6 +293,7 @@ def checklist_facts(
         gate_limit=protocol.gate_limit,
         gate_override=gate_override,
         min_observation_min=protocol.min_observation_min,
+        simulated_observation_min=protocol.simulated_observation_min,
         require_alertness=protocol.require_alertness,
         open_high_alarms=protocol.open_high_alarms,
         alarm_override=alarm_override,

@@ -71,7 +71,12 @@ class LiveRun:
                 items.append(TimedReading(self.readings_sent, at, dict(output.values), by_hand))
                 self.readings_sent += 1
             elif isinstance(output, SimPhase):
-                items.append(TimedPhase(at, output.phase, output.gate_override))
+                observed = (
+                    output.at_s - self.simulation.scenario.dosing_end_s
+                    if output.phase == "discharged"
+                    else None
+                )
+                items.append(TimedPhase(at, output.phase, output.gate_override, observed))
             elif isinstance(output, SimNotice):
                 self.notices.append(
                     f"{output.at_s / 60:.1f} min · {output.device}: {output.message}"

@@ -201,6 +201,11 @@ class TimedPhase:
     at: datetime
     phase: str
     gate_override: Decision | None = None  # scripted by the scenario for the start of dosing
+    # Simulated seconds since the scenario's dosing ended, for a discharge: the minimum
+    # observation is judged on the patient's time, whatever the speed it was played at. Counted
+    # from the scenario's end of dosing, never later than the record's (a trainee may end dosing
+    # early by hand, never late: the scenario's change would end it), so never overcounted.
+    observed_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -243,7 +248,7 @@ def record(db: Session, session_id: int, step: Step, owner: str, tz: tzinfo = UT
                     pending.append(reading)
                 continue
             flush()
-            _move(db, session_id, item, actor, run.speed, tz)
+            _move(db, session_id, item, actor, tz)
         flush()
     except Conflict as exc:
         log.info("simulation of session %s ended: %s", session_id, exc.message)
@@ -279,9 +284,7 @@ def _phase(db: Session, session_id: int) -> str:
     return session.phase
 
 
-def _move(
-    db: Session, session_id: int, item: TimedPhase, actor: Actor, speed: float, tz: tzinfo
-) -> None:
+def _move(db: Session, session_id: int, item: TimedPhase, actor: Actor, tz: tzinfo) -> None:
     """Make the scenario's phase change through the same flow as a nurse's; the rules that
     the record judges (BP before dosing, minimum observation, open high alarms…) hold here too.
     Raises Conflict when the simulation must end (the session ended, or a rule refused)."""
@@ -297,6 +300,7 @@ def _move(
         log.info("session %s: scenario phase %s skipped: %s", session_id, item.phase, problem)
         return
     at = max(item.at, session.phase_changed_at)
+    observed_min = item.observed_s / 60 if item.observed_s is not None else None
     scripted = item.gate_override
     body = PhaseChangeIn(
         phase=target,
@@ -308,9 +312,17 @@ def _move(
         override_gate=OverrideIn(by=scripted.by, reason=scripted.reason) if scripted else None,
     )
     try:
-        flows.change_phase(db, session_id, body, actor, future_tolerance=NO_SLACK, tz=tz)
+        flows.change_phase(
+            db,
+            session_id,
+            body,
+            actor,
+            future_tolerance=NO_SLACK,
+            tz=tz,
+            simulated_observation_min=observed_min,
+        )
     except Conflict as exc:
-        _refused(db, session_id, current, target, at, exc.message, actor, speed, tz)
+        _refused(db, session_id, current, target, at, exc.message, actor, tz)
         raise
 
 
@@ -322,7 +334,6 @@ def _refused(
     at: datetime,
     why: str,
     actor: Actor,
-    speed: float,
     tz: tzinfo,
 ) -> None:
     """The protocol refused the scenario's change: end the session early with the refusal as
@@ -335,11 +346,6 @@ def _refused(
         note += (
             " (To rehearse starting anyway, override on the session page before dosing starts, "
             "or script gate_override in the scenario's [timeline].)"
-        )
-    if speed > 1 and "Observed at least" in why:
-        note += (
-            f" (At {speed:g}x the record holds 1/{speed:g} of the scenario's observation time; "
-            "play at 1x to discharge.)"
         )
     log.info("simulation of session %s: %s", session_id, note)
     stop = PhaseChangeIn(phase=Phase.STOPPED, at=at, note=note[:2000])

@@ -1,4 +1,5 @@
-"""The simulated drug response against the published figures in clinical.md section 2.
+"""The simulated drug response against the published figures (clinical.md sections 2, 8, 9;
+the sources are cited in simulators/effects.py and simulators/regimen.py).
 
 A cohort of seeded patients receives 0.5 mg/kg over 40 min; their true vitals (drift
 included, monitor noise not) are sampled every minute. Tolerances are stated with each test.
@@ -9,6 +10,9 @@ import statistics
 from dataclasses import dataclass
 from functools import cache
 
+import pytest
+
+from backend.simulation.calibration import ROWS, Figures, simulate, table
 from simulators.patient import sample_patient
 from simulators.physiology import Physiology
 from simulators.regimen import EsketamineNasal, KetamineInfusion, Regimen
@@ -121,14 +125,85 @@ def test_breathing_effect_is_mild() -> None:
 
 
 def test_esketamine_raises_pressure_for_hours() -> None:
-    # Label: the rise peaks at about 40 min after dosing and lasts about 4 h. The model's mean
-    # curve is flat-topped and peaks later (plasma peaks 20-40 min after the last device and
-    # the pressure follows with its ke0), so check it is near its peak at 40 min instead.
+    # Label 5.6: the rise peaks about 40 min after administration and lasts about 4 hours:
+    # near its peak 40 min after the first device, still raised at 2 h, mostly gone by 4 h.
     regimen = EsketamineNasal(dose_mg=84)
-    cohort = _respond(regimen, 180, seed=7, size=100)
+    cohort = _respond(regimen, 240, seed=7, size=60)
     curve = _mean_curve(cohort, "systolic")
     peak = max(curve)
-    forty_after_last_device = round((regimen.devices - 1) * regimen.device_interval_min) + 40
     assert 6 <= peak <= 20
-    assert curve[forty_after_last_device] >= 0.75 * peak
-    assert curve[180] > 0.3 * peak
+    assert curve[40] >= 0.85 * peak
+    assert curve[120] > 0.25 * peak
+    assert curve[240] < 0.35 * peak
+
+
+# ---- the calibration table's figures (backend/simulation/calibration.py), over fixed seeds ----
+
+SEEDS = range(60)
+
+
+@cache
+def _figures(label: str) -> Figures:
+    (row,) = [r for r in ROWS if r.label == label]
+    return simulate(row, SEEDS)
+
+
+KETAMINE, KETAMINE_LOW, ESKETAMINE_56, ESKETAMINE_84 = (r.label for r in ROWS)
+
+
+def test_ketamine_leaves_most_patients_alert_through_the_infusion() -> None:
+    # Dissociation is not reduced consciousness (Acevedo-Diaz 2020): most patients score
+    # ACVPU A at every round of 0.5 mg/kg over 40 min; some are drowsy; MOAA/S 3 or below is
+    # uncommon, and nobody is still sedated at 90 min.
+    f = _figures(KETAMINE)
+    assert 0.6 <= f.alert_throughout < 0.95
+    assert f.moaas_below_4 <= 0.12
+    assert f.sedated_90 == 0
+
+
+def test_so_news2_is_not_raised_for_everyone_by_the_infusion() -> None:
+    # Issue 16 found NEWS2 >= 3 in every patient (all scored V); now most stay below 3.
+    peaks = _figures(KETAMINE).news2_peak
+    assert sum(p >= 3 for p in peaks) / len(peaks) < 0.6
+    low = _figures(KETAMINE_LOW).news2_peak
+    assert sum(p >= 3 for p in low) / len(low) <= 0.1
+
+
+def test_effects_scale_with_dose() -> None:
+    # Fava 2020: effects rise with dose; 0.05 mg/kg does next to nothing.
+    low, standard = _figures(KETAMINE_LOW), _figures(KETAMINE)
+    assert (low.alert_throughout, low.moaas_below_4) == (1.0, 0.0)
+    assert abs(low.systolic_rise_40) < 3 and abs(low.diastolic_rise_40) < 3
+    assert standard.systolic_rise_40 > 10
+    small, large = _figures(ESKETAMINE_56), _figures(ESKETAMINE_84)
+    assert large.alert_throughout < small.alert_throughout
+    assert large.systolic_rise_40 > small.systolic_rise_40 > 4
+
+
+@pytest.mark.parametrize("label", [ESKETAMINE_56, ESKETAMINE_84])
+def test_nasal_esketamine_pressure_peaks_about_40_min_after_the_first_device(label: str) -> None:
+    # Label 5.6: "peak approximately 40 minutes after"; the model's mean peaks at 40-50 (the
+    # 56 mg dose has its last device at 5 min, 84 mg at 10).
+    assert 35 <= _figures(label).peak_min <= 50
+
+
+def test_nasal_esketamine_sedates_as_published_and_wears_off_by_90_to_120_min() -> None:
+    # REMS 2019-24: sedation in 34.7% of sessions; label 5.1: 48-61% of patients over the
+    # trials' weeks, dose-related, mostly MOAA/S 4; J&J Medical Information: generally resolved
+    # (MOAA/S 5) by 1-1.5 h after dosing.
+    small, large = _figures(ESKETAMINE_56), _figures(ESKETAMINE_84)
+    assert 0.1 <= 1 - small.alert_throughout <= 0.45
+    assert 0.35 <= 1 - large.alert_throughout <= 0.75
+    assert small.moaas_below_4 <= 0.1 and large.moaas_below_4 <= 0.3
+    assert small.sedated_90 <= 0.1 and small.sedated_120 <= 0.05
+    assert large.sedated_90 <= 0.25 and large.sedated_120 <= 0.15
+
+
+def test_the_table_shows_each_simulated_figure_beside_the_published_one() -> None:
+    text = table([_figures(KETAMINE)])
+    lines = text.splitlines()
+    assert lines[0] == "| regimen | figure | simulated | published |"
+    rise = next(line for line in lines if "BP change at 40 min" in line)
+    f = _figures(KETAMINE)
+    assert f"{f.systolic_rise_40:+.1f}/{f.diastolic_rise_40:+.1f}" in rise
+    assert "+16.0/+11.0 (Yale" in rise

@@ -155,9 +155,12 @@ def test_concentration_per_kg_dose_does_not_depend_on_weight() -> None:
 
 
 @pytest.mark.parametrize("dose_mg", [56, 84])
-def test_nasal_esketamine_peaks_20_to_40_minutes_after_the_last_device(
+def test_nasal_esketamine_peaks_in_plasma_10_to_20_minutes_after_the_last_device(
     dose_mg: Literal[56, 84],
 ) -> None:
+    # The label's plasma peak is 20-40 min after the last device; the model's is earlier, the
+    # price of a blood pressure peaking about 40 min after the first device as the label says
+    # (regimen.py explains the choice; tests/unit/test_sim_calibration.py holds the pressure).
     regimen = EsketamineNasal(dose_mg=dose_mg)
     course = PkCourse(
         PkModel(70, (), ka_per_min=regimen.absorption_ka_per_min), regimen.plan(70, 0)
@@ -168,7 +171,7 @@ def test_nasal_esketamine_peaks_20_to_40_minutes_after_the_last_device(
         levels.append((course.model.plasma_ng_ml, second / 60))
     _, peak_min = max(levels)
     last_device_min = (regimen.devices - 1) * regimen.device_interval_min
-    assert 20 <= peak_min - last_device_min <= 40
+    assert 10 <= peak_min - last_device_min <= 20
 
 
 def test_only_the_bioavailable_part_of_a_nasal_dose_reaches_plasma() -> None:
