@@ -111,6 +111,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def audit() -> FileResponse:
         return page("audit.html")
 
+    @pages.get("/alarm-review")
+    def alarm_review() -> FileResponse:
+        return page("alarm-review.html")
+
     @pages.get("/patients")
     def patients() -> FileResponse:
         return page("patients.html")
@@ -141,6 +145,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
         )
         shell = ["/login", "/ward", "/limits", "/trainer", "/patients", "/accounts", "/password"]
         shell += ["/sites", "/audit", "/sessions/0", *files]
+        shell.append("/alarm-review")
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:
