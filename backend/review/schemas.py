@@ -119,7 +119,7 @@ def _rate(line: rules.Line) -> dict[str, Any]:
     t = line.tally
     return {
         "alarms": t.alarms,
-        "chair_hours": round(line.chair_hours or 0.0, 3),
+        "chair_hours": line.chair_hours or 0.0,
         "per_chair_hour": line.per_chair_hour,
         "escalations": t.escalations,
         "resolved_before_ack_share": t.resolved_before_ack_share,
@@ -166,7 +166,7 @@ def review_of(data: ReviewData) -> AlarmReview:
         profile_id=q.profile_id,
         sessions=data.sessions,
         alarms=total.alarms,
-        chair_hours=round(f.chair_hours, 3),
+        chair_hours=f.chair_hours,
         per_chair_hour=f.per_chair_hour,
         escalations=total.escalations,
         escalated_alarms=total.escalated_alarms,

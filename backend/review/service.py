@@ -257,7 +257,7 @@ def alarm_review(db: Session, q: ReviewQuery, now: datetime) -> ReviewData:
     chair_ids = {line.key for line in figures.by_chair} | {
         c.chair_id for c in changes if c.chair_id is not None
     }
-    profiles = dict(db.execute(select(LimitProfile.id, LimitProfile.name)).tuples().all())
+    profiles = {pid: name for pid, name in db.execute(select(LimitProfile.id, LimitProfile.name))}
     return ReviewData(
         query=q,
         now=now,
