@@ -224,7 +224,8 @@ def _limit_changes(
             c.profile_id,
             c.session_id,
             chair_id,
-            rules.limit_edits(c.old, c.new),
+            # A session's first override starts from none of its own, not from a new profile.
+            rules.limit_edits(c.old if c.session_id is None else (c.old or {}), c.new),
         )
         for c, chair_id in rows
     ]

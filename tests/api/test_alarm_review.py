@@ -145,6 +145,11 @@ def test_the_periods_limit_changes_of_a_profile_and_its_sessions(
     on_session, updated, created = changes["listed"]  # newest first
     assert (on_session["scope"], on_session["session_id"]) == ("session", session["id"])
     assert session["chair"] in on_session["chair"]
+    # The session's first override of its own: its values, not a "created" profile.
+    assert {"path": "baseline.systolic.above.medium", "old": None, "new": 200} in on_session[
+        "edits"
+    ]
+    assert "created" not in [e["path"] for e in on_session["edits"]]
     assert updated["edits"] == [
         {"path": "phases.baseline.vitals.systolic.above.medium", "old": 160, "new": 170}
     ]
