@@ -267,3 +267,21 @@ def test_a_full_year_is_accepted_and_an_empty_period_has_no_rates(as_admin: Test
     body = response.json()
     assert (body["alarms"], body["chair_hours"], body["per_chair_hour"]) == (0, 0, None)
     assert body["ack"]["median_s"] is None
+
+
+def test_time_to_acknowledge_counts_the_first_answer_not_a_reminders(
+    as_nurse: TestClient, as_admin: TestClient, database: Database
+) -> None:
+    session = alarm_session(as_nurse)
+    bp(as_nurse, session["id"], 165)  # stays out of range: acknowledged, it reminds
+    alarm = the_alarm(as_nurse, session["id"], "systolic.above")
+    sounded = parse_time(alarm["alerted_at"])
+    ack_at(database, alarm["id"], sounded + timedelta(seconds=20), actionable=None)
+    tick(database, session["id"], sounded + timedelta(seconds=20 + 181))
+    assert the_alarm(as_nurse, session["id"], "systolic.above")["status"] == "active"  # reminded
+    ack_at(database, alarm["id"], sounded + timedelta(seconds=20 + 181 + 50), actionable=True)
+
+    body = review(as_admin, chair=session["chair_id"])
+    assert (body["ack"]["count"], body["ack"]["median_s"]) == (1, 20)
+    # The later answer is kept: it is the latest judgement of the same alarm.
+    assert body["actionable"]["yes"] == 1
