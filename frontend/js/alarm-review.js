@@ -257,7 +257,7 @@ function drawTables(r) {
     const list = document.createElement("ul");
     for (const e of c.edits) {
       const li = document.createElement("li");
-      li.textContent = e.path === "created" ? "profile created" : `${e.path.replace(/^phases\./, "").replaceAll(".", " ").replaceAll("_", " ")}: ${e.old ?? "—"} → ${e.new ?? "—"}`;
+      li.textContent = e.path === "created" ? "profile created" : `${e.path.replace(/^phases\./, "").replace(".vitals.", ".").replaceAll(".", " ").replaceAll("_", " ")}: ${e.old ?? "—"} → ${e.new ?? "—"}`;
       list.append(li);
     }
     what.append(list);
