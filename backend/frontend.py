@@ -34,6 +34,7 @@ NAV = (
     NavLink("/sites", "Chairs", "admin"),
     NavLink("/accounts", "Accounts", "admin"),
     NavLink("/audit", "Audit", "admin"),
+    NavLink("/alarm-review", "Alarm review", "admin"),
 )
 NAV_PLACEHOLDER = '<nav aria-label="Main"></nav>'
 
@@ -141,6 +142,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
         ("sites", "/sites"),
         ("trainer", "/trainer"),
         ("audit", "/audit"),
+        ("alarm-review", "/alarm-review"),
         ("patients", "/patients"),
     ):
         add_page(f"/{name}", f"{name}.html", current)
@@ -175,6 +177,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
         )
         shell = ["/login", "/ward", "/limits", "/trainer", "/patients", "/accounts", "/password"]
         shell += ["/sites", "/audit", "/sessions/0", *files]
+        shell.append("/alarm-review")
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:

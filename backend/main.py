@@ -40,6 +40,7 @@ from backend.health.router import router as health_router
 from backend.patients.router import router as patients_router
 from backend.readings.router import router as readings_router
 from backend.reports.router import router as reports_router
+from backend.review.router import router as review_router
 from backend.scores.router import router as scores_router
 from backend.sessions.access import refs_of
 from backend.sessions.router import router as sessions_router
@@ -270,6 +271,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alerts_router,
         simulation_router,
         audit_router,
+        review_router,
         stream_router,
     ):
         app.include_router(router)

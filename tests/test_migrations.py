@@ -1,6 +1,6 @@
 """Migrations are the schema: they build it, they match the models, and they run both ways."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -170,3 +170,75 @@ def test_two_open_sessions_that_would_share_a_chair_stop_the_upgrade_naming_them
                 upgrade(url, "0012")
         finally:
             engine.dispose()
+
+
+def test_alarms_stored_before_the_review_get_their_first_announcement_and_answer(
+    tmp_path: Path,
+) -> None:
+    """Migration 0016: an alarm stored before it counts from when it was raised to the one
+    acknowledgement kept, so the alarm review covers the clinic's history too."""
+    raised = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    answered = datetime(2026, 12, 1, 9, 0, 40, tzinfo=UTC)
+    with empty_database(tmp_path) as url:
+        upgrade(url, "0014")
+        engine = create_engine(url)
+        meta = MetaData()
+        tables = {
+            name: Table(name, meta, autoload_with=engine)
+            for name in ("patients", "sites", "rooms", "chairs", "infusion_sessions", "alerts")
+        }
+        place = {"active": True, "created_at": raised}
+        try:
+            with engine.begin() as conn:
+
+                def add(table: str, **values: object) -> int:
+                    result = conn.execute(tables[table].insert().values(**values))
+                    key = result.inserted_primary_key
+                    assert key is not None
+                    return int(key[0])
+
+                patient = add(
+                    "patients",
+                    clinic_id="P1",
+                    clinic_key="p1",
+                    name_key="p 1",
+                    display_name="P 1",
+                    created_at=raised,
+                )
+                site = add("sites", name="Main", name_key="main", **place)
+                room = add("rooms", site_id=site, name="A", name_key="a", **place)
+                chair = add("chairs", room_id=room, name="C1", name_key="c1", position=0, **place)
+                session = add(
+                    "infusion_sessions", **_session_row(patient, "C1", ended=True), chair_id=chair
+                )
+                alarm = {
+                    "session_id": session,
+                    "condition": "systolic.above",
+                    "kind": "physiological",
+                    "priority": 2,
+                    "present": False,
+                    "message": "Systolic BP 165 mmHg above 160",
+                    "raised_at": raised,
+                    "alerted_at": raised + timedelta(minutes=3),  # a reminder moved it on
+                    "resolved_at": raised + timedelta(minutes=5),
+                }
+                add("alerts", **alarm, status="resolved", acknowledged_at=answered)
+                add("alerts", **alarm, status="resolved", acknowledged_at=None)
+            upgrade(url)
+            alerts = Table("alerts", MetaData(), autoload_with=engine)
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(
+                        alerts.c.announced_at, alerts.c.first_acknowledged_at, alerts.c.actionable
+                    ).order_by(alerts.c.id)
+                ).all()
+        finally:
+            engine.dispose()
+
+    def utc(value: datetime | None) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=value.tzinfo or UTC)
+
+    assert [(utc(a), utc(f), act) for a, f, act in rows] == [
+        (raised, answered, None),
+        (raised, None, None),
+    ]

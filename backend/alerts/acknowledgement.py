@@ -12,7 +12,16 @@ from backend.core.errors import Conflict, NotFound
 from backend.sessions.service import check_may_work_on
 
 
-def acknowledge(db: Session, alert_id: int, actor: Actor, note: str | None, now: datetime) -> Alert:
+def acknowledge(
+    db: Session,
+    alert_id: int,
+    actor: Actor,
+    note: str | None,
+    now: datetime,
+    actionable: bool | None = None,
+) -> Alert:
+    """Acknowledge an alarm; `actionable` is the optional answer to "did it call for action?"
+    (None: not answered), kept for the alarm review."""
     row = db.get(Alert, alert_id)
     if row is None:
         raise NotFound(f"no alert with id {alert_id}")
@@ -26,6 +35,8 @@ def acknowledge(db: Session, alert_id: int, actor: Actor, note: str | None, now:
     if not changes:
         return row
     ctx = load_context(db, session, now)
+    if actionable is not None:
+        row.actionable = actionable
     row = save(ctx, row, alarm, None, changes)
     finish(ctx)
     return row

@@ -34,7 +34,7 @@ class LimitChange(Base):
     session_id: Mapped[int | None] = mapped_column(
         ForeignKey("infusion_sessions.id", ondelete="CASCADE"), index=True
     )
-    changed_at: Mapped[datetime]
+    changed_at: Mapped[datetime] = mapped_column(index=True)
     changed_by: Mapped[str] = mapped_column(String(80))
     old: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     new: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -66,7 +66,7 @@ class Alert(Base):
     present: Mapped[bool]
     message: Mapped[str] = mapped_column(Text)
     value: Mapped[float | None]
-    raised_at: Mapped[datetime]
+    raised_at: Mapped[datetime] = mapped_column(index=True)
     alerted_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(80))
@@ -85,6 +85,12 @@ class Alert(Base):
     # The limit the value crossed (the high bound for a high-priority alarm): a screen shows
     # "196 > 180" beside the value without knowing the session's limits.
     limit_value: Mapped[float | None]
+    # For the alarm review (backend/review): when the alarm first demanded attention and when
+    # someone first acknowledged it (alerted_at and acknowledged_at move on with reminders), and
+    # the acknowledging person's optional answer to "did this alarm call for action?".
+    announced_at: Mapped[datetime | None]
+    first_acknowledged_at: Mapped[datetime | None]
+    actionable: Mapped[bool | None]
 
     # Every alarm is shown with its chair and whether the session is simulated.
     session: Mapped[InfusionSession] = relationship(lazy="joined", innerjoin=True)

@@ -52,7 +52,7 @@ def session_alerts(
 def acknowledge(
     alert_id: RowId, body: AcknowledgeIn, actor: RecorderActor, request: Request, db: SessionDep
 ) -> AlertPublic:
-    row = acknowledgement.acknowledge(db, alert_id, actor, body.note, utcnow())
+    row = acknowledgement.acknowledge(db, alert_id, actor, body.note, utcnow(), body.actionable)
     record_change(
         db,
         actor,
@@ -60,7 +60,12 @@ def acknowledge(
         request,
         SessionRef.of(row.session),
         target=f"alert {row.id}",
-        detail={"condition": row.condition, "priority": row.priority, "note": body.note},
+        detail={
+            "condition": row.condition,
+            "priority": row.priority,
+            "note": body.note,
+            "actionable": body.actionable,
+        },
     )
     return AlertPublic.of(row)
 

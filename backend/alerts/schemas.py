@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from backend.alerts.limits import AlertPhase, LimitSet, PreDoseGate, Priority
 from backend.alerts.models import Alert
@@ -47,6 +47,9 @@ class AlertPublic(Schema):
     withdrawn_reason: str | None = Field(
         description="Set when that reading was marked entered in error: the alarm never stood"
     )
+    actionable: bool | None = Field(
+        default=None, description="The acknowledging person's answer: did it call for action?"
+    )
 
     @classmethod
     def of(cls, row: Alert) -> "AlertPublic":
@@ -75,6 +78,7 @@ class AlertPublic(Schema):
             escalated_at=row.escalated_at,
             reading_id=row.reading_id,
             withdrawn_reason=row.withdrawn_reason,
+            actionable=row.actionable,
         )
 
 
@@ -85,6 +89,10 @@ def _escalated(row: Alert) -> bool:
 
 class AcknowledgeIn(Schema):
     note: str | None = Field(default=None, max_length=1000, description="What was done")
+    actionable: StrictBool | None = Field(
+        default=None,
+        description="Optional: did the alarm call for action? Kept for the alarm review",
+    )
 
 
 class AlertSummary(Schema):

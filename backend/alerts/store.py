@@ -163,6 +163,11 @@ def save(
     row.resolved_at = alarm.resolved_at
     row.escalated_at = alarm.escalated_at
     row.escalations = alarm.escalations
+    # The review's time to acknowledge runs from the first announcement to the first answer.
+    if Change.RAISED in changes or Change.REOPENED in changes:
+        row.announced_at = row.announced_at or alarm.alerted_at
+    if Change.ACKNOWLEDGED in changes and row.first_acknowledged_at is None:
+        row.first_acknowledged_at = alarm.acknowledged_at
     ctx.db.flush()
     if alarm.open:
         ctx.alerts[alarm.condition] = row

@@ -45,9 +45,9 @@ class InfusionSession(Base):
     simulated: Mapped[bool] = mapped_column(default=False)
     phase: Mapped[str] = mapped_column(String(16), index=True)
     phase_changed_at: Mapped[datetime]
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
     created_by: Mapped[str] = mapped_column(String(80))
-    ended_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
     notes: Mapped[str | None] = mapped_column(Text)
     # Alert limits: a named profile (None: the clinic default) and this session's own overrides
     # as {phase: {vital: limit}}.

@@ -18,6 +18,11 @@ const TEMPLATE = `
              placeholder="e.g. infusion paused, patient reassured" aria-describedby="ack-hint">
       <span class="hint" id="ack-hint">Enter acknowledges; Escape goes back without acknowledging.</span>
     </div>
+    <div class="ack-actionable" role="group" aria-labelledby="ack-actionable-label">
+      <span id="ack-actionable-label">Did this alarm need action? <span class="hint">(optional, for the alarm review)</span></span>
+      <button type="button" class="small" id="ack-actionable-yes" data-answer="true" aria-pressed="false">Yes</button>
+      <button type="button" class="small" id="ack-actionable-no" data-answer="false" aria-pressed="false">No</button>
+    </div>
     <div class="dialog-actions">
       <button type="button" id="ack-cancel">Cancel</button>
       <button type="submit" class="primary" id="ack-ok">Acknowledge</button>
@@ -51,6 +56,16 @@ export class AckDialog {
       this.send();
     });
     q("#ack-cancel").addEventListener("click", () => this.dialog.close());
+    // The optional answer: one tap to give it (a second tap takes it back), none to skip it;
+    // it never stands between a nurse and the Acknowledge button.
+    this.answers = [q("#ack-actionable-yes"), q("#ack-actionable-no")];
+    for (const button of this.answers) {
+      button.addEventListener("click", () => {
+        const pressed = button.getAttribute("aria-pressed") !== "true";
+        for (const other of this.answers) other.setAttribute("aria-pressed", "false");
+        button.setAttribute("aria-pressed", String(pressed));
+      });
+    }
     this.dialog.addEventListener("close", () => {
       const { after, acknowledged } = { after: this.focusAfter, acknowledged: this.acknowledged };
       this.focusAfter = null;
@@ -72,6 +87,7 @@ export class AckDialog {
     clearErrors(this.form);
     this.ok.disabled = false;
     this.note.value = "";
+    for (const button of this.answers) button.setAttribute("aria-pressed", "false");
     const chair = this.dialog.querySelector("#ack-chair");
     chair.hidden = !this.showChair;
     chair.textContent = this.showChair ? `${alert.chair}${alert.simulated ? " — SIMULATED session" : ""}` : "";
@@ -95,7 +111,9 @@ export class AckDialog {
     if (!alert) return;
     this.ok.disabled = true;
     try {
-      const updated = await acknowledgeAlert(alert.id, this.note.value.trim());
+      const pressed = this.answers.find((b) => b.getAttribute("aria-pressed") === "true");
+      const actionable = pressed ? pressed.dataset.answer === "true" : null;
+      const updated = await acknowledgeAlert(alert.id, this.note.value.trim(), actionable);
       this.acknowledged = true;
       this.store.apply(updated);
       this.dialog.close();

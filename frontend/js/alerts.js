@@ -150,7 +150,9 @@ export function sinceText(alert) {
 }
 
 /** Acknowledge an alarm, with an optional note of the action taken; returns the updated alarm. */
-export async function acknowledgeAlert(id, note) {
+/** `actionable`: the optional answer to "did it need action?" (true, false, or null: not given). */
+export async function acknowledgeAlert(id, note, actionable = null) {
   const body = note ? { note } : {};
+  if (actionable !== null) body.actionable = actionable;
   return api(`/api/alerts/${id}/acknowledge`, { method: "POST", body });
 }

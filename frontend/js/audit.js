@@ -46,6 +46,7 @@ export const ACTION_LABELS = {
   "limits.profile_create": "Added limit profile",
   "limits.session_change": "Changed session limits",
   "audit.export": "Exported audit trail",
+  "alarm_review.export": "Exported alarm review",
 };
 
 const form = $("audit-filters");

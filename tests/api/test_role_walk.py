@@ -68,6 +68,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/limits"): S(EVERYONE),
     ("GET", "/trainer"): S(EVERYONE),
     ("GET", "/audit"): S(EVERYONE),
+    ("GET", "/alarm-review"): S(EVERYONE),
     ("GET", "/accounts"): S(EVERYONE),
     ("GET", "/password"): S(EVERYONE),
     ("GET", "/sessions/{session_id}"): S(EVERYONE),
@@ -152,6 +153,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     # The audit trail.
     ("GET", "/api/audit"): S(ADMINS),
     ("GET", "/api/audit.csv"): S(ADMINS),
+    # The alarm review (clinic managers).
+    ("GET", "/api/alarm-review"): S(ADMINS),
+    ("GET", "/api/alarm-review.csv"): S(ADMINS),
     # The live stream.
     ("WS", "/api/stream"): S(SIGNED_IN, session=True),
 }

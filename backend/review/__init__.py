@@ -1,0 +1,1 @@
+"""The alarm review: a clinic manager's figures for tuning limits against alarm fatigue."""
