@@ -124,6 +124,14 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
         # The record's viewer; the record itself stays the script-free /api/.../report.
         return page("record.html")
 
+    @pages.get("/sessions/{session_id}/rems")
+    def rems_form(session_id: int) -> FileResponse:
+        return page("rems-form.html")
+
+    @pages.get("/rems")
+    def rems_due() -> FileResponse:
+        return page("rems.html")
+
     # HEAD too, as the other static files answer it (uvicorn sends no body for a HEAD).
     @pages.api_route("/static/vendor/plotly.min.js", methods=["GET", "HEAD"])
     def plotly_js(request: Request) -> Response:
