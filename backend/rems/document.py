@@ -40,12 +40,25 @@ def render_form_html(view: FormView, zone: tzinfo) -> str:
     sections = [
         (name, [s for s in view.states if s.question.section == name]) for name in rules.SECTIONS
     ]
+    gaps = {q.key for q in view.missing}
+
+    def source(s: rules.FieldState) -> tuple[str, str]:
+        # A question asked only in some cases (the account of a serious adverse event) is not
+        # "not answered" until that case arises.
+        if (
+            s.source is rules.Source.MISSING
+            and not s.question.required
+            and s.question.key not in gaps
+        ):
+            return "not needed", "optional"
+        return SOURCE_WORDS[s.source], s.source.value
+
     rows = {
         s.question.key: {
             "label": s.question.label,
             "shown": rules.shown(s.question, s.value),
-            "source": SOURCE_WORDS[s.source],
-            "source_key": s.source.value,
+            "source": source(s)[0],
+            "source_key": source(s)[1],
             # The record's evidence where it answered; where a person overrode it, what it said.
             "detail": s.record_detail,
             "record_said": (

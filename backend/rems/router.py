@@ -65,7 +65,7 @@ def _max_age(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.news2_max_age_minutes)
 
 
-def _public(view: service.FormView) -> RemsFormPublic:
+def _public(view: service.FormView, zone: str) -> RemsFormPublic:
     if view.completed_at is not None:
         state = "complete"
     elif view.version > 0:
@@ -88,6 +88,7 @@ def _public(view: service.FormView) -> RemsFormPublic:
         updated_by=view.updated_by,
         completed_at=view.completed_at,
         completed_by=view.completed_by,
+        clinic_timezone=zone,
         fields=[
             FieldPublic(
                 key=s.question.key,
@@ -125,7 +126,7 @@ def get_form(
     view = service.read_form(
         db, session_id, zone=zone, now=utcnow(), news2_max_age=_max_age(settings)
     )
-    return _public(view)
+    return _public(view, settings.clinic_timezone)
 
 
 @router.patch(
@@ -159,7 +160,7 @@ def save_form(
     )
     # Which answers changed, never their values: the form itself keeps those.
     record_change(db, actor, "rems.save", request, ref, detail={"fields": sorted(changed)})
-    return _public(view)
+    return _public(view, settings.clinic_timezone)
 
 
 @router.post(
@@ -186,7 +187,7 @@ def complete_form(
         news2_max_age=_max_age(settings),
     )
     record_change(db, actor, "rems.complete", request, ref)
-    return _public(view)
+    return _public(view, settings.clinic_timezone)
 
 
 @router.get(
@@ -252,4 +253,5 @@ def due_list(_actor: FormActor, db: SessionDep, settings: SettingsDep) -> DueFor
         ],
         truncated=truncated,
         today=now.astimezone(zone).date(),
+        clinic_timezone=settings.clinic_timezone,
     )

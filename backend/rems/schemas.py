@@ -152,6 +152,7 @@ class RemsFormPublic(Schema):
     updated_by: str | None
     completed_at: datetime | None
     completed_by: str | None
+    clinic_timezone: str = Field(description="The zone the form's dates and times are in")
     fields: list[FieldPublic]
 
 
@@ -173,3 +174,4 @@ class DueFormsPublic(Schema):
     items: list[DueFormPublic]
     truncated: bool = Field(description="More forms are due than listed (the oldest are listed)")
     today: date = Field(description="The clinic's today, against which due dates are judged")
+    clinic_timezone: str = Field(description="The zone of the clinic's calendar")

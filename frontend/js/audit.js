@@ -46,6 +46,10 @@ export const ACTION_LABELS = {
   "limits.profile_create": "Added limit profile",
   "limits.session_change": "Changed session limits",
   "audit.export": "Exported audit trail",
+  "rems.view": "Viewed REMS form",
+  "rems.save": "Saved REMS form answers",
+  "rems.complete": "Completed REMS form",
+  "rems.pdf": "Exported REMS form PDF",
 };
 
 const form = $("audit-filters");

@@ -8,7 +8,7 @@ import { el } from "./dom.js";
 import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
 import { showPageError, signedIn } from "./header.js";
 import { PatientAlarms } from "./page-alarms.js";
-import { localDateTime } from "./time.js";
+import { clinicDateTime, dayText, zoneNote } from "./rems-time.js";
 
 const $ = (id) => document.getElementById(id);
 const sessionId = Number(location.pathname.split("/").filter(Boolean)[1]);
@@ -18,13 +18,6 @@ const MAY_COMPLETE = ["admin", "nurse"];
 
 let me = null;
 let current = null; // the form as the server last answered it
-
-/** "14 Dec 2026" from an ISO date, on the calendar as given (no time zone shift). */
-function dayText(isoDate) {
-  const [y, m, d] = isoDate.split("-").map(Number);
-  const month = new Date(Date.UTC(y, m - 1, d)).toLocaleDateString("en-GB", { month: "short", timeZone: "UTC" });
-  return `${d} ${month} ${y}`;
-}
 
 function controlId(field, part = "") {
   return `q-${field.key}${part ? `-${part}` : ""}`;
@@ -151,7 +144,10 @@ function renderField(field, form) {
   ]);
   row.append(label);
   const answer = el("div", { className: "rems-a" });
-  const head = el("div", { className: "rems-value" }, [sourceTag(field.source)]);
+  // A question asked only in some cases (the account of a serious adverse event) is not "to
+  // answer" until that case arises.
+  const needed = field.required || form.missing.includes(field.key) || field.source !== "missing";
+  const head = el("div", { className: "rems-value" }, [needed ? sourceTag(field.source) : el("span", { className: "src-tag", text: "Only if yes above", attrs: { "data-source": "optional" } })]);
   if (field.source !== "missing") head.append(el("strong", { className: "shown", text: field.shown }));
   answer.append(head);
   if (field.record_value !== null && field.source === "entered") {
@@ -196,12 +192,12 @@ function render(form) {
       ? "Complete"
       : `${form.overdue ? "OVERDUE · " : ""}${form.status === "in_progress" ? "In progress" : "Not started"}`;
   const parts = [];
-  if (form.dosing_started_at) parts.push(`Treatment ${localDateTime(form.dosing_started_at)}`);
+  if (form.dosing_started_at) parts.push(`Treatment ${clinicDateTime(form.dosing_started_at, form.clinic_timezone)}`);
   else parts.push("Dosing has not started");
   if (form.due_date) parts.push(`due ${dayText(form.due_date)}${form.overdue ? " (overdue)" : ""}`);
-  if (form.completed_at) parts.push(`completed ${localDateTime(form.completed_at)} by ${form.completed_by}`);
-  else if (form.updated_at) parts.push(`last saved ${localDateTime(form.updated_at)} by ${form.updated_by}`);
-  $("rems-summary").textContent = `${parts.join(" · ")}.`;
+  if (form.completed_at) parts.push(`completed ${clinicDateTime(form.completed_at, form.clinic_timezone)} by ${form.completed_by}`);
+  else if (form.updated_at) parts.push(`last saved ${clinicDateTime(form.updated_at, form.clinic_timezone)} by ${form.updated_by}`);
+  $("rems-summary").textContent = `${parts.join(" · ")}${zoneNote(form.clinic_timezone)}.`;
   const done = Boolean(form.completed_at);
   $("rems-save").hidden = done || !form.fields.some((f) => f.editable);
   const complete = $("rems-complete");

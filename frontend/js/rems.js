@@ -6,25 +6,25 @@ import { api } from "./api.js";
 import { el } from "./dom.js";
 import { showPageError, signedIn } from "./header.js";
 import { PatientAlarms } from "./page-alarms.js";
-import { localDateTime } from "./time.js";
+import { clinicDateTime, dayText, zoneNote } from "./rems-time.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** "14 Dec 2026" from an ISO date, on the calendar as given. */
-function dayText(isoDate) {
-  const [y, m, d] = isoDate.split("-").map(Number);
-  const month = new Date(Date.UTC(y, m - 1, d)).toLocaleDateString("en-GB", { month: "short", timeZone: "UTC" });
-  return `${d} ${month} ${y}`;
+/** Whole days from the ISO date `from` to `to`. */
+function daysBetween(from, to) {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86400000);
 }
 
-function row(item) {
+function row(item, zone, today) {
   const due = el("td", { className: "due" }, [el("span", { text: dayText(item.due_date) })]);
-  if (item.overdue) due.append(el("span", { className: "overdue-tag", text: "OVERDUE" }));
+  const left = daysBetween(today, item.due_date);
+  if (item.overdue) due.append(el("span", { className: "overdue-tag", text: `OVERDUE by ${-left} day${left === -1 ? "" : "s"}` }));
+  else due.append(el("span", { className: "days-left", text: left === 0 ? "today" : `in ${left} day${left === 1 ? "" : "s"}` }));
   const patient = el("th", { attrs: { scope: "row" } }, [
     el("span", { text: item.patient_name }),
     el("span", { className: "clinic-id", text: ` ${item.clinic_id}` }),
   ]);
-  const treated = el("td", { text: `${localDateTime(item.dosing_started_at)}${item.session_ended ? "" : " (session going on)"}` });
+  const treated = el("td", { text: `${clinicDateTime(item.dosing_started_at, zone)}${item.session_ended ? "" : " (session going on)"}` });
   const state = item.status === "in_progress" ? "In progress" : "Not started";
   const link = el("a", { text: `${state}: open the form`, attrs: { href: `/sessions/${item.session_id}/rems` } });
   const tr = el("tr", { attrs: { "data-session": String(item.session_id) } }, [due, patient, treated, el("td", { text: item.chair }), el("td", {}, [link])]);
@@ -46,9 +46,9 @@ async function main() {
   }
   $("due-loading").hidden = true;
   $("due-ui").hidden = false;
-  $("due-body").replaceChildren(...due.items.map(row));
+  $("due-body").replaceChildren(...due.items.map((item) => row(item, due.clinic_timezone, due.today)));
   const overdue = due.items.filter((i) => i.overdue).length;
-  $("due-count").textContent = `${due.items.length} due${overdue ? `, ${overdue} overdue` : ""}`;
+  $("due-count").textContent = `${due.items.length} due${overdue ? `, ${overdue} overdue` : ""}${zoneNote(due.clinic_timezone)}`;
   $("due-empty").hidden = due.items.length > 0;
   $("due-table").hidden = due.items.length === 0;
   $("due-truncated").hidden = !due.truncated;

@@ -3,22 +3,20 @@ completed only when whole, printed, listed while due, and every save and export 
 
 import io
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
-from sqlalchemy import select
 
-from backend.readings.models import Reading
-from backend.sessions.models import InfusionSession, PhaseChange
 from tests.api.support import error_at, message, new_token
-from tests.helpers import new_session, post_reading
+from tests.helpers import new_session
+from tests.rems_support import age, database_of, treated
 
-START_TICKS = {"consent": True, "identity": True, "nasal_devices": True}
-DISCHARGE_TICKS = {"oriented": True, "companion": True, "instructions": True}
+SHOTS = Path(tempfile.gettempdir()) / "shots"  # where the team looks at screenshots
 
 # What a person answers on a treated session's form (the record gives the rest).
 ENTERED = {
@@ -32,107 +30,6 @@ ENTERED = {
     "dissociation": True,
     "serious_adverse_event": False,
 }
-
-
-def _shift_start(client: TestClient, session_id: int, to: datetime) -> None:
-    """Tests cannot wait two hours: move the session's start (and its baseline) back to `to`."""
-    database = client.app.state.database  # type: ignore[attr-defined]
-    with database.unit_of_work(write=True) as db:
-        session = db.get(InfusionSession, session_id)
-        assert session is not None
-        session.created_at = session.phase_changed_at = to
-        for change in db.scalars(select(PhaseChange).where(PhaseChange.session_id == session_id)):
-            change.at = to
-
-
-def _phase(client: TestClient, sid: int, to: str, at: datetime, **body: Any) -> None:
-    response = client.post(
-        f"/api/sessions/{sid}/phase", json={"phase": to, "at": at.isoformat(), **body}
-    )
-    assert response.status_code == 200, response.text
-
-
-def _age(client: TestClient, session_id: int, by: timedelta) -> None:
-    """The whole session moved `by` into the past: its times, phases and readings."""
-    database = client.app.state.database  # type: ignore[attr-defined]
-    with database.unit_of_work(write=True) as db:
-        session = db.get(InfusionSession, session_id)
-        assert session is not None and session.ended_at is not None
-        session.created_at -= by
-        session.phase_changed_at -= by
-        session.ended_at -= by
-        for change in db.scalars(select(PhaseChange).where(PhaseChange.session_id == session_id)):
-            change.at -= by
-        for reading in db.scalars(select(Reading).where(Reading.session_id == session_id)):
-            reading.taken_at -= by
-
-
-@dataclass
-class Treated:
-    id: int
-    patient: dict[str, Any]
-    start: datetime  # dosing started
-
-
-def treated(
-    client: TestClient,
-    *,
-    dose: float = 56,
-    spo2_low: int | None = None,
-    discharge: bool = True,
-    hours_ago: float = 3,
-) -> Treated:
-    """An esketamine session dosed `hours_ago` and, by default, discharged 130 min later:
-    BP 128/82 10 min before dosing, 150/95 at 38 min, 130/84 at 125 min; sedated (MOAA/S 3) at
-    45 min, clear from 75 min."""
-    session = new_session(
-        client,
-        drug="esketamine",
-        route="intranasal",
-        planned_dose_mg=dose,
-        weight_kg=None,
-        planned_duration_min=None,
-    )
-    sid = session["id"]
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=hours_ago)
-    _shift_start(client, sid, start - timedelta(minutes=30))
-
-    def at(minutes: float, **values: Any) -> None:
-        moment = start + timedelta(minutes=minutes)
-        if moment > datetime.now(UTC):
-            return  # not yet taken: the session is still going
-        taken = moment.isoformat()
-        response = post_reading(client, sid, taken_at=taken, **values)
-        assert response.status_code == 201, response.text
-
-    at(-10, systolic=128, diastolic=82, heart_rate=72, spo2=98)
-    # The pre-dose gate is judged on the latest blood pressure recorded: dose before the rest.
-    _phase(client, sid, "infusing", start, checklist=START_TICKS)
-    _phase(
-        client, sid, "recovery", start + timedelta(minutes=10), checklist={"dose_complete": True}
-    )
-    at(20, systolic=140, diastolic=88, spo2=97)
-    at(38, systolic=150, diastolic=95, spo2=96, respiratory_rate=14)
-    at(45, consciousness="V", sedation=3, spo2=spo2_low or 96)
-    if spo2_low is not None:  # still low 30 s later: past the alarm's condition delay
-        at(45.5, spo2=spo2_low)
-    at(60, consciousness="A", sedation=4)
-    at(75, consciousness="A", sedation=5)
-    at(90, consciousness="A", sedation=5, spo2=97)
-    at(125, systolic=130, diastolic=84, consciousness="A", sedation=5)
-    if discharge:
-        extra: dict[str, Any] = {}
-        if spo2_low is not None:  # its high alarm is still open: a named clinician decides
-            extra["override_alarms"] = {"by": "test-nurse", "reason": "recovered, seen by me"}
-        _phase(
-            client,
-            sid,
-            "discharged",
-            start + timedelta(minutes=130),
-            checklist=DISCHARGE_TICKS,
-            **extra,
-        )
-    return Treated(sid, session["patient"], start)
 
 
 def form(client: TestClient, sid: int) -> dict[str, Any]:
@@ -318,7 +215,7 @@ def test_forms_due_are_listed_until_done_and_overdue_marked(
     assert mine["status"] == "not_started" and mine["overdue"] is False
     assert mine["patient_name"] == session.patient["display_name"]
     # Treated nine days ago (clinic calendar): past its 7 days.
-    _age(as_nurse, session.id, timedelta(days=9))
+    age(database_of(as_nurse), session.id, timedelta(days=9))
     late = {i["session_id"]: i for i in as_nurse.get("/api/rems/due").json()["items"]}
     assert late[session.id]["overdue"] is True
     treated_on = datetime.fromisoformat(late[session.id]["dosing_started_at"])
@@ -363,6 +260,8 @@ def test_the_pdf_is_the_form_and_its_download_is_on_the_trail(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"].startswith("attachment;")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "rems-form.pdf").write_bytes(response.content)  # for a person to look at
     pages = PdfReader(io.BytesIO(response.content)).pages
     text = " ".join(" ".join(p.extract_text() for p in pages).split())
     assert "Spravato" in text and "REMS Patient Monitoring Form" in text
