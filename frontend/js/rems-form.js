@@ -26,7 +26,8 @@ function controlId(field, part = "") {
 /** A group of radio buttons: the answers, and "Not answered" (null). */
 function radios(field, options, entered) {
   const group = el("div", { className: "choice-row", attrs: { role: "radiogroup", "aria-labelledby": `${controlId(field)}-label` } });
-  const all = [...options, ["", "Not answered"]];
+  // Where the record answers, no answer here keeps the record's: say so.
+  const all = [...options, ["", field.record_value === null ? "Not answered" : "Keep the record's"]];
   for (const [value, text] of all) {
     const id = controlId(field, value === "" ? "none" : String(value));
     const input = el("input", { attrs: { type: "radio", id, name: field.key, value: String(value) } });

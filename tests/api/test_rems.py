@@ -3,6 +3,7 @@ completed only when whole, printed, listed while due, and every save and export 
 
 import io
 import json
+import re
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -88,9 +89,7 @@ def test_the_record_answers_what_it_holds_and_says_from_where(as_nurse: TestClie
         assert got[key]["source"] == "missing" and got[key]["editable"], key
     assert not got["bp_before"]["editable"]  # a fact of the record: corrected in the record
     assert got["sedation"]["editable"]  # a judgement: the clinician may answer otherwise
-    assert set(body["missing"]) == set(ENTERED) - {"serious_adverse_event"} | {
-        "serious_adverse_event"
-    }
+    assert set(body["missing"]) == set(ENTERED)
     due = datetime.fromisoformat(body["dosing_started_at"])
     assert due == session.start
     assert body["completable"] is False and body["overdue"] is False
@@ -339,3 +338,19 @@ def test_a_blood_pressure_answer_is_a_plausible_pair(as_nurse: TestClient) -> No
     ok = save(as_nurse, session.id, {"bp_40min": {"systolic": 150, "diastolic": 95}}, version=0)
     assert ok.status_code == 200, ok.text
     assert fields(ok.json())["bp_40min"]["source"] == "entered"
+
+
+def test_the_form_and_due_pages_are_served_with_their_scripts_and_no_inline_code(
+    client: TestClient,
+) -> None:
+    for path, script in (("/sessions/7/rems", "rems-form.js"), ("/rems", "rems.js")):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        page = response.text
+        assert f'<script type="module" src="/static/js/{script}"></script>' in page
+        assert 'href="/static/css/alarm-strip.css"' in page  # a patient's alarm is seen here too
+        assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) is None
+        assert re.search(r"\son[a-z]+=", page) is None
+        assert client.get(f"/static/js/{script}").status_code == 200
+    assert 'href="/rems" aria-current="page"' in client.get("/rems").text
+    assert client.get("/sessions/x/rems").status_code == 422
