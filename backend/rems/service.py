@@ -112,7 +112,9 @@ def _load(
     news2_max_age: timedelta,
     for_update: bool = False,
 ) -> _Loaded:
-    session = get_session(db, session_id)
+    # A save locks the session's row: two first saves of one form at the same moment queue here,
+    # and the second then finds the first's form and its version (409), not a duplicate row.
+    session = get_session(db, session_id, for_update=for_update)
     _check_applies(session)
     record = load_record(db, session_id, news2_max_age=news2_max_age, now=now)
     room = session.chair_ref.room

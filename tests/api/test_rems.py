@@ -354,3 +354,17 @@ def test_the_form_and_due_pages_are_served_with_their_scripts_and_no_inline_code
         assert client.get(f"/static/js/{script}").status_code == 200
     assert 'href="/rems" aria-current="page"' in client.get("/rems").text
     assert client.get("/sessions/x/rems").status_code == 422
+
+
+@pytest.mark.parametrize("version", [True, "0", 1.5, -1, 2**40, None])
+def test_a_version_that_is_not_a_version_is_refused(as_nurse: TestClient, version: Any) -> None:
+    session = _hostile_session(as_nurse)
+    for path, body in (
+        ("", {"version": version, "entries": {}}),
+        ("/complete", {"version": version}),
+    ):
+        response = as_nurse.request(
+            "PATCH" if not path else "POST", f"/api/sessions/{session}/rems{path}", json=body
+        )
+        assert response.status_code == 422, response.text
+        error_at(response, "body", "version")
