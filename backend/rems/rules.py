@@ -448,9 +448,9 @@ def record_answers(record: SessionRecord, context: Context) -> dict[str, Answer]
     if dose is not None and dose in SPRAVATO_DOSES_MG:
         answers["dose_mg"] = Answer(int(dose), "the session's planned dose")
     else:
-        shown = "none" if dose is None else f"{dose:g} mg"
+        planned = "none" if dose is None else f"{dose:g} mg"
         answers["dose_mg"] = Answer(
-            None, f"the session's planned dose is {shown}: the form asks 56 or 84 mg"
+            None, f"the session's planned dose is {planned}: the form asks 56 or 84 mg"
         )
     if start is None:
         waiting = "dosing has not started"
@@ -491,6 +491,20 @@ def record_answers(record: SessionRecord, context: Context) -> dict[str, Answer]
         zone,
         "the session goes on" if finished is None else "no blood pressure in the last 30 min",
     )
+    # Evidence for the clinician's own judgement of the vital signs (the record does not judge).
+    if record.gate_override_by:
+        gate = f"dosing started above the pre-dose gate on {record.gate_override_by}'s decision"
+        if record.gate_override_reason:
+            gate += f": {record.gate_override_reason[:200]}"
+    else:
+        gate = "the pre-dose gate was passed"
+    answers["vitals_ok_before_dosing"] = Answer(None, gate)
+    if steps.end is not None and finished is not None:
+        last = f", last BP {shown(QUESTION_BY_KEY['bp_end'], answers['bp_end'].value)}"
+        leaving = f"{steps.end.to_phase} at {_clock(finished, zone)}"
+        answers["vitals_ok_before_leaving"] = Answer(
+            None, leaving + (last if answers["bp_end"].value is not None else "")
+        )
     until = finished if finished is not None else record.end
     answers["pulse_oximetry"] = oximetry_answer(record, start.at, until, zone)
     answers["sedation"] = sedation_answer(record.valid_readings, start.at, until, zone)

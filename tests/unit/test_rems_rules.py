@@ -208,6 +208,15 @@ def test_times_dose_clinician_and_first_treatment() -> None:
     assert _answers(record([], by="token:gateway"))["monitoring_clinician"].value is None
 
 
+def test_the_vital_signs_judgements_are_asked_with_the_records_evidence_beside_them() -> None:
+    answers = _answers(record([reading(125, systolic=130, diastolic=84)]))
+    assert answers["vitals_ok_before_dosing"].value is None
+    assert answers["vitals_ok_before_dosing"].detail == "the pre-dose gate was passed"
+    leaving = answers["vitals_ok_before_leaving"]
+    assert leaving.value is None and leaving.detail == "discharged at 16:10, last BP 130/84 mmHg"
+    assert rules.refused_entry("vitals_ok_before_leaving", answers) is None
+
+
 def test_before_dosing_the_record_answers_only_who_and_where() -> None:
     answers = _answers(record([], dosed=False, ended=None))
     assert answers["patient_name"].value == "Ada Lovelace"
