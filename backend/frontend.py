@@ -29,6 +29,7 @@ class NavLink:
 NAV = (
     NavLink("/ward", "Ward"),
     NavLink("/patients", "Patients", "admin nurse staff"),
+    NavLink("/rems", "REMS forms", "admin nurse staff"),
     NavLink("/limits", "Limits"),
     NavLink("/trainer", "Trainer"),
     NavLink("/sites", "Chairs", "admin"),
@@ -144,6 +145,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
         ("audit", "/audit"),
         ("alarm-review", "/alarm-review"),
         ("patients", "/patients"),
+        ("rems", "/rems"),
     ):
         add_page(f"/{name}", f"{name}.html", current)
 
@@ -159,6 +161,10 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
     def record(request: Request, session_id: int) -> Response:
         # The record's viewer; the record itself stays the script-free /api/.../report.
         return page(request, "record.html")
+
+    @pages.get("/sessions/{session_id}/rems")
+    def rems_form(request: Request, session_id: int) -> Response:
+        return page(request, "rems-form.html", "/rems")
 
     # HEAD too, as the other static files answer it (uvicorn sends no body for a HEAD).
     @pages.api_route("/static/vendor/plotly.min.js", methods=["GET", "HEAD"])
@@ -177,7 +183,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
         )
         shell = ["/login", "/ward", "/limits", "/trainer", "/patients", "/accounts", "/password"]
         shell += ["/sites", "/audit", "/sessions/0", *files]
-        shell.append("/alarm-review")
+        shell += ["/alarm-review", "/rems"]
         shell.append("/static/vendor/plotly.min.js")
         digest = hashlib.sha256(plotly_bundle().etag.encode())
         for name in files:

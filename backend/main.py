@@ -39,6 +39,7 @@ from backend.frontend import mount_frontend
 from backend.health.router import router as health_router
 from backend.patients.router import router as patients_router
 from backend.readings.router import router as readings_router
+from backend.rems.router import router as rems_router
 from backend.reports.router import router as reports_router
 from backend.review.router import router as review_router
 from backend.scores.router import router as scores_router
@@ -268,6 +269,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readings_router,
         scores_router,
         reports_router,
+        rems_router,
         alerts_router,
         simulation_router,
         audit_router,

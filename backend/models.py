@@ -5,6 +5,7 @@ from backend.audit.models import AuditChainHead, AuditEvent
 from backend.core.database import Base
 from backend.patients.models import Patient
 from backend.readings.models import Reading
+from backend.rems.models import RemsForm
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.simulation.models import SimulationRun
 from backend.sites.models import Chair, Room, Site
@@ -26,6 +27,7 @@ __all__ = [
     "Patient",
     "PhaseChange",
     "Reading",
+    "RemsForm",
     "Room",
     "SimulationRun",
     "Site",

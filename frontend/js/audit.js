@@ -47,6 +47,10 @@ export const ACTION_LABELS = {
   "limits.session_change": "Changed session limits",
   "audit.export": "Exported audit trail",
   "alarm_review.export": "Exported alarm review",
+  "rems.view": "Viewed REMS form",
+  "rems.save": "Saved REMS form answers",
+  "rems.complete": "Completed REMS form",
+  "rems.pdf": "Exported REMS form PDF",
 };
 
 const form = $("audit-filters");

@@ -85,6 +85,10 @@ function showSession(session) {
   const head = $("session-head");
   head.dataset.simulated = String(session.simulated);
   $("sim-badge").hidden = !session.simulated;
+  // An esketamine treatment's Spravato REMS form (never a drill's): for the roles that fill it in.
+  const rems = $("record-rems");
+  rems.hidden = !(session.drug === "esketamine" && !session.simulated && ["admin", "nurse", "staff"].includes(state.me?.role));
+  rems.href = `/sessions/${session.id}/rems`;
   if (chart) chart.setSimulated(session.simulated);
   $("session-title").textContent = `${session.chair} — ${session.patient.display_name}`;
   document.title = `${session.chair}${session.simulated ? " (simulated)" : ""} · Vigil`;

@@ -121,6 +121,7 @@ def test_every_page_has_the_same_header_links_with_its_own_marked(client: TestCl
     pages |= {"/trainer": "/trainer", "/sites": "/sites", "/accounts": "/accounts"}
     pages |= {"/password": None, "/sessions/1": None, "/sessions/1/record": None}
     pages |= {"/patients/1/course": "/patients", "/alarm-review": "/alarm-review"}
+    pages |= {"/rems": "/rems", "/sessions/1/rems": "/rems"}
     for address, current in pages.items():
         page = client.get(address).text
         assert NAV_PLACEHOLDER not in page, address

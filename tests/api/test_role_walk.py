@@ -41,6 +41,7 @@ PHASE_MOVERS = frozenset({ADMIN, NURSE, TRAINER})
 NURSES = frozenset({ADMIN, NURSE})
 TRAINERS = frozenset({ADMIN, TRAINER})
 ADMINS = frozenset({ADMIN})
+REMS_FORM = frozenset({ADMIN, NURSE, STAFF})
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/password"): S(EVERYONE),
     ("GET", "/sessions/{session_id}"): S(EVERYONE),
     ("GET", "/sessions/{session_id}/record"): S(EVERYONE),
+    ("GET", "/sessions/{session_id}/rems"): S(EVERYONE),
+    ("GET", "/rems"): S(EVERYONE),
     ("GET", "/static/vendor/plotly.min.js"): S(EVERYONE),
     ("HEAD", "/static/vendor/plotly.min.js"): S(EVERYONE),
     ("GET", "/sw.js"): S(EVERYONE),
@@ -130,6 +133,14 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/sessions/{session_id}/report"): S(PEOPLE, session=True),
     ("GET", "/api/sessions/{session_id}/report.pdf"): S(PEOPLE, session=True),
     ("GET", "/api/sessions/{session_id}/readings.csv"): S(PEOPLE, session=True),
+    # The REMS form: people at the chair and the clinic, never trainers (a drill has no form;
+    # the walk's sessions are ketamine and a drill: 409 once past the gate); completing it is
+    # a clinical attestation (nurses, admins).
+    ("GET", "/api/sessions/{session_id}/rems"): S(REMS_FORM, session=True),
+    ("PATCH", "/api/sessions/{session_id}/rems"): S(REMS_FORM, session=True),
+    ("POST", "/api/sessions/{session_id}/rems/complete"): S(NURSES, session=True),
+    ("GET", "/api/sessions/{session_id}/rems.pdf"): S(REMS_FORM, session=True),
+    ("GET", "/api/rems/due"): S(REMS_FORM),
     # Alarms and limits: open alarms are scoped (a trainer's list: simulated only, tested below).
     ("GET", "/api/alerts"): S(SIGNED_IN),
     ("GET", "/api/sessions/{session_id}/alerts"): S(SIGNED_IN, session=True),

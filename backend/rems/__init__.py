@@ -1,0 +1,1 @@
+"""The Spravato REMS Patient Monitoring Form of each esketamine session."""
