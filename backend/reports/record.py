@@ -6,7 +6,7 @@ CSV all read the same record, so the printed report and the export can never dis
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from backend.scores.news2 import PARAMETERS, News2, Observation, score
@@ -130,6 +130,7 @@ class SessionRecord:
     gate_override_username: str | None = None
     gate_override_reason: str | None = None
     gate_override_entered_by: str | None = None
+    patient_date_of_birth: date | None = None
 
     @property
     def valid_readings(self) -> list[ReadingRow]:

@@ -101,6 +101,7 @@ def load_record(
         simulated=session.simulated,
         patient_name=session.patient.display_name,
         patient_clinic_id=session.patient.clinic_id,
+        patient_date_of_birth=session.patient.date_of_birth,
         chair=session.chair,
         drug=session.drug,
         route=session.route,

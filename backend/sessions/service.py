@@ -250,6 +250,7 @@ class Protocol:
     gate_advice: str | None
     observe: Observe
     open_high_alarms: tuple[str, ...] = ()
+    gate_basis: str | None = None  # which age band's gate, and why (the profile has bands)
 
 
 def _phase_start(session: InfusionSession, phase: Phase) -> datetime | None:
@@ -286,6 +287,7 @@ def checklist_facts(
         last_sedation=seen.sedation,
         gate_advice=protocol.gate_advice,
         gate_limit=protocol.gate_limit,
+        gate_basis=protocol.gate_basis,
         gate_override=gate_override,
         min_observation_min=protocol.min_observation_min,
         require_alertness=protocol.require_alertness,
