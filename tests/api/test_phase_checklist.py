@@ -170,7 +170,8 @@ def test_going_ahead_over_the_gate_names_the_clinician_and_why(as_nurse: TestCli
         "username": "test-nurse",
         "reason": decided["reason"],
         "recorded_by": "test-nurse",
-        "advice": "Baseline blood pressure above the pre-dose gate: systolic 152 > 140",
+        "advice": "Baseline blood pressure above the pre-dose gate: systolic 152 > 140 "
+        "(no date of birth recorded: the profile's default gate)",
     }
     assert (
         stored["gate_override_by"],
