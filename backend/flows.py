@@ -89,10 +89,14 @@ def _describe(alarm: Alert) -> str:
     return f"{alarm.message} ({state})"
 
 
-def protocol_for(db: Session, session: InfusionSession, target: Phase) -> sessions.Protocol:
+def protocol_for(
+    db: Session, session: InfusionSession, target: Phase, zone: tzinfo
+) -> sessions.Protocol:
     """What the alerts domain says about a phase change: the limit profile's discharge rules,
-    the pre-dose gate's advice and, before a discharge, the open high-priority alarms."""
-    advice, _, limits = gate_for(db, session)
+    the pre-dose gate's advice (by the patient's age band, on the clinic's calendar `zone`)
+    and, before a discharge, the open high-priority alarms."""
+    check = gate_for(db, session, zone)
+    limits = check.limits
     open_high: tuple[str, ...] = ()
     if target is Phase.DISCHARGED:
         # Open means unacknowledged (a latched one too) or acknowledged while still present;
@@ -103,22 +107,30 @@ def protocol_for(db: Session, session: InfusionSession, target: Phase) -> sessio
             if alarm.resolved_at is None and alarm.priority >= Priority.HIGH
         )
     return sessions.Protocol(
-        gate_limit=(limits.gate.systolic, limits.gate.diastolic),
+        gate_limit=(check.gate.systolic, check.gate.diastolic),
+        gate_basis=check.gate.basis,
         min_observation_min=limits.discharge.minimum_for(session.drug),
         require_alertness=limits.discharge.require_alertness,
-        gate_advice=advice,
+        gate_advice=check.advice,
         observe=lambda session_id, at, since: readings.observations(db, session_id, at, since),
         open_high_alarms=open_high,
     )
 
 
 def checklist(
-    db: Session, session_id: int, target: Phase, at: datetime, tz: tzinfo
+    db: Session,
+    session_id: int,
+    target: Phase,
+    at: datetime,
+    tz: tzinfo,
+    *,
+    clinic_zone: tzinfo | None = None,
 ) -> tuple[InfusionSession, list[Item]]:
     """The checklist of moving a session to `target` at `at`, auto items judged (the dialog's
-    view before the nurse confirms)."""
+    view before the nurse confirms); clock times in `tz`, ages on the clinic's calendar
+    (`clinic_zone`, `tz` when not given)."""
     session = sessions.get_session(db, session_id)
-    protocol = protocol_for(db, session, target)
+    protocol = protocol_for(db, session, target, clinic_zone or tz)
     return session, sessions.checklist(db, session, target, at, protocol, tz)
 
 
@@ -140,7 +152,7 @@ def change_phase(
     now = now or utcnow()
     # Locked first: the record the checklist is judged on cannot change under it.
     current = sessions.get_session(db, session_id, for_update=True)
-    protocol = protocol_for(db, current, body.phase)
+    protocol = protocol_for(db, current, body.phase, tz)
     if simulated_observation_min is not None:
         protocol = replace(protocol, simulated_observation_min=simulated_observation_min)
     session = sessions.change_phase(

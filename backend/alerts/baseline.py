@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from backend.alerts.limits import BaselineRise, PreDoseGate, Priority
+from backend.alerts.limits import AppliedGate, BaselineRise, PreDoseGate, Priority
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,12 @@ def rise_condition(
     return rule.priority, "Blood pressure rise: " + "; ".join(rises)
 
 
-def gate_advice(gate: PreDoseGate, baseline: BloodPressure) -> str | None:
-    """Why starting the dose deserves a second look, or None when within the gate."""
+def gate_advice(gate: AppliedGate | PreDoseGate, baseline: BloodPressure) -> str | None:
+    """Why starting the dose deserves a second look, or None when within the gate: the one
+    for the patient's age (PreDoseGate.for_age); a profile's whole gate is taken as for a
+    patient whose age is not known."""
+    if isinstance(gate, PreDoseGate):
+        gate = gate.for_age(None)
     over = []
     if baseline.systolic is not None and baseline.systolic > gate.systolic:
         over.append(f"systolic {baseline.systolic:g} > {gate.systolic:g}")
@@ -41,4 +45,5 @@ def gate_advice(gate: PreDoseGate, baseline: BloodPressure) -> str | None:
         over.append(f"diastolic {baseline.diastolic:g} > {gate.diastolic:g}")
     if not over:
         return None
-    return "Baseline blood pressure above the pre-dose gate: " + ", ".join(over)
+    why = f" ({gate.basis})" if gate.basis else ""
+    return "Baseline blood pressure above the pre-dose gate: " + ", ".join(over) + why

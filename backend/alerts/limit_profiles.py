@@ -1,8 +1,8 @@
 """The alarm configuration: limit profiles, a session's overrides, their change log, the limits in
 force for a session, and the pre-dose gate that reads the baseline blood pressure."""
 
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -10,13 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.alerts.baseline import BloodPressure, gate_advice
-from backend.alerts.limits import AlertPhase, LimitSet, VitalLimit, clinic_defaults
+from backend.alerts.limits import AlertPhase, AppliedGate, LimitSet, VitalLimit, clinic_defaults
 from backend.alerts.models import LimitChange, LimitProfile
 from backend.alerts.schemas import Overrides
 from backend.core.actor import Actor
 from backend.core.database import add_unique
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.timeutil import utcnow
+from backend.patients.age import age_at
+from backend.patients.models import Patient
 from backend.readings.models import Reading
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.sessions.phases import Phase
@@ -276,10 +278,29 @@ def baseline_pressure(db: Session, session: InfusionSession) -> BloodPressure | 
     return BloodPressure(row[0], row[1])
 
 
-def gate_for(
-    db: Session, session: InfusionSession
-) -> tuple[str | None, BloodPressure | None, LimitSet]:
+@dataclass(frozen=True)
+class GateCheck:
+    """The pre-dose gate as it stands for a session: its advice (None: within the gate, or no
+    baseline yet), the baseline it read, the session's limits and the gate for its patient."""
+
+    advice: str | None
+    baseline: BloodPressure | None
+    limits: LimitSet
+    gate: AppliedGate
+
+
+def patient_age(db: Session, session: InfusionSession, zone: tzinfo) -> int | None:
+    """The session's patient's age on the session's day (its start, on the clinic's calendar):
+    one gate for the whole session, even one that runs past midnight on a birthday."""
+    born = db.scalar(select(Patient.date_of_birth).where(Patient.id == session.patient_id))
+    return age_at(born, session.created_at, zone)
+
+
+def gate_for(db: Session, session: InfusionSession, zone: tzinfo) -> GateCheck:
+    """The pre-dose gate's advice on the session's baseline, by its profile's age band for the
+    patient's age on the session's day (`zone`: the clinic's)."""
     _, _, limits = session_limits(db, session)
+    gate = limits.gate.for_age(patient_age(db, session, zone))
     baseline = baseline_pressure(db, session)
-    advice = gate_advice(limits.gate, baseline) if baseline is not None else None
-    return advice, baseline, limits
+    advice = gate_advice(gate, baseline) if baseline is not None else None
+    return GateCheck(advice, baseline, limits, gate)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Annotated
 
-from annotated_types import Ge, Gt, Le
+from annotated_types import Ge, Gt, Le, MaxLen
 
 # Constraints the API enforces when a clinic edits limits (field by field, so an error names
 # the field); annotated-types keeps this module free of any web framework.
@@ -135,12 +135,70 @@ class PhaseLimits:
             )
 
 
+# An age band starts at a whole number of years; none is older than 130.
+AgeYears = Annotated[int, Ge(0), Le(130)]
+MAX_GATE_BANDS = 8
+
+
+@dataclass(frozen=True)
+class GateBand:
+    """The pre-dose gate for patients aged `from_age` or over (up to the next band's age)."""
+
+    from_age: AgeYears
+    systolic: Positive
+    diastolic: Positive
+
+
+@dataclass(frozen=True)
+class AppliedGate:
+    """The gate one patient is held to, and why: `from_age` names the band (None: the
+    profile's default), `basis` says so in words when the profile has bands at all."""
+
+    systolic: float
+    diastolic: float
+    from_age: int | None = None
+    age: int | None = None
+    basis: str | None = None
+
+    @property
+    def words(self) -> str:
+        limit = f"the {self.systolic:g}/{self.diastolic:g} gate"
+        return f"{limit} ({self.basis})" if self.basis else limit
+
+
 @dataclass(frozen=True)
 class PreDoseGate:
-    """Advisory before dosing: baseline above this suggests weighing a delay."""
+    """Advisory before dosing: baseline above this suggests weighing a delay. Age bands (by
+    their lower age, youngest first) set other limits for older (or younger) patients, e.g.
+    SBP > 150 from 65 (clinical.md section 2); a patient with no date of birth, or younger than
+    the first band, is held to the default."""
 
     systolic: Positive = 140
     diastolic: Positive = 90
+    age_bands: Annotated[tuple[GateBand, ...], MaxLen(MAX_GATE_BANDS)] = ()
+
+    def __post_init__(self) -> None:
+        ages = [band.from_age for band in self.age_bands]
+        if ages != sorted(set(ages)):
+            raise ValueError(
+                "age bands go youngest first, each starting at a different age "
+                f"(got {', '.join(str(a) for a in ages)})"
+            )
+
+    def for_age(self, age: int | None) -> AppliedGate:
+        """The gate for a patient of `age` in whole years (None: no date of birth)."""
+        if not self.age_bands:
+            return AppliedGate(self.systolic, self.diastolic, age=age)
+        if age is None:
+            basis = "no date of birth recorded: the profile's default gate"
+            return AppliedGate(self.systolic, self.diastolic, basis=basis)
+        band = next((b for b in reversed(self.age_bands) if age >= b.from_age), None)
+        if band is None:
+            first = self.age_bands[0].from_age
+            basis = f"aged {age}: the default gate, under {first}"
+            return AppliedGate(self.systolic, self.diastolic, age=age, basis=basis)
+        basis = f"aged {age}: the band from {band.from_age}"
+        return AppliedGate(band.systolic, band.diastolic, band.from_age, age, basis)
 
 
 @dataclass(frozen=True)
@@ -197,9 +255,15 @@ _VITALS: dict[str, VitalLimit] = dict(
 )
 
 
+# Esketamine's trials withheld dosing above 140/90, or a systolic above 150 from age 65
+# (clinical.md sections 2 and 4): the suggested gate, a clinic's to change.
+DEFAULT_GATE = PreDoseGate(140, 90, (GateBand(65, 150, 90),))
+
+
 def clinic_defaults() -> LimitSet:
     """The suggested starting configuration (clinical.md section 4)."""
     return LimitSet(
+        gate=DEFAULT_GATE,
         phases=dict(
             {
                 AlertPhase.BASELINE: PhaseLimits(_VITALS),
@@ -210,7 +274,7 @@ def clinic_defaults() -> LimitSet:
                     _VITALS, BaselineRise(), no_data_after_s=30, bp_due_every_s=900
                 ),
             }
-        )
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from backend.alerts.schemas import (
     SessionLimits,
 )
 from backend.audit import service as audit
-from backend.core.dependencies import SessionDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.fields import RowId
 from backend.core.roles import Role
 from backend.core.timeutil import utcnow
@@ -152,15 +152,15 @@ def set_session_limits(
 
 
 @router.get("/api/sessions/{session_id}/gate", summary="The pre-dose gate's advice for a session")
-def gate(session_id: RowId, _: SeenSession, db: SessionDep) -> GateAdvice:
+def gate(session_id: RowId, _: SeenSession, db: SessionDep, settings: SettingsDep) -> GateAdvice:
     session = sessions.get_session(db, session_id)
-    advice, baseline, limits = limit_profiles.gate_for(db, session)
+    check = limit_profiles.gate_for(db, session, settings.clinic_zone)
     return GateAdvice(
-        advised_against=advice is not None,
-        message=advice,
-        baseline_systolic=baseline.systolic if baseline else None,
-        baseline_diastolic=baseline.diastolic if baseline else None,
-        gate=limits.gate,
+        advised_against=check.advice is not None,
+        message=check.advice,
+        baseline_systolic=check.baseline.systolic if check.baseline else None,
+        baseline_diastolic=check.baseline.diastolic if check.baseline else None,
+        gate=check.gate,
     )
 
 

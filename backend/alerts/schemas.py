@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, StrictBool
 
-from backend.alerts.limits import AlertPhase, LimitSet, PreDoseGate, Priority
+from backend.alerts.limits import AlertPhase, AppliedGate, LimitSet, Priority
 from backend.alerts.models import Alert
 from backend.core.fields import Moment
 from backend.core.schema import Schema
@@ -169,7 +169,11 @@ class GateAdvice(Schema):
     message: str | None
     baseline_systolic: float | None
     baseline_diastolic: float | None
-    gate: PreDoseGate
+    gate: AppliedGate = Field(
+        description="The gate this session's patient is held to: the profile's age band for "
+        "their age on the session's day (from_age), or its default (from_age null: no date of "
+        "birth, younger than every band, or a profile without bands); basis says which, in words"
+    )
 
 
 class LimitChangePublic(Schema):

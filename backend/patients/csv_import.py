@@ -10,7 +10,9 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from datetime import date
 
+from backend.patients.age import BirthDateError, check_birth_date, parse_birth_date
 from backend.patients.identity import (
     CLINIC_ID_MAX,
     DISPLAY_NAME_MAX,
@@ -22,6 +24,8 @@ from backend.patients.identity import (
 MAX_BYTES = 1024 * 1024
 MAX_ROWS = 10_000
 REQUIRED = ("clinic_id", "display_name")
+# Read when the file has it; a row with it empty is registered without one.
+OPTIONAL = ("date_of_birth",)
 # What a person may have written in the header for each column.
 ALIASES = {
     "clinic_id": "clinic_id",
@@ -31,6 +35,12 @@ ALIASES = {
     "display_name": "display_name",
     "displayname": "display_name",
     "name": "display_name",
+    "date_of_birth": "date_of_birth",
+    "dateofbirth": "date_of_birth",
+    "dob": "date_of_birth",
+    "birth_date": "date_of_birth",
+    "birthdate": "date_of_birth",
+    "born": "date_of_birth",
 }
 
 
@@ -48,6 +58,7 @@ class Row:
     line: int
     clinic_id: str
     display_name: str
+    date_of_birth: date | None = None
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,10 @@ def column_name(header: str) -> str:
     return ALIASES.get(plain, ALIASES.get(plain.replace("_", ""), plain))
 
 
-def parse(data: bytes) -> Parsed:
+def parse(data: bytes, today: date) -> Parsed:
     """The rows of a patient list, each a Row or a Rejection; FileError when there are none to
-    read (no header, a missing column, too many rows, not text)."""
+    read (no header, a missing column, too many rows, not text). `today` is the clinic's date:
+    a date of birth after it is refused."""
     if len(data) > MAX_BYTES:
         raise FileError(f"the file is {len(data)} bytes; at most {MAX_BYTES} are accepted")
     text = decode(data)
@@ -107,7 +119,8 @@ def parse(data: bytes) -> Parsed:
         for name in set(names):
             if name and names.count(name) > 1:
                 raise FileError(f"the header names {name} twice", 1)
-        ignored = [cell for cell, name in zip(header, names, strict=True) if name not in REQUIRED]
+        known = (*REQUIRED, *OPTIONAL)
+        ignored = [cell for cell, name in zip(header, names, strict=True) if name not in known]
         rows: list[Row | Rejection] = []
         line = reader.line_num + 1
         for record in reader:
@@ -116,14 +129,21 @@ def parse(data: bytes) -> Parsed:
                 continue  # a blank line, or a spreadsheet's empty row of separators
             if len(rows) >= MAX_ROWS:
                 raise FileError(f"the file has more than {MAX_ROWS} rows: import it in parts")
-            rows.append(_row(line, record, names))
+            rows.append(_row(line, record, names, today))
             line = reader.line_num + 1
     except csv.Error as exc:
         raise FileError(f"the file is not valid CSV: {exc}", reader.line_num) from None
     return Parsed(delimiter, rows, ignored)
 
 
-def _row(line: int, record: list[str], names: list[str]) -> Row | Rejection:
+def _birth_date(raw: str, today: date) -> date | None:
+    """The row's date of birth (None when the cell is empty); BirthDateError when unreadable."""
+    if not raw.strip():
+        return None
+    return check_birth_date(parse_birth_date(raw), today)
+
+
+def _row(line: int, record: list[str], names: list[str], today: date) -> Row | Rejection:
     if len(record) > len(names) and any(cell.strip() for cell in record[len(names) :]):
         return Rejection(
             line, None, f"has {len(record)} fields, the header {len(names)}: a stray separator?"
@@ -140,4 +160,9 @@ def _row(line: int, record: list[str], names: list[str]) -> Row | Rejection:
         check_real_clinic_id(values["clinic_id"])
     except TextError as exc:
         return Rejection(line, "clinic_id", exc.reason, values["clinic_id"])
-    return Row(line, values["clinic_id"], values["display_name"])
+    raw_birth = cells.get("date_of_birth", "")
+    try:
+        born = _birth_date(raw_birth, today)
+    except BirthDateError as exc:
+        return Rejection(line, "date_of_birth", exc.reason, raw_birth[:40])
+    return Row(line, values["clinic_id"], values["display_name"], born)

@@ -1,8 +1,8 @@
 """The patient record and the history of its edits."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, false
+from sqlalchemy import Date, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from backend.core.database import Base
@@ -30,6 +30,9 @@ class Patient(Base):
     # A drill's patient (made by the simulator or a trainer): never edited into a real one.
     simulated: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by: Mapped[str | None] = mapped_column(String(80))
+    # A calendar date, no time or zone; none until someone enters it (patients registered before
+    # migration 0015, a drill's). Age is derived from it (backend/patients/age.py), never stored.
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
 
     # The keys follow the text wherever a patient is made or changed (the simulator makes its
     # own), so no path can store an identifier that escapes the uniqueness check.

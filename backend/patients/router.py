@@ -14,16 +14,19 @@ from pydantic import AfterValidator
 
 from backend.audit import service as audit
 from backend.core.actor import Actor
-from backend.core.dependencies import DatabaseDep, SessionDep
+from backend.core.dependencies import DatabaseDep, SessionDep, SettingsDep
 from backend.core.fields import RowId
 from backend.core.roles import Role
 from backend.patients import csv_import, service
+from backend.patients.age import known_age
 from backend.patients.identity import TextError, clean_text, normalize_spaces
+from backend.patients.models import Patient
 from backend.patients.schemas import (
     ImportReport,
     PatientChangePublic,
     PatientCreate,
     PatientPublic,
+    PatientRead,
     PatientUpdate,
 )
 from backend.users.auth import AdminActor, NurseActor, RecorderActor, require_role
@@ -46,6 +49,12 @@ def _search_text(value: str | None) -> str | None:
         raise ValueError(exc.reason) from None
 
 
+def _read(patient: Patient, settings: SettingsDep) -> PatientRead:
+    """The patient with their age today, on the clinic's calendar."""
+    age = known_age(patient.date_of_birth, service.clinic_today(settings.clinic_zone))
+    return PatientRead(**PatientPublic.model_validate(patient).model_dump(), age=age)
+
+
 SearchText = Annotated[
     str | None,
     Query(max_length=480, description="part of a clinic id or name; % and _ are literal"),
@@ -63,13 +72,14 @@ def list_patients(
     response: Response,
     _: ClinicalActor,
     db: SessionDep,
+    settings: SettingsDep,
     q: SearchText = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     simulated: Annotated[
         bool, Query(description="true: the drills' simulated patients instead of real ones")
     ] = False,
-) -> list[PatientPublic]:
+) -> list[PatientRead]:
     found = service.search_patients(db, q, page=page, limit=limit, simulated=simulated)
     response.headers["X-Total-Count"] = str(found.total)
     links = []
@@ -80,17 +90,21 @@ def list_patients(
         links.append(f'<{request.url.path}?{urlencode(params | {"page": page - 1})}>; rel="prev"')
     if links:
         response.headers["Link"] = ", ".join(links)
-    return [PatientPublic.model_validate(p) for p in found.patients]
+    return [_read(p, settings) for p in found.patients]
 
 
 @router.post("", status_code=201, summary="Register a patient")
 def create_patient(
-    body: PatientCreate, actor: RecorderActor, db: SessionDep, request: Request
-) -> PatientPublic:
-    patient = service.create_patient(db, body, actor)
+    body: PatientCreate,
+    actor: RecorderActor,
+    db: SessionDep,
+    request: Request,
+    settings: SettingsDep,
+) -> PatientRead:
+    patient = service.create_patient(db, body, actor, zone=settings.clinic_zone)
     if not patient.simulated:
         audit.record(db, actor, "patient.create", request=request, patient_id=patient.id)
-    return PatientPublic.model_validate(patient)
+    return _read(patient, settings)
 
 
 async def csv_upload(request: Request) -> bytes:
@@ -154,9 +168,10 @@ def import_patients(
     db: SessionDep,
     request: Request,
     data: Annotated[bytes, Depends(csv_upload)],
+    settings: SettingsDep,
     dry_run: Annotated[bool, Query(description="check and report, register nothing")] = False,
 ) -> ImportReport:
-    report = service.import_patients(db, data, actor, dry_run=dry_run)
+    report = service.import_patients(db, data, actor, dry_run=dry_run, zone=settings.clinic_zone)
     if not dry_run:
         counts = {
             "rows": report.rows,
@@ -170,24 +185,36 @@ def import_patients(
 
 @router.get("/{patient_id}", summary="One patient")
 def get_patient(
-    patient_id: RowId, actor: ClinicalActor, db: SessionDep, database: DatabaseDep, request: Request
-) -> PatientPublic:
+    patient_id: RowId,
+    actor: ClinicalActor,
+    db: SessionDep,
+    database: DatabaseDep,
+    request: Request,
+    settings: SettingsDep,
+) -> PatientRead:
     patient = service.get_patient(db, patient_id)
     if not patient.simulated:
         # On the trail before it is sent: a read request's own transaction writes nothing.
         audit.record_apart(database, actor, "patient.view", request=request, patient_id=patient.id)
-    return PatientPublic.model_validate(patient)
+    return _read(patient, settings)
 
 
-@router.patch("/{patient_id}", summary="Correct a patient's clinic id or name (nurse)")
+@router.patch(
+    "/{patient_id}", summary="Correct a patient's clinic id, name or date of birth (nurse)"
+)
 def update_patient(
-    patient_id: RowId, body: PatientUpdate, actor: NurseActor, db: SessionDep, request: Request
-) -> PatientPublic:
-    patient = service.update_patient(db, patient_id, body, actor)
+    patient_id: RowId,
+    body: PatientUpdate,
+    actor: NurseActor,
+    db: SessionDep,
+    request: Request,
+    settings: SettingsDep,
+) -> PatientRead:
+    patient = service.update_patient(db, patient_id, body, actor, zone=settings.clinic_zone)
     changed = sorted(body.model_dump(exclude_unset=True))
     detail = {"fields": changed}
     audit.record(db, actor, "patient.edit", request=request, patient_id=patient.id, detail=detail)
-    return PatientPublic.model_validate(patient)
+    return _read(patient, settings)
 
 
 @router.get("/{patient_id}/changes", summary="A patient's edits: who, when, old and new (nurse)")

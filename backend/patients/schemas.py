@@ -1,12 +1,13 @@
 """Patient request and response bodies."""
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from backend.core.schema import Schema
+from backend.patients.age import EARLIEST_BIRTH, BirthDateError, parse_birth_date
 from backend.patients.identity import CLINIC_ID_MAX, DISPLAY_NAME_MAX, TextError, clean_text
 
 
@@ -28,9 +29,35 @@ ClinicId = Annotated[
 DisplayName = Annotated[str, _checked(DISPLAY_NAME_MAX), Field(description="Name as shown")]
 
 
+def _birth_date(value: Any) -> date:
+    # Only the written form: pydantic would otherwise read a number as seconds since 1970, and
+    # an ISO time ("1956-03-02T23:00Z") as a day its zone may have moved.
+    if not isinstance(value, str):
+        raise PydanticCustomError("birth_date", "write the date of birth as text, YYYY-MM-DD")
+    try:
+        born = parse_birth_date(value)
+    except BirthDateError as exc:
+        raise PydanticCustomError("birth_date", "{reason}", {"reason": exc.reason}) from None
+    if born < EARLIEST_BIRTH:
+        reason = f"{born.isoformat()} is before {EARLIEST_BIRTH.isoformat()}: check the year"
+        raise PydanticCustomError("birth_date", "{reason}", {"reason": reason})
+    return born
+
+
+BirthDate = Annotated[
+    date,
+    BeforeValidator(_birth_date),
+    Field(
+        description="Date of birth, YYYY-MM-DD: not in the future (the clinic's date), "
+        "not before 1900"
+    ),
+]
+
+
 class PatientCreate(Schema):
     clinic_id: ClinicId
     display_name: DisplayName
+    date_of_birth: BirthDate | None = None
     simulated: bool = Field(
         default=False, description="A drill's patient (a trainer's always are); never real"
     )
@@ -41,11 +68,15 @@ class PatientUpdate(Schema):
 
     clinic_id: ClinicId | None = None
     display_name: DisplayName | None = None
+    date_of_birth: BirthDate | None = Field(
+        default=None, description="Sent as null, the date of birth is removed (entered in error)"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> "PatientUpdate":
-        if self.clinic_id is None and self.display_name is None:
-            raise ValueError("send clinic_id, display_name or both")
+        named = self.clinic_id is not None or self.display_name is not None
+        if not named and "date_of_birth" not in self.model_fields_set:
+            raise ValueError("send clinic_id, display_name, date_of_birth or several")
         return self
 
 
@@ -56,6 +87,13 @@ class PatientPublic(Schema):
     simulated: bool
     created_at: datetime
     created_by: str | None
+    date_of_birth: date | None = Field(description="YYYY-MM-DD; null when not recorded")
+
+
+class PatientRead(PatientPublic):
+    age: int | None = Field(
+        description="Whole years on the clinic's date today; null without a date of birth"
+    )
 
 
 class PatientChangePublic(Schema):
@@ -72,6 +110,7 @@ class ImportCreated(Schema):
     line: int
     clinic_id: str
     display_name: str
+    date_of_birth: date | None = None
     id: int | None = Field(description="The new patient's id (none in a dry run)")
 
 
@@ -82,6 +121,11 @@ class ImportPresent(Schema):
     registered_clinic_id: str = Field(description="Their identifier as registered")
     display_name: str = Field(description="Their name as registered (the file's is not applied)")
     same_name: bool
+    same_date_of_birth: bool | None = Field(
+        default=None,
+        description="Whether the file's date of birth is the one registered (null when either "
+        "has none): a different one may mean a different person under a mistyped identifier",
+    )
 
 
 class ImportRejected(Schema):

@@ -1,6 +1,7 @@
 """Registering, finding, editing and importing patients."""
 
 from dataclasses import dataclass
+from datetime import UTC, date, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -13,6 +14,7 @@ from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.roles import Role
 from backend.core.timeutil import utcnow
 from backend.patients import csv_import
+from backend.patients.age import BirthDateError, check_birth_date, local_day
 from backend.patients.identity import (
     LIKE_ESCAPE,
     TextError,
@@ -58,19 +60,42 @@ def _check_real(clinic_id: str) -> None:
         raise InvalidInput(("body", "clinic_id"), exc.reason, clinic_id) from None
 
 
-def create_patient(db: Session, body: PatientCreate, actor: Actor | None = None) -> Patient:
+def clinic_today(zone: tzinfo) -> date:
+    """Today's date in the clinic: what a date of birth may not be after, and ages count to."""
+    return local_day(utcnow(), zone)
+
+
+def _checked_birth(born: date | None, zone: tzinfo) -> date | None:
+    if born is None:
+        return None
+    try:
+        return check_birth_date(born, clinic_today(zone))
+    except BirthDateError as exc:
+        raise InvalidInput(("body", "date_of_birth"), exc.reason, born.isoformat()) from None
+
+
+def create_patient(
+    db: Session, body: PatientCreate, actor: Actor | None = None, *, zone: tzinfo = UTC
+) -> Patient:
     """Register a patient; a trainer's patient is always simulated (a drill's). Without an
-    actor (set-up scripts, benchmarks) nobody is named as having registered them."""
+    actor (set-up scripts, benchmarks) nobody is named as having registered them. `zone` is the
+    clinic's: a date of birth after its today is refused."""
     simulated = body.simulated or (actor is not None and actor.role is Role.TRAINER)
     if not simulated:
         _check_real(body.clinic_id)
+    born = _checked_birth(body.date_of_birth, zone)
     if (holder := _holder(db, body.clinic_id)) is not None:
         raise _taken(holder, body.clinic_id, actor)
-    return _add(db, body.clinic_id, body.display_name, actor, simulated=simulated)
+    return _add(db, body.clinic_id, body.display_name, actor, simulated=simulated, born=born)
 
 
 def _new_patient(
-    clinic_id: str, display_name: str, actor: Actor | None, *, simulated: bool
+    clinic_id: str,
+    display_name: str,
+    actor: Actor | None,
+    *,
+    simulated: bool,
+    born: date | None = None,
 ) -> Patient:
     return Patient(
         clinic_id=clinic_id,
@@ -78,13 +103,20 @@ def _new_patient(
         simulated=simulated,
         created_at=utcnow(),
         created_by=actor.label if actor else None,
+        date_of_birth=born,
     )
 
 
 def _add(
-    db: Session, clinic_id: str, display_name: str, actor: Actor | None, *, simulated: bool
+    db: Session,
+    clinic_id: str,
+    display_name: str,
+    actor: Actor | None,
+    *,
+    simulated: bool,
+    born: date | None,
 ) -> Patient:
-    patient = _new_patient(clinic_id, display_name, actor, simulated=simulated)
+    patient = _new_patient(clinic_id, display_name, actor, simulated=simulated, born=born)
     # Two people registering the same identifier at the same moment: the index decides.
     add_unique(db, patient, f"the clinic id {clinic_id!r} is already registered")
     return patient
@@ -112,34 +144,47 @@ def get_patient(db: Session, patient_id: int, *, for_update: bool = False) -> Pa
     return patient
 
 
-def update_patient(db: Session, patient_id: int, body: PatientUpdate, actor: Actor) -> Patient:
-    """Change a patient's identifier or name, keeping each change (who, when, old and new)."""
+def _as_text(value: str | date | None) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def update_patient(
+    db: Session, patient_id: int, body: PatientUpdate, actor: Actor, *, zone: tzinfo = UTC
+) -> Patient:
+    """Change a patient's identifier, name or date of birth, keeping each change (who, when,
+    old and new). A date of birth sent as null is removed; the others are never emptied."""
     patient = get_patient(db, patient_id, for_update=True)
     if patient.simulated:
         raise Conflict(
             f"patient #{patient.id} is simulated: a drill's patient is not edited, "
             "so it can never pass for a real one"
         )
-    wanted = {"clinic_id": body.clinic_id, "display_name": body.display_name}
-    changed = {
+    wanted: dict[str, str | date | None] = {
+        "clinic_id": body.clinic_id,
+        "display_name": body.display_name,
+    }
+    changed: dict[str, str | date | None] = {
         field: value
         for field, value in wanted.items()
         if value is not None and value != getattr(patient, field)
     }
-    if "clinic_id" in changed:
-        new_id = changed["clinic_id"]
-        if clinic_key(new_id) != patient.clinic_key:
-            _check_real(new_id)
-            if (holder := _holder(db, new_id, other_than=patient.id)) is not None:
-                raise _taken(holder, new_id, actor)
+    if "date_of_birth" in body.model_fields_set:
+        born = _checked_birth(body.date_of_birth, zone)
+        if born != patient.date_of_birth:
+            changed["date_of_birth"] = born
+    new_id = changed.get("clinic_id")
+    if isinstance(new_id, str) and clinic_key(new_id) != patient.clinic_key:
+        _check_real(new_id)
+        if (holder := _holder(db, new_id, other_than=patient.id)) is not None:
+            raise _taken(holder, new_id, actor)
     now = utcnow()
     for field, value in changed.items():
         db.add(
             PatientChange(
                 patient_id=patient.id,
                 field=field,
-                old_value=getattr(patient, field),
-                new_value=value,
+                old_value=_as_text(getattr(patient, field)),
+                new_value=_as_text(value),
                 changed_by=actor.label,
                 changed_at=now,
             )
@@ -197,15 +242,17 @@ def search_patients(
 IMPORT_CHUNK = 500
 
 
-def import_patients(db: Session, data: bytes, actor: Actor, *, dry_run: bool) -> ImportReport:
+def import_patients(
+    db: Session, data: bytes, actor: Actor, *, dry_run: bool, zone: tzinfo = UTC
+) -> ImportReport:
     """Register each valid row of a clinic's CSV list that is not registered yet.
 
     A row whose identifier is registered already is reported with that patient, never
-    registered twice or changed, so importing the same file again changes nothing. A row is
-    stored or refused whole, never in part; a dry run stores nothing.
+    registered twice or changed (its date of birth neither), so importing the same file again
+    changes nothing. A row is stored or refused whole, never in part; a dry run stores nothing.
     """
     try:
-        parsed = csv_import.parse(data)
+        parsed = csv_import.parse(data, clinic_today(zone))
     except csv_import.FileError as exc:
         where = f"line {exc.line}: " if exc.line else ""
         raise InvalidInput(("body",), f"{where}{exc.reason}") from None
@@ -251,6 +298,9 @@ def import_patients(db: Session, data: bytes, actor: Actor, *, dry_run: bool) ->
                     registered_clinic_id=holder.clinic_id,
                     display_name=holder.display_name,
                     same_name=holder.name_key == name_key(row.display_name),
+                    same_date_of_birth=None
+                    if row.date_of_birth is None or holder.date_of_birth is None
+                    else row.date_of_birth == holder.date_of_birth,
                 )
             )
             continue
@@ -261,6 +311,12 @@ def import_patients(db: Session, data: bytes, actor: Actor, *, dry_run: bool) ->
     return report
 
 
+def _row_patient(row: csv_import.Row, actor: Actor) -> Patient:
+    return _new_patient(
+        row.clinic_id, row.display_name, actor, simulated=False, born=row.date_of_birth
+    )
+
+
 def _register_rows(
     db: Session, rows: list[csv_import.Row], actor: Actor, report: ImportReport
 ) -> None:
@@ -268,11 +324,17 @@ def _register_rows(
     the look-up (PostgreSQL, where imports and sign-ups run side by side), row by row."""
     if report.dry_run:
         report.created.extend(
-            ImportCreated(line=r.line, clinic_id=r.clinic_id, display_name=r.display_name, id=None)
+            ImportCreated(
+                line=r.line,
+                clinic_id=r.clinic_id,
+                display_name=r.display_name,
+                date_of_birth=r.date_of_birth,
+                id=None,
+            )
             for r in rows
         )
         return
-    patients = [_new_patient(r.clinic_id, r.display_name, actor, simulated=False) for r in rows]
+    patients = [_row_patient(row, actor) for row in rows]
     try:
         with db.begin_nested():
             db.add_all(patients)
@@ -280,7 +342,7 @@ def _register_rows(
     except IntegrityError:
         patients = []
         for row in rows:
-            patient = _new_patient(row.clinic_id, row.display_name, actor, simulated=False)
+            patient = _row_patient(row, actor)
             try:
                 # Added inside the savepoint, so a refused row leaves with it.
                 with db.begin_nested():
@@ -305,6 +367,7 @@ def _register_rows(
                     line=row.line,
                     clinic_id=row.clinic_id,
                     display_name=row.display_name,
+                    date_of_birth=row.date_of_birth,
                     id=new_id,
                 )
             )

@@ -26,12 +26,9 @@ DUE_LIST_LIMIT = 500
 
 
 def date_of_birth_of(patient: Patient) -> date | None:
-    """The patient's date of birth, for the form's prefill: the one place it is read.
-
-    Patients do not carry a date of birth yet, so the form asks for it. Once
-    `Patient.date_of_birth` exists: `return patient.date_of_birth`.
-    """
-    return None
+    """The patient's date of birth, for the form's prefill: the one place it is read. None when
+    the register has none, and the form asks for it."""
+    return patient.date_of_birth
 
 
 @dataclass(frozen=True)

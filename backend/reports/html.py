@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from backend import __version__
+from backend.patients.age import age_at
 from backend.readings.vitals import CONSCIOUSNESS_LEVELS, SEDATION_LEVELS
 from backend.reports.record import (
     AlarmRow,
@@ -303,6 +304,16 @@ def charts(record: SessionRecord, tz: ZoneInfo, alarms: Sequence[AlarmView]) -> 
     }
 
 
+def birth_and_age(record: SessionRecord, tz: ZoneInfo) -> tuple[str, str]:
+    """The date of birth and the age on the session's day (its start, on the clinic's
+    calendar), as the record prints them."""
+    born = record.patient_date_of_birth
+    if born is None:
+        return "not recorded", "not known"
+    age = age_at(born, record.created_at, tz)
+    return born.isoformat(), "not known" if age is None else f"{age} on the day of the session"
+
+
 def render_html(record: SessionRecord, tz: ZoneInfo, *, for_pdf: bool = False) -> str:
     """The report page; `for_pdf` swaps the browser's print header for PDF page-margin boxes."""
     clock = Clock(tz)
@@ -331,6 +342,7 @@ def render_html(record: SessionRecord, tz: ZoneInfo, *, for_pdf: bool = False) -
         "consciousness": CONSCIOUSNESS_LEVELS,
         "sedation": SEDATION_LEVELS,
         "version": __version__,
+        "birth_and_age": birth_and_age(record, tz),
         **charts(record, tz, alarms),
     }
     return _environment().get_template("report.html").render(context)

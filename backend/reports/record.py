@@ -6,7 +6,7 @@ CSV all read the same record, so the printed report and the export can never dis
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from backend.scores.news2 import PARAMETERS, News2, Observation, score
@@ -132,6 +132,7 @@ class SessionRecord:
     gate_override_entered_by: str | None = None
     # The patient's record number: the record viewer links a real one to the patient's course.
     patient_id: int | None = None
+    patient_date_of_birth: date | None = None
 
     @property
     def valid_readings(self) -> list[ReadingRow]:

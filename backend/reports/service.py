@@ -102,6 +102,7 @@ def load_record(
         patient_id=session.patient_id,
         patient_name=session.patient.display_name,
         patient_clinic_id=session.patient.clinic_id,
+        patient_date_of_birth=session.patient.date_of_birth,
         chair=session.chair,
         drug=session.drug,
         route=session.route,

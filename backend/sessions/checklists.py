@@ -99,6 +99,9 @@ class Facts:
     last_sedation: int | None = None
     gate_advice: str | None = None  # why the pre-dose gate advises against starting, if it does
     gate_limit: tuple[float, float] = (140, 90)
+    # Which age band's gate it is and why, when the profile has bands ("aged 67: the band
+    # from 65", "no date of birth recorded: the profile's default gate").
+    gate_basis: str | None = None
     gate_override: Override | None = None
     min_observation_min: float = 60
     # A simulated session's observation since dosing ended in simulated minutes, as its
@@ -138,7 +141,8 @@ def _minutes(span: timedelta) -> int:
 
 def _gate_words(facts: Facts) -> str:
     systolic, diastolic = facts.gate_limit
-    return f"the {systolic:g}/{diastolic:g} gate"
+    basis = f" ({facts.gate_basis})" if facts.gate_basis else ""
+    return f"the {systolic:g}/{diastolic:g} gate{basis}"
 
 
 def _bp_item(

@@ -127,7 +127,9 @@ def get_checklist(
 ) -> ChecklistPublic:
     moment = at or utcnow()
     zone = _zone(tz) if tz else settings.clinic_zone
-    session, items = flows.checklist(db, session_id, to, moment, zone)
+    session, items = flows.checklist(
+        db, session_id, to, moment, zone, clinic_zone=settings.clinic_zone
+    )
     transition = checklists.transition_of(Phase(session.phase), to)
     assert transition is not None  # service.checklist refused any other change
     blocking = checklists.blocking([i for i in items if i.kind is checklists.Kind.AUTO])

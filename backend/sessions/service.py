@@ -250,6 +250,7 @@ class Protocol:
     gate_advice: str | None
     observe: Observe
     open_high_alarms: tuple[str, ...] = ()
+    gate_basis: str | None = None  # which age band's gate, and why (the profile has bands)
     # A simulated session's observation so far in simulated minutes (its simulator's count);
     # the minimum observation is then judged on it. Never given for a real session.
     simulated_observation_min: float | None = None
@@ -291,6 +292,7 @@ def checklist_facts(
         last_sedation=seen.sedation,
         gate_advice=protocol.gate_advice,
         gate_limit=protocol.gate_limit,
+        gate_basis=protocol.gate_basis,
         gate_override=gate_override,
         min_observation_min=protocol.min_observation_min,
         simulated_observation_min=protocol.simulated_observation_min,

@@ -10,6 +10,7 @@ from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.fields import RowId
 from backend.core.roles import Role
 from backend.core.timeutil import utcnow
+from backend.patients.age import age_at
 from backend.readings.service import latest_values
 from backend.scores.service import news2_of
 from backend.sessions import service
@@ -34,6 +35,7 @@ def _summaries(
             **SessionPublic.model_validate(s).model_dump(),
             alert=alarms[s.id],
             news2=news2_of(s, latest[s.id], now, max_age),
+            patient_age=age_at(s.patient.date_of_birth, s.created_at, settings.clinic_zone),
             latest={
                 name: LatestValue(value=v.value, taken_at=v.taken_at, source=v.source)
                 for name, v in latest[s.id].items()

@@ -24,3 +24,9 @@ class SessionSummary(SessionPublic):
     )
     alert: AlertSummary = Field(description="The session's highest open alarm")
     news2: News2Public = Field(description="NEWS2 now, or what is missing for it")
+    patient_age: int | None = Field(
+        default=None,
+        description="The patient's age in whole years on the session's day (its start, on the "
+        "clinic's calendar): the age its pre-dose gate band is chosen by; null without a date "
+        "of birth",
+    )

@@ -13,6 +13,12 @@
 //
 // The decisions (what to play, when) are separate from the output, so they can be driven with
 // a fake clock and a fake output; the page's instance is exposed as window.__vigilAlarmSound.
+//
+// Each real pulse meets IEC 60601-1-8 table 4: a fundamental between 150 and 1000 Hz with at
+// least four harmonics between 300 and 4000 Hz within 15 dB of it (a tone the ear can place in a
+// noisy room), an effective duration of 75–200 ms (high) or 125–250 ms (medium, low) and a rise
+// time of 10–20 % of it. schedulePattern() is what the page plays and what the test renders
+// offline and measures (tests/browser/test_alarm_sound_spectrum.py).
 
 export const RANK = { low: 1, medium: 2, high: 3 };
 const NAME = { 1: "low", 2: "medium", 3: "high" };
@@ -38,9 +44,11 @@ function pulses(groups, duration, spacing, groupGap) {
 
 // High: pulses of 150 ms, 100 ms apart; 3+2 with a 350 ms gap (2 spacings + a pulse), then
 // 700 ms before the second 3+2. Medium: three 200 ms pulses, 200 ms apart. Low: one pulse.
+// Durations and spacings are the standard's, between the 50 % points of each pulse's envelope.
+// High sounds at 784 Hz, not higher: its fifth harmonic (3920 Hz) must stay below 4000 Hz.
 export const PATTERNS = {
   high: {
-    frequency: 880,
+    frequency: 784,
     groups: "3+2+3+2",
     pulses: pulses([3, 2, 3, 2], 0.15, 0.1, (g) => (g === 2 ? 0.7 : 0.35)),
   },
@@ -94,37 +102,54 @@ export class WebAudioOutput {
     return this.unlocked;
   }
 
-  /** Schedule a pattern's pulses: a tone with a few harmonics (easier to locate than a sine). */
+  /** Schedule a pattern's pulses; false when the browser does not let it sound. */
   play(pattern) {
     const ctx = this.ctx;
     if (!ctx || ctx.state !== "running") return false;
-    const wave = ctx.createPeriodicWave(new Float32Array([0, 0, 0, 0, 0, 0]), new Float32Array([0, 1, 0.5, 0.35, 0.25, 0.15]));
-    const start = ctx.currentTime + 0.02;
-    const level = pattern.gain || 0.3;
-    for (const pulse of pattern.pulses) {
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
-      const t0 = start + pulse.at;
-      const t1 = t0 + pulse.duration;
-      if (pattern.drill) {
-        // A drill's chirp: a pure tone sliding down, unlike any real alarm's steady harmonic pulse.
-        osc.type = "sine";
-        osc.frequency.setValueAtTime(pattern.frequency, t0);
-        osc.frequency.linearRampToValueAtTime(pattern.frequency * pattern.glide, t1);
-      } else {
-        osc.setPeriodicWave(wave);
-        osc.frequency.value = pattern.frequency;
-      }
-      // Short ramps: no clicks, and the 10–20 ms rise and fall the standard asks for.
-      gain.gain.setValueAtTime(0, t0);
-      gain.gain.linearRampToValueAtTime(level, t0 + 0.015);
-      gain.gain.setValueAtTime(level, t1 - 0.02);
-      gain.gain.linearRampToValueAtTime(0, t1);
-      osc.connect(gain).connect(ctx.destination);
-      osc.start(t0);
-      osc.stop(t1 + 0.01);
-    }
+    schedulePattern(ctx, pattern, ctx.destination, ctx.currentTime + 0.05);
     return true;
+  }
+}
+
+// A real pulse's partials: the fundamental and harmonics 2–5 at -3, -5, -7 and -9 dB, each
+// within 15 dB of the fundamental with room to spare for a small speaker's uneven response
+// (IEC 60601-1-8 asks for at least four; before, the fourth and fifth were at -12 and -16.5 dB).
+export const HARMONIC_AMPLITUDES = [1, 0.7, 0.55, 0.45, 0.35];
+// The rise (and fall) ramp as a share of the effective pulse duration: a linear ramp's 10–90 %
+// rise is 0.8 of its length, so 0.1875 gives a rise time of 15 % (the standard: 10–20 %).
+export const RAMP_SHARE = 0.1875;
+
+/**
+ * Schedule `pattern`'s pulses on `ctx` (an AudioContext, or an OfflineAudioContext in the
+ * tests) into `destination`, the first pulse's 50 % rise point at `start` (seconds, at least
+ * half a ramp ahead). Each pulse's envelope crosses 50 % at `at` and `at + duration`.
+ */
+export function schedulePattern(ctx, pattern, destination, start) {
+  const imag = new Float32Array([0, ...HARMONIC_AMPLITUDES]);
+  const wave = ctx.createPeriodicWave(new Float32Array(imag.length), imag);
+  const level = pattern.gain || 0.3;
+  for (const pulse of pattern.pulses) {
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    const ramp = pulse.duration * RAMP_SHARE;
+    const t0 = start + pulse.at - ramp / 2; // silent until here
+    const t1 = start + pulse.at + pulse.duration + ramp / 2; // silent again from here
+    if (pattern.drill) {
+      // A drill's chirp: a pure tone sliding down, unlike any real alarm's steady harmonic pulse.
+      osc.type = "sine";
+      osc.frequency.setValueAtTime(pattern.frequency, t0);
+      osc.frequency.linearRampToValueAtTime(pattern.frequency * pattern.glide, t1);
+    } else {
+      osc.setPeriodicWave(wave);
+      osc.frequency.value = pattern.frequency;
+    }
+    gain.gain.setValueAtTime(0, t0);
+    gain.gain.linearRampToValueAtTime(level, t0 + ramp);
+    gain.gain.setValueAtTime(level, t1 - ramp);
+    gain.gain.linearRampToValueAtTime(0, t1);
+    osc.connect(gain).connect(destination);
+    osc.start(t0);
+    osc.stop(t1 + 0.01);
   }
 }
 

@@ -122,7 +122,7 @@ function dirtyCount() {
   const renamed = nameInput.value.trim() !== current.name;
   if (renamed) nameInput.dataset.changed = "true";
   else delete nameInput.dataset.changed;
-  return editor.changed().length + (renamed ? 1 : 0);
+  return editor.changeCount() + (renamed ? 1 : 0);
 }
 
 function refreshDirty() {

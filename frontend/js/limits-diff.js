@@ -39,6 +39,7 @@ const TOP_FIELDS = {
   gate: "Pre-dose gate",
   "gate.systolic": "Pre-dose gate · systolic",
   "gate.diastolic": "Pre-dose gate · diastolic",
+  "gate.age_bands": "Pre-dose gate · by age",
   name: "Name",
   timing: "Timing",
   discharge: "Observation before discharge",
@@ -84,6 +85,7 @@ export function secondsText(s, { zero = "0 s" } = {}) {
 /** The value at `parts` as it reads in the change history. */
 export function formatValue(parts, value) {
   const last = String(parts[parts.length - 1]);
+  if (last === "age_bands") return bandsText(value);
   if (!has(value)) return last === "high_delay_s" ? "same as delay" : "none";
   if (last === "percent") return value ? "% of baseline" : "mmHg";
   if (last === "priority" || last === "latch_from") return PRIORITIES[value] || String(value);
@@ -92,7 +94,15 @@ export function formatValue(parts, value) {
   return typeof value === "number" ? plain(value) : String(value);
 }
 
+/** The pre-dose gate's age bands in words: "from 65: 150/90; from 80: 160/95", or "none". */
+function bandsText(bands) {
+  if (!Array.isArray(bands) || !bands.length) return "none";
+  return bands.map((b) => `from ${b.from_age}: ${plain(b.systolic)}/${plain(b.diastolic)}`).join("; ");
+}
+
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+// Lists (the gate's age bands) are one value: compared and shown whole.
+const same = (a, b) => a === b || (Array.isArray(a) && Array.isArray(b) && JSON.stringify(a) === JSON.stringify(b));
 
 function leaves(doc, prefix = [], out = new Map()) {
   if (isObject(doc)) {
@@ -117,8 +127,10 @@ export function diffLimits(before, after) {
     const parts = (now.get(key) || old.get(key)).parts;
     const from = old.has(key) ? old.get(key).value : undefined;
     const to = now.has(key) ? now.get(key).value : undefined;
-    if (from === to || (!has(from) && !has(to))) continue;
+    if (same(from, to) || (!has(from) && !has(to))) continue;
     const last = String(parts[parts.length - 1]);
+    // A profile saved before age bands existed has none: no change.
+    if (last === "age_bands" && bandsText(from) === bandsText(to)) continue;
     // The whole rule null on one side: its children say what changed.
     if (last === "baseline_rise" && (!has(from) || !has(to))) continue;
     // How a rule that does not exist on one side would be measured is no change worth reading.

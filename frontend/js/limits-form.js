@@ -28,6 +28,16 @@ const ALERTNESS = { true: "Required", false: "Not required" };
 
 const has = (v) => v !== null && v !== undefined;
 const idFor = (path) => `lim-${path.replaceAll(".", "-")}`;
+// The pre-dose gate's age bands (alerts/limits.py PreDoseGate): rows added and removed here,
+// sent whole, youngest first. The server allows ages 0-130 and up to 8 bands.
+const BANDS = "gate.age_bands";
+const BAND_FIELDS = [
+  { key: "from_age", label: "From age", unit: "years" },
+  { key: "systolic", label: "Systolic above", unit: "mmHg" },
+  { key: "diastolic", label: "Diastolic above", unit: "mmHg" },
+];
+export const MAX_BANDS = 8;
+const isBandPath = (path) => path === BANDS || path.startsWith(`${BANDS}.`);
 
 function getAt(doc, parts) {
   let node = doc;
@@ -61,6 +71,7 @@ export class ProfileForm {
     this.container = container;
     this.limits = null;
     this.editable = false;
+    this.bandRows = 0; // rows made so far: each new row's ids are its own
   }
 
   /** Draw `limits` (a LimitSet document), as inputs when `editable`. */
@@ -78,6 +89,20 @@ export class ProfileForm {
 
   control(path) {
     return this.container.querySelector(`[data-path="${CSS.escape(path)}"]`);
+  }
+
+  /** How many changes wait to be saved: changed fields, and age bands added or removed. */
+  changeCount() {
+    // A new band counts once, however many of its boxes were filled in.
+    const fields = this.changed().filter((control) => !control.closest("tr[data-band='new']"));
+    return fields.length + this.bandsAddedOrRemoved();
+  }
+
+  bandsAddedOrRemoved() {
+    const saved = ((this.limits.gate || {}).age_bands || []).length;
+    const rows = this.bandList ? [...this.bandList.querySelectorAll("tr[data-band]")] : [];
+    const added = rows.filter((row) => row.dataset.band === "new").length;
+    return added + (saved - (rows.length - added));
   }
 
   /** The controls whose value differs from the saved profile (each marked, for the eye). */
@@ -100,6 +125,7 @@ export class ProfileForm {
     const doc = structuredClone(this.limits);
     const problems = [];
     for (const control of this.changed()) {
+      if (isBandPath(control.dataset.path)) continue; // the bands go whole, below
       const parts = control.dataset.path.split(".");
       let value;
       if (control.tagName === "SELECT") {
@@ -118,6 +144,10 @@ export class ProfileForm {
       }
       if (parts[2] === "baseline_rise") this.ensureRise(doc, parts[1]);
       setAt(doc, parts, value);
+    }
+    if (this.bandList) {
+      doc.gate = doc.gate || {};
+      doc.gate.age_bands = this.bandsDocument(problems);
     }
     // A rise rule with neither amount is no rule: store it as none, as the defaults do.
     for (const phase of PHASES) {
@@ -340,6 +370,169 @@ export class ProfileForm {
     return fieldset;
   }
 
+  /**
+   * The age bands as typed, youngest first (the rows are put in that order too, so an error the
+   * server names by position lands on the right row); each problem added to `problems`.
+   */
+  bandsDocument(problems) {
+    const rows = [...this.bandList.querySelectorAll("tr[data-band]")];
+    const read = rows.map((row) => {
+      const band = {};
+      let complete = true;
+      for (const field of BAND_FIELDS) {
+        const input = row.querySelector(`[data-band-field="${field.key}"]`);
+        const text = input.value.trim();
+        let message = null;
+        if (input.validity.badInput) message = "Enter a number.";
+        else if (text === "") message = "Required: enter a number.";
+        else if (field.key === "from_age" && !(Number.isInteger(Number(text)) && Number(text) >= 0 && Number(text) <= 130)) {
+          message = "A whole number of years, 0 to 130.";
+        } else if (field.key !== "from_age" && !(Number(text) > 0)) message = "A number above 0.";
+        if (message) {
+          problems.push({ control: input, message });
+          complete = false;
+        } else {
+          band[field.key] = Number(text);
+        }
+      }
+      return { row, band, complete };
+    });
+    const ages = read.filter((r) => r.complete).map((r) => r.band.from_age);
+    for (const r of read) {
+      if (r.complete && ages.filter((age) => age === r.band.from_age).length > 1) {
+        const input = r.row.querySelector('[data-band-field="from_age"]');
+        problems.push({ control: input, message: `Another band starts at ${r.band.from_age} too: each band starts at its own age.` });
+      }
+    }
+    read.sort((a, b) => (a.band.from_age ?? Infinity) - (b.band.from_age ?? Infinity));
+    this.bandList.append(...read.flatMap((r) => [r.row, r.row.nextElementSibling]));
+    this.numberBands();
+    return read.map((r) => r.band);
+  }
+
+  /** Each row's inputs named by its position ("gate.age_bands.0.systolic"), as the server names them. */
+  numberBands() {
+    const rows = [...this.bandList.querySelectorAll("tr[data-band]")];
+    rows.forEach((row, index) => {
+      const path = `${BANDS}.${index}`;
+      row.dataset.group = path;
+      row.id = idFor(path);
+      row.nextElementSibling.querySelector(".field-error").id = `${row.id}-error`;
+      for (const input of row.querySelectorAll("[data-band-field]")) {
+        input.dataset.path = `${path}.${input.dataset.bandField}`;
+        input.id = idFor(input.dataset.path);
+        const label = BAND_FIELDS.find((f) => f.key === input.dataset.bandField).label;
+        input.setAttribute("aria-label", `Age band ${index + 1}: ${label.toLowerCase()}`);
+      }
+      const remove = row.querySelector("button");
+      if (remove) remove.setAttribute("aria-label", `Remove age band ${index + 1}`);
+    });
+    this.addBand.disabled = rows.length >= MAX_BANDS;
+    this.bandNone.hidden = rows.length > 0;
+    this.bandTable.hidden = rows.length === 0;
+  }
+
+  /** A row of the band editor: a saved band (its values to compare with) or a new one. */
+  bandRow(band, { isNew = false } = {}) {
+    this.bandRows += 1;
+    const row = el("tr", { attrs: { "data-band": isNew ? "new" : "saved" } });
+    for (const field of BAND_FIELDS) {
+      const input = el("input", {
+        attrs: {
+          type: "number",
+          inputmode: field.key === "from_age" ? "numeric" : "decimal",
+          step: field.key === "from_age" ? "1" : "any",
+          min: "0",
+          max: field.key === "from_age" ? "130" : "400",
+          autocomplete: "off",
+          required: "",
+          "data-band-field": field.key,
+        },
+      });
+      input.dataset.words = field.label.toLowerCase();
+      input.dataset.nullable = "false";
+      input.value = has(band[field.key]) ? plain(band[field.key]) : "";
+      // A new row's values are all changes; a saved row's are compared with what was saved.
+      input.dataset.initial = isNew ? "" : input.value;
+      row.append(el("td", {}, [input]));
+    }
+    const remove = el("button", { className: "small", text: "Remove", attrs: { type: "button" } });
+    remove.addEventListener("click", () => {
+      const next = row.nextElementSibling;
+      const focus = row.previousElementSibling?.previousElementSibling?.querySelector("input") || this.addBand;
+      row.remove();
+      next.remove();
+      this.numberBands();
+      focus.focus();
+      this.container.dispatchEvent(new Event("input", { bubbles: true })); // the unsaved-change count
+    });
+    row.append(el("td", {}, [remove]));
+    const errorRow = el("tr", { className: "limits-error-row" }, [
+      el("td", { attrs: { colspan: String(BAND_FIELDS.length + 1) } }, [el("p", { className: "field-error" })]),
+    ]);
+    errorRow.hidden = true;
+    return [row, errorRow];
+  }
+
+  /** The pre-dose gate: its default limits, and the limits by age band (editable or as text). */
+  gateGroup(gate) {
+    const mmHg = { unit: "mmHg", show: (v) => `${plain(v)} mmHg` };
+    const bands = gate.age_bands || [];
+    const group = this.group(
+      "gate",
+      "Pre-dose gate",
+      [
+        this.field("gate.systolic", "Systolic above", gate.systolic, mmHg),
+        this.field("gate.diastolic", "Diastolic above", gate.diastolic, mmHg),
+      ],
+      "A baseline above this asks the nurse to confirm before the infusion starts.",
+    );
+    const title = el("h4", { className: "band-title", attrs: { id: "gate-bands-title" }, text: "By age" });
+    const note = el("p", {
+      className: "hint band-note",
+      attrs: { id: "gate-bands-note" },
+      text:
+        "A band holds from its age up to the next band's, by the patient's age on the day of the session. " +
+        "Patients without a date of birth, and those younger than the first band, are held to the limits above.",
+    });
+    const box = el("div", { className: "gate-bands", attrs: { role: "group", "aria-labelledby": "gate-bands-title", "aria-describedby": "gate-bands-note" } }, [title, note]);
+    if (!this.editable) {
+      const list = el("ul", { className: "band-list-ro" });
+      for (const band of bands) {
+        list.append(el("li", { text: `From ${band.from_age}: systolic above ${plain(band.systolic)}, diastolic above ${plain(band.diastolic)} mmHg` }));
+      }
+      if (!bands.length) list.append(el("li", { className: "none", text: "No bands: the same gate at every age." }));
+      box.append(list);
+      group.querySelector(".field-error").before(box);
+      this.bandList = null;
+      return group;
+    }
+    this.bandTable = el("table", { className: "limits band-table" }, [
+      el("caption", { className: "visually-hidden", text: "Pre-dose gate by age band" }),
+      el("thead", {}, [el("tr", {}, [
+        ...BAND_FIELDS.map((f) => el("th", { attrs: { scope: "col" } }, [f.label, " ", el("span", { className: "hint", text: `(${f.unit})` })])),
+        el("th", { attrs: { scope: "col" } }, [el("span", { className: "visually-hidden", text: "Remove" })]),
+      ])]),
+    ]);
+    this.bandList = el("tbody");
+    this.bandTable.append(this.bandList);
+    this.bandNone = el("p", { className: "hint band-none", text: "No bands: the same gate at every age." });
+    this.addBand = el("button", { className: "small", text: "Add an age band", attrs: { type: "button", id: "gate-add-band" } });
+    this.addBand.addEventListener("click", () => {
+      const start = { systolic: gate.systolic, diastolic: gate.diastolic };
+      const rows = this.bandRow(start, { isNew: true });
+      this.bandList.append(...rows);
+      this.numberBands();
+      rows[0].querySelector("input").focus();
+      this.container.dispatchEvent(new Event("input", { bubbles: true })); // the unsaved-change count
+    });
+    for (const band of bands) this.bandList.append(...this.bandRow(band));
+    box.append(el("div", { className: "table-wrap" }, [this.bandTable]), this.bandNone, this.addBand);
+    group.querySelector(".field-error").before(box);
+    this.numberBands();
+    return group;
+  }
+
   generalSection() {
     const gate = this.limits.gate || {};
     const timing = this.limits.timing || {};
@@ -348,15 +541,7 @@ export class ProfileForm {
     section.append(
       el("h3", { attrs: { id: "lim-general-title" } }, ["All phases"]),
       el("div", { className: "general-grid" }, [
-        this.group(
-          "gate",
-          "Pre-dose gate",
-          [
-            this.field("gate.systolic", "Systolic above", gate.systolic, { unit: "mmHg", show: (v) => `${plain(v)} mmHg` }),
-            this.field("gate.diastolic", "Diastolic above", gate.diastolic, { unit: "mmHg", show: (v) => `${plain(v)} mmHg` }),
-          ],
-          "A baseline above this asks the nurse to confirm before the infusion starts.",
-        ),
+        this.gateGroup(gate),
         this.group(
           "timing",
           "Alarm timing",

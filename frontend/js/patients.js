@@ -1,18 +1,20 @@
 // The patients page: find a patient by clinic ID or name, correct a record (nurses and admins;
 // every change is kept and listed in the dialog), register one (clinical roles), and import the
-// clinic's list from CSV with its report (admins). Trainers are told to use the trainer console:
+// clinic's list from CSV with its report (admins). A date of birth is optional: the list shows it
+// with the age today (the server's count, on the clinic's calendar). Trainers are told to use the trainer console:
 // the register holds real patients, which trainers never see. The server decides everything.
 
 import { ApiError, api, errorFrom, goToLogin } from "./api.js";
-import { clearErrors, showFieldError, showFormErrors } from "./form-errors.js";
+import { clearErrors, markInvalid, showFieldError, showFormErrors } from "./form-errors.js";
 import { showPageError, signedIn } from "./header.js";
 import { PatientAlarms } from "./page-alarms.js";
-import { localTime, parseTime } from "./time.js";
+import { calendarDateText, localTime, parseTime } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE_SIZE = 50;
 const SEARCH_DELAY_MS = 250;
-const FIELD_WORDS = { clinic_id: "Clinic ID", display_name: "Name" };
+const FIELD_WORDS = { clinic_id: "Clinic ID", display_name: "Name", date_of_birth: "Date of birth" };
+const DOB_PARTS = ["dob-day", "dob-month", "dob-year"];
 
 /** Who may do what here (server: patients/router.py). */
 export function canEdit(role) {
@@ -104,6 +106,28 @@ function cell(text, className) {
   return td;
 }
 
+/** "2 Mar 1958 · 67 y", or a quiet "not recorded". */
+function bornCell(patient) {
+  const td = cell("", "born");
+  if (!patient.date_of_birth) {
+    td.textContent = "not recorded";
+    td.classList.add("unknown");
+    return td;
+  }
+  const date = document.createElement("time");
+  date.dateTime = patient.date_of_birth;
+  date.textContent = calendarDateText(patient.date_of_birth);
+  td.append(date);
+  if (patient.age !== null && patient.age !== undefined) {
+    const age = document.createElement("span");
+    age.className = "age";
+    age.textContent = ` · ${patient.age} y`;
+    age.title = `${patient.age} years old today`;
+    td.append(age);
+  }
+  return td;
+}
+
 function draw(patients) {
   const rows = patients.map((patient) => {
     const tr = document.createElement("tr");
@@ -111,7 +135,7 @@ function draw(patients) {
     name.scope = "row";
     name.textContent = patient.display_name;
     const registered = `${localDateYearTime(patient.created_at)}${patient.created_by ? ` · ${patient.created_by}` : ""}`;
-    tr.append(cell(patient.clinic_id, "clinic-id"), name, cell(registered, "registered"));
+    tr.append(cell(patient.clinic_id, "clinic-id"), name, bornCell(patient), cell(registered, "registered"));
     const actions = document.createElement("td");
     actions.className = "actions";
     // Every session of the patient at a glance (the register lists real patients only).
@@ -178,6 +202,10 @@ $("page-next").addEventListener("click", () => {
 
 function changeText(change) {
   const field = FIELD_WORDS[change.field] || change.field;
+  if (change.field === "date_of_birth") {
+    const shown = (value) => (value ? calendarDateText(value) : "none");
+    return `${field}: ${shown(change.old_value)} → ${shown(change.new_value)}`;
+  }
   return `${field}: “${change.old_value ?? ""}” → “${change.new_value ?? ""}”`;
 }
 
@@ -216,6 +244,10 @@ function openDialog(patient) {
   $("patient-submit").textContent = patient ? "Save changes" : "Register";
   $("clinic_id").value = patient ? patient.clinic_id : "";
   $("display_name").value = patient ? patient.display_name : "";
+  const [year, month, day] = patient && patient.date_of_birth ? patient.date_of_birth.split("-") : ["", "", ""];
+  $("dob-day").value = day ? String(Number(day)) : "";
+  $("dob-month").value = month ? String(Number(month)) : "";
+  $("dob-year").value = year;
   $("edit-note").hidden = !patient;
   $("change-history").hidden = true;
   dialog.showModal();
@@ -223,11 +255,36 @@ function openDialog(patient) {
   if (patient) loadHistory(patient);
 }
 
+/**
+ * The date of birth as typed: "YYYY-MM-DD", null when the three boxes are empty, or
+ * {error} saying what to fix. Whether it is a real day, not in the future and not before
+ * 1900 is the server's to say.
+ */
+export function birthDateFrom(dayText, monthText, yearText) {
+  const [day, month, year] = [dayText, monthText, yearText].map((v) => v.trim());
+  if (!day && !month && !year) return null;
+  if (!day || !month || !year) return { error: "Enter the day, month and year, or leave all three empty." };
+  if (![day, month, year].every((v) => /^[0-9]+$/.test(v))) {
+    return { error: "Day, month and year are numbers: for example 2 3 1958." };
+  }
+  if (year.length !== 4) return { error: "Enter the year in full, with four digits: for example 1958." };
+  if (Number(month) < 1 || Number(month) > 12) return { error: "The month is a number from 1 to 12." };
+  if (Number(day) < 1 || Number(day) > 31) return { error: "The day is a number from 1 to 31." };
+  return `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
+}
+
+/** One message for the three boxes, read with each of them. */
+function showBirthDateError(message) {
+  showFieldError($("dob-day"), message);
+  for (const id of DOB_PARTS.slice(1)) markInvalid($(id), "dob-day-error");
+}
+
 function showApiError(err) {
   const general = [...err.general];
   for (const [field, message] of Object.entries(err.fields)) {
     const input = form.elements[field];
-    if (input && input.id) showFieldError(input, message);
+    if (field === "date_of_birth") showBirthDateError(message);
+    else if (input && input.id) showFieldError(input, message);
     else general.push(`${FIELD_WORDS[field] || "The form"}: ${message}`);
   }
   if (!Object.keys(err.fields).length && !general.length) general.push(err.message);
@@ -251,11 +308,18 @@ form.addEventListener("submit", async (event) => {
   const missing = [];
   if (!body.clinic_id) missing.push([$("clinic_id"), "Enter the clinic ID."]);
   if (!body.display_name) missing.push([$("display_name"), "Enter the patient's name."]);
+  const born = birthDateFrom($("dob-day").value, $("dob-month").value, $("dob-year").value);
+  if (born && born.error) missing.push([$("dob-day"), born.error]);
   if (missing.length) {
-    for (const [input, message] of missing) showFieldError(input, message);
+    for (const [input, message] of missing) {
+      if (input.id === "dob-day") showBirthDateError(message);
+      else showFieldError(input, message);
+    }
     missing[0][0].focus();
     return;
   }
+  // Empty boxes remove a date of birth on an edit; a new patient is simply registered without.
+  if (born || editing) body.date_of_birth = born;
   const submit = $("patient-submit");
   submit.disabled = true;
   try {
@@ -323,13 +387,19 @@ function showReport(report) {
   rows("report-present", report.present, (p) => [
     String(p.line),
     p.clinic_id,
-    `${p.display_name} (${p.registered_clinic_id})${p.same_name ? "" : ": the file's name differs"}`,
+    `${p.display_name} (${p.registered_clinic_id})${p.same_name ? "" : ": the file's name differs"}` +
+      (p.same_date_of_birth === false ? "; the file's date of birth differs: check it is the same person" : ""),
   ]);
   $("report-created-wrap").hidden = !created;
   $("report-created-summary").textContent = report.dry_run
     ? `Would be registered (${created})`
     : `Registered (${created})`;
-  rows("report-created", report.created, (c) => [String(c.line), c.clinic_id, c.display_name]);
+  rows("report-created", report.created, (c) => [
+    String(c.line),
+    c.clinic_id,
+    c.display_name,
+    c.date_of_birth ? calendarDateText(c.date_of_birth) : "—",
+  ]);
   const box = $("import-report");
   box.hidden = false;
   box.focus();

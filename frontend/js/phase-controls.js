@@ -386,9 +386,14 @@ export class PhaseControls {
     }
     if (item.key === "baseline_bp" && item.met && this.gateInfo && this.gateInfo.advised_against) {
       // A baseline above the gate is recorded, not fine: say which gate it is above.
-      const { systolic, diastolic } = this.gateInfo.gate || {};
-      const gate = systolic && diastolic ? ` the ${systolic}/${diastolic} gate` : " the pre-dose gate";
-      return { met: true, attention: true, detail: `recorded ${detail}, above${gate}` };
+      const { systolic, diastolic, basis } = this.gateInfo.gate || {};
+      // Which age band's gate, when the profile has bands ("aged 70: the band from 65").
+      const why = basis ? ` (${basis})` : "";
+      const gate = systolic && diastolic ? ` the ${systolic}/${diastolic} gate${why}` : " the pre-dose gate";
+      // The server's detail says so itself ("recorded 146/84 at 14:05, above the 140/90 gate"):
+      // said twice, it read "recorded recorded …, above …, above …".
+      if (/ above the /.test(detail)) return { met: true, attention: true, detail };
+      return { met: true, attention: true, detail: `${detail}, above${gate}` };
     }
     return { met: item.met, attention: Boolean(item.attention) && item.met === true, detail };
   }

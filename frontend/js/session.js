@@ -25,7 +25,7 @@ import { OfflineQueue } from "./offline-queue.js";
 import { QueueView } from "./queue-view.js";
 import { keepAppShell, lastCatalogue, lastMe, rememberCatalogue, rememberMe } from "./offline-shell.js";
 import { LiveStream } from "./stream.js";
-import { durationText, everySecond, localDateTime, localTime, now, parseTime } from "./time.js";
+import { calendarDateText, durationText, everySecond, localDateTime, localTime, now, parseTime } from "./time.js";
 import { foldLatest, formatValue, refreshAges, renderVitals } from "./vitals-display.js";
 
 const PAGE_LIMIT = 20000;
@@ -42,6 +42,7 @@ const state = {
   news2MaxMinutes: undefined, // how old a round observation may be (NEWS2's age limit)
   recent: [], // the newest readings, newest first, for the table
   reloading: false,
+  patientAge: null, // on the session's day, from the server (views/router.py)
 };
 let chart = null;
 let news2Panel = null;
@@ -75,6 +76,13 @@ async function loadHistory() {
   return { items, cursor };
 }
 
+/** "aged 67 (born 2 Mar 1958)", or that there is no date of birth (the gate then uses its default). */
+function birthText(dateOfBirth, age) {
+  if (!dateOfBirth) return "date of birth not recorded";
+  const born = `born ${calendarDateText(dateOfBirth)}`;
+  return age === null || age === undefined ? born : `aged ${age} (${born})`;
+}
+
 function showSession(session) {
   // An event may be older than what we show: never step the phase backwards.
   if (state.session && session.phase_changes.length < state.session.phase_changes.length) return;
@@ -92,8 +100,12 @@ function showSession(session) {
   if (chart) chart.setSimulated(session.simulated);
   $("session-title").textContent = `${session.chair} — ${session.patient.display_name}`;
   document.title = `${session.chair}${session.simulated ? " (simulated)" : ""} · Vigil`;
+  // The age on the session's day comes with the page's own load of the session (a phase
+  // change's event carries the session without it, and the day does not change).
+  if ("patient_age" in session) state.patientAge = session.patient_age;
   const parts = [
     session.patient.clinic_id,
+    birthText(session.patient.date_of_birth, state.patientAge),
     drugAndRoute(session),
   ];
   if (session.planned_dose_mg) parts.push(`${session.planned_dose_mg} mg planned`);

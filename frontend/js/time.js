@@ -131,3 +131,15 @@ export function everySecond(fn) {
   timer = setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
   return () => clearTimeout(timer);
 }
+
+/**
+ * A calendar date from the wire ("1958-03-02": a date of birth, no time and no zone) as people
+ * read it, "2 Mar 1958". Read as a UTC midnight and shown in UTC, so no time zone can move it
+ * to the day before.
+ */
+export function calendarDateText(iso) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso));
+  if (!match) return String(iso);
+  const day = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  return day.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+}

@@ -151,7 +151,8 @@ def test_going_ahead_over_the_gate_names_the_clinician_and_why(as_nurse: TestCli
     at = parse_time(taken["taken_at"])
     assert (judged["baseline_bp"]["met"], judged["baseline_bp"]["attention"]) == (True, True)
     assert judged["baseline_bp"]["detail"] == (
-        f"recorded 152/88 at {at:%H:%M}, above the 140/90 gate"
+        f"recorded 152/88 at {at:%H:%M}, above the 140/90 gate "
+        "(no date of birth recorded: the profile's default gate)"
     )
 
     decided = {"by": "test-nurse", "reason": "usual BP at home 150/85; Dr Shah agrees"}
@@ -169,7 +170,8 @@ def test_going_ahead_over_the_gate_names_the_clinician_and_why(as_nurse: TestCli
         "username": "test-nurse",
         "reason": decided["reason"],
         "recorded_by": "test-nurse",
-        "advice": "Baseline blood pressure above the pre-dose gate: systolic 152 > 140",
+        "advice": "Baseline blood pressure above the pre-dose gate: systolic 152 > 140 "
+        "(no date of birth recorded: the profile's default gate)",
     }
     assert (
         stored["gate_override_by"],

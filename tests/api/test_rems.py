@@ -95,6 +95,15 @@ def test_the_record_answers_what_it_holds_and_says_from_where(as_nurse: TestClie
     assert body["completable"] is False and body["overdue"] is False
 
 
+def test_the_date_of_birth_on_the_register_answers_the_form(as_nurse: TestClient) -> None:
+    session = treated(as_nurse)
+    url = f"/api/patients/{session.patient['id']}"
+    assert as_nurse.patch(url, json={"date_of_birth": "1971-03-09"}).status_code == 200
+    born = fields(form(as_nurse, session.id))["date_of_birth"]
+    assert (born["source"], born["value"]) == ("record", "1971-03-09")
+    assert "date_of_birth" not in form(as_nurse, session.id)["missing"]
+
+
 def test_a_low_spo2_alarm_after_dosing_answers_respiratory_depression(as_nurse: TestClient) -> None:
     session = treated(as_nurse, spo2_low=84)
     got = fields(form(as_nurse, session.id))

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from tests.helpers import post_reading
 
-REAL_HIGH_HZ = 880  # alarm-sound.js PATTERNS.high.frequency
+REAL_HIGH_HZ = 784  # alarm-sound.js PATTERNS.high.frequency
 
 
 def sound(page: Page) -> dict[str, Any]:

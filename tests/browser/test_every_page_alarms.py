@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from backend.core.roles import Role
 from tests.browser.accessibility import axe_violations, describe
-from tests.browser.alarm_support import enable_sound, high_bp, sound
+from tests.browser.alarm_support import REAL_HIGH_HZ, enable_sound, high_bp, sound
 from tests.browser.conftest import OpenSession, sign_in
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
@@ -31,7 +31,7 @@ def expect_real_alarm_seen_and_heard(page: Page, session: dict[str, Any]) -> Non
         "() => window.__vigilAlarmSound.snapshot().plays.some((p) => !p.simulated)"
     )
     last = sound(page)["lastPattern"]
-    assert (last["priority"], last["simulated"], last["frequency"]) == ("high", False, 880)
+    assert (last["priority"], last["simulated"], last["frequency"]) == ("high", False, REAL_HIGH_HZ)
     expect(page.locator("#alarm-announcer")).to_contain_text(f"{session['chair']}: HIGH ALARM")
     # Pinned: it stays at the top of the screen with the page scrolled.
     page.mouse.wheel(0, 2000)
