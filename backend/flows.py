@@ -90,12 +90,13 @@ def _describe(alarm: Alert) -> str:
 
 
 def protocol_for(
-    db: Session, session: InfusionSession, target: Phase, zone: tzinfo
+    db: Session, session: InfusionSession, target: Phase, zone: tzinfo, at: datetime
 ) -> sessions.Protocol:
-    """What the alerts domain says about a phase change: the limit profile's discharge rules,
-    the pre-dose gate's advice (by the patient's age band, on the clinic's calendar `zone`)
-    and, before a discharge, the open high-priority alarms."""
-    check = gate_for(db, session, zone)
+    """What the alerts domain says about a phase change at `at`: the limit profile's discharge
+    rules, the pre-dose gate's advice (by the patient's age band, on the clinic's calendar
+    `zone`; on the baseline as it stood at `at`) and, before a discharge, the open high-priority
+    alarms."""
+    check = gate_for(db, session, zone, at)
     limits = check.limits
     open_high: tuple[str, ...] = ()
     if target is Phase.DISCHARGED:
@@ -130,7 +131,7 @@ def checklist(
     view before the nurse confirms); clock times in `tz`, ages on the clinic's calendar
     (`clinic_zone`, `tz` when not given)."""
     session = sessions.get_session(db, session_id)
-    protocol = protocol_for(db, session, target, clinic_zone or tz)
+    protocol = protocol_for(db, session, target, clinic_zone or tz, at)
     return session, sessions.checklist(db, session, target, at, protocol, tz)
 
 
@@ -152,7 +153,7 @@ def change_phase(
     now = now or utcnow()
     # Locked first: the record the checklist is judged on cannot change under it.
     current = sessions.get_session(db, session_id, for_update=True)
-    protocol = protocol_for(db, current, body.phase, tz)
+    protocol = protocol_for(db, current, body.phase, tz, body.at or now)
     if simulated_observation_min is not None:
         protocol = replace(protocol, simulated_observation_min=simulated_observation_min)
     session = sessions.change_phase(

@@ -258,8 +258,12 @@ def limit_changes(
     return list(db.scalars(query.limit(200)))
 
 
-def baseline_pressure(db: Session, session: InfusionSession) -> BloodPressure | None:
-    """The last blood pressure measured before dosing started (or so far, if it has not)."""
+def baseline_pressure(
+    db: Session, session: InfusionSession, at: datetime | None = None
+) -> BloodPressure | None:
+    """The last blood pressure measured before dosing started; if it has not, the last so far,
+    or the last by `at`: dosing entered afterwards at an earlier time (a nurse who forgot to
+    press Start) is judged on the pressure then, not on one taken after it."""
     started = db.scalar(
         select(PhaseChange.at).where(
             PhaseChange.session_id == session.id, PhaseChange.to_phase == Phase.INFUSING.value
@@ -270,6 +274,8 @@ def baseline_pressure(db: Session, session: InfusionSession) -> BloodPressure | 
         Reading.systolic.is_not(None),
         Reading.entered_in_error_at.is_(None),
     )
+    if started is None:
+        started = at
     if started is not None:
         query = query.where(Reading.taken_at <= started)
     row = db.execute(query.order_by(Reading.taken_at.desc()).limit(1)).first()
@@ -296,11 +302,14 @@ def patient_age(db: Session, session: InfusionSession, zone: tzinfo) -> int | No
     return age_at(born, session.created_at, zone)
 
 
-def gate_for(db: Session, session: InfusionSession, zone: tzinfo) -> GateCheck:
-    """The pre-dose gate's advice on the session's baseline, by its profile's age band for the
-    patient's age on the session's day (`zone`: the clinic's)."""
+def gate_for(
+    db: Session, session: InfusionSession, zone: tzinfo, at: datetime | None = None
+) -> GateCheck:
+    """The pre-dose gate's advice on the session's baseline (as of `at`, if dosing has not
+    started), by its profile's age band for the patient's age on the session's day (`zone`: the
+    clinic's)."""
     _, _, limits = session_limits(db, session)
     gate = limits.gate.for_age(patient_age(db, session, zone))
-    baseline = baseline_pressure(db, session)
+    baseline = baseline_pressure(db, session, at)
     advice = gate_advice(gate, baseline) if baseline is not None else None
     return GateCheck(advice, baseline, limits, gate)

@@ -313,6 +313,23 @@ def test_the_checklist_is_judged_at_the_time_the_change_is_set_back_to(
     assert kept["baseline_bp"]["detail"].startswith("recorded 130/80")
 
 
+def test_the_gate_of_a_start_set_back_reads_the_pressure_of_that_time_not_a_later_one(
+    as_nurse: TestClient,
+) -> None:
+    """A nurse who forgot to press Start sets it back to when dosing began: the 150/95 taken
+    since (dosing raises it) is not the baseline the gate judges."""
+    session = new_session(as_nurse)
+    created = parse_time(session["created_at"])
+    bp(as_nurse, session["id"], 128, 82, taken_at=iso(created - timedelta(minutes=10)))
+    bp(as_nurse, session["id"], 150, 95)  # taken now, after the moment set back to
+    back = created + timedelta(milliseconds=1)
+    judged = items(checklist(as_nurse, session["id"], "infusing", at=iso(back), tz="UTC"))
+    assert judged["pre_dose_gate"]["met"] is True, judged["pre_dose_gate"]
+    stored = changed(as_nurse, session["id"], "infusing", checklist=START_TICKS, at=iso(back))
+    assert stored["phase"] == "infusing"
+    assert stored.get("gate_override_by") is None
+
+
 def test_stopping_early_needs_a_reason(as_nurse: TestClient) -> None:
     session = new_session(as_nurse)
     for missing in ({}, {"note": "   "}):
