@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -53,9 +54,20 @@ def nav_html(current: str | None) -> str:
     return f'<nav aria-label="Main">{"".join(links)}</nav>'
 
 
+# A line `<!-- part: NAME -->` in a page stands for frontend/parts/NAME.html: the header, the
+# patients' alarm strip and the foot bars every signed-in page shares, written once.
+PART = re.compile(r"^[ \t]*<!-- part: ([a-z-]+) -->\n", re.MULTILINE)
+
+
 def render_page(path: Path, current: str | None) -> bytes:
-    """A page's HTML with the shared navigation in place of its placeholder."""
-    return path.read_text().replace(NAV_PLACEHOLDER, nav_html(current), 1).encode()
+    """A page's HTML with its shared parts and the navigation (marking `current`) in place."""
+    parts = path.parent / "parts"
+
+    def part(match: re.Match[str]) -> str:
+        return (parts / f"{match.group(1)}.html").read_text()
+
+    html = PART.sub(part, path.read_text())
+    return html.replace(NAV_PLACEHOLDER, nav_html(current), 1).encode()
 
 
 @dataclass(frozen=True)

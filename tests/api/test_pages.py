@@ -125,6 +125,9 @@ def test_every_page_has_the_same_header_links_with_its_own_marked(client: TestCl
     for address, current in pages.items():
         page = client.get(address).text
         assert NAV_PLACEHOLDER not in page, address
+        assert "<!-- part:" not in page, address  # each shared part put in its place
+        assert page.count('<header class="app-header">') == 1, address
+        assert page.count('id="link-banner"') == 1, address
         nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', page)
         assert nav is not None, address
         hrefs = re.findall(r'href="([^"]+)"', nav.group(1))
