@@ -94,7 +94,6 @@ def treated(
         assert response.status_code == 201, response.text
 
     at(-10, systolic=128, diastolic=82, heart_rate=72, spo2=98)
-    # The pre-dose gate is judged on the latest blood pressure recorded: dose before the rest.
     _phase(client, sid, "infusing", start, checklist=START_TICKS)
     _phase(
         client, sid, "recovery", start + timedelta(minutes=10), checklist={"dose_complete": True}
