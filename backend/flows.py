@@ -126,12 +126,15 @@ def checklist(
     tz: tzinfo,
     *,
     clinic_zone: tzinfo | None = None,
+    simulated_observation_min: float | None = None,
 ) -> tuple[InfusionSession, list[Item]]:
     """The checklist of moving a session to `target` at `at`, auto items judged (the dialog's
     view before the nurse confirms); clock times in `tz`, ages on the clinic's calendar
     (`clinic_zone`, `tz` when not given)."""
     session = sessions.get_session(db, session_id)
     protocol = protocol_for(db, session, target, clinic_zone or tz, at)
+    if simulated_observation_min is not None:
+        protocol = replace(protocol, simulated_observation_min=simulated_observation_min)
     return session, sessions.checklist(db, session, target, at, protocol, tz)
 
 

@@ -45,6 +45,7 @@ from backend.review.router import router as review_router
 from backend.scores.router import router as scores_router
 from backend.sessions.access import refs_of
 from backend.sessions.router import router as sessions_router
+from backend.simulation import service as simulation_service
 from backend.simulation.router import router as simulation_router
 from backend.simulation.runner import SimulationRunner
 from backend.sites.router import router as sites_router
@@ -221,6 +222,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database, settings.simulation_tick_seconds, settings.clinic_zone
         )
         app.state.simulations = simulations
+        # A trainee's discharge is judged on the simulated patient's time (core/simulated_time.py).
+        app.state.simulated_observation = simulation_service.observed_min
         await simulations.start()
         try:
             yield

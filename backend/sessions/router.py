@@ -6,11 +6,13 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session as DbSession
 
 from backend import flows
 from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.errors import InvalidInput
 from backend.core.fields import Moment, RowId
+from backend.core.simulated_time import simulated_observation_min
 from backend.core.timeutil import utcnow
 from backend.sessions import checklists
 from backend.sessions.access import SeenSession, SessionRef, record_change
@@ -43,6 +45,14 @@ def create_session(
     return SessionPublic.model_validate(session)
 
 
+def _simulated_observation(request: Request, db: DbSession, ref: SessionRef) -> float | None:
+    """A simulated session's observation in its simulator's minutes (a trainee discharging a
+    patient played at 10x is judged on the patient's time, not the record's); None for real."""
+    if not ref.simulated:
+        return None
+    return simulated_observation_min(request.app, db, ref.id)
+
+
 @router.post(
     "/{session_id}/phase",
     summary="Move a session to its next phase: infusing, recovery, discharged or stopped",
@@ -69,6 +79,7 @@ def change_phase(
         actor,
         future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
         tz=settings.clinic_zone,
+        simulated_observation_min=_simulated_observation(request, db, ref),
     )
     change = session.phase_changes[-1]
     record_change(
@@ -112,7 +123,8 @@ def _zone(name: str) -> tzinfo:
 )
 def get_checklist(
     session_id: RowId,
-    _: SeenSession,
+    ref: SeenSession,
+    request: Request,
     db: SessionDep,
     settings: SettingsDep,
     to: Annotated[Phase, Query(description="The phase to move to")],
@@ -128,7 +140,13 @@ def get_checklist(
     moment = at or utcnow()
     zone = _zone(tz) if tz else settings.clinic_zone
     session, items = flows.checklist(
-        db, session_id, to, moment, zone, clinic_zone=settings.clinic_zone
+        db,
+        session_id,
+        to,
+        moment,
+        zone,
+        clinic_zone=settings.clinic_zone,
+        simulated_observation_min=_simulated_observation(request, db, ref),
     )
     transition = checklists.transition_of(Phase(session.phase), to)
     assert transition is not None  # service.checklist refused any other change

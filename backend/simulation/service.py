@@ -89,6 +89,16 @@ def build(run: SimulationRun) -> Simulation:
     return Simulation(with_patient(scenario, run.patient), run.seed)
 
 
+def observed_min(db: Session, session_id: int) -> float | None:
+    """A simulated session's observation since its scenario's dosing ended, in simulated
+    minutes as far as its run has been stored (None: no simulator plays the session). A
+    trainee's own discharge at 10x is judged on it, as the scenario's own is (runner.py)."""
+    run = db.get(SimulationRun, session_id)
+    if run is None:
+        return None
+    return max(run.position_s - build(run).scenario.dosing_end_s, 0.0) / 60
+
+
 # ---- starting -------------------------------------------------------------------------------
 
 

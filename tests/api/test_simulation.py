@@ -2,6 +2,7 @@
 alarmed, streamed), trainers steer them live, and a restart resumes them without losing or
 repeating a reading."""
 
+import re
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -363,6 +364,11 @@ spontaneous_artefacts = false
 """
 
 
+# A patient of the short scenario whose pressure stays below the high alarms: a drawn one may
+# reach a diastolic of 111, whose open high alarm holds any discharge (as it should).
+SEED_WITHOUT_HIGH_ALARMS = 3
+
+
 def _last_change(client: TestClient, sid: int) -> dict[str, Any]:
     change: dict[str, Any] = client.get(f"/api/sessions/{sid}").json()["phase_changes"][-1]
     return change
@@ -509,6 +515,7 @@ def test_at_60x_the_observation_is_judged_on_the_patients_simulated_time(
         scenario_toml=toml,
         speed=60,
         limit_profile_id=profile["id"],
+        seed=SEED_WITHOUT_HIGH_ALARMS,
     )["session_id"]
     wait_for(
         lambda: state(as_trainer, sid)["status"] != "running", what="the run to end", timeout=30
@@ -522,3 +529,51 @@ def test_at_60x_the_observation_is_judged_on_the_patients_simulated_time(
     judged = {i["key"]: i for i in discharge["checklist"]["items"]}
     assert judged["min_observation"]["met"] is True
     assert judged["min_observation"]["detail"] == "4 simulated min observed (minimum 3)"
+
+
+def test_a_trainee_discharging_at_60x_is_judged_on_the_patients_simulated_time(
+    as_trainer: TestClient,
+    as_admin: TestClient,
+    simulations: list[Simulation],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The scenario would observe for 30 minutes; the trainee discharges after 4 simulated ones
+    # (4 wall seconds at 60x), over a profile asking for 3. The record's clock holds seconds of
+    # recovery, the patient's holds minutes: the trainee is held to the patient's, as the
+    # scenario's own discharge is.
+    wall = Wall()
+    monkeypatch.setattr(runner, "time", wall)
+    limits = default_limits(as_admin)
+    limits["discharge"]["min_observation_min"] = 3
+    limits["discharge"]["require_alertness"] = False
+    profile = new_profile(as_admin, limits)
+    toml = SHORT_KETAMINE.replace("recovery_min = 2", "recovery_min = 30")
+    sid = start(
+        as_trainer,
+        simulations,
+        scenario=None,
+        scenario_toml=toml,
+        speed=60,
+        limit_profile_id=profile["id"],
+        seed=SEED_WITHOUT_HIGH_ALARMS,
+    )["session_id"]
+    wall.ahead += 6 + 4  # a minute of baseline, five of dosing, four of recovery: at 60x
+    wait_for(
+        lambda: as_trainer.get(f"/api/sessions/{sid}").json()["phase"] == "recovery",
+        what="the scenario to end dosing",
+        timeout=20,
+    )
+    wait_for(
+        lambda: state(as_trainer, sid)["position_s"] >= 600, what="the run to catch up", timeout=20
+    )
+    judged = as_trainer.get(f"/api/sessions/{sid}/checklist", params={"to": "discharged"}).json()
+    item = {i["key"]: i for i in judged["items"]}["min_observation"]
+    assert item["met"] is True, item
+    assert re.fullmatch(r"\d+ simulated min observed \(minimum 3\)", item["detail"]), item
+    ticks = {i["key"]: True for i in judged["items"] if i["kind"] == "manual"}
+    response = as_trainer.post(
+        f"/api/sessions/{sid}/phase", json={"phase": "discharged", "checklist": ticks}
+    )
+    assert response.status_code == 200, response.text
+    kept = {i["key"]: i for i in response.json()["phase_changes"][-1]["checklist"]["items"]}
+    assert "simulated min observed" in kept["min_observation"]["detail"]
