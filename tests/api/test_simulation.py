@@ -497,26 +497,36 @@ def test_a_packaged_scenario_plays_to_discharge_through_the_same_checklist(
     assert state(as_trainer, sid)["ended_because"] is None
 
 
-def test_at_60x_the_observation_is_judged_on_the_patients_simulated_time(
-    as_trainer: TestClient, as_admin: TestClient, simulations: list[Simulation]
-) -> None:
-    # A profile asking for 3 minutes of observation (and no alertness rounds: the short scenario
-    # has none); the scenario observes 4. At 60x the record holds 4 wall seconds of recovery,
-    # yet the patient was observed 4 simulated minutes: the discharge passes, saying so.
-    limits = default_limits(as_admin)
+def _short_run_at_60x(
+    trainer: TestClient, admin: TestClient, simulations: list[Simulation], recovery_min: int
+) -> int:
+    """The short scenario at 60x with `recovery_min` of recovery, over a profile asking for 3
+    minutes of observation and no alertness rounds (the short scenario has none)."""
+    limits = default_limits(admin)
     limits["discharge"]["min_observation_min"] = 3
     limits["discharge"]["require_alertness"] = False
-    profile = new_profile(as_admin, limits)
-    toml = SHORT_KETAMINE.replace("recovery_min = 2", "recovery_min = 4")
-    sid = start(
-        as_trainer,
+    profile = new_profile(admin, limits)
+    toml = SHORT_KETAMINE.replace("recovery_min = 2", f"recovery_min = {recovery_min}")
+    simulation = start(
+        trainer,
         simulations,
         scenario=None,
         scenario_toml=toml,
         speed=60,
         limit_profile_id=profile["id"],
         seed=SEED_WITHOUT_HIGH_ALARMS,
-    )["session_id"]
+    )
+    session_id: int = simulation["session_id"]
+    return session_id
+
+
+def test_at_60x_the_observation_is_judged_on_the_patients_simulated_time(
+    as_trainer: TestClient, as_admin: TestClient, simulations: list[Simulation]
+) -> None:
+    # A profile asking for 3 minutes of observation; the scenario observes 4. At 60x the record
+    # holds 4 wall seconds of recovery, yet the patient was observed 4 simulated minutes: the
+    # discharge passes, saying so.
+    sid = _short_run_at_60x(as_trainer, as_admin, simulations, recovery_min=4)
     wait_for(
         lambda: state(as_trainer, sid)["status"] != "running", what="the run to end", timeout=30
     )
@@ -543,20 +553,7 @@ def test_a_trainee_discharging_at_60x_is_judged_on_the_patients_simulated_time(
     # scenario's own discharge is.
     wall = Wall()
     monkeypatch.setattr(runner, "time", wall)
-    limits = default_limits(as_admin)
-    limits["discharge"]["min_observation_min"] = 3
-    limits["discharge"]["require_alertness"] = False
-    profile = new_profile(as_admin, limits)
-    toml = SHORT_KETAMINE.replace("recovery_min = 2", "recovery_min = 30")
-    sid = start(
-        as_trainer,
-        simulations,
-        scenario=None,
-        scenario_toml=toml,
-        speed=60,
-        limit_profile_id=profile["id"],
-        seed=SEED_WITHOUT_HIGH_ALARMS,
-    )["session_id"]
+    sid = _short_run_at_60x(as_trainer, as_admin, simulations, recovery_min=30)
     wall.ahead += 6 + 4  # a minute of baseline, five of dosing, four of recovery: at 60x
     wait_for(
         lambda: as_trainer.get(f"/api/sessions/{sid}").json()["phase"] == "recovery",
