@@ -56,6 +56,7 @@ def nav_html(current: str | None) -> str:
 
 # A line `<!-- part: NAME -->` in a page stands for frontend/parts/NAME.html: the header, the
 # patients' alarm strip and the foot bars every signed-in page shares, written once.
+PART_DEPTH = 3
 PART = re.compile(r"^[ \t]*<!-- part: ([a-z-]+) -->\n", re.MULTILINE)
 
 
@@ -66,7 +67,11 @@ def render_page(path: Path, current: str | None) -> bytes:
     def part(match: re.Match[str]) -> str:
         return (parts / f"{match.group(1)}.html").read_text()
 
-    html = PART.sub(part, path.read_text())
+    html = path.read_text()
+    # A part may be made of parts (the header: its start, then the ward's own buttons or none,
+    # then its end); a few rounds put every one in place.
+    for _ in range(PART_DEPTH):
+        html = PART.sub(part, html)
     return html.replace(NAV_PLACEHOLDER, nav_html(current), 1).encode()
 
 

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
+from backend.core.timeutil import clinic_day
+
 # A date of birth before this is a typing slip (1900 for 2000, a spreadsheet's day zero), not
 # a patient: no one treated today was born before it.
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -61,11 +63,6 @@ def age_on(birth: date, day: date) -> int:
     return years
 
 
-def local_day(moment: datetime, zone: tzinfo) -> date:
-    """The clinic's calendar day at `moment` (an aware time, UTC as stored)."""
-    return moment.astimezone(zone).date()
-
-
 def known_age(birth: date | None, day: date) -> int | None:
     """The age on `day`; None without a date of birth, or with one after `day` (an old
     session's record, its patient's date of birth since corrected to a later one)."""
@@ -76,4 +73,4 @@ def known_age(birth: date | None, day: date) -> int | None:
 
 def age_at(birth: date | None, moment: datetime, zone: tzinfo) -> int | None:
     """The age on the clinic's calendar day at `moment` (a session's start, say)."""
-    return known_age(birth, local_day(moment, zone))
+    return known_age(birth, clinic_day(moment, zone))

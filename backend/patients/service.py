@@ -12,9 +12,9 @@ from backend.core.actor import Actor
 from backend.core.database import add_unique
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.roles import Role
-from backend.core.timeutil import utcnow
+from backend.core.timeutil import clinic_day, utcnow
 from backend.patients import csv_import
-from backend.patients.age import BirthDateError, check_birth_date, local_day
+from backend.patients.age import BirthDateError, check_birth_date
 from backend.patients.identity import (
     LIKE_ESCAPE,
     TextError,
@@ -62,7 +62,7 @@ def _check_real(clinic_id: str) -> None:
 
 def clinic_today(zone: tzinfo) -> date:
     """Today's date in the clinic: what a date of birth may not be after, and ages count to."""
-    return local_day(utcnow(), zone)
+    return clinic_day(utcnow(), zone)
 
 
 def _checked_birth(born: date | None, zone: tzinfo) -> date | None:

@@ -7,11 +7,12 @@ from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from backend import __version__
 from backend.rems import rules
 from backend.rems.service import FormView
+from backend.reports.html import document_environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 SOURCE_WORDS = {
@@ -23,17 +24,11 @@ SOURCE_WORDS = {
 
 @cache
 def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=StrictUndefined,
-    )
+    return document_environment(TEMPLATES)
 
 
 def _when(moment: datetime | None, zone: tzinfo) -> str:
-    return "—" if moment is None else moment.astimezone(zone).strftime("%d %b %Y %H:%M")
+    return "—" if moment is None else rules.when(moment, zone)
 
 
 def render_form_html(view: FormView, zone: tzinfo) -> str:

@@ -17,7 +17,7 @@ from backend.core.dependencies import DatabaseDep, SessionDep, SettingsDep
 from backend.core.fields import RowId
 from backend.core.roles import Role
 from backend.core.settings import Settings
-from backend.core.timeutil import utcnow
+from backend.core.timeutil import clinic_day, utcnow
 from backend.rems import rules, service
 from backend.rems.document import render_form_html
 from backend.rems.schemas import (
@@ -28,7 +28,7 @@ from backend.rems.schemas import (
     RemsFormPublic,
     RemsSave,
 )
-from backend.reports.pdf import PdfUnavailable, render_pdf
+from backend.reports.pdf import render_pdf
 from backend.sessions.access import (
     SeenSession,
     SessionRef,
@@ -212,14 +212,11 @@ def form_pdf(
     view = service.read_form(
         db, session_id, zone=zone, now=utcnow(), news2_max_age=_max_age(settings)
     )
-    try:
-        pdf = render_pdf(render_form_html(view, zone))
-    except PdfUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    pdf = render_pdf(render_form_html(view, zone))
     # A patient's data leaving Vigil: on the trail once made, before it is sent.
     record_view(database, actor, "rems.pdf", request, ref)
     started = view.dosing_started_at
-    day = rules.treatment_day(started, zone).strftime("%Y%m%d") if started else "undosed"
+    day = clinic_day(started, zone).strftime("%Y%m%d") if started else "undosed"
     return Response(
         pdf,
         media_type="application/pdf",
@@ -252,6 +249,6 @@ def due_list(_actor: FormActor, db: SessionDep, settings: SettingsDep) -> DueFor
             for i in items
         ],
         truncated=truncated,
-        today=now.astimezone(zone).date(),
+        today=clinic_day(now, zone),
         clinic_timezone=settings.clinic_timezone,
     )

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
+from backend.core.timeutil import clinic_day
 from backend.reports.record import AlarmRow, ReadingRow, SessionRecord, timeline
 
 # The form is due within this many days of the treatment, counted on the clinic's calendar.
@@ -246,7 +247,8 @@ def _clock(moment: datetime, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime("%H:%M")
 
 
-def _when(moment: datetime, zone: tzinfo) -> str:
+def when(moment: datetime, zone: tzinfo) -> str:
+    """A date and time as the form gives them, on the clinic's clock."""
     return moment.astimezone(zone).strftime("%d %b %Y %H:%M")
 
 
@@ -406,18 +408,14 @@ def dosing_start(record: SessionRecord) -> datetime | None:
     return step.at if step is not None else None
 
 
-def treatment_day(start: datetime, zone: tzinfo) -> date:
-    """The treatment's date on the clinic's calendar (a 00:30 start is that day, not UTC's)."""
-    return start.astimezone(zone).date()
-
-
 def due_date(start: datetime, zone: tzinfo) -> date:
-    return treatment_day(start, zone) + timedelta(days=DUE_DAYS)
+    """The treatment's date on the clinic's calendar, and the days the form allows."""
+    return clinic_day(start, zone) + timedelta(days=DUE_DAYS)
 
 
 def is_overdue(start: datetime, zone: tzinfo, now: datetime) -> bool:
     """Past the due date: the clinic's today is after it."""
-    return now.astimezone(zone).date() > due_date(start, zone)
+    return clinic_day(now, zone) > due_date(start, zone)
 
 
 def record_answers(record: SessionRecord, context: Context) -> dict[str, Answer]:
@@ -438,7 +436,7 @@ def record_answers(record: SessionRecord, context: Context) -> dict[str, Answer]
         answers["first_treatment"] = Answer(
             False,
             f"{len(earlier)} earlier esketamine treatment(s) in Vigil, the last on "
-            f"{_when(earlier[-1], zone)}",
+            f"{when(earlier[-1], zone)}",
         )
     else:
         answers["first_treatment"] = Answer(
@@ -475,7 +473,7 @@ def record_answers(record: SessionRecord, context: Context) -> dict[str, Answer]
         else Answer(by, f"started dosing at {_clock(start.at, zone)}")
     )
     answers["treatment_date"] = Answer(
-        treatment_day(start.at, zone).isoformat(), f"dosing started at {_clock(start.at, zone)}"
+        clinic_day(start.at, zone).isoformat(), f"dosing started at {_clock(start.at, zone)}"
     )
     finished = steps.end.at if steps.end is not None else None
     before, at_40, before_end = choose_bp_readings(blood_pressures(record), start.at, finished)

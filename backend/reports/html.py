@@ -52,15 +52,21 @@ PRIORITY_SIGNS = {"high": "!!! high", "medium": "!! medium", "low": "! low"}
 BAND_NAMES = {"low": "low", "low-medium": "low–medium", "medium": "medium", "high": "high"}
 
 
-@cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+def document_environment(templates: Path) -> Environment:
+    """Jinja for a printable document (the record, the REMS form): everything escaped, and a
+    missing value an error rather than a blank on a clinical record."""
+    return Environment(
+        loader=FileSystemLoader(templates),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=StrictUndefined,
     )
+
+
+@cache
+def _environment() -> Environment:
+    env = document_environment(TEMPLATES)
     env.filters["css_string"] = css_string
     env.filters["duration"] = duration
     return env

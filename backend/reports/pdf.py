@@ -2,13 +2,18 @@
 
 from typing import NoReturn
 
+from backend.core.errors import DomainError
+
 # WeasyPrint draws text with Debian's pango; without it the import fails, and only the PDF is
 # lost: the HTML report and the CSV need nothing from it.
 PANGO_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0"
 
 
-class PdfUnavailable(Exception):
-    """PDF output cannot work on this server; the message says what to install."""
+class PdfUnavailable(DomainError):
+    """PDF output cannot work on this server; the message says what to install. Answered 503:
+    the HTML and CSV still work, only this output needs a package installed."""
+
+    status_code = 503
 
 
 def _refuse(url: str, timeout: int = 10, ssl_context: object = None) -> NoReturn:

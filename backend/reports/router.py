@@ -4,7 +4,7 @@ Each is put on the audit trail once it is made and before it is sent (a real ses
 
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from backend.core.dependencies import DatabaseDep, SessionDep, SettingsDep
@@ -13,7 +13,7 @@ from backend.core.settings import Settings
 from backend.core.timeutil import utcnow
 from backend.reports.csv_export import readings_csv
 from backend.reports.html import render_html
-from backend.reports.pdf import PdfUnavailable, render_pdf
+from backend.reports.pdf import render_pdf
 from backend.reports.record import SessionRecord
 from backend.reports.service import load_record
 from backend.sessions.access import SeenSession, record_view
@@ -80,10 +80,7 @@ def session_report_pdf(
 ) -> Response:
     zone = settings.clinic_zone
     record = _record(db, settings, session_id)
-    try:
-        pdf = render_pdf(render_html(record, zone, for_pdf=True))
-    except PdfUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    pdf = render_pdf(render_html(record, zone, for_pdf=True))
     record_view(database, actor, "report.pdf", request, ref)
     return Response(
         pdf,

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backend.core.timeutil import clinic_day
 from backend.patients.age import (
     BirthDateError,
     age_at,
     age_on,
     check_birth_date,
     known_age,
-    local_day,
     parse_birth_date,
 )
 
@@ -47,7 +47,7 @@ def test_the_birthday_falls_on_the_clinics_date_not_utcs() -> None:
     born = date(1961, 3, 2)
     # 13:30 UTC on 1 March is already 2 March in Sydney (UTC+11): the birthday there...
     moment = datetime(2026, 3, 1, 13, 30, tzinfo=UTC)
-    assert local_day(moment, ZoneInfo("Australia/Sydney")) == date(2026, 3, 2)
+    assert clinic_day(moment, ZoneInfo("Australia/Sydney")) == date(2026, 3, 2)
     assert age_at(born, moment, ZoneInfo("Australia/Sydney")) == 65
     # ...and still 1 March in New York: a day short of it.
     assert age_at(born, moment, ZoneInfo("America/New_York")) == 64

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend.core.timeutil import clinic_day
 from backend.rems import rules
 from backend.rems.rules import BpReading, Context, Source
 from backend.reports.record import AlarmRow, PhaseStep, ReadingRow, SessionRecord
@@ -236,7 +237,7 @@ def test_a_date_of_birth_on_the_patient_answers_the_form() -> None:
 
 def test_due_seven_days_after_the_treatment_on_the_clinics_calendar() -> None:
     late_evening = datetime(2026, 6, 1, 23, 30, tzinfo=UTC)  # 00:30 on 2 June in London
-    assert rules.treatment_day(late_evening, LONDON) == date(2026, 6, 2)
+    assert clinic_day(late_evening, LONDON) == date(2026, 6, 2)
     assert rules.due_date(late_evening, LONDON) == date(2026, 6, 9)
     assert not rules.is_overdue(late_evening, LONDON, datetime(2026, 6, 9, 22, 59, tzinfo=UTC))
     assert rules.is_overdue(late_evening, LONDON, datetime(2026, 6, 9, 23, 0, tzinfo=UTC))
