@@ -286,20 +286,17 @@ def test_times_are_typed_on_the_24_hour_clock_never_with_am_or_pm(
     expect(time_input).to_have_value(re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"))
     expect(time_input).to_have_attribute("inputmode", "numeric")
 
-    # Digits alone will do (a phone's number pad has no colon): "0930" is 09:30:00, the
-    # latest 09:30 that is not ahead of now (yesterday's, if it is not 09:30 yet today).
+    # Digits alone will do (a phone's number pad has no colon): "0930" is 09:30:00. Typed two
+    # hours back, whatever the time of day: a fixed 09:30 was up to an hour ahead of now for an
+    # hour a day, read as today's (a future time, refused) and failed the test then.
     now = datetime.now(ZoneInfo(TIMEZONE))
-    expected = now.replace(hour=9, minute=30, second=0, microsecond=0)
-    if expected > now + timedelta(hours=1):
-        expected -= timedelta(days=1)
-        expect_day = "yesterday"
-    else:
-        expect_day = ""
-    time_input.fill("0930")
+    expected = (now - timedelta(hours=2)).replace(second=0, microsecond=0)
+    expect_day = "yesterday" if expected.date() != now.date() else ""
+    time_input.fill(f"{expected:%H%M}")
     expect(page.locator("#taken_at-day")).to_have_text(expect_day)
     page.locator("#heart_rate").fill("71")
     page.locator("#heart_rate").press("Enter")
-    expect(page.locator("#entry-status")).to_contain_text("taken 09:30:00")
+    expect(page.locator("#entry-status")).to_contain_text(f"taken {expected:%H:%M}:00")
     (reading,) = readings_of(nurse_api, session["id"])
     assert datetime.fromisoformat(reading["taken_at"]).replace(tzinfo=UTC) == expected
 
