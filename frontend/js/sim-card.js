@@ -62,7 +62,10 @@ export class SimCard {
     this.onChanged = onChanged;
     this.sim = null;
     this.latest = {};
-    this.busy = false;
+    // The card's actions go to the server one after another, in the order they were made: a
+    // trainer who changes the speed while a pause is still on its way must not lose the change.
+    this.queue = Promise.resolve();
+    this.inFlight = 0;
     this.build();
     this.update(sim);
   }
@@ -385,10 +388,22 @@ export class SimCard {
 
   // ---- what the trainer does ----------------------------------------------------------------
 
-  async send(path, body, { done, control } = {}) {
-    if (this.busy) return null;
-    this.busy = true;
-    this.setBusy(true, control);
+  /** Send one action after those still on their way; its control stays disabled until it is done. */
+  send(path, body, { done, control } = {}) {
+    this.inFlight += 1;
+    this.root.setAttribute("aria-busy", "true");
+    if (control) control.disabled = true;
+    const run = this.queue.then(() => this.sendNow(path, body, done));
+    const finish = () => {
+      this.inFlight -= 1;
+      this.root.setAttribute("aria-busy", String(this.inFlight > 0));
+      if (control) control.disabled = false;
+    };
+    this.queue = run.then(finish, finish);
+    return run;
+  }
+
+  async sendNow(path, body, done) {
     this.q(".sim-error").textContent = "";
     try {
       const sim = await api(`/api/simulations/${this.id}${path}`, { method: "POST", body });
@@ -398,15 +413,7 @@ export class SimCard {
     } catch (err) {
       if (err.status !== 422) this.q(".sim-error").textContent = err.message;
       throw err;
-    } finally {
-      this.busy = false;
-      this.setBusy(false, control);
     }
-  }
-
-  setBusy(busy, control) {
-    this.root.setAttribute("aria-busy", String(busy));
-    if (control) control.disabled = busy;
   }
 
   async trigger(event, button) {

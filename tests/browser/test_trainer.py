@@ -3,6 +3,7 @@ monitor's, steers it into an alarm the ward sees, pauses, speeds up and stops it
 a custom scenario is shown with its line or field; everyone else follows the runs read-only."""
 
 import copy
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import FilePayload, Locator, Page, expect
+from playwright.sync_api import FilePayload, Locator, Page, Route, expect
 
 from backend.core.roles import Role
 from tests.browser.conftest import api_client, sign_in
@@ -199,13 +200,34 @@ def test_a_trainer_runs_a_simulation_steers_it_into_an_alarm_the_ward_sees_and_s
     page.wait_for_timeout(2200)  # two polls, at 60x two simulated minutes had it run
     expect(card.locator(".sim-time")).to_have_text(paused_at)
     assert trainer_api.get(f"/api/simulations/{simulation['session_id']}").json()["paused"]
+    # Resumed, and a new pace chosen while the resume is still on its way: the card sends the
+    # two in order and loses neither.
+    held: list[Route] = []
+    controls: list[str] = []
+
+    def hold_the_first(route: Route) -> None:
+        controls.append(route.request.post_data or "")
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/api/simulations/*/control", hold_the_first)
     card.get_by_role("button", name="Resume", exact=True).click()
+    expect(card).to_have_attribute("aria-busy", "true")
+    card.get_by_label("Speed").select_option("10")
+    for _ in range(100):  # the held request reaches the test as Playwright handles its events
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(controls) == 1, "the speed went out before the resume had its answer"
+    held[0].continue_()
     expect(card).to_have_attribute("data-paused", "false")
     expect(card.locator(".sim-time")).not_to_have_text(paused_at)
-
-    # A new pace.
-    card.get_by_label("Speed").select_option("10")
     expect(card.locator(".sim-speed-now")).to_have_text("at 10×")
+    expect(card).to_have_attribute("aria-busy", "false")
+    assert [json.loads(body) for body in controls] == [{"paused": False}, {"speed": 10}]
+    page.unroute("**/api/simulations/*/control")
     assert trainer_api.get(f"/api/simulations/{simulation['session_id']}").json()["speed"] == 10
 
     # Stopped after a confirmation: the session ends and the run moves to the ended list.
