@@ -27,7 +27,7 @@ class Skip(StrEnum):
 class DeviceObservation:
     """One vital, in Vigil's unit (the `ReadingIn` field's), from one OBX row."""
 
-    vital: str  # a ReadingIn vital: heart_rate, systolic, diastolic, spo2, respiratory_rate, temperature
+    vital: str  # a ReadingIn vital: heart_rate, systolic, diastolic, spo2, respiratory_rate, ...
     value: float
     taken_at: datetime  # aware, UTC
     mdc_code: int  # the IEEE 11073 code it came as, e.g. 150456
