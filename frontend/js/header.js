@@ -6,6 +6,7 @@ const ROLE_NAMES = { admin: "Admin", nurse: "Nurse", staff: "Staff", trainer: "T
 
 /** Fill in the signed-in person (redirecting to sign-in if nobody is) and wire Sign out. */
 export async function initHeader() {
+  foldMenu();
   const me = await api("/api/auth/me");
   const name = document.getElementById("who-name");
   const role = document.getElementById("who-role");
@@ -30,6 +31,27 @@ export async function initHeader() {
     });
   }
   return me;
+}
+
+/** On a phone the header's links and account line fold behind Menu (see vigil.css). */
+function foldMenu() {
+  const header = document.querySelector(".app-header");
+  const toggle = header && header.querySelector(".nav-toggle");
+  const nav = header && header.querySelector("nav");
+  if (!toggle || !nav) return;
+  nav.id = nav.id || "main-nav";
+  toggle.setAttribute("aria-controls", nav.id);
+  const show = (open) => {
+    header.dataset.menu = open ? "open" : "closed";
+    toggle.setAttribute("aria-expanded", String(open));
+  };
+  toggle.addEventListener("click", () => show(header.dataset.menu !== "open"));
+  header.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && header.dataset.menu === "open") {
+      show(false);
+      toggle.focus();
+    }
+  });
 }
 
 /** Say on the page that it could not load, in place of its "Loading…" line (`loadingId`). */

@@ -132,3 +132,24 @@ def test_the_bars_stay_on_screen_and_the_patients_values_come_first(
     others = page.locator("#other-alarms").bounding_box()
     assert latest is not None and others is not None
     assert latest["y"] < others["y"], (latest, others)
+    # The header's links and account line fold behind Menu, so the patient's values are in the
+    # first screen; Menu opens them, Escape folds them again.
+    header = page.locator(".app-header")
+    nav_link = header.get_by_role("link", name="Ward", exact=True)
+    menu = header.get_by_role("button", name="Menu")
+    expect(nav_link).to_be_hidden()
+    expect(page.locator("#sign-out")).to_be_hidden()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    head = header.bounding_box()
+    assert head is not None and head["height"] < 120, head
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(nav_link).to_be_visible()
+    expect(page.locator("#sign-out")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(nav_link).to_be_hidden()
+    expect(menu).to_be_focused()
+    # At a desk the links are always shown and there is no Menu.
+    page.set_viewport_size({"width": 1366, "height": 768})
+    expect(nav_link).to_be_visible()
+    expect(menu).to_be_hidden()
