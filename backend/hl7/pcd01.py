@@ -153,9 +153,12 @@ _SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
 _LINE_BREAK = re.compile(r"[\r\n]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")  # HL7 NM: sign, digits, point; no exponent
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
+)  # HL7 NM: sign, digits, point; no exponent
 _DTM = re.compile(
-    r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?(?:([+-])(\d{2})(\d{2}))?"
+    r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?(?:([+-])(\d{2})(\d{2}))?",
+    re.ASCII,  # \d is 0-9 only: "٩٧" is not a number in HL7
 )
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 
@@ -178,6 +181,8 @@ STANDARD = _Delimiters("|", "^", "~", "\\", "&")
 
 def _clean(text: str) -> str:
     """Text as it may be shown: no control characters, no lone surrogates, no outer blanks."""
+    if text.isprintable() and (not text or (text[0] != " " and text[-1] != " ")):
+        return text  # the common case, checked in C
     return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text)).strip()
 
 
@@ -403,8 +408,11 @@ class _Reader:
         if problem is not None:
             raise Rejected("AR", (problem,), self.control_id)
 
-    def time(self, segment: _Segment, field: int, *, required: bool = False) -> datetime | None:
-        raw = _components(segment.field(field), self.d, 1)[0]
+    def time(
+        self, segment: _Segment, field: int, *, required: bool = False, raw: str | None = None
+    ) -> datetime | None:
+        if raw is None:
+            raw = _components(segment.field(field), self.d, 1)[0]
         if not raw:
             if required:
                 self.fail(segment, field, 101, "a date and time is required")
@@ -498,7 +506,8 @@ class _Reader:
         if error:
             self.fail(obx, 5, 102, error)
             return None
-        taken_at = self.time(obx, 14) if _components(obx.field(14), self.d, 1)[0] else fallback
+        when = _components(obx.field(14), self.d, 1)[0]
+        taken_at = self.time(obx, 14, raw=when) if when else fallback
         if taken_at is None:
             return None  # its time was at fault (already a problem), or MSH-7 was
         # The unit as sent: an MDC unit by its name (readable), a UCUM unit by its code.
@@ -588,19 +597,23 @@ def _metric(parts: list[str]) -> mdc.Metric | None:
     for identifier, text, system in (parts[0:3], parts[3:6]):
         if system.upper() != "MDC" and not (not system and text.startswith("MDC_")):
             continue
-        if identifier.isdigit() and len(identifier) <= 9:
+        if _is_code(identifier):
             return mdc.METRICS.get(int(identifier))
         if text:
             return mdc.METRICS_BY_NAME.get(text)
     return None
 
 
+def _is_code(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def _unit(parts: list[str]) -> mdc.Unit | None:
     """OBX-6 (CWE) in MDC (code or name) or UCUM, first or alternate triplet."""
     for identifier, text, system in (parts[0:3], parts[3:6]):
         system = system.upper()
-        if system == "MDC" or (not system and identifier.isdigit()):
-            if identifier.isdigit() and len(identifier) <= 9:
+        if system == "MDC" or (not system and _is_code(identifier)):
+            if _is_code(identifier):
                 found = mdc.MDC_UNITS.get(int(identifier))
                 if found:
                     return found[1]
@@ -671,7 +684,7 @@ def parse_dtm(raw: str, zone: tzinfo) -> datetime | None:
 # --- acknowledging -------------------------------------------------------------------------
 
 _ACK_CODES = frozenset({"AA", "AE", "AR", "CA", "CE", "CR"})
-_VERSION = re.compile(r"\d\.\d{1,2}(?:\.\d{1,2})?")
+_VERSION = re.compile(r"[0-9]\.[0-9]{1,2}(?:\.[0-9]{1,2})?")
 
 
 def _escape(text: str, d: _Delimiters = STANDARD) -> str:
