@@ -579,9 +579,11 @@ class _Reader:
         return namespace[:MAX_TEXT]
 
     def sender(self, msh: _Segment) -> str:
-        """MSH-3 and MSH-4, each as namespace ^ universal id ^ type, with `|` between."""
-        texts = ["^".join(_components(msh.field(n), self.d, 3)).rstrip("^") for n in (3, 4)]
-        return "|".join(texts)[: 2 * MAX_TEXT]
+        """MSH-3 and MSH-4 (when sent), each as namespace ^ universal id ^ type, `|` between."""
+        application, facility = (
+            "^".join(_components(msh.field(n), self.d, 3)).rstrip("^") for n in (3, 4)
+        )
+        return (f"{application}|{facility}" if facility else application)[: 2 * MAX_TEXT]
 
     def bed(self) -> str | None:
         """PV1-3 (PL): point of care ^ room ^ bed, as sent (trailing empty parts dropped)."""

@@ -80,6 +80,7 @@ def test_linkwatch_cuff_gateway_without_pid_gives_bp_and_the_cuff_pulse() -> Non
     assert {o.taken_at for o in report.observations} == {datetime(2017, 5, 3, 10, tzinfo=UTC)}
     assert report.device == "5C313EFFFE020E12"  # only on the device row, namespace "EUI64"
     assert report.device_label == "LinkWatchAndroid"
+    assert report.sender == "LinkWatchAndroid"  # MSH-4 empty
     assert report.bed is None
     assert report.skipped == {Skip.DEVICE_ROW: 1}
 
