@@ -94,7 +94,7 @@ def decode(data: bytes) -> str:
         raise Rejected(
             "AE", (Problem("MSH", 1, 0, 100, "the message does not start with MSH"),), control_id
         )
-    name = charset.split(_encoding_chars(view)[1], 1)[0].strip().upper()
+    name = charset.split(_encoding_chars(view)[2], 1)[0].strip().upper()  # the first repetition
     codec = _CHARSETS.get(name)
     if codec is None:
         problem = Problem("MSH", 1, 18, 103, f"character set {name[:40]!r} is not supported")
@@ -748,12 +748,12 @@ def _ack(text: str | None, code: str, problems: Sequence[Problem], control_id: s
     segments = ["MSH|" + "|".join(msh[1:])]
     segments.append(f"MSA|{code}|{_escape((control_id or '')[:MAX_CONTROL_ID])}")
     for problem in list(problems)[:MAX_PROBLEMS]:
-        number = problem.code if isinstance(problem.code, int) else 207
+        number = problem.code if problem.code in ERROR_TEXTS else 207
         location = "^".join(
             (
                 _escape(str(problem.segment)[:3]),
-                str(int(problem.sequence)),
-                str(int(problem.field)),
+                str(max(0, min(int(problem.sequence), 99_999))),
+                str(max(0, min(int(problem.field), 999))),
             )
         )
         reason = f"{number}^{_escape(ERROR_TEXTS.get(number, 'Error'))}^HL70357"

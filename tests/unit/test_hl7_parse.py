@@ -598,3 +598,17 @@ def test_a_huge_field_is_bounded_work() -> None:
     report = parse(text, zone=ZONE)
     assert report.skipped == {Skip.UNKNOWN_CODE: 1}
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding"),
+    [("8859/1~UNICODE UTF-8", "latin-1"), ("UNICODE", "utf-8"), ("", "utf-8")],
+)
+def test_msh_18_first_repetition_names_the_character_set(charset: str, encoding: str) -> None:
+    text = message(obx(), header=msh(charset=charset)).replace("Chair 3", "Sessel ä")
+    assert parse(decode(text.encode(encoding)), zone=ZONE).bed == "INFUSION^2^Sessel ä"
+
+
+def test_line_feeds_between_segments_are_taken() -> None:
+    assert values(parse(message(obx()).replace("\r", "\r\n"), zone=ZONE)) == {"spo2": 97}
+    assert values(parse(message(obx()).replace("\r", "\n"), zone=ZONE)) == {"spo2": 97}

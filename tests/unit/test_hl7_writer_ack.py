@@ -245,6 +245,8 @@ def test_ack_survives_hostile_problem_texts_and_codes() -> None:
     assert str(message.segment("MSA")(2)) == "c\\F\\1"  # control characters dropped, escaped
     errors = message.segments("ERR")
     assert len(errors) == 2
+    assert str(errors[0](2)) == "OB\\F\\^0^999"  # escaped, clamped
+    assert str(errors[0](3)) == "207^Application internal error^HL70357"  # 999 is no 0357 code
     assert "\rg" not in reply and "\x00" not in reply
     reply.encode("utf-8")
 
