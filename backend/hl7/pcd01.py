@@ -488,7 +488,8 @@ class _Reader:
         if metric.vital is None:
             self.skip(Skip.UNUSED)
             return None
-        value_text = _clean(_unescape(value_raw, self.d))
+        # NM has no use for escape sequences: one in OBX-5 makes the value not a number.
+        value_text = value_raw.strip(" ")
         if value_type != "NM" or not _NUMBER.fullmatch(value_text):
             self.skip(Skip.NOT_NUMERIC)
             return None
@@ -496,6 +497,11 @@ class _Reader:
         unit = _unit(unit_parts)
         if unit is None or unit.dimension != metric.dimension:
             self.skip(Skip.UNKNOWN_UNIT)
+            return None
+        if value_text.startswith("-") and float(value_text) != 0:
+            # A negative rate, pressure, saturation or temperature is never a measurement: it is
+            # a vendor's "no value" marker (-1, -100 in Mindray's guides, -999), tests/data/hl7.
+            self.skip(Skip.NOT_NUMERIC)
             return None
         value = _to_vital(metric.vital, float(value_text), unit)
         error = (

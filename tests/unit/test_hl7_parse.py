@@ -408,13 +408,24 @@ def test_a_missing_control_id_is_ae_101_on_msh_10() -> None:
 
 
 def test_an_impossible_value_is_ae_on_that_obx_field_5() -> None:
-    error = refused(message(obx(), obx(value="101"), obx(value="-3", when="202612071009")))
+    error = refused(message(obx(), obx(value="101"), obx(value="100.5", when="202612071009")))
     assert error.code == "AE"
     assert [(p.segment, p.sequence, p.field, p.code) for p in error.problems] == [
         ("OBX", 2, 5, 102),
         ("OBX", 3, 5, 102),
     ]
     assert "101 % is not a possible spo2" in error.problems[0].text
+
+
+@pytest.mark.parametrize("value", ["-1", "-100", "-999", "-99.9", "-0.5"])
+def test_negative_no_value_markers_are_counted_not_refused(value: str) -> None:
+    report = read(obx(value=value), obx("147842^MDC_ECG_HEART_RATE^MDC", "70", "/min^^UCUM"))
+    assert values(report) == {"heart_rate": 70}  # one probe off does not cost the rest
+    assert report.skipped == {Skip.NOT_NUMERIC: 1}
+
+
+def test_zero_is_a_value_not_a_marker() -> None:
+    assert values(read(obx(value="-0"))) == {"spo2": 0}
 
 
 def test_an_impossible_converted_value_is_ae() -> None:
@@ -612,3 +623,24 @@ def test_msh_18_first_repetition_names_the_character_set(charset: str, encoding:
 def test_line_feeds_between_segments_are_taken() -> None:
     assert values(parse(message(obx()).replace("\r", "\r\n"), zone=ZONE)) == {"spo2": 97}
     assert values(parse(message(obx()).replace("\r", "\n"), zone=ZONE)) == {"spo2": 97}
+
+
+@pytest.mark.parametrize("value", ["9\\F\\7", "\\E\\97", "97\\.br\\", "\\X3937\\", "9\\S\\7"])
+def test_escape_sequences_in_a_value_make_it_not_a_number(value: str) -> None:
+    report = read(obx(value=value))
+    assert report.observations == ()
+    assert report.skipped == {Skip.NOT_NUMERIC: 1}
+
+
+def test_each_obx_takes_the_time_of_its_own_obr() -> None:
+    text = "\r".join(
+        [
+            msh(),
+            "OBR|1|||182777000^monitoring of patient^SCT|||20261207100000+0000",
+            obx(value="95"),
+            "OBR|2|||182777000^monitoring of patient^SCT|||20261207100100+0000",
+            obx(value="96"),
+        ]
+    )
+    report = parse(text, zone=ZONE)
+    assert [(o.taken_at.minute, o.value) for o in report.observations] == [(0, 95), (1, 96)]
