@@ -84,17 +84,20 @@ _CHARSETS: dict[str, str] = {
 
 def decode(data: bytes) -> str:
     """The message's bytes as text, in the character set MSH-18 names (none: UTF-8)."""
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as some Windows gateways send
+        data = data[3:]
     view = data.decode("latin-1")  # one char per byte: positions match, never fails
-    control_id = _lenient_control_id(view)
+    header = view.lstrip("\r\n")
+    control_id = _lenient_control_id(header)
     nul = view.find("\x00")
     if nul >= 0:
         raise Rejected("AE", (_problem_at(view, nul, 102, "contains a NUL byte"),), control_id)
-    charset = _msh_field(view, 18)
+    charset = _msh_field(header, 18)
     if charset is None:
         raise Rejected(
             "AE", (Problem("MSH", 1, 0, 100, "the message does not start with MSH"),), control_id
         )
-    name = charset.split(_encoding_chars(view)[2], 1)[0].strip().upper()  # the first repetition
+    name = charset.split(_encoding_chars(header)[2], 1)[0].strip().upper()  # the first repetition
     codec = _CHARSETS.get(name)
     if codec is None:
         problem = Problem("MSH", 1, 18, 103, f"character set {name[:40]!r} is not supported")
@@ -153,9 +156,8 @@ _SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
 _LINE_BREAK = re.compile(r"[\r\n]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NUMBER = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
-)  # HL7 NM: sign, digits, point; no exponent
+# HL7 NM (2.A): an optional sign, digits and a decimal point; no exponent, no NaN, no infinity.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 _DTM = re.compile(
     r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?(?:([+-])(\d{2})(\d{2}))?",
     re.ASCII,  # \d is 0-9 only: "٩٧" is not a number in HL7
@@ -286,6 +288,7 @@ class _Candidate:
 
 def parse(text: str, *, zone: tzinfo) -> DeviceReport:
     """One PCD-01 ORU^R01 (HL7 2.5, 2.5.1 or 2.6) as a DeviceReport; raises Rejected."""
+    text = text.lstrip("\r\n")  # blank lines before MSH: some senders start with one
     if not text.startswith("MSH") or len(text) < 8:
         problem = Problem("MSH", 1, 0, 100, "the message does not start with MSH")
         raise Rejected("AE", (problem,), None)
@@ -724,7 +727,8 @@ def ack(
 
 def _ack(text: str | None, code: str, problems: Sequence[Problem], control_id: str | None) -> str:
     code = code if code in _ACK_CODES else "AE"
-    header = text[: 64 * 1024] if isinstance(text, str) and text.startswith("MSH") else ""
+    header = text[: 64 * 1024].lstrip("\r\n") if isinstance(text, str) else ""
+    header = header if header.startswith("MSH") else ""
     theirs = _Delimiters.of(_encoding_chars(header)) if header else STANDARD
 
     def field(number: int, components: int) -> str:

@@ -644,3 +644,8 @@ def test_each_obx_takes_the_time_of_its_own_obr() -> None:
     )
     report = parse(text, zone=ZONE)
     assert [(o.taken_at.minute, o.value) for o in report.observations] == [(0, 95), (1, 96)]
+
+
+def test_a_byte_order_mark_and_blank_lines_before_msh_are_tolerated() -> None:
+    data = b"\xef\xbb\xbf\r\n" + message(obx()).encode()
+    assert values(parse(decode(data), zone=ZONE)) == {"spo2": 97}
