@@ -161,7 +161,12 @@ def test_an_eui64_is_written_as_hyphenated_octets() -> None:
 
 
 def test_news2_names_the_reading_each_value_came_from_even_an_earlier_one() -> None:
-    full = {"respiratory_rate": 16, "spo2": 97, "on_oxygen": False, "heart_rate": 72}
+    full: dict[str, Any] = {
+        "respiratory_rate": 16,
+        "spo2": 97,
+        "on_oxygen": False,
+        "heart_rate": 72,
+    }
     r = record(
         reading("early", 1, **full, consciousness="A", temperature=36.8),
         reading("round", 10, systolic=124, diastolic=80),
