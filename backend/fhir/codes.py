@@ -141,12 +141,12 @@ BP_PARTS: tuple[tuple[str, Code, Code], ...] = (
 # the C that NEWS2 added, has no international SNOMED CT or LOINC answer, so every answer
 # carries Vigil's ACVPU code, and the four that have one their SNOMED CT finding too.
 CONSCIOUSNESS = Code(LOINC, "67775-7", "Level of responsiveness")
-ACVPU: dict[str, tuple[str, str | None]] = {
-    "A": ("Alert", "248234008"),
+ACVPU: dict[str, tuple[str, Code | None]] = {
+    "A": ("Alert", Code(SNOMED, "248234008", "Mentally alert")),
     "C": ("New confusion", None),
-    "V": ("Responds to voice", "300202002"),
-    "P": ("Responds to pain", "450847001"),
-    "U": ("Unresponsive", "422768004"),
+    "V": ("Responds to voice", Code(SNOMED, "300202002", "Responds to voice")),
+    "P": ("Responds to pain", Code(SNOMED, "450847001", "Responds to pain")),
+    "U": ("Unresponsive", Code(SNOMED, "422768004", "Unresponsive")),
 }
 # MOAA/S (0-5) has no LOINC or SNOMED CT code: Vigil's own.
 SEDATION = Code(
