@@ -4,8 +4,8 @@ Pure: `service.load_record` fills these dataclasses from the database; the HTML,
 CSV all read the same record, so the printed report and the export can never disagree.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -97,6 +97,19 @@ class News2Point:
     at: datetime
     reading_id: str
     result: News2
+    # Which reading gave each parameter's value: an export names the score's inputs.
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the session was held: the chair, its room and its site, with their ids."""
+
+    site_id: int
+    site: str
+    room_id: int
+    room: str
+    chair_id: int
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,7 @@ class SessionRecord:
     # The patient's record number: the record viewer links a real one to the patient's course.
     patient_id: int | None = None
     patient_date_of_birth: date | None = None
+    place: Place | None = None
 
     @property
     def valid_readings(self) -> list[ReadingRow]:
@@ -152,6 +166,14 @@ class SessionRecord:
             return self.ended_at
         last = max((r.taken_at for r in self.readings), default=self.generated_at)
         return max(last, self.generated_at)
+
+
+def export_filename(record: SessionRecord, extension: str) -> str:
+    """The name a download of the record is saved under."""
+    # No patient name in a file name: downloads folders and mail attachments are not the record.
+    day = record.created_at.strftime("%Y%m%d")
+    simulated = "-SIMULATED" if record.simulated else ""
+    return f"vigil-session-{record.id}-{day}{simulated}.{extension}"
 
 
 @dataclass(frozen=True)
@@ -229,15 +251,18 @@ def news2_series(record: SessionRecord) -> list[News2Point]:
     """NEWS2 at each observation round that completes a recent set (errored readings ignored)."""
     points: list[News2Point] = []
     latest: dict[str, Observation] = {}
+    sources: dict[str, str] = {}
     for reading in record.valid_readings:
         latest |= _observations([reading])
+        sources |= {name: reading.id for name in PARAMETERS if name in reading.values}
         if not ROUND_FIELDS & reading.values.keys():
             continue
         result = score(
             latest, reading.taken_at, max_age=record.news2_max_age, scale=record.spo2_scale
         )
         if result.complete:
-            points.append(News2Point(reading.taken_at, reading.id, result))
+            used = {part.parameter: sources[part.parameter] for part in result.parts}
+            points.append(News2Point(reading.taken_at, reading.id, result, used))
     return points
 
 

@@ -2,20 +2,16 @@
 
 Each is put on the audit trail once it is made and before it is sent (a real session's only)."""
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from backend.core.dependencies import DatabaseDep, SessionDep, SettingsDep
 from backend.core.fields import RowId
-from backend.core.settings import Settings
-from backend.core.timeutil import utcnow
 from backend.reports.csv_export import readings_csv
 from backend.reports.html import render_html
 from backend.reports.pdf import render_pdf
-from backend.reports.record import SessionRecord
-from backend.reports.service import load_record
+from backend.reports.record import export_filename
+from backend.reports.service import current_record
 from backend.sessions.access import SeenSession, record_view
 from backend.users.auth import PersonActor
 
@@ -26,18 +22,6 @@ REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-
-
-def _record(db: SessionDep, settings: Settings, session_id: int) -> SessionRecord:
-    max_age = timedelta(minutes=settings.news2_max_age_minutes)
-    return load_record(db, session_id, news2_max_age=max_age, now=utcnow())
-
-
-def _filename(record: SessionRecord, extension: str) -> str:
-    # No patient name in a file name: downloads folders and mail attachments are not the record.
-    day = record.created_at.strftime("%Y%m%d")
-    simulated = "-SIMULATED" if record.simulated else ""
-    return f"vigil-session-{record.id}-{day}{simulated}.{extension}"
 
 
 @router.get(
@@ -55,7 +39,7 @@ def session_report(
     settings: SettingsDep,
 ) -> HTMLResponse:
     zone = settings.clinic_zone
-    html = render_html(_record(db, settings, session_id), zone)
+    html = render_html(current_record(db, session_id, settings), zone)
     record_view(database, actor, "record.view", request, ref)
     return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
 
@@ -79,13 +63,13 @@ def session_report_pdf(
     settings: SettingsDep,
 ) -> Response:
     zone = settings.clinic_zone
-    record = _record(db, settings, session_id)
+    record = current_record(db, session_id, settings)
     pdf = render_pdf(render_html(record, zone, for_pdf=True))
     record_view(database, actor, "report.pdf", request, ref)
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(record, "pdf")}"'},
+        headers={"Content-Disposition": f'attachment; filename="{export_filename(record, "pdf")}"'},
     )
 
 
@@ -104,11 +88,11 @@ def session_readings_csv(
     db: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    record = _record(db, settings, session_id)
+    record = current_record(db, session_id, settings)
     body = readings_csv(record)
     record_view(database, actor, "report.csv", request, ref)
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(record, "csv")}"'},
+        headers={"Content-Disposition": f'attachment; filename="{export_filename(record, "csv")}"'},
     )

@@ -10,12 +10,15 @@ from backend.alerts.limit_profiles import session_limits
 from backend.alerts.limits import AlertPhase, Direction, LimitSet, Priority
 from backend.alerts.models import Alert
 from backend.alerts.schemas import AlertPublic
+from backend.core.settings import Settings
+from backend.core.timeutil import utcnow
 from backend.readings.models import Reading
 from backend.reports.record import (
     READING_FIELDS,
     AlarmRow,
     LimitSegment,
     PhaseStep,
+    Place,
     ReadingRow,
     SessionRecord,
 )
@@ -103,6 +106,13 @@ def load_record(
         patient_name=session.patient.display_name,
         patient_clinic_id=session.patient.clinic_id,
         patient_date_of_birth=session.patient.date_of_birth,
+        place=Place(
+            site_id=session.site_id,
+            site=session.site,
+            room_id=session.room_id,
+            room=session.room,
+            chair_id=session.chair_id,
+        ),
         chair=session.chair,
         drug=session.drug,
         route=session.route,
@@ -128,3 +138,10 @@ def load_record(
     )
     _, _, limits = session_limits(db, session)
     return replace(record, limits=_limit_segments(limits, phases, record.end))
+
+
+def current_record(db: Session, session_id: int, settings: Settings) -> SessionRecord:
+    """The record as it stands now, NEWS2 judged with the clinic's setting: what every export
+    (the report, its PDF, the CSV, FHIR) is made from."""
+    max_age = timedelta(minutes=settings.news2_max_age_minutes)
+    return load_record(db, session_id, news2_max_age=max_age, now=utcnow())

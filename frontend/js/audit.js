@@ -20,6 +20,7 @@ export const ACTION_LABELS = {
   "record.view": "Viewed record",
   "report.pdf": "Exported PDF",
   "report.csv": "Exported readings CSV",
+  "report.fhir": "Exported FHIR record",
   "patient.view": "Viewed patient",
   "patient.edit": "Edited patient",
   "patient.create": "Registered patient",

@@ -70,6 +70,7 @@ async function main() {
   $("record-back").href = `/sessions/${sessionId}`;
   $("record-pdf").href = `${reportUrl}.pdf`;
   $("record-csv").href = `/api/sessions/${sessionId}/readings.csv`;
+  $("record-fhir").href = `/api/sessions/${sessionId}/fhir`;
   $("record-plain").href = reportUrl;
   // Prints the record alone (the frame's document), black on white, as the report was made to.
   $("record-print").addEventListener("click", () => $("record-frame").contentWindow.print());

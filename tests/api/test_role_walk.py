@@ -133,6 +133,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/sessions/{session_id}/report"): S(PEOPLE, session=True),
     ("GET", "/api/sessions/{session_id}/report.pdf"): S(PEOPLE, session=True),
     ("GET", "/api/sessions/{session_id}/readings.csv"): S(PEOPLE, session=True),
+    ("GET", "/api/sessions/{session_id}/fhir"): S(PEOPLE, session=True),
     # The REMS form: people at the chair and the clinic, never trainers (a drill has no form;
     # the walk's sessions are ketamine and a drill: 409 once past the gate); completing it is
     # a clinical attestation (nurses, admins).

@@ -3,6 +3,7 @@ and the session record's viewer pin the same alarm strip and sound a patient's a
 same alarm sound; none of them plays a drill's. The record itself stays a script-free printable
 document, shown in a frame that may run none."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,15 @@ def test_the_report_link_opens_a_viewer_that_keeps_alarms_seen_heard_and_prints_
     expect(page.get_by_role("link", name="Printable page")).to_have_attribute(
         "href", f"/api/sessions/{session['id']}/report"
     )
+    # The FHIR download beside PDF and CSV, in the viewer and in the record: a Bundle to save.
+    fhir_url = f"/api/sessions/{session['id']}/fhir"
+    expect(frame.get_by_role("link", name="Download FHIR (JSON)")).to_have_attribute("href", "fhir")
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="FHIR (JSON)", exact=True).click()
+    saved = downloading.value
+    assert saved.url.endswith(fhir_url), saved.url
+    assert saved.suggested_filename.endswith(".fhir.json"), saved.suggested_filename
+    assert json.loads(Path(saved.path()).read_text())["resourceType"] == "Bundle"
 
     # Print prints the record alone: the frame's document, not this page.
     page.evaluate(
