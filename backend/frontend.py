@@ -31,6 +31,7 @@ NAV = (
     NavLink("/ward", "Ward"),
     NavLink("/patients", "Patients", "admin nurse staff"),
     NavLink("/rems", "REMS forms", "admin nurse staff"),
+    NavLink("/devices", "Devices", "admin nurse staff"),
     NavLink("/limits", "Limits"),
     NavLink("/trainer", "Trainer"),
     NavLink("/sites", "Chairs", "admin"),
@@ -163,6 +164,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
         ("alarm-review", "/alarm-review"),
         ("patients", "/patients"),
         ("rems", "/rems"),
+        ("devices", "/devices"),
     ):
         add_page(f"/{name}", f"{name}.html", current)
 
