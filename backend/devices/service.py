@@ -287,3 +287,17 @@ def senders_kept(db: Session) -> list[SenderKept]:
         .limit(MAX_SENDERS)
     ).all()
     return [SenderKept(sender, count, received) for sender, count, received in rows]
+
+
+def sent_codes(db: Session, session_id: int) -> dict[tuple[str, str], tuple[int, str]]:
+    """(reading id, vital) -> the IEEE 11073 code and name its device sent it as (a pulse from
+    an oximeter is 149530, not the ECG's 147842), for the session's device readings. Read from
+    the session's own messages (indexed by session), as many as the session holds."""
+    codes: dict[tuple[str, str], tuple[int, str]] = {}
+    messages = db.scalars(select(DeviceMessage).where(DeviceMessage.session_id == session_id))
+    for message in messages:
+        for data in message.observations:
+            obs = rules.observation_of(data)
+            reading = str(rules.reading_id(message.sender, message.control_id, obs.taken_at))
+            codes[(reading, obs.vital)] = (obs.mdc_code, obs.mdc_name)
+    return codes

@@ -81,9 +81,9 @@ class Vital:
 
 PER_MIN = Quantity("/min", "/min")
 
-# Keyed by the reading's field. Vigil keeps the value, not the MDC code a device sent (a pulse
-# rate from an oximeter and an ECG heart rate arrive as one heart_rate), so each vital has one
-# device code: the one issue 17 and clinical.md list for it.
+# Keyed by the reading's field. A device's value is written with the MDC code its message sent
+# (kept with the message: devices.service.sent_codes), so an oximeter's pulse is 149530 and not the
+# ECG's heart rate; `mdc` here is the code of a device reading whose message is not at hand.
 VITALS: dict[str, Vital] = {
     "heart_rate": Vital(
         "http://hl7.org/fhir/StructureDefinition/heartrate",

@@ -81,8 +81,12 @@ def eui64_text(eui: str) -> str:
 class Builder:
     """Builds the Bundle of one record; keeps the ids every resource refers to."""
 
-    def __init__(self, record: SessionRecord) -> None:
+    def __init__(
+        self, record: SessionRecord, sent: Mapping[tuple[str, str], tuple[int, str]]
+    ) -> None:
         self.record = record
+        # (reading id, vital) -> the MDC code its device sent it as; otherwise the vital's own.
+        self.sent = sent
         self.patient_id = resource_id("patient", record.patient_id or record.patient_clinic_id)
         self.encounter_id = resource_id("session", record.id)
         self.entries: list[Json] = []
@@ -270,7 +274,8 @@ class Builder:
             if value is None or isinstance(value, (bool, str)):
                 continue
             loinc = list(vital.loinc)
-            code = concept(*loinc, *([vital.mdc] if device else []), text=loinc[0].display)
+            mdc = self.device_code(reading, name, vital.mdc)
+            code = concept(*loinc, *([mdc] if device else []), text=loinc[0].display)
             self.observation(
                 reading,
                 name,
@@ -284,11 +289,16 @@ class Builder:
             self.blood_pressure(reading, device)
         self.assessments(reading, device)
 
+    def device_code(self, reading: ReadingRow, vital: str, usual: codes.Code) -> codes.Code:
+        sent = self.sent.get((reading.id, vital))
+        return usual if sent is None else codes.Code(codes.MDC, str(sent[0]), sent[1])
+
     def blood_pressure(self, reading: ReadingRow, device: str | None) -> None:
         components = []
         for name, loinc, mdc in codes.BP_PARTS:
             value = reading.values.get(name)
-            component: Json = {"code": concept(loinc, *([mdc] if device else []))}
+            sent = self.device_code(reading, name, mdc)
+            component: Json = {"code": concept(loinc, *([sent] if device else []))}
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 component["valueQuantity"] = quantity(value, codes.MMHG)
             else:  # the profile wants both components; one not measured says so
@@ -461,11 +471,13 @@ def alarm_detail(alarm: AlarmRow) -> str:
     return "; ".join(parts)
 
 
-def session_bundle(record: SessionRecord) -> Json:
+def session_bundle(
+    record: SessionRecord, sent: Mapping[tuple[str, str], tuple[int, str]] | None = None
+) -> Json:
     """The record as a FHIR R4 collection Bundle (JSON).
 
     Not parsed with the fhir.resources models on the way out: for two hours of a monitor's
     second-by-second values (14,000 resources) that takes some 17 s against 1.3 s to build. The
     tests read every Bundle they export back with the R4B models instead (tests/api/test_fhir*.py).
     """
-    return Builder(record).bundle()
+    return Builder(record, sent or {}).bundle()

@@ -515,3 +515,31 @@ def test_overlong_descriptive_text_is_kept_cut_to_its_column(
     )
     assert receive(database, message).duplicate is False
     assert listed(as_nurse, eui)["label"] == "M" * 120
+
+
+def test_the_fhir_export_carries_the_code_each_value_was_sent_as(
+    as_nurse: TestClient, database: Database
+) -> None:
+    # An oximeter's pulse is MDC_PULS_OXIM_PULS_RATE in the record, not the ECG's heart rate.
+    session, chair_id = session_on_new_chair(as_nurse)
+    eui = new_eui()
+    introduce(database, eui)
+    bind(as_nurse, eui, chair_id)
+    at = now()
+    pulse = DeviceObservation("heart_rate", 71, at, 149530, "MDC_PULS_OXIM_PULS_RATE", "/min", 4)
+    oximetry = report(eui, {"spo2": 97}, taken_at=at)
+    message = replace(oximetry, observations=(*oximetry.observations, pulse))
+    assert receive(database, message).stored == 1
+
+    bundle = as_nurse.get(f"/api/sessions/{session['id']}/fhir").json()
+    sent: dict[str, list[str]] = {}
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Observation" and resource.get("device"):
+            mdc = [c["code"] for c in resource["code"]["coding"] if "11073" in c["system"]]
+            loinc = [
+                c["code"] for c in resource["code"]["coding"] if c["system"].endswith("loinc.org")
+            ]
+            sent[loinc[0]] = mdc
+    assert sent["8867-4"] == ["149530"]  # heart rate, as the oximeter sent it
+    assert sent["2708-6"] == ["150456"]
