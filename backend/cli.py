@@ -290,6 +290,7 @@ def cmd_hl7_send(args: argparse.Namespace, settings: Settings) -> None:
     from pathlib import Path
 
     from backend.hl7.client import SendError, send_all, split_messages
+    from backend.hl7.listener import mllp_address
 
     try:
         raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
@@ -300,7 +301,7 @@ def cmd_hl7_send(args: argparse.Namespace, settings: Settings) -> None:
     messages = [m.encode("latin-1") for m in split_messages(raw.decode("latin-1"))]
     if not messages:
         raise SystemExit(f"vigil hl7 send: no HL7 message (MSH segment) in {args.file}")
-    host = args.host or ("127.0.0.1" if _unspecified(settings.mllp_host) else settings.mllp_host)
+    host = args.host or mllp_address(settings)
     port = args.port or settings.mllp_port
     if not port:
         raise SystemExit("vigil hl7 send: no port (VIGIL_MLLP_PORT is 0): give --port")

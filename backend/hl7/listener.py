@@ -292,3 +292,14 @@ async def start_listener(settings: "Settings", database: "Database") -> MllpList
     )
     await listener.start()
     return listener
+
+
+def mllp_address(settings: "Settings") -> str:
+    """Where a client on this host reaches the listener (its own address, or loopback when
+    it listens on every interface)."""
+    host = settings.mllp_host
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
