@@ -21,6 +21,8 @@ class Skip(StrEnum):
     UNKNOWN_CODE = "unknown_code"  # an MDC code Vigil does not take as a vital
     UNKNOWN_UNIT = "unknown_unit"  # a known code in a unit Vigil cannot convert
     NOT_NUMERIC = "not_numeric"  # OBX-5 empty or not a number
+    UNUSED = "unused"  # a known code Vigil does not keep (e.g. 150023 mean NIBP)
+    SUPERSEDED = "superseded"  # another row gave this vital at the same time (ECG over pulse)
 
 
 @dataclass(frozen=True)
