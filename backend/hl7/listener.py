@@ -297,9 +297,13 @@ async def start_listener(settings: "Settings", database: "Database") -> MllpList
 def mllp_address(settings: "Settings") -> str:
     """Where a client on this host reaches the listener (its own address, or loopback when
     it listens on every interface)."""
+    import ipaddress
+
     host = settings.mllp_host
-    if host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    if host == "::":
-        return "::1"
+    try:
+        unspecified = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return host  # a name
+    if unspecified:
+        return "::1" if ":" in host else "127.0.0.1"
     return host

@@ -33,8 +33,8 @@ from backend.sessions.checklists import transition_of
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.sessions.phases import ENDED, Phase, transition_error
 from backend.sessions.schemas import Drug, OverrideIn, PhaseChangeIn, Route, SessionCreate
-from backend.sites.models import Chair
 from backend.simulation.models import SimulationRun
+from backend.sites.models import Chair
 from backend.streaming.outbox import record_event
 from simulators import Scenario, ScenarioError, Simulation, load_packaged, parse_scenario
 from simulators.outputs import Decision, Observed
