@@ -1,5 +1,5 @@
 """The workflows that cross domains, in one place: recording readings, changing a session's
-phase, marking a reading entered in error.
+phase, marking a reading entered in error, receiving a device's report and binding a device.
 
 Each domain's service does its own part (readings stores readings, sessions judges and records
 phase changes, alerts decides alarms) and none of them calls another to orchestrate: the steps
@@ -10,10 +10,11 @@ commits, so a reading and the alarm it raised, or a discharge and the alarms it 
 together.
 """
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from backend.alerts.clock import close_ended
@@ -23,11 +24,18 @@ from backend.alerts.limits import Priority
 from backend.alerts.models import Alert
 from backend.alerts.queries import list_for_session
 from backend.core.actor import Actor
-from backend.core.timeutil import utcnow
+from backend.core.errors import InvalidInput
+from backend.core.roles import Role
+from backend.core.timeutil import as_utc, utcnow
+from backend.devices import rules as device_rules
+from backend.devices import service as devices
+from backend.devices.models import CONTROL_ID_LENGTH, SENDER_LENGTH, Device
+from backend.devices.report import DeviceObservation, DeviceReport, Receipt
 from backend.readings import service as readings
 from backend.readings.models import Reading
-from backend.readings.schemas import ReadingIn
+from backend.readings.schemas import ReadingIn, Source
 from backend.readings.service import Ingested
+from backend.readings.vitals import VITALS
 from backend.sessions import service as sessions
 from backend.sessions.checklists import Item
 from backend.sessions.models import InfusionSession
@@ -172,3 +180,178 @@ def change_phase(
     if Phase(session.phase) in ENDED:
         close_ended(db, now, session_id)
     return session
+
+
+# ---- devices ----------------------------------------------------------------------------------
+
+# Readings stored by one call of the readings path during a bind's backfill: a few hundred ids in
+# one look-up stays far inside every database's limit on bound parameters.
+BACKFILL_CHUNK = 500
+
+
+def _device_actor(report_device: str | None, sender: str) -> Actor:
+    """A device entering its readings: as staff may (real and simulated sessions alike), written
+    into the record as device:<EUI-64>, or device:<sender> for a sender that named no device."""
+    name = report_device if report_device is not None else sender[:73]
+    return Actor(kind="device", id=0, name=name, role=Role.STAFF)
+
+
+def _check_report(report: DeviceReport, received_at: datetime, future_tolerance: timedelta) -> None:
+    """What the database columns and the record need of a report, refused with the field at
+    fault (the HL7 listener answers AE with it)."""
+    if not report.sender.strip() or len(report.sender) > SENDER_LENGTH:
+        raise InvalidInput(
+            ("MSH", 1, 3),
+            f"the sending application and facility must be 1 to {SENDER_LENGTH} characters",
+            report.sender[:100],
+        )
+    if not report.control_id.strip() or len(report.control_id) > CONTROL_ID_LENGTH:
+        raise InvalidInput(
+            ("MSH", 1, 10),
+            f"the message control id must be 1 to {CONTROL_ID_LENGTH} characters",
+            report.control_id[:100],
+        )
+    if report.device is not None and (problem := device_rules.eui64_error(report.device)):
+        raise InvalidInput(("OBX", 0, 18), problem, report.device[:100])
+    for obs in report.observations:
+        if as_utc(obs.taken_at) > received_at + future_tolerance:
+            raise InvalidInput(
+                ("OBX", obs.segment, 14),
+                f"{obs.taken_at.isoformat()} is in the future (server time is "
+                f"{received_at.isoformat()}); check the device clock",
+                obs.taken_at.isoformat(),
+            )
+
+
+def _readings_of(
+    sender: str, control_id: str, observations: Iterable[DeviceObservation]
+) -> list[ReadingIn]:
+    """A report's vitals as the readings a nurse's would be, one per moment, each with the id
+    that makes a resend (or a second attach) the same reading; a value the readings path would
+    refuse is refused naming its OBX."""
+    items = []
+    for group in device_rules.group(observations):
+        values = {
+            vital: int(value) if VITALS[vital].integer else value
+            for vital, value in group.values.items()
+        }
+        try:
+            items.append(
+                ReadingIn(
+                    id=device_rules.reading_id(sender, control_id, group.taken_at),
+                    taken_at=group.taken_at,
+                    source=Source.DEVICE,
+                    **values,
+                )
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            vital = str(first["loc"][0]) if first["loc"] else ""
+            segment = group.segments.get(vital, min(group.segments.values()))
+            raise InvalidInput(
+                ("OBX", segment, 5), f"{vital or 'reading'}: {first['msg']}", values.get(vital)
+            ) from None
+    return items
+
+
+def receive_device_report(
+    db: Session, report: DeviceReport, received_at: datetime, *, future_tolerance: timedelta
+) -> Receipt:
+    """Store a device's report in the caller's unit of work (the caller commits, then ACKs).
+
+    A sender's control id seen before is a resend: nothing new is stored. Otherwise the message
+    is kept whole, and its readings go, through the path a nurse's take (limits, alarms, stream),
+    to the open session on the device's chair, or on the chair its PV1-3 bed names; with neither,
+    the message waits against its device until a nurse binds it (`bind_device`).
+    """
+    _check_report(report, received_at, future_tolerance)
+    items = _readings_of(report.sender, report.control_id, report.observations)
+    seen = devices.find_message(db, report.sender, report.control_id)
+    if seen is not None:
+        return Receipt(duplicate=True, session_id=seen.session_id, stored=0)
+    device = devices.device_for(db, report, received_at) if report.device is not None else None
+    session = devices.route(db, device, report)
+    message = devices.add_message(db, report, received_at, session.id if session else None)
+    if message is None:
+        # Stored by another process between the look-up and the insert: its resend, answered so.
+        seen = devices.find_message(db, report.sender, report.control_id)
+        return Receipt(duplicate=True, session_id=seen.session_id if seen else None, stored=0)
+    stored = 0
+    if session is not None and items:
+        actor = _device_actor(report.device, report.sender)
+        results = record_readings(
+            db, session.id, items, actor, future_tolerance=future_tolerance, batch=True
+        )
+        stored = sum(1 for r in results if r.created)
+    if device is not None:
+        devices.count_message(device, report, received_at, kept=session is None)
+    db.flush()
+    return Receipt(duplicate=False, session_id=session.id if session else None, stored=stored)
+
+
+@dataclass(frozen=True)
+class DeviceBound:
+    device: Device
+    previous_chair_id: int | None
+    session: InfusionSession | None  # the chair's open session, which the backfill went to
+    attached_messages: int
+    stored_readings: int
+
+
+def bind_device(
+    db: Session,
+    eui64: str,
+    chair_id: int | None,
+    actor: Actor,
+    *,
+    future_tolerance: timedelta,
+    now: datetime | None = None,
+) -> DeviceBound:
+    """Bind a device to a chair (None: unbind it). Its kept messages measured during the chair's
+    open session (from its start to now) are attached to it as a backfill.
+
+    A backfilled value is recorded as it was measured, but only the recent ones (measured in the
+    last `device_rules.CURRENT_WINDOW`) are judged by the alarms, in order: an older value is
+    history, long gone, and sounding it now would send a nurse to a problem over long ago (a
+    high alarm would even latch on it). The chart and the record show it all the same.
+    """
+    now = now or utcnow()
+    device = devices.get_device(db, eui64)
+    chair = devices.chair_in_service(db, chair_id) if chair_id is not None else None
+    previous = device.chair_id
+    devices.bind(db, device, chair, actor, now)
+    session = devices.open_session_on(db, chair.id) if chair is not None else None
+    if session is None:
+        return DeviceBound(device, previous, None, 0, 0)
+    since, until = as_utc(session.created_at), now + future_tolerance
+    messages = devices.kept_during(db, eui64, since, until)
+    history: list[ReadingIn] = []
+    current: list[ReadingIn] = []
+    for message in messages:
+        during = [
+            obs
+            for obs in map(device_rules.observation_of, message.observations)
+            if since <= obs.taken_at <= until
+        ]
+        for item in _readings_of(message.sender, message.control_id, during):
+            assert item.taken_at is not None
+            kind = current if device_rules.is_current(as_utc(item.taken_at), now) else history
+            kind.append(item)
+    device_actor = _device_actor(eui64, device.last_sender)
+    stored = 0
+    for start in range(0, len(history), BACKFILL_CHUNK):
+        chunk = history[start : start + BACKFILL_CHUNK]
+        stored += sum(
+            1
+            for r in readings.ingest(
+                db, session.id, chunk, device_actor, future_tolerance=future_tolerance, batch=True
+            )
+            if r.created
+        )
+    if current:
+        results = record_readings(
+            db, session.id, current, device_actor, future_tolerance=future_tolerance, batch=True
+        )
+        stored += sum(1 for r in results if r.created)
+    devices.attached(db, device, messages, session.id, now)
+    return DeviceBound(device, previous, session, len(messages), stored)

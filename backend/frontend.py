@@ -163,6 +163,7 @@ def mount_frontend(app: FastAPI, frontend_dir: Path) -> None:
         ("alarm-review", "/alarm-review"),
         ("patients", "/patients"),
         ("rems", "/rems"),
+        ("devices", "/devices"),
     ):
         add_page(f"/{name}", f"{name}.html", current)
 

@@ -35,6 +35,7 @@ from backend.core.settings import Settings
 from backend.core.timeouts import BodyDeadline
 from backend.core.url_text import AddressText
 from backend.course.router import router as course_router
+from backend.devices.router import router as devices_router
 from backend.frontend import mount_frontend
 from backend.health.router import router as health_router
 from backend.hl7.listener import mllp_address, start_listener
@@ -278,6 +279,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         views_router,
         sessions_router,
         readings_router,
+        devices_router,
         scores_router,
         reports_router,
         rems_router,

@@ -3,6 +3,7 @@
 from backend.alerts.models import Alert, ConditionRecord, LimitChange, LimitProfile
 from backend.audit.models import AuditChainHead, AuditEvent
 from backend.core.database import Base
+from backend.devices.models import Device, DeviceMessage
 from backend.patients.models import Patient
 from backend.readings.models import Reading
 from backend.rems.models import RemsForm
@@ -21,6 +22,8 @@ __all__ = [
     "BrowserLogin",
     "Chair",
     "ConditionRecord",
+    "Device",
+    "DeviceMessage",
     "InfusionSession",
     "LimitChange",
     "LimitProfile",
