@@ -298,7 +298,10 @@ def cmd_hl7_send(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit(f"vigil hl7 send: {exc}") from None
     # Latin-1 maps every byte to one character and back: the messages go out byte for byte as
     # the file holds them, whatever character set their MSH-18 names.
-    messages = [m.encode("latin-1") for m in split_messages(raw.decode("latin-1"))]
+    try:
+        messages = [m.encode("latin-1") for m in split_messages(raw.decode("latin-1"))]
+    except ValueError as exc:
+        raise SystemExit(f"vigil hl7 send: {args.file}: {exc}") from None
     if not messages:
         raise SystemExit(f"vigil hl7 send: no HL7 message (MSH segment) in {args.file}")
     host = args.host or mllp_address(settings)

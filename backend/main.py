@@ -235,9 +235,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            if mllp is not None:
-                await mllp.stop()
             await simulations.stop()
+            if mllp is not None:  # after the simulations: their monitors send to it
+                await mllp.stop()
             stop_ticker.set()
             await ticker
             await bus.stop()

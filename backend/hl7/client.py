@@ -83,14 +83,17 @@ def _error_text(fields: list[str], msh: str) -> str:
 
 def split_messages(text: str) -> list[str]:
     """A file's messages: segments on lines (\\n, \\r\\n or \\r), a new message at each MSH;
-    each message with its segments joined by \\r, as HL7 wants."""
+    each message with its segments joined by \\r, as HL7 wants. Raises ValueError when a
+    segment comes before any MSH."""
     messages: list[list[str]] = []
     for line in _SEGMENT_BREAK.split(text.lstrip("\ufeff")):
         line = line.strip("\x0b\x1c")  # a file saved with its MLLP framing
         if not line.strip():
             continue
-        if line.startswith("MSH") or not messages:
+        if line.startswith("MSH"):
             messages.append([])
+        elif not messages:
+            raise ValueError(f"no HL7 message: the first segment is {line[:20]!r}, not an MSH")
         messages[-1].append(line)
     return ["\r".join(segments) for segments in messages]
 

@@ -9,16 +9,23 @@ reach: the sender keeps the message and resends it later.
 
 import asyncio
 import logging
+import random
+import time
 from datetime import timedelta, tzinfo
+
+from sqlalchemy.exc import DBAPIError
 
 from backend import flows
 from backend.core.database import Database, overload_of
 from backend.core.errors import DomainError, InvalidInput
 from backend.core.timeutil import utcnow
+from backend.devices.report import DeviceReport, Receipt
 from backend.hl7 import pcd01
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = 207  # HL7 table 0357: application internal error
+RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
+ATTEMPTS = 3
 
 
 def _problem(text: str, code: int = INTERNAL_ERROR) -> pcd01.Problem:
@@ -63,10 +70,7 @@ class DeviceInbox:
         try:
             text = pcd01.decode(message)
             report = pcd01.parse(text, zone=self._zone)
-            with self._database.unit_of_work(write=True) as db:
-                receipt = flows.receive_device_report(
-                    db, report, utcnow(), future_tolerance=self._future_tolerance
-                )
+            receipt = self._receive(report)
             # Committed: only now may the sender forget the message.
             log.info(
                 "MLLP message %s from %s (%s): %s",
@@ -91,13 +95,40 @@ class DeviceInbox:
         except Exception as exc:
             busy = overload_of(exc)
             if busy is not None:
-                log.warning("MLLP message from %s answered AR (retry): %s", peer, busy.message)
+                log.warning(
+                    "MLLP message from %s answered AR (retry): %s (%s: %s)",
+                    peer,
+                    busy.message,
+                    type(exc).__name__,
+                    str(getattr(exc, "orig", exc)).strip()[:300],
+                )
                 return _encode(pcd01.ack(text, "AR", (_problem(busy.message),)))
             if isinstance(exc, InvalidInput | DomainError):
                 log.warning("MLLP message from %s answered AE: %s", peer, exc.message)
                 return _encode(pcd01.ack(text, "AE", (_problem(exc.message),)))
             log.exception("MLLP message from %s: unexpected error; answered AE", peer)
             return _encode(pcd01.ack(text, "AE", (_problem("internal error"),)))
+
+    def _receive(self, report: DeviceReport) -> Receipt:
+        """One unit of work with the report, committed; tried again at once when PostgreSQL
+        rolled it back to break a deadlock or a serialization conflict (retrying is what
+        those errors ask for), and only then answered AR."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self._database.unit_of_work(write=True) as db:
+                    return flows.receive_device_report(
+                        db, report, utcnow(), future_tolerance=self._future_tolerance
+                    )
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE or attempt == ATTEMPTS:
+                    raise
+                log.info(
+                    "MLLP message %s: transaction rolled back (%s), trying again",
+                    report.control_id,
+                    getattr(exc.orig, "sqlstate", None),
+                )
+                time.sleep(random.uniform(0, 0.02 * attempt))  # noqa: S311 - jitter, not secrets
+        raise AssertionError("unreachable")
 
     def refuse(self, head: bytes, reason: str) -> bytes:
         # Only its header is read (leniently), for MSA-2 and the ACK's addressing.

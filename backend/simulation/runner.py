@@ -265,8 +265,10 @@ class SimulationRunner:
                 taken_at=item.taken_at,
                 control_id=service.control_id(session_id, item.index),
                 sender=service.MLLP_SENDER,
-                bed=bed,
             )
+            # build_oru writes a bed as one component; the listener routes by the third
+            # (site ^ room ^ chair), so the location is written here, each part escaped.
+            text = text.replace("\rPV1||I\r", f"\rPV1||I|{bed}\r", 1)
             ack = await self._mllp.send(text.encode("utf-8"))
             if ack.code in ("AR", "CR"):
                 raise SendError(f"the MLLP listener answered AR: {'; '.join(ack.errors)}")

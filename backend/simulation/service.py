@@ -513,8 +513,9 @@ def control_id(session_id: int, index: int) -> str:
 
 
 def mllp_bed(db: Session, session_id: int, owner: str) -> str | None:
-    """The chair (its name, for PV1-3) whose monitor sends this run's readings, while the run
-    is this process's and its session open; None when its readings must not be sent."""
+    """PV1-3 for this run's monitor (site ^ room ^ chair, as a gateway names a bed, so the
+    listener routes its messages to the session on that chair), while the run is this
+    process's and its session open; None when its readings must not be sent."""
     run = db.get(SimulationRun, session_id)
     if run is None or run.status != RUNNING or run.owner != owner:
         return None
@@ -522,4 +523,13 @@ def mllp_bed(db: Session, session_id: int, owner: str) -> str | None:
     if session is None or session.phase in ENDED_PHASES:
         return None
     chair = db.get(Chair, session.chair_id)
-    return chair.name if chair is not None else session.chair
+    if chair is None:
+        return None
+    return "^".join(_hl7_text(n) for n in (chair.room.site.name, chair.room.name, chair.name))
+
+
+def _hl7_text(text: str) -> str:
+    """Text as one HL7 v2 component (escape sequences of section 2.7; the escape first)."""
+    for char, code in (("\\", "E"), ("|", "F"), ("^", "S"), ("&", "T"), ("~", "R")):
+        text = text.replace(char, f"\\{code}\\")
+    return text
