@@ -251,8 +251,11 @@ def json_sender(
         ) as client:
 
             async def send(rng: random.Random) -> float | None:
-                body = {"id": str(uuid.uuid4()), "taken_at": datetime.now(UTC).isoformat()}
-                body |= vitals(rng)
+                body: dict[str, object] = {
+                    "id": str(uuid.uuid4()),
+                    "taken_at": datetime.now(UTC).isoformat(),
+                    **vitals(rng),
+                }
                 start = time.perf_counter()
                 try:
                     response = await client.post(url, content=json.dumps(body).encode())

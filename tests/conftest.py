@@ -145,6 +145,8 @@ def suite_settings(database_url: str) -> Settings:
         simulation_tick_seconds=0.2,
         # Clock times in messages and records are asserted in UTC, whatever the machine's zone.
         clinic_timezone="UTC",
+        # No MLLP listener on HL7's port from every test app (tests/test_mllp_* give theirs one).
+        mllp_port=0,
         _env_file=None,
     )
 
