@@ -52,6 +52,8 @@ from backend.patients import service as patients
 from backend.patients.schemas import PatientCreate
 from backend.readings.models import Reading
 from backend.sessions.schemas import Drug, Route, SessionCreate
+from backend.sites import service as sites
+from backend.sites.schemas import ChairCreate, RoomCreate, SiteCreate
 from backend.users import service as users
 from benchmarks.ingest import (
     READINGS_PATH,
@@ -68,7 +70,7 @@ from benchmarks.ingest import (
     without_nan,
 )
 
-CHAIR = "Bench chair"
+SITE, ROOM, CHAIR = "Bench clinic", "Bench room", "Bench chair"  # PV1-3 names them
 DEVICE = "0012A1FFFE000B01"  # the benchmark's monitor (EUI-64)
 SENDER = "BENCH_MON"
 POSTGRES_ENV = "VIGIL_BENCH_POSTGRES_URL"
@@ -141,10 +143,13 @@ def prepare(url: str) -> tuple[str, int]:
             patient = patients.create_patient(
                 db, PatientCreate(clinic_id="BENCH-0001", display_name="Benchmark Patient")
             )
+            site = sites.create_site(db, SiteCreate(name=SITE))
+            room = sites.create_room(db, site.id, RoomCreate(name=ROOM))
+            chair = sites.create_chair(db, ChairCreate(room_id=room.id, name=CHAIR))
             session = flows.start_session(
                 db,
                 SessionCreate(
-                    patient_id=patient.id, chair=CHAIR, drug=Drug.KETAMINE, route=Route.IV
+                    patient_id=patient.id, chair_id=chair.id, drug=Drug.KETAMINE, route=Route.IV
                 ),
                 users.token_actor(token),
             )
@@ -285,11 +290,10 @@ def mllp_sender(port: int) -> Callable[[ErrorLog], contextlib.AbstractAsyncConte
                     taken_at=datetime.now(UTC),
                     control_id=uuid.uuid4().hex[:20],
                     sender=SENDER,
-                    bed=CHAIR,
-                ).encode()
+                ).replace("\rPV1||I\r", f"\rPV1||I|{SITE}^{ROOM}^{CHAIR}\r", 1)
                 start = time.perf_counter()
                 try:
-                    ack = await client.send(message)
+                    ack = await client.send(message.encode())
                 except SendError as exc:
                     errors.add(str(exc))
                     return None
