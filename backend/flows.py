@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from backend.alerts.clock import close_ended
@@ -24,12 +25,13 @@ from backend.alerts.limits import Priority
 from backend.alerts.models import Alert
 from backend.alerts.queries import list_for_session
 from backend.core.actor import Actor
+from backend.core.database import overload_of
 from backend.core.errors import InvalidInput
 from backend.core.roles import Role
 from backend.core.timeutil import as_utc, utcnow
 from backend.devices import rules as device_rules
 from backend.devices import service as devices
-from backend.devices.models import CONTROL_ID_LENGTH, SENDER_LENGTH, Device
+from backend.devices.models import Device
 from backend.devices.report import DeviceObservation, DeviceReport, Receipt
 from backend.readings import service as readings
 from backend.readings.models import Reading
@@ -197,30 +199,9 @@ def _device_actor(report_device: str | None, sender: str) -> Actor:
 
 
 def _check_report(report: DeviceReport, received_at: datetime, future_tolerance: timedelta) -> None:
-    """What the database columns and the record need of a report, refused with the field at
-    fault (the HL7 listener answers AE with it)."""
-    if not report.sender.strip() or len(report.sender) > SENDER_LENGTH:
-        raise InvalidInput(
-            ("MSH", 1, 3),
-            f"the sending application and facility must be 1 to {SENDER_LENGTH} characters",
-            report.sender[:100],
-        )
-    if not report.control_id.strip() or len(report.control_id) > CONTROL_ID_LENGTH:
-        raise InvalidInput(
-            ("MSH", 1, 10),
-            f"the message control id must be 1 to {CONTROL_ID_LENGTH} characters",
-            report.control_id[:100],
-        )
-    if report.device is not None and (problem := device_rules.eui64_error(report.device)):
-        raise InvalidInput(("OBX", 0, 18), problem, report.device[:100])
-    for obs in report.observations:
-        if as_utc(obs.taken_at) > received_at + future_tolerance:
-            raise InvalidInput(
-                ("OBX", obs.segment, 14),
-                f"{obs.taken_at.isoformat()} is in the future (server time is "
-                f"{received_at.isoformat()}); check the device clock",
-                obs.taken_at.isoformat(),
-            )
+    problem = device_rules.report_problem(report, received_at, future_tolerance)
+    if problem is not None:
+        raise InvalidInput(problem.where, problem.message, problem.value)
 
 
 def _readings_of(
@@ -246,10 +227,11 @@ def _readings_of(
             )
         except ValidationError as exc:
             first = exc.errors()[0]
-            vital = str(first["loc"][0]) if first["loc"] else ""
-            segment = group.segments.get(vital, min(group.segments.values()))
+            name = str(first["loc"][0]) if first["loc"] else ""
+            segment = group.segments.get(name, min(group.segments.values()))
+            field = 14 if name == "taken_at" else 5  # OBX-14 the time, OBX-5 the value
             raise InvalidInput(
-                ("OBX", segment, 5), f"{vital or 'reading'}: {first['msg']}", values.get(vital)
+                ("OBX", segment, field), f"{name or 'reading'}: {first['msg']}", values.get(name)
             ) from None
     return items
 
@@ -264,6 +246,19 @@ def receive_device_report(
     to the open session on the device's chair, or on the chair its PV1-3 bed names; with neither,
     the message waits against its device until a nurse binds it (`bind_device`).
     """
+    try:
+        return _receive(db, report, received_at, future_tolerance)
+    except DBAPIError as exc:
+        # A database too busy, full or out of reach is not the message's fault: the listener
+        # answers AR for Overloaded, and the sender retries.
+        if (busy := overload_of(exc)) is not None:
+            raise busy from exc
+        raise
+
+
+def _receive(
+    db: Session, report: DeviceReport, received_at: datetime, future_tolerance: timedelta
+) -> Receipt:
     _check_report(report, received_at, future_tolerance)
     items = _readings_of(report.sender, report.control_id, report.observations)
     seen = devices.find_message(db, report.sender, report.control_id)

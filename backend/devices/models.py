@@ -13,12 +13,12 @@ from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.database import Base
+from backend.devices.rules import CONTROL_ID_LENGTH, SENDER_LENGTH
 
 EUI64_LENGTH = 16
-SENDER_LENGTH = 255  # MSH-3 and MSH-4 as one text (two HD fields of up to 3 components)
-CONTROL_ID_LENGTH = 199  # MSH-10, ST of up to 199 characters in HL7 v2.6
 BED_LENGTH = 250
 LABEL_LENGTH = 120
+VERSION_LENGTH = 8
 
 
 class Device(Base):
@@ -55,7 +55,7 @@ class DeviceMessage(Base):
     sender: Mapped[str] = mapped_column(String(SENDER_LENGTH))
     control_id: Mapped[str] = mapped_column(String(CONTROL_ID_LENGTH))
     device_eui: Mapped[str | None] = mapped_column(ForeignKey("devices.eui64"))
-    version: Mapped[str] = mapped_column(String(8))
+    version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
     bed: Mapped[str | None] = mapped_column(String(BED_LENGTH))
     sent_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(index=True)

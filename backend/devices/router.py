@@ -29,12 +29,25 @@ from backend.devices.schemas import (
     LastValue,
     SenderKeptPublic,
 )
-from backend.users.auth import require_role
+from backend.users.auth import require_person, require_role
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 
-ReaderActor = Annotated[Actor, Depends(require_role(Role.ADMIN, Role.NURSE, Role.STAFF))]
-BinderActor = Annotated[Actor, Depends(require_role(Role.ADMIN, Role.NURSE))]
+_readers = require_role(Role.NURSE, Role.STAFF)
+_binders = require_role(Role.NURSE)
+
+
+# People only: a gateway's token sends readings; it has no business with the clinic's devices.
+async def _reader(actor: Annotated[Actor, Depends(_readers)]) -> Actor:
+    return await require_person(actor)
+
+
+async def _binder(actor: Annotated[Actor, Depends(_binders)]) -> Actor:
+    return await require_person(actor)
+
+
+ReaderActor = Annotated[Actor, Depends(_reader)]
+BinderActor = Annotated[Actor, Depends(_binder)]
 EuiPath = Annotated[Eui64, Path(description="The device's EUI-64: 16 hexadecimal digits")]
 
 

@@ -2,6 +2,7 @@
 names, how a report's observations become readings, and what a device's row shows after one
 more message. No database and no web framework here."""
 
+import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.devices.report import DeviceObservation, Skip
+from backend.core.fields import unencodable
+from backend.devices.report import DeviceObservation, DeviceReport, Skip
 from backend.readings.vitals import VITALS
 from backend.sites.rules import name_key
 
@@ -26,6 +28,67 @@ HEART_RATE_PREFERENCE = {147842: 0, 149530: 1, 149546: 2}
 # Within it a backfill is judged as a gateway's late batch is, so a desaturation the unbound
 # device saw a minute ago still alarms (and a high one latches for a nurse to see).
 CURRENT_WINDOW = timedelta(minutes=5)
+
+
+SENDER_LENGTH = 255  # MSH-3 and MSH-4 as one text (two HD fields of up to 3 components)
+CONTROL_ID_LENGTH = 199  # MSH-10, ST of up to 199 characters in HL7 v2.6
+Where = tuple[str, int, int]  # segment, its position in the message, field: as an ERR-2 says
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: Where
+    message: str
+    value: object
+
+
+def report_problem(
+    report: DeviceReport, received_at: datetime, future_tolerance: timedelta
+) -> Problem | None:
+    """What in a report cannot be stored as it is, naming the segment and field at fault (the
+    HL7 listener answers AE with it), or None. The reader should have refused all of it; this
+    holds whatever produced the report to what the record and the database need."""
+    first = report.observations[0].segment if report.observations else 1
+    texts: list[tuple[Where, str | None]] = [
+        (("MSH", 1, 3), report.sender),
+        (("MSH", 1, 10), report.control_id),
+        (("MSH", 1, 12), report.version),
+        (("OBX", first, 18), report.device),
+        (("OBX", first, 18), report.device_label),
+        (("PV1", 0, 3), report.bed),
+    ]
+    for obs in report.observations:
+        texts += [(("OBX", obs.segment, 3), obs.mdc_name), (("OBX", obs.segment, 6), obs.unit)]
+    for where, text in texts:
+        if text is not None and unencodable(text) is not None:
+            return Problem(where, "holds a NUL character or broken Unicode: not text", text[:100])
+    for where, text, most in (
+        (("MSH", 1, 3), report.sender, SENDER_LENGTH),
+        (("MSH", 1, 10), report.control_id, CONTROL_ID_LENGTH),
+    ):
+        if not text.strip() or len(text) > most:
+            return Problem(where, f"must be 1 to {most} characters", text[:100])
+    if report.device is not None and (problem := eui64_error(report.device)):
+        return Problem(("OBX", first, 18), problem, report.device[:100])
+    if report.sent_at.tzinfo is None:
+        return Problem(("MSH", 1, 7), "a time without its UTC offset", report.sent_at.isoformat())
+    for obs in report.observations:
+        if obs.vital not in VITALS:
+            return Problem(("OBX", obs.segment, 3), f"{obs.vital!r} is not a vital", obs.vital)
+        if not math.isfinite(obs.value):
+            return Problem(("OBX", obs.segment, 5), "not a finite number", str(obs.value))
+        if obs.taken_at.tzinfo is None:
+            return Problem(
+                ("OBX", obs.segment, 14), "a time without its UTC offset", obs.taken_at.isoformat()
+            )
+        if obs.taken_at > received_at + future_tolerance:
+            return Problem(
+                ("OBX", obs.segment, 14),
+                f"{obs.taken_at.isoformat()} is in the future (server time is "
+                f"{received_at.isoformat()}); check the device clock",
+                obs.taken_at.isoformat(),
+            )
+    return None
 
 
 def eui64_error(text: str) -> str | None:

@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from backend.core.actor import Actor
 from backend.core.errors import InvalidInput, NotFound
 from backend.devices import rules
-from backend.devices.models import Device, DeviceMessage
+from backend.devices.models import (
+    BED_LENGTH,
+    LABEL_LENGTH,
+    VERSION_LENGTH,
+    Device,
+    DeviceMessage,
+)
 from backend.devices.report import DeviceReport
 from backend.sessions.models import InfusionSession
 from backend.sites.models import Chair, Room, Site
@@ -23,6 +29,10 @@ from backend.sites.rules import name_key
 MAX_DEVICES = 500  # a clinic has tens; the list stops well before a page becomes unusable
 MAX_SENDERS = 50
 BACKFILL_LIMIT = 5000  # kept messages one bind attaches (an oximeter's 80 min at one a second)
+
+
+def _label(report: DeviceReport) -> str | None:
+    return report.device_label[:LABEL_LENGTH] if report.device_label else None
 
 
 def find_message(db: Session, sender: str, control_id: str) -> DeviceMessage | None:
@@ -47,7 +57,7 @@ def device_for(db: Session, report: DeviceReport, received_at: datetime) -> Devi
         return device
     fresh = Device(
         eui64=report.device,
-        label=report.device_label,
+        label=_label(report),
         first_seen_at=received_at,
         last_seen_at=received_at,
         last_sender=report.sender,
@@ -77,8 +87,9 @@ def add_message(
         sender=report.sender,
         control_id=report.control_id,
         device_eui=report.device,
-        version=report.version,
-        bed=report.bed,
+        # Kept for the record, cut to their columns: routing has used the bed whole.
+        version=report.version[:VERSION_LENGTH],
+        bed=report.bed[:BED_LENGTH] if report.bed is not None else None,
         sent_at=report.sent_at,
         received_at=received_at,
         taken_from=min(times, default=None),
@@ -103,7 +114,7 @@ def count_message(
     device.last_seen_at = max(device.last_seen_at, received_at)
     device.last_sender = report.sender
     if report.device_label:
-        device.label = report.device_label
+        device.label = _label(report)
     device.messages += 1
     device.kept += 1 if kept else 0
     device.last_values = rules.with_last_values(device.last_values, report.observations)

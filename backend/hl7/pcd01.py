@@ -84,17 +84,20 @@ _CHARSETS: dict[str, str] = {
 
 def decode(data: bytes) -> str:
     """The message's bytes as text, in the character set MSH-18 names (none: UTF-8)."""
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as some Windows gateways send
+        data = data[3:]
     view = data.decode("latin-1")  # one char per byte: positions match, never fails
-    control_id = _lenient_control_id(view)
+    header = view.lstrip("\r\n")
+    control_id = _lenient_control_id(header)
     nul = view.find("\x00")
     if nul >= 0:
         raise Rejected("AE", (_problem_at(view, nul, 102, "contains a NUL byte"),), control_id)
-    charset = _msh_field(view, 18)
+    charset = _msh_field(header, 18)
     if charset is None:
         raise Rejected(
             "AE", (Problem("MSH", 1, 0, 100, "the message does not start with MSH"),), control_id
         )
-    name = charset.split(_encoding_chars(view)[1], 1)[0].strip().upper()
+    name = charset.split(_encoding_chars(header)[2], 1)[0].strip().upper()  # the first repetition
     codec = _CHARSETS.get(name)
     if codec is None:
         problem = Problem("MSH", 1, 18, 103, f"character set {name[:40]!r} is not supported")
@@ -153,9 +156,11 @@ _SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
 _LINE_BREAK = re.compile(r"[\r\n]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")  # HL7 NM: sign, digits, point; no exponent
+# HL7 NM (2.A): an optional sign, digits and a decimal point; no exponent, no NaN, no infinity.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 _DTM = re.compile(
-    r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?(?:([+-])(\d{2})(\d{2}))?"
+    r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?(?:([+-])(\d{2})(\d{2}))?",
+    re.ASCII,  # \d is 0-9 only: "٩٧" is not a number in HL7
 )
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 
@@ -178,6 +183,8 @@ STANDARD = _Delimiters("|", "^", "~", "\\", "&")
 
 def _clean(text: str) -> str:
     """Text as it may be shown: no control characters, no lone surrogates, no outer blanks."""
+    if text.isprintable() and (not text or (text[0] != " " and text[-1] != " ")):
+        return text  # the common case, checked in C
     return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text)).strip()
 
 
@@ -281,6 +288,7 @@ class _Candidate:
 
 def parse(text: str, *, zone: tzinfo) -> DeviceReport:
     """One PCD-01 ORU^R01 (HL7 2.5, 2.5.1 or 2.6) as a DeviceReport; raises Rejected."""
+    text = text.lstrip("\r\n")  # blank lines before MSH: some senders start with one
     if not text.startswith("MSH") or len(text) < 8:
         problem = Problem("MSH", 1, 0, 100, "the message does not start with MSH")
         raise Rejected("AE", (problem,), None)
@@ -403,8 +411,11 @@ class _Reader:
         if problem is not None:
             raise Rejected("AR", (problem,), self.control_id)
 
-    def time(self, segment: _Segment, field: int, *, required: bool = False) -> datetime | None:
-        raw = _components(segment.field(field), self.d, 1)[0]
+    def time(
+        self, segment: _Segment, field: int, *, required: bool = False, raw: str | None = None
+    ) -> datetime | None:
+        if raw is None:
+            raw = _components(segment.field(field), self.d, 1)[0]
         if not raw:
             if required:
                 self.fail(segment, field, 101, "a date and time is required")
@@ -480,7 +491,8 @@ class _Reader:
         if metric.vital is None:
             self.skip(Skip.UNUSED)
             return None
-        value_text = _clean(_unescape(value_raw, self.d))
+        # NM has no use for escape sequences: one in OBX-5 makes the value not a number.
+        value_text = value_raw.strip(" ")
         if value_type != "NM" or not _NUMBER.fullmatch(value_text):
             self.skip(Skip.NOT_NUMERIC)
             return None
@@ -488,6 +500,11 @@ class _Reader:
         unit = _unit(unit_parts)
         if unit is None or unit.dimension != metric.dimension:
             self.skip(Skip.UNKNOWN_UNIT)
+            return None
+        if value_text.startswith("-") and float(value_text) != 0:
+            # A negative rate, pressure, saturation or temperature is never a measurement: it is
+            # a vendor's "no value" marker (-1, -100 in Mindray's guides, -999), tests/data/hl7.
+            self.skip(Skip.NOT_NUMERIC)
             return None
         value = _to_vital(metric.vital, float(value_text), unit)
         error = (
@@ -498,7 +515,8 @@ class _Reader:
         if error:
             self.fail(obx, 5, 102, error)
             return None
-        taken_at = self.time(obx, 14) if _components(obx.field(14), self.d, 1)[0] else fallback
+        when = _components(obx.field(14), self.d, 1)[0]
+        taken_at = self.time(obx, 14, raw=when) if when else fallback
         if taken_at is None:
             return None  # its time was at fault (already a problem), or MSH-7 was
         # The unit as sent: an MDC unit by its name (readable), a UCUM unit by its code.
@@ -570,9 +588,11 @@ class _Reader:
         return namespace[:MAX_TEXT]
 
     def sender(self, msh: _Segment) -> str:
-        """MSH-3 and MSH-4, each as namespace ^ universal id ^ type, with `|` between."""
-        texts = ["^".join(_components(msh.field(n), self.d, 3)).rstrip("^") for n in (3, 4)]
-        return "|".join(texts)[: 2 * MAX_TEXT]
+        """MSH-3 and MSH-4 (when sent), each as namespace ^ universal id ^ type, `|` between."""
+        application, facility = (
+            "^".join(_components(msh.field(n), self.d, 3)).rstrip("^") for n in (3, 4)
+        )
+        return (f"{application}|{facility}" if facility else application)[: 2 * MAX_TEXT]
 
     def bed(self) -> str | None:
         """PV1-3 (PL): point of care ^ room ^ bed, as sent (trailing empty parts dropped)."""
@@ -588,19 +608,23 @@ def _metric(parts: list[str]) -> mdc.Metric | None:
     for identifier, text, system in (parts[0:3], parts[3:6]):
         if system.upper() != "MDC" and not (not system and text.startswith("MDC_")):
             continue
-        if identifier.isdigit() and len(identifier) <= 9:
+        if _is_code(identifier):
             return mdc.METRICS.get(int(identifier))
         if text:
             return mdc.METRICS_BY_NAME.get(text)
     return None
 
 
+def _is_code(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def _unit(parts: list[str]) -> mdc.Unit | None:
     """OBX-6 (CWE) in MDC (code or name) or UCUM, first or alternate triplet."""
     for identifier, text, system in (parts[0:3], parts[3:6]):
         system = system.upper()
-        if system == "MDC" or (not system and identifier.isdigit()):
-            if identifier.isdigit() and len(identifier) <= 9:
+        if system == "MDC" or (not system and _is_code(identifier)):
+            if _is_code(identifier):
                 found = mdc.MDC_UNITS.get(int(identifier))
                 if found:
                     return found[1]
@@ -671,7 +695,7 @@ def parse_dtm(raw: str, zone: tzinfo) -> datetime | None:
 # --- acknowledging -------------------------------------------------------------------------
 
 _ACK_CODES = frozenset({"AA", "AE", "AR", "CA", "CE", "CR"})
-_VERSION = re.compile(r"\d\.\d{1,2}(?:\.\d{1,2})?")
+_VERSION = re.compile(r"[0-9]\.[0-9]{1,2}(?:\.[0-9]{1,2})?")
 
 
 def _escape(text: str, d: _Delimiters = STANDARD) -> str:
@@ -703,7 +727,8 @@ def ack(
 
 def _ack(text: str | None, code: str, problems: Sequence[Problem], control_id: str | None) -> str:
     code = code if code in _ACK_CODES else "AE"
-    header = text[: 64 * 1024] if isinstance(text, str) and text.startswith("MSH") else ""
+    header = text[: 64 * 1024].lstrip("\r\n") if isinstance(text, str) else ""
+    header = header if header.startswith("MSH") else ""
     theirs = _Delimiters.of(_encoding_chars(header)) if header else STANDARD
 
     def field(number: int, components: int) -> str:
@@ -733,12 +758,12 @@ def _ack(text: str | None, code: str, problems: Sequence[Problem], control_id: s
     segments = ["MSH|" + "|".join(msh[1:])]
     segments.append(f"MSA|{code}|{_escape((control_id or '')[:MAX_CONTROL_ID])}")
     for problem in list(problems)[:MAX_PROBLEMS]:
-        number = problem.code if isinstance(problem.code, int) else 207
+        number = problem.code if problem.code in ERROR_TEXTS else 207
         location = "^".join(
             (
                 _escape(str(problem.segment)[:3]),
-                str(int(problem.sequence)),
-                str(int(problem.field)),
+                str(max(0, min(int(problem.sequence), 99_999))),
+                str(max(0, min(int(problem.field), 999))),
             )
         )
         reason = f"{number}^{_escape(ERROR_TEXTS.get(number, 'Error'))}^HL70357"

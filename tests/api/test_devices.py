@@ -8,7 +8,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -459,3 +459,59 @@ def test_a_devices_readings_count_only_once_in_the_readings_table(
             select(func.count()).select_from(Reading).where(Reading.session_id == session["id"])
         )
     assert count == 1
+
+
+def _with_observation(message: DeviceReport, **changes: Any) -> DeviceReport:
+    return replace(message, observations=(replace(message.observations[0], **changes),))
+
+
+@pytest.mark.parametrize(
+    ("changes", "where"),
+    [
+        ({"value": float("nan")}, ("OBX", 4, 5)),
+        ({"value": float("inf")}, ("OBX", 4, 5)),
+        ({"value": 1e308}, ("OBX", 4, 5)),
+        ({"value": -1.0}, ("OBX", 4, 5)),
+        ({"mdc_name": "MDC\x00PULS"}, ("OBX", 4, 3)),
+        ({"unit": "\ud800"}, ("OBX", 4, 6)),
+        ({"vital": "consciousness"}, ("OBX", 4, 3)),
+        ({"taken_at": datetime(2026, 12, 7, 9, 0)}, ("OBX", 4, 14)),  # no offset
+        ({"taken_at": datetime(1, 1, 1, tzinfo=UTC)}, ("OBX", 4, 14)),
+    ],
+)
+def test_a_hostile_observation_is_refused_naming_its_field_never_a_500(
+    database: Database, changes: dict[str, Any], where: tuple[Any, ...]
+) -> None:
+    message = _with_observation(report(new_eui(), {"spo2": 97}), **changes)
+    loc, _ = refused(database, message)
+    assert loc == where
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where"),
+    [
+        ("sender", "GW\x00X", ("MSH", 1, 3)),
+        ("control_id", "id\ud800", ("MSH", 1, 10)),
+        ("device_label", "Monitor\x00", ("OBX", 4, 18)),
+        ("bed", "^Room\udfff^Chair", ("PV1", 0, 3)),
+        ("device", "NOT-AN-EUI", ("OBX", 4, 18)),
+        ("sent_at", datetime(2026, 12, 7, 9, 0), ("MSH", 1, 7)),
+    ],
+)
+def test_hostile_message_fields_are_refused_naming_them(
+    database: Database, field: str, value: Any, where: tuple[Any, ...]
+) -> None:
+    message = replace(report(new_eui(), {"spo2": 97}), **{field: value})
+    loc, _ = refused(database, message)
+    assert loc == where
+
+
+def test_overlong_descriptive_text_is_kept_cut_to_its_column(
+    as_nurse: TestClient, database: Database
+) -> None:
+    eui = new_eui()
+    message = replace(
+        report(eui, {"spo2": 97}), device_label="M" * 5000, bed="X" * 5000, version="2.6" * 9
+    )
+    assert receive(database, message).duplicate is False
+    assert listed(as_nurse, eui)["label"] == "M" * 120

@@ -76,6 +76,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/sessions/{session_id}/record"): S(EVERYONE),
     ("GET", "/sessions/{session_id}/rems"): S(EVERYONE),
     ("GET", "/rems"): S(EVERYONE),
+    ("GET", "/devices"): S(EVERYONE),
     ("GET", "/static/vendor/plotly.min.js"): S(EVERYONE),
     ("HEAD", "/static/vendor/plotly.min.js"): S(EVERYONE),
     ("GET", "/sw.js"): S(EVERYONE),
@@ -96,6 +97,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/tokens/{token_id}"): S(ADMINS),
     # Patients: the clinic's register is never a trainer's (a trainer's new patient is a drill's).
     ("GET", "/api/patients"): S(SIGNED_IN - {TRAINER}),
+    # Devices carry real patients' values: clinical people read them, nurses bind (issue 17).
+    ("GET", "/api/devices"): S(frozenset({ADMIN, NURSE, STAFF})),
+    ("PUT", "/api/devices/{eui64}"): S(NURSES),
     ("POST", "/api/patients"): S(RECORDERS),
     ("POST", "/api/patients/import"): S(ADMINS),
     ("GET", "/api/patients/{patient_id}"): S(SIGNED_IN - {TRAINER}),
@@ -249,6 +253,7 @@ def world(
             "room_id": MISSING,
             "chair_id": MISSING,
             "profile_id": 1,
+            "eui64": "00000000DEADBEEF",  # no such device: past the gate, a 404
         }
 
     sim = as_nurse.get(f"/api/sessions/{sim_id}").json()

@@ -80,6 +80,7 @@ def test_linkwatch_cuff_gateway_without_pid_gives_bp_and_the_cuff_pulse() -> Non
     assert {o.taken_at for o in report.observations} == {datetime(2017, 5, 3, 10, tzinfo=UTC)}
     assert report.device == "5C313EFFFE020E12"  # only on the device row, namespace "EUI64"
     assert report.device_label == "LinkWatchAndroid"
+    assert report.sender == "LinkWatchAndroid"  # MSH-4 empty
     assert report.bed is None
     assert report.skipped == {Skip.DEVICE_ROW: 1}
 
@@ -95,3 +96,52 @@ def test_philips_efficia_hl7_2_4_export_is_refused_with_ar() -> None:
     reply = ack(text, caught.value.code, caught.value.problems, control_id=caught.value.control_id)
     assert "\rMSA|AR|MONITORABC000000002D\r" in reply
     assert "\rERR||MSH^1^12|203^Unsupported version id^HL70357|E|" in reply
+
+
+def test_xh80x_demo_message_in_hl7_2_4_is_ar_and_its_no_value_markers_are_counted() -> None:
+    text = decode((SAMPLES / "xh80x_demo_v24.hl7").read_bytes())
+    with pytest.raises(Rejected) as caught:
+        parse(text, zone=LONDON)
+    assert (caught.value.code, caught.value.problems[0].code) == ("AR", 203)
+    as_26 = parse(text.replace("|P|2.4|", "|P|2.6|"), zone=LONDON)
+    assert as_26.observations == ()
+    # OBX-11 is empty on every row (HL7 requires it): not a result Vigil can vouch for
+    assert as_26.skipped == {Skip.INVALID: 4}
+    with_status = parse(
+        text.replace("|P|2.4|", "|P|2.6|").replace("||||||||2021", "|||||F|||2021"), zone=LONDON
+    )
+    assert with_status.skipped == {Skip.NOT_NUMERIC: 4}  # -999 and -99.9: "no value"
+    assert with_status.device == "00A037009B000000"  # from MSH-3: no OBX-18
+    assert with_status.device_label == "XH80X"
+
+
+def test_northern_monitor_capture_is_ae_for_its_384_5_degree_channel() -> None:
+    text = decode((SAMPLES / "northern_monitor_capture.hl7").read_bytes())
+    with pytest.raises(Rejected) as caught:
+        parse(text, zone=LONDON)
+    error = caught.value
+    assert error.code == "AE"
+    assert error.control_id == "1362"
+    [problem] = error.problems
+    assert (problem.segment, problem.sequence, problem.field, problem.code) == ("OBX", 4, 5, 102)
+    assert "384.5 °C is not a possible temperature" in problem.text
+    reply = ack(text, error.code, error.problems, control_id=error.control_id)
+    assert "\rERR||OBX^4^5|102^Data type error^HL70357|E|" in reply
+
+
+def test_northern_monitor_capture_without_the_bad_channel() -> None:
+    text = decode((SAMPLES / "northern_monitor_capture.hl7").read_bytes())
+    report = parse(text.replace("|384.5|", "|38.4|"), zone=LONDON)
+    # SpO2 and pulse -100: no value; 150031 is not the cuff's code (its name says it is);
+    # the mean is not kept; two temperatures at one time: the first channel.
+    assert vitals(report) == {"temperature": 38.5, "diastolic": 100}
+    assert report.skipped == {
+        Skip.NOT_NUMERIC: 2,
+        Skip.UNKNOWN_CODE: 1,
+        Skip.UNUSED: 1,
+        Skip.SUPERSEDED: 1,
+    }
+    diastolic = next(o for o in report.observations if o.vital == "diastolic")
+    assert diastolic.taken_at == datetime(2025, 6, 12, 8, 33, 19, tzinfo=UTC)  # OBX-14, BST
+    assert report.device is None  # neither OBX-18 nor MSH-3 names an EUI-64
+    assert report.sender == "northern|patient monitor"
