@@ -202,9 +202,9 @@ def test_refusals_say_whether_to_resend_and_what_is_at_fault(
     unsupported, content, garbage, bad_bytes, nul = answers
     assert unsupported.code == "AR" and "200" in unsupported.errors[0]
     assert content.code == "AE" and content.control_id == impossible_id
-    assert any(
-        line.startswith("at OBX-") and line.split(";")[0].endswith("-5") for line in content.errors
-    ), content.errors
+    assert any(line.startswith("at OBX #") and ", field 5;" in line for line in content.errors), (
+        content.errors
+    )
     assert garbage.code == "AE" and bad_bytes.code == "AE" and nul.code == "AE"
     # Nothing of those stored; the connection served all five, and serves a good one after.
     assert stored_readings(database, session_id) == []
@@ -248,9 +248,9 @@ def test_no_turn_at_the_database_is_ar(
         yield
 
     monkeypatch.setattr(app.state.database.admission, "turn", no_turn)
-    message, _ = oru(chair, {"heart_rate": 66})
+    message, control_id = oru(chair, {"heart_rate": 66})
     [ack] = send(port, message)
-    assert ack.code == "AR" and "busy" in ack.errors[0]
+    assert (ack.code, ack.control_id) == ("AR", control_id) and "busy" in ack.errors[0]
 
 
 def test_a_message_over_a_mebibyte_is_answered_ar(port: int) -> None:
@@ -284,7 +284,7 @@ def test_vigil_hl7_send_prints_each_ack_and_fails_on_a_refusal(
     assert f"message 1 of 2 (MSH-10 {first_id})" in out
     assert f"AA (accepted: stored) for {first_id}" in out
     assert "AE (error: the message was refused for its content" in out and second_id in out
-    assert "OBX" in out and "150" in out
+    assert "at OBX #" in out and ", field 5; 102" in out and "150" in out
     assert len(stored_readings(database, session_id)) == 1
 
     path.write_text(first)  # a resend alone: accepted, exit status 0
@@ -373,3 +373,20 @@ def test_the_simulators_monitors_send_over_mllp_and_by_hand_rounds_stay_direct(
 def test_the_simulator_over_mllp_needs_the_listener() -> None:
     with pytest.raises(ValueError, match="VIGIL_MLLP_PORT=0"):
         Settings(simulator_mllp=True, mllp_port=0, _env_file=None)
+
+
+def test_hostile_values_are_answered_and_never_stored(
+    nurse: TestClient, port: int, database: Database
+) -> None:
+    session_id, chair = chair_session(nurse)
+    messages: list[str | bytes] = []
+    for value in ("NaN", "Infinity", "-inf", "1e400", "9" * 400, "97\x00", "0x61"):
+        text, _ = oru(chair, {"spo2": 97})
+        messages.append(text.replace("|97|", f"|{value}|", 1))
+    surrogate, _ = oru(chair, {"spo2": 97})
+    messages.append(surrogate.replace("TEST_GW", "TEST_GW_\udc80").encode("utf-8", "surrogatepass"))
+    answers = send(port, *messages)
+    assert len(answers) == len(messages)  # each answered, on one connection
+    assert {a.code for a in answers} <= {"AA", "AE"}
+    assert answers[-1].code == "AE"  # a lone surrogate is not UTF-8
+    assert [r.spo2 for r in stored_readings(database, session_id)] == []

@@ -73,7 +73,12 @@ def _error_text(fields: list[str], msh: str) -> str:
     def get(index: int) -> str:
         return fields[index] if len(fields) > index else ""
 
-    where = "-".join(p for p in get(2).split(component)[:3] if p)
+    segment, sequence, position = [*get(2).split(component), "", "", ""][:3]
+    where = segment
+    if segment and sequence:
+        where += f" #{sequence}"  # which occurrence of the segment: the 3rd OBX is "OBX #3"
+    if segment and position and position != "0":
+        where += f", field {position}"
     code = get(3).split(component)
     parts = [f"at {where}" if where else "", " ".join(p for p in code[:2] if p), get(8)]
     if not any(parts) and get(1):

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 INTERNAL_ERROR = 207  # HL7 table 0357: application internal error
 RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
 ATTEMPTS = 3
+HEADER_BYTES = 4096
 
 
 def _problem(text: str, code: int = INTERNAL_ERROR) -> pcd01.Problem:
@@ -58,12 +59,13 @@ class DeviceInbox:
             async with self._database.admission.turn():
                 return await asyncio.to_thread(self._store, message, peer)
         except Exception as exc:
+            header = _header(message)  # for MSA-2: the sender matches the answer by it
             busy = overload_of(exc)
             if busy is None:
                 log.exception("MLLP message from %s: unexpected error; answered AE", peer)
-                return _encode(pcd01.ack(None, "AE", (_problem("internal error"),)))
+                return _encode(pcd01.ack(header, "AE", (_problem("internal error"),)))
             log.warning("MLLP message from %s answered AR (retry): %s", peer, busy.message)
-            return _encode(pcd01.ack(None, "AR", (_problem(busy.message),)))
+            return _encode(pcd01.ack(header, "AR", (_problem(busy.message),)))
 
     def _store(self, message: bytes, peer: str) -> bytes:
         text: str | None = None
@@ -131,6 +133,10 @@ class DeviceInbox:
         raise AssertionError("unreachable")
 
     def refuse(self, head: bytes, reason: str) -> bytes:
-        # Only its header is read (leniently), for MSA-2 and the ACK's addressing.
-        text = head.decode("latin-1").replace("\n", "\r").split("\r", 1)[0]
-        return _encode(pcd01.ack(text, "AR", (_problem(reason),)))
+        return _encode(pcd01.ack(_header(head), "AR", (_problem(reason),)))
+
+
+def _header(message: bytes) -> str:
+    """The message's MSH alone, read leniently (one character a byte), for MSA-2 and the
+    ACK's addressing when the message itself is not read."""
+    return message[:HEADER_BYTES].decode("latin-1").replace("\n", "\r").split("\r", 1)[0]
