@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from backend.hl7.client import MllpClient, read_ack
+from backend.hl7.client import MllpClient, SendError, read_ack, split_messages
 from backend.hl7.framing import END, START, Framer, TooLarge, frame
 from backend.hl7.listener import Limits, MllpListener
 
@@ -355,3 +355,28 @@ async def test_only_one_of_two_listeners_binds_and_the_other_takes_over(
         await second.stop()
     assert first_handler.seen == [message("W1")] and second_handler.seen == [message("W2")]
     assert "taken over" in caplog.text
+
+
+# ---- reading ACKs and message files (vigil hl7 send) ---------------------------------------
+
+
+def test_an_ack_is_read_for_a_person() -> None:
+    ack = read_ack(
+        b"MSH|^~\\&|VIGIL||GW||20261207||ACK^R01^ACK|X1|P|2.6\r"
+        b"MSA|AE|MSG7\r"
+        b"ERR||OBX^3^5|102^Data type error^HL70357|E||||OBX-5: 150 is not a possible spo2 (\\S\\)\r"
+    )
+    assert (ack.code, ack.control_id, ack.accepted) == ("AE", "MSG7", False)
+    assert ack.errors == (
+        "at OBX #3, field 5; 102 Data type error; OBX-5: 150 is not a possible spo2 (^)",
+    )
+    assert "refused for its content" in ack.describe()
+    with pytest.raises(SendError):
+        read_ack(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+def test_a_files_messages_are_split_at_each_msh_whatever_the_line_ends() -> None:
+    text = "\ufeffMSH|^~\\&|A\nPID|1\r\n\r\nMSH|^~\\&|B\rOBX|1\r\x1c"
+    assert split_messages(text) == ["MSH|^~\\&|A\rPID|1", "MSH|^~\\&|B\rOBX|1"]
+    with pytest.raises(ValueError, match="not an MSH"):
+        split_messages("PID|1\nMSH|^~\\&|A")

@@ -79,11 +79,35 @@ def _error_text(fields: list[str], msh: str) -> str:
         where += f" #{sequence}"  # which occurrence of the segment: the 3rd OBX is "OBX #3"
     if segment and position and position != "0":
         where += f", field {position}"
-    code = get(3).split(component)
-    parts = [f"at {where}" if where else "", " ".join(p for p in code[:2] if p), get(8)]
+    code = [_unescape(p, msh) for p in get(3).split(component)[:2]]
+    parts = [f"at {where}" if where else "", " ".join(p for p in code if p), _unescape(get(8), msh)]
     if not any(parts) and get(1):
         parts = [get(1)]  # ERR-1, the 2.4 form
     return "; ".join(p for p in parts if p) or "(an ERR segment without details)"
+
+
+def _unescape(text: str, msh: str) -> str:
+    """HL7 escape sequences (section 2.7) back to the delimiters they stand for, for a person;
+    others (formatting, hex) are left as sent."""
+    if len(msh) < 8:
+        return text
+    field, component, repetition, escape, subcomponent = msh[3:8]
+    if escape not in text:
+        return text
+    named = {"F": field, "S": component, "R": repetition, "T": subcomponent, "E": escape}
+    pieces = text.split(escape)
+    out = [pieces[0]]
+    # Between two escape characters: a sequence when it is one of the named ones.
+    for index in range(1, len(pieces), 2):
+        sequence = pieces[index]
+        closed = index + 1 < len(pieces)
+        if closed and sequence in named:
+            out.append(named[sequence])
+        else:
+            out.append(escape + sequence + (escape if closed else ""))
+        if closed:
+            out.append(pieces[index + 1])
+    return "".join(out)
 
 
 def split_messages(text: str) -> list[str]:
