@@ -91,7 +91,7 @@ def _unescape(text: str, msh: str) -> str:
     others (formatting, hex) are left as sent."""
     if len(msh) < 8:
         return text
-    field, component, repetition, escape, subcomponent = msh[3:8]
+    field, component, repetition, escape, subcomponent = (msh[i] for i in range(3, 8))
     if escape not in text:
         return text
     named = {"F": field, "S": component, "R": repetition, "T": subcomponent, "E": escape}
