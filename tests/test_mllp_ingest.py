@@ -390,3 +390,33 @@ def test_hostile_values_are_answered_and_never_stored(
     assert {a.code for a in answers} <= {"AA", "AE"}
     assert answers[-1].code == "AE"  # a lone surrogate is not UTF-8
     assert [r.spo2 for r in stored_readings(database, session_id)] == []
+
+
+SAMPLES = Path(__file__).parent / "data" / "hl7"
+
+
+@pytest.mark.parametrize(
+    ("sample", "code"),
+    [
+        ("ge_b40_manual.hl7", "AA"),
+        ("ge_b40_capture.hl7", "AA"),
+        ("linkwatch_bp.hl7", "AA"),
+        ("philips_efficia_v24.hl7", "AR"),  # HL7 2.4 with Philips' own codes: not PCD-01
+        ("xh80x_demo_v24.hl7", "AR"),  # HL7 2.4
+        ("northern_monitor_capture.hl7", "AE"),  # a 384.5 degree temperature channel
+    ],
+)
+def test_vendors_sample_messages_through_vigil_hl7_send(
+    sample: str, code: str, port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Real monitors' and gateways' messages (tests/data/hl7/SOURCES.md), as IT would test a
+    link: each answered as the issue asks, kept (no bed of theirs is configured) when taken."""
+    argv = ["hl7", "send", str(SAMPLES / sample), "--port", str(port)]
+    if code == "AA":
+        vigil(argv)
+    else:
+        with pytest.raises(SystemExit) as failed:
+            vigil(argv)
+        assert failed.value.code == 1
+    out = capsys.readouterr().out
+    assert f"  {code} (" in out, out
