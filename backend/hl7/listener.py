@@ -161,6 +161,9 @@ class MllpListener:
             pass  # the server is stopping
         except (ConnectionError, OSError) as exc:
             log.info("MLLP connection from %s lost: %s", peer, exc)
+        except Exception:
+            # A fault of Vigil's with this link: the others go on being served.
+            log.exception("MLLP connection from %s closed on an unexpected error", peer)
         finally:
             self._open -= 1
             self._connections.discard(task)
