@@ -33,9 +33,11 @@ class Framer:
     """Feed it bytes as they arrive; it hands back whole messages (without their framing)."""
 
     max_bytes: int
-    discarded: int = 0  # bytes dropped outside a block (noise) since last asked
+    discarded: int = 0  # bytes dropped outside a block (noise)
     noise: int = 0  # bytes dropped since the last whole message
     restarted: int = 0  # blocks abandoned by a new start byte before their end
+    noted: bool = False  # the noise was logged (by the listener)
+    noted_restart: bool = False
     _buffer: bytearray = field(default_factory=bytearray)
     _in_block: bool = False
 
@@ -43,10 +45,6 @@ class Framer:
     def in_block(self) -> bool:
         """A message has started and its end has not come yet."""
         return self._in_block
-
-    def take_discarded(self) -> int:
-        count, self.discarded = self.discarded, 0
-        return count
 
     def feed(self, data: bytes) -> list[bytes]:
         """The messages completed by `data`. Raises TooLarge when one passes the cap (the

@@ -155,8 +155,9 @@ class MllpListener:
         assert task is not None
         self._open += 1
         self._connections.add(task)
+        framer = Framer(self._limits.max_message_bytes)
         try:
-            await self._converse(reader, writer, peer)
+            await self._converse(reader, writer, peer, framer)
         except asyncio.CancelledError:
             pass  # the server is stopping
         except (ConnectionError, OSError) as exc:
@@ -168,12 +169,16 @@ class MllpListener:
             self._open -= 1
             self._connections.discard(task)
             writer.transport.abort()
+            self._note_noise(framer, peer, closing=True)
 
     async def _converse(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: str,
+        framer: Framer,
     ) -> None:
         limits = self._limits
-        framer = Framer(limits.max_message_bytes)
         loop = asyncio.get_running_loop()
         idle_since = loop.time()
         started_at = 0.0
@@ -196,7 +201,6 @@ class MllpListener:
                         "(no end block): the partial message was dropped",
                         peer,
                     )
-                self._note_noise(framer, peer)
                 return
             was_in_block = framer.in_block
             try:
@@ -250,17 +254,22 @@ class MllpListener:
                     pass  # dropped, never kept
 
     @staticmethod
-    def _note_noise(framer: Framer, peer: str) -> None:
-        dropped = framer.take_discarded()
-        if dropped:
-            log.warning("MLLP from %s: %s bytes outside any message dropped", peer, dropped)
-        if framer.restarted:
+    def _note_noise(framer: Framer, peer: str, *, closing: bool = False) -> None:
+        """Say once that a link sends noise, and at its close how much was dropped: a line per
+        read would let a sender trickling noise flood the log."""
+        if framer.discarded and not framer.noted:
+            framer.noted = True
+            log.warning("MLLP from %s: dropping bytes outside any message (noise)", peer)
+        if framer.restarted == 1 and not framer.noted_restart:
+            framer.noted_restart = True
+            log.warning("MLLP from %s: a message abandoned by a new start block", peer)
+        if closing and (framer.discarded or framer.restarted):
             log.warning(
-                "MLLP from %s: %s message(s) abandoned by a new start block before their end",
+                "MLLP from %s: %s bytes outside any message dropped, %s message(s) abandoned",
                 peer,
+                framer.discarded,
                 framer.restarted,
             )
-            framer.restarted = 0
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:
