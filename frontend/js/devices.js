@@ -288,6 +288,12 @@ async function bind(device, chairId, error) {
       status.textContent = text;
     }
     await load();
+    // The card was drawn anew: keep a keyboard user on it, not at the top of the page.
+    const heading = document.querySelector(`[data-eui64="${device.eui64}"] .device-name`);
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus();
+    }
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     error.textContent = err.fields.chair_id || err.message;
