@@ -383,3 +383,9 @@ def test_a_files_messages_are_split_at_each_msh_whatever_the_line_ends() -> None
     assert split_messages(text) == ["MSH|^~\\&|A\rPID|1", "MSH|^~\\&|B\rOBX|1"]
     with pytest.raises(ValueError, match="not an MSH"):
         split_messages("PID|1\nMSH|^~\\&|A")
+
+
+async def test_an_address_not_this_machines_is_a_clear_start_up_error() -> None:
+    listener = MllpListener(EchoHandler(), "192.0.2.1", 0, FAST)  # TEST-NET-1: never local
+    with pytest.raises(RuntimeError, match=r"cannot listen on 192\.0\.2\.1:0.*VIGIL_MLLP_HOST"):
+        await listener.start()

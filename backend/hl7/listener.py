@@ -114,9 +114,15 @@ class MllpListener:
                 backlog=BACKLOG,
             )
         except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            if exc.errno == errno.EADDRINUSE:
                 return False
-            raise
+            # Not a port another worker holds (an address not this machine's, a port below 1024
+            # without the right): a setting to fix, said at start-up.
+            raise RuntimeError(
+                f"the MLLP listener cannot listen on {self._host}:{self._port}: "
+                f"{exc.strerror or exc}; check VIGIL_MLLP_HOST and VIGIL_MLLP_PORT "
+                "(VIGIL_MLLP_PORT=0 turns the listener off)"
+            ) from exc
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("MLLP listener on %s:%s", self._host, self.port)
         self.bound.set()
