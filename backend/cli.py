@@ -284,6 +284,50 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
     print(f"Done: {gateway.stored} readings stored")
 
 
+def cmd_hl7_send(args: argparse.Namespace, settings: Settings) -> None:
+    """Send a file's HL7 v2 messages over MLLP and print each ACK: to test a clinic's link."""
+    import asyncio
+    from pathlib import Path
+
+    from backend.hl7.client import SendError, send_all, split_messages
+    from backend.hl7.listener import mllp_address
+
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise SystemExit(f"vigil hl7 send: {exc}") from None
+    # Latin-1 maps every byte to one character and back: the messages go out byte for byte as
+    # the file holds them, whatever character set their MSH-18 names.
+    try:
+        messages = [m.encode("latin-1") for m in split_messages(raw.decode("latin-1"))]
+    except ValueError as exc:
+        raise SystemExit(f"vigil hl7 send: {args.file}: {exc}") from None
+    if not messages:
+        raise SystemExit(f"vigil hl7 send: no HL7 message (MSH segment) in {args.file}")
+    host = args.host or mllp_address(settings)
+    port = args.port or settings.mllp_port
+    if not port:
+        raise SystemExit("vigil hl7 send: no port (VIGIL_MLLP_PORT is 0): give --port")
+    answers = asyncio.run(send_all(messages, host, port, wait_s=args.timeout))
+    failed = 0
+    for number, (message, answer) in enumerate(zip(messages, answers, strict=True), 1):
+        header = message.split(b"\r", 1)[0].decode("latin-1")
+        fields = header.split(header[3:4] or "|")
+        control_id = fields[9] if len(fields) > 9 else "?"
+        print(f"message {number} of {len(messages)} (MSH-10 {control_id}) to {host}:{port}:")
+        if isinstance(answer, SendError):
+            failed += 1
+            print(f"  no ACK: {answer}")
+            continue
+        if not answer.accepted:
+            failed += 1
+        print("  " + answer.describe().replace("\n", "\n  "))
+        if args.verbose:
+            print("  " + answer.text.replace("\r", "\n  "))
+    if failed:
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -377,6 +421,24 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--speed", type=float, default=1.0, help="1 (real time) to 60")
     simulate.add_argument("--minutes", type=float, help="stop after this many simulated minutes")
     simulate.set_defaults(func=cmd_simulate)
+    hl7 = commands.add_parser("hl7", help="HL7 v2 over MLLP").add_subparsers(
+        dest="hl7", required=True
+    )
+    send = hl7.add_parser(
+        "send",
+        help="send the HL7 v2 messages of a file to an MLLP listener and print each ACK "
+        "(exit status 1 on AE, AR or no answer)",
+    )
+    send.add_argument(
+        "file", help="messages, one segment a line (or \\r); each MSH starts one; - for stdin"
+    )
+    send.add_argument("--host", help="default: VIGIL_MLLP_HOST (127.0.0.1 if it is 0.0.0.0)")
+    send.add_argument("--port", type=int, help="default: VIGIL_MLLP_PORT (2575)")
+    send.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for each ACK (10)"
+    )
+    send.add_argument("--verbose", action="store_true", help="print each ACK whole, too")
+    send.set_defaults(func=cmd_hl7_send)
     return parser
 
 

@@ -39,6 +39,7 @@ from backend.devices.router import router as devices_router
 from backend.fhir.router import router as fhir_router
 from backend.frontend import mount_frontend
 from backend.health.router import router as health_router
+from backend.hl7.listener import mllp_address, start_listener
 from backend.patients.router import router as patients_router
 from backend.readings.router import router as readings_router
 from backend.rems.router import router as rems_router
@@ -226,11 +227,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.simulations = simulations
         # A trainee's discharge is judged on the simulated patient's time (core/simulated_time.py).
         app.state.simulated_observation = simulation_service.observed_min
+        if settings.simulator_mllp:
+            simulations.send_over_mllp(mllp_address(settings), settings.mllp_port)
         await simulations.start()
+        # HL7 v2 over MLLP from monitors and gateways (README "Connecting monitors").
+        mllp = await start_listener(settings, database)
+        app.state.mllp = mllp
         try:
             yield
         finally:
             await simulations.stop()
+            if mllp is not None:  # after the simulations: their monitors send to it
+                await mllp.stop()
             stop_ticker.set()
             await ticker
             await bus.stop()

@@ -43,6 +43,16 @@ def cheap_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def no_mllp_listener() -> Iterator[None]:
+    """Test apps run no MLLP listener on HL7's port 2575 (VIGIL_MLLP_PORT=0 for every Settings
+    the tests make); tests/test_mllp_* give theirs a free port of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VIGIL_MLLP_PORT", "0")
+        patch.delenv("VIGIL_SIMULATOR_MLLP", raising=False)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def one_tls_context() -> Iterator[None]:
     """One TLS context for the run's HTTP clients. Each new client loads the system's CA
     bundle into a context of its own (20-30 ms), which the tests' hundreds of clients of

@@ -2,10 +2,10 @@
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -132,6 +132,53 @@ class Settings(BaseSettings):
     stream_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often to look for events committed by other workers"
     )
+    # ---- HL7 v2 over MLLP (bedside monitors and device gateways; README "Connecting monitors")
+    mllp_host: str = Field(
+        default="127.0.0.1",
+        description="Address the MLLP listener binds (0.0.0.0: every interface, for monitors "
+        "on the clinic network)",
+    )
+    mllp_port: int = Field(
+        default=2575,
+        ge=0,
+        le=65535,
+        description="MLLP listener port (2575 is HL7's); 0 turns it off",
+    )
+    mllp_max_message_bytes: int = Field(
+        default=1024 * 1024,
+        ge=4096,
+        description="Largest HL7 message accepted; a larger one is answered AR and its connection "
+        "closed, never buffered past this",
+    )
+    mllp_max_connections: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="MLLP connections served at once; one beyond is closed at once (logged)",
+    )
+    mllp_message_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A message must arrive whole within this long of its start block; a sender "
+        "that stalls mid-message is disconnected (logged)",
+    )
+    mllp_idle_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A connection that completes no message for this long is closed (a monitor "
+        "reconnects when it next sends)",
+    )
+    mllp_bind_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="With several workers only one holds the MLLP port; the others try to take "
+        "it over this often",
+    )
+    simulator_mllp: bool = Field(
+        default=False,
+        description="The simulator's monitors send their readings as HL7 PCD-01 over MLLP to the "
+        "listener (the real device path) instead of storing them directly",
+    )
     admin_password: str | None = None
     alert_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often time-based alarm rules are checked"
@@ -162,6 +209,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{name!r} is not an IANA time zone such as 'Europe/London'") from None
         return name
+
+    @model_validator(mode="after")
+    def _simulator_needs_listener(self) -> Self:
+        if self.simulator_mllp and self.mllp_port == 0:
+            raise ValueError(
+                "VIGIL_SIMULATOR_MLLP sends the simulator's readings to the MLLP listener, "
+                "which VIGIL_MLLP_PORT=0 turns off"
+            )
+        return self
 
     @property
     def clinic_zone(self) -> ZoneInfo:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from backend.core.database import Database
 from backend.core.timeutil import utcnow
@@ -35,11 +35,15 @@ from simulators.clock import seconds_ago
 from simulators.events import EVENT_ADAPTER, Event
 from simulators.outputs import READING_OUTPUTS, SimObservation
 
+if TYPE_CHECKING:
+    from backend.hl7.client import MllpClient
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 NOTICES_KEPT = 20
 CLAIM_EVERY_S = 3.0
 IDLE_WRITE_S = 1.0  # a step with nothing in it is stored at most this often
+MLLP_TIMEOUT_S = 10.0  # the longest wait for a simulated monitor's ACK
 
 
 @dataclass
@@ -131,6 +135,7 @@ class SimulationRunner:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._mllp: MllpClient | None = None  # set by send_over_mllp
 
     # ---- lifecycle ----
 
@@ -143,6 +148,8 @@ class SimulationRunner:
         self._stop.set()
         if self._task is not None:
             await self._task  # a step being written finishes first
+        if self._mllp is not None:
+            await self._mllp.close()
         try:
             await asyncio.to_thread(self._release)
         except Exception:
@@ -198,6 +205,8 @@ class SimulationRunner:
                 # in between; an idle write now and then still notices a session ended by hand.
                 return
             live.written_at = wall
+            if self._mllp is not None:
+                step = await self._send_over_mllp(live.session_id, step)
             status = await asyncio.to_thread(self._record, live.session_id, step)
         except Exception:
             log.exception("simulation of session %s: step failed; retrying", live.session_id)
@@ -212,6 +221,70 @@ class SimulationRunner:
                     "simulation of session %s is played by another process now", live.session_id
                 )
             self._runs.pop(live.session_id, None)
+
+    # ---- the monitors over MLLP (VIGIL_SIMULATOR_MLLP) ----
+
+    def send_over_mllp(self, host: str, port: int) -> None:
+        """From now on the simulated monitors' readings go as HL7 PCD-01 messages to the MLLP
+        listener at host:port (the path a real monitor's take); by-hand observations and
+        phase changes stay on the direct path."""
+        from backend.hl7.client import MllpClient
+
+        self._mllp = MllpClient(host, port, timeout=MLLP_TIMEOUT_S)
+
+    async def _send_over_mllp(self, session_id: int, step: Step) -> Step:
+        """Send the step's monitor readings, each acknowledged (committed) before the next; the
+        step without them, for the rest to be stored as usual. Readings go first, so a blood
+        pressure taken before a phase change is stored before it (the pre-dose gate needs it).
+        Raises when the listener does not take them: the step is retried from what is stored,
+        with the same control ids, so nothing is stored twice."""
+        from backend.hl7 import pcd01
+        from backend.hl7.client import SendError
+
+        assert self._mllp is not None
+        monitor: list[TimedReading] = []
+        rest: list[TimedReading | TimedPhase] = []
+        for item in step.items:
+            by_monitor = isinstance(item, TimedReading) and not item.observed_by_hand
+            (monitor if by_monitor else rest).append(item)  # type: ignore[arg-type]
+        if not monitor:
+            return step
+        bed = await asyncio.to_thread(self._bed, session_id)
+        if bed is None:  # ended, or no longer this process's: record() says which
+            return Step(rest, step.position_s, step.readings_sent)
+        device = service.device_eui64(session_id)
+        for item in monitor:
+            values = {
+                k: float(v)
+                for k, v in item.values.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            }
+            text = pcd01.build_oru(
+                device=device,
+                values=values,
+                taken_at=item.taken_at,
+                control_id=service.control_id(session_id, item.index),
+                sender=service.MLLP_SENDER,
+            )
+            # build_oru writes a bed as one component; the listener routes by the third
+            # (site ^ room ^ chair), so the location is written here, each part escaped.
+            text = text.replace("\rPV1||I\r", f"\rPV1||I|{bed}\r", 1)
+            ack = await self._mllp.send(text.encode("utf-8"))
+            if ack.code in ("AR", "CR"):
+                raise SendError(f"the MLLP listener answered AR: {'; '.join(ack.errors)}")
+            if not ack.accepted:
+                # As a monitor would show a dash: dropped, its index used up (service._reading).
+                log.warning(
+                    "simulated reading %s of session %s refused by the listener: %s",
+                    item.index,
+                    session_id,
+                    "; ".join(ack.errors),
+                )
+        return Step(rest, step.position_s, step.readings_sent)
+
+    def _bed(self, session_id: int) -> str | None:
+        with self._database.unit_of_work(write=False) as db:
+            return service.mllp_bed(db, session_id, self.owner)
 
     def _record(self, session_id: int, step: Step) -> str:
         with self._database.unit_of_work(write=True) as db:

@@ -34,6 +34,7 @@ from backend.sessions.models import InfusionSession, PhaseChange
 from backend.sessions.phases import ENDED, Phase, transition_error
 from backend.sessions.schemas import Drug, OverrideIn, PhaseChangeIn, Route, SessionCreate
 from backend.simulation.models import SimulationRun
+from backend.sites.models import Chair
 from backend.streaming.outbox import record_event
 from simulators import Scenario, ScenarioError, Simulation, load_packaged, parse_scenario
 from simulators.outputs import Decision, Observed
@@ -492,3 +493,43 @@ def _publish(db: Session, run: SimulationRun) -> None:
             "events": len(run.live_events),
         },
     )
+
+
+# ---- the simulator's monitors over MLLP (VIGIL_SIMULATOR_MLLP) ---------------------------
+
+MLLP_SENDER = "VIGIL_SIM"
+
+
+def device_eui64(session_id: int) -> str:
+    """The simulated monitor of a session: an EUI-64 of its own, locally administered (first
+    octet 02), never a real device's: 02 'VIG' then the session id."""
+    return f"02564947{session_id:08X}"
+
+
+def control_id(session_id: int, index: int) -> str:
+    """MSH-10 of a simulated reading's message: the same reading always gets the same one, so
+    a message sent again after a restart is a resend, acknowledged and stored once."""
+    return f"SIM{session_id}-{index}"
+
+
+def mllp_bed(db: Session, session_id: int, owner: str) -> str | None:
+    """PV1-3 for this run's monitor (site ^ room ^ chair, as a gateway names a bed, so the
+    listener routes its messages to the session on that chair), while the run is this
+    process's and its session open; None when its readings must not be sent."""
+    run = db.get(SimulationRun, session_id)
+    if run is None or run.status != RUNNING or run.owner != owner:
+        return None
+    session = db.get(InfusionSession, session_id)
+    if session is None or session.phase in ENDED_PHASES:
+        return None
+    chair = db.get(Chair, session.chair_id)
+    if chair is None:
+        return None
+    return "^".join(_hl7_text(n) for n in (chair.room.site.name, chair.room.name, chair.name))
+
+
+def _hl7_text(text: str) -> str:
+    """Text as one HL7 v2 component (escape sequences of section 2.7; the escape first)."""
+    for char, code in (("\\", "E"), ("|", "F"), ("^", "S"), ("&", "T"), ("~", "R")):
+        text = text.replace(char, f"\\{code}\\")
+    return text
