@@ -266,6 +266,12 @@ def _receive(
         return Receipt(duplicate=True, session_id=seen.session_id, stored=0)
     device = devices.device_for(db, report, received_at) if report.device is not None else None
     session = devices.route(db, device, report)
+    if session is not None:
+        # Locked before the message row that refers to it is inserted: that insert takes a share
+        # lock on the session, and storing the readings then asks for its update lock, so two
+        # monitors of one chair would each hold the first and wait for the other (PostgreSQL
+        # found the deadlock). Taking the update lock first makes them queue instead.
+        session = sessions.get_session(db, session.id, for_update=True)
     message = devices.add_message(db, report, received_at, session.id if session else None)
     if message is None:
         # Stored by another process between the look-up and the insert: its resend, answered so.

@@ -290,7 +290,8 @@ def mllp_sender(port: int) -> Callable[[ErrorLog], contextlib.AbstractAsyncConte
                     taken_at=datetime.now(UTC),
                     control_id=uuid.uuid4().hex[:20],
                     sender=SENDER,
-                ).replace("\rPV1||I\r", f"\rPV1||I|{SITE}^{ROOM}^{CHAIR}\r", 1)
+                    bed=(SITE, ROOM, CHAIR),
+                )
                 start = time.perf_counter()
                 try:
                     ack = await client.send(message.encode())

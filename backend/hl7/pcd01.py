@@ -800,12 +800,13 @@ def build_oru(
     taken_at: datetime,
     control_id: str,
     sender: str = "VIGIL_SIM",
-    bed: str | None = None,
+    bed: tuple[str, str, str] | None = None,
     version: str = "2.6",
 ) -> str:
     """A PCD-01 ORU^R01 with Vigil's vitals (ReadingIn field names): MSH with the PCD-01
     profile, PID, PV1 with the bed, OBR, then the containment rows (1.0.0.0 the monitor, 1.V.0.0
-    each virtual device) and one metric row per value (1.V.1.N) with its time and the EUI-64."""
+    each virtual device) and one metric row per value (1.V.1.N) with its time and the EUI-64.
+    `bed` is PV1-3's point of care, room and bed (Vigil's site, room and chair), each escaped."""
     eui = _eui64(device)
     if eui is None:
         raise ValueError("device must be an EUI-64 (16 hex digits)")
@@ -822,7 +823,7 @@ def build_oru(
         f"MSH|^~\\&|{ident}||VIGIL||{when}||ORU^R01^ORU_R01|{_escape(control_id)}|P|{version}"
         f"|||NE|AL||UNICODE UTF-8|||{PROFILE}",
         "PID|1",
-        f"PV1||I|{_escape(bed)}" if bed else "PV1||I",
+        f"PV1||I|{'^'.join(_escape(part) for part in bed)}" if bed else "PV1||I",
         f"OBR|1|{_escape(control_id)}^{ident}|{_escape(control_id)}^{ident}"
         f"|182777000^monitoring of patient^SCT|||{when}",
         f"OBX|1||{mdc.MDS_MONITOR[0]}^{mdc.MDS_MONITOR[1]}^MDC|1.0.0.0|||||||X"

@@ -265,10 +265,8 @@ class SimulationRunner:
                 taken_at=item.taken_at,
                 control_id=service.control_id(session_id, item.index),
                 sender=service.MLLP_SENDER,
+                bed=bed,
             )
-            # build_oru writes a bed as one component; the listener routes by the third
-            # (site ^ room ^ chair), so the location is written here, each part escaped.
-            text = text.replace("\rPV1||I\r", f"\rPV1||I|{bed}\r", 1)
             ack = await self._mllp.send(text.encode("utf-8"))
             if ack.code in ("AR", "CR"):
                 raise SendError(f"the MLLP listener answered AR: {'; '.join(ack.errors)}")
@@ -282,7 +280,7 @@ class SimulationRunner:
                 )
         return Step(rest, step.position_s, step.readings_sent)
 
-    def _bed(self, session_id: int) -> str | None:
+    def _bed(self, session_id: int) -> tuple[str, str, str] | None:
         with self._database.unit_of_work(write=False) as db:
             return service.mllp_bed(db, session_id, self.owner)
 

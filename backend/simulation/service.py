@@ -512,8 +512,8 @@ def control_id(session_id: int, index: int) -> str:
     return f"SIM{session_id}-{index}"
 
 
-def mllp_bed(db: Session, session_id: int, owner: str) -> str | None:
-    """PV1-3 for this run's monitor (site ^ room ^ chair, as a gateway names a bed, so the
+def mllp_bed(db: Session, session_id: int, owner: str) -> tuple[str, str, str] | None:
+    """PV1-3 for this run's monitor (site, room and chair, as a gateway names a bed, so the
     listener routes its messages to the session on that chair), while the run is this
     process's and its session open; None when its readings must not be sent."""
     run = db.get(SimulationRun, session_id)
@@ -525,11 +525,4 @@ def mllp_bed(db: Session, session_id: int, owner: str) -> str | None:
     chair = db.get(Chair, session.chair_id)
     if chair is None:
         return None
-    return "^".join(_hl7_text(n) for n in (chair.room.site.name, chair.room.name, chair.name))
-
-
-def _hl7_text(text: str) -> str:
-    """Text as one HL7 v2 component (escape sequences of section 2.7; the escape first)."""
-    for char, code in (("\\", "E"), ("|", "F"), ("^", "S"), ("&", "T"), ("~", "R")):
-        text = text.replace(char, f"\\{code}\\")
-    return text
+    return (chair.room.site.name, chair.room.name, chair.name)

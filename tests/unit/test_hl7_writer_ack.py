@@ -37,7 +37,7 @@ def test_parse_gives_back_what_build_oru_wrote(version: str) -> None:
         values=ALL,
         taken_at=TAKEN,
         control_id="SIM-42",
-        bed="Chair 3",
+        bed=("Demo clinic", "Main room", "Chair 3"),
         version=version,
     )
     report = parse(decode(text.encode()), zone=ZONE)
@@ -46,7 +46,7 @@ def test_parse_gives_back_what_build_oru_wrote(version: str) -> None:
         datetime(2026, 12, 7, 9, 15, 30, tzinfo=UTC)
     }
     assert report.device == EUI
-    assert report.bed == "Chair 3"
+    assert report.bed == "Demo clinic^Main room^Chair 3"
     assert report.control_id == "SIM-42"
     assert report.version == version
     assert report.sender == f"VIGIL_SIM^{EUI}^EUI-64"
@@ -55,14 +55,16 @@ def test_parse_gives_back_what_build_oru_wrote(version: str) -> None:
 
 
 def test_build_oru_has_the_pcd_01_shape() -> None:
-    text = build_oru(device=EUI, values=ALL, taken_at=TAKEN, control_id="c1", bed="Chair 3")
+    text = build_oru(
+        device=EUI, values=ALL, taken_at=TAKEN, control_id="c1", bed=("", "", "Chair 3")
+    )
     message = hl7.parse(text)
     assert [str(s[0]) for s in message][:4] == ["MSH", "PID", "PV1", "OBR"]
     assert field(text, "MSH", 9) == "ORU^R01^ORU_R01"
     assert field(text, "MSH", 12) == "2.6"
     assert field(text, "MSH", 18) == "UNICODE UTF-8"
     assert field(text, "MSH", 21) == "IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO"
-    assert field(text, "PV1", 3) == "Chair 3"
+    assert field(text, "PV1", 3) == "^^Chair 3"
     assert field(text, "OBR", 7) == "20261207101530+0100"
     rows = message.segments("OBX")
     paths = [str(r(4)) for r in rows]
@@ -96,11 +98,15 @@ def test_build_oru_writes_only_the_values_given() -> None:
 
 def test_build_oru_escapes_what_it_is_given() -> None:
     text = build_oru(
-        device=EUI, values={"spo2": 95}, taken_at=TAKEN, control_id="a|b^c", bed="Room 1|2&3~4\\5"
+        device=EUI,
+        values={"spo2": 95},
+        taken_at=TAKEN,
+        control_id="a|b^c",
+        bed=("Site", "Room 1|2&3~4\\5", "A^B"),
     )
     report = parse(text, zone=ZONE)
     assert report.control_id == "a|b^c"
-    assert report.bed == "Room 1|2&3~4\\5"
+    assert report.bed == "Site^Room 1|2&3~4\\5^A^B"  # as sent, each part unescaped
 
 
 def test_build_oru_rounds_integer_vitals_and_keeps_temperature_decimals() -> None:
