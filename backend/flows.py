@@ -285,7 +285,10 @@ def _receive(
         )
         stored = sum(1 for r in results if r.created)
     if device is not None:
-        devices.count_message(device, report, received_at, kept=session is None)
+        routed = session.chair_id if session is not None and device.chair_id is None else None
+        devices.count_message(
+            device, report, received_at, kept=session is None, routed_chair_id=routed
+        )
     db.flush()
     return Receipt(duplicate=False, session_id=session.id if session else None, stored=stored)
 

@@ -34,7 +34,11 @@ def upgrade() -> None:
         sa.Column("messages", sa.Integer(), nullable=False),
         sa.Column("skipped", sa.JSON(), nullable=False),
         sa.Column("kept", sa.Integer(), nullable=False),
+        sa.Column("routed_chair_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["chair_id"], ["chairs.id"], name="fk_devices_chair_id_chairs"),
+        sa.ForeignKeyConstraint(
+            ["routed_chair_id"], ["chairs.id"], name="fk_devices_routed_chair_id_chairs"
+        ),
         sa.PrimaryKeyConstraint("eui64", name="pk_devices"),
     )
     op.create_index("ix_devices_chair_id", "devices", ["chair_id"])

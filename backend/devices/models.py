@@ -39,6 +39,9 @@ class Device(Base):
     # {Skip value: rows}: observation rows counted, not stored as vitals (device rows, tests...).
     skipped: Mapped[dict[str, int]] = mapped_column(JSON)
     kept: Mapped[int] = mapped_column(default=0)  # messages waiting for the device to be bound
+    # Bound to no chair: the chair its last message's bed (PV1-3) named and fed the session of
+    # (a gateway that names beds, the simulator's monitors); None when it was kept or bound.
+    routed_chair_id: Mapped[int | None] = mapped_column(ForeignKey("chairs.id"))
 
 
 class DeviceMessage(Base):

@@ -18,7 +18,6 @@ from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.roles import Role
 from backend.core.timeutil import utcnow
 from backend.devices import service
-from backend.devices.models import Device
 from backend.devices.schemas import (
     BindResult,
     DeviceBind,
@@ -51,11 +50,17 @@ BinderActor = Annotated[Actor, Depends(_binder)]
 EuiPath = Annotated[Eui64, Path(description="The device's EUI-64: 16 hexadecimal digits")]
 
 
-def _public(device: Device, place: service.Place | None) -> DevicePublic:
+def _place(place: service.Place | None) -> DevicePlace | None:
+    return DevicePlace(**vars(place)) if place is not None else None
+
+
+def _public(listed: service.Listed) -> DevicePublic:
+    device = listed.device
     return DevicePublic(
         eui64=device.eui64,
         label=device.label,
-        place=DevicePlace(**vars(place)) if place is not None else None,
+        place=_place(listed.place),
+        routed=_place(listed.routed),
         bound_at=device.bound_at,
         bound_by=device.bound_by,
         first_seen_at=device.first_seen_at,
@@ -71,7 +76,7 @@ def _public(device: Device, place: service.Place | None) -> DevicePublic:
 @router.get("", summary="Devices with their chair, last values and messages kept waiting")
 def list_devices(_: ReaderActor, db: SessionDep) -> DeviceList:
     return DeviceList(
-        devices=[_public(item.device, item.place) for item in service.list_devices(db)],
+        devices=[_public(item) for item in service.list_devices(db)],
         senders_without_device=[
             SenderKeptPublic(sender=s.sender, kept=s.kept, last_received_at=s.last_received_at)
             for s in service.senders_kept(db)
@@ -100,7 +105,7 @@ def bind_device(
         actor,
         future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
     )
-    place = service.describe(db, bound.device).place
+    listed = service.describe(db, bound.device)
     detail: dict[str, Any] = {
         "chair_id": body.chair_id,
         "previous_chair_id": bound.previous_chair_id,
@@ -119,7 +124,7 @@ def bind_device(
         detail=detail,
     )
     return BindResult(
-        device=_public(bound.device, place),
+        device=_public(listed),
         attached_messages=bound.attached_messages,
         stored_readings=bound.stored_readings,
         still_kept=bound.device.kept,

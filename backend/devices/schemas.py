@@ -47,6 +47,11 @@ class DevicePublic(Schema):
     eui64: str
     label: str | None = Field(description="What the device's messages say it is")
     place: DevicePlace | None = Field(description="The chair it is bound to; null: not bound")
+    routed: DevicePlace | None = Field(
+        default=None,
+        description="Not bound: the chair its last message's bed (PV1-3) named, whose session "
+        "that message fed; null when bound, or when its last message was kept",
+    )
     bound_at: datetime | None
     bound_by: str | None
     first_seen_at: datetime

@@ -108,9 +108,16 @@ def add_message(
 
 
 def count_message(
-    device: Device, report: DeviceReport, received_at: datetime, *, kept: bool
+    device: Device,
+    report: DeviceReport,
+    received_at: datetime,
+    *,
+    kept: bool,
+    routed_chair_id: int | None = None,
 ) -> None:
-    """One more message on the device's row: seen, counted, its last values and skipped rows."""
+    """One more message on the device's row: seen, counted, its last values and skipped rows,
+    and the chair its bed routed it to (`routed_chair_id`, for a device bound to none)."""
+    device.routed_chair_id = routed_chair_id
     device.last_seen_at = max(device.last_seen_at, received_at)
     device.last_sender = report.sender
     if report.device_label:
@@ -184,6 +191,7 @@ def bind(db: Session, device: Device, chair: Chair | None, actor: Actor, now: da
     device.chair_id = chair.id if chair is not None else None
     device.bound_at = now if chair is not None else None
     device.bound_by = actor.label if chair is not None else None
+    device.routed_chair_id = None  # where a bed sent it before says nothing once it is placed
     db.flush()
 
 
@@ -229,6 +237,7 @@ class Place:
 class Listed:
     device: Device
     place: Place | None
+    routed: Place | None = None  # not bound: the chair its last message's bed named
 
 
 @dataclass(frozen=True)
@@ -268,13 +277,24 @@ def list_devices(db: Session) -> list[Listed]:
             select(Device).order_by(Device.last_seen_at.desc(), Device.eui64).limit(MAX_DEVICES)
         )
     )
-    places = _places(db, {d.chair_id for d in devices if d.chair_id is not None})
-    return [Listed(d, places.get(d.chair_id) if d.chair_id is not None else None) for d in devices]
+    return _listed(db, devices)
 
 
 def describe(db: Session, device: Device) -> Listed:
-    places = _places(db, {device.chair_id} if device.chair_id is not None else set())
-    return Listed(device, places.get(device.chair_id) if device.chair_id is not None else None)
+    return _listed(db, [device])[0]
+
+
+def _listed(db: Session, devices: Sequence[Device]) -> list[Listed]:
+    chairs = {d.chair_id for d in devices} | {d.routed_chair_id for d in devices}
+    places = _places(db, {c for c in chairs if c is not None})
+
+    def place(chair_id: int | None) -> Place | None:
+        return places.get(chair_id) if chair_id is not None else None
+
+    return [
+        Listed(d, place(d.chair_id), place(d.routed_chair_id) if d.chair_id is None else None)
+        for d in devices
+    ]
 
 
 def senders_kept(db: Session) -> list[SenderKept]:

@@ -779,10 +779,12 @@ PROFILE = "IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO"  # MSH-21, IHE P
 
 
 def format_dtm(moment: datetime) -> str:
-    """HL7 DTM to the second with the moment's own offset (+/-ZZZZ)."""
+    """HL7 DTM with the moment's own offset (+/-ZZZZ): to the second, or to the millisecond
+    when it has a fraction (readings a simulator plays at 60x are 17 ms apart)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("a time written to HL7 needs its offset")
-    return moment.strftime("%Y%m%d%H%M%S%z")
+    fraction = f".{moment.microsecond // 1000:03d}" if moment.microsecond else ""
+    return moment.strftime("%Y%m%d%H%M%S") + fraction + moment.strftime("%z")
 
 
 def _format_value(vital: str, value: float) -> str:
@@ -803,49 +805,77 @@ def build_oru(
     bed: tuple[str, str, str] | None = None,
     version: str = "2.6",
 ) -> str:
-    """A PCD-01 ORU^R01 with Vigil's vitals (ReadingIn field names): MSH with the PCD-01
-    profile, PID, PV1 with the bed, OBR, then the containment rows (1.0.0.0 the monitor, 1.V.0.0
-    each virtual device) and one metric row per value (1.V.1.N) with its time and the EUI-64.
-    `bed` is PV1-3's point of care, room and bed (Vigil's site, room and chair), each escaped."""
+    """A PCD-01 ORU^R01 with Vigil's vitals (ReadingIn field names) measured at `taken_at`:
+    MSH with the PCD-01 profile, PID, PV1 with the bed, OBR, then the containment rows (1.0.0.0
+    the monitor, 1.V.0.0 each virtual device) and one metric row per value (1.V.1.N) with its
+    time and the EUI-64. `bed` is PV1-3's point of care, room and bed (Vigil's site, room and
+    chair), each escaped."""
+    return build_oru_series(
+        device=device,
+        rounds=[(taken_at, values)],
+        control_id=control_id,
+        sender=sender,
+        bed=bed,
+        version=version,
+    )
+
+
+def build_oru_series(
+    *,
+    device: str,
+    rounds: Sequence[tuple[datetime, Mapping[str, float]]],
+    control_id: str,
+    sender: str = "VIGIL_SIM",
+    bed: tuple[str, str, str] | None = None,
+    version: str = "2.6",
+) -> str:
+    """`build_oru` with several rounds of values, each with its own time (OBX-14), in one
+    message: a monitor's backlog, or a simulator's seconds played at 60x."""
     eui = _eui64(device)
     if eui is None:
         raise ValueError("device must be an EUI-64 (16 hex digits)")
-    unknown = sorted(set(values) - set(VITALS))
+    if not rounds:
+        raise ValueError("a message needs at least one round of values")
+    unknown = sorted({name for _, values in rounds for name in values} - set(VITALS))
     if unknown:
         raise ValueError(f"not vitals a device sends: {', '.join(unknown)}")
     if version not in SUPPORTED_VERSIONS:
         raise ValueError(f"version must be one of {', '.join(SUPPORTED_VERSIONS)}")
     if not control_id or len(control_id) > MAX_CONTROL_ID:
         raise ValueError("control_id must be 1 to 199 characters")
-    when = format_dtm(taken_at)
+    first = format_dtm(rounds[0][0])
     ident = f"{_escape(sender)}^{eui}^EUI-64"
     segments = [
-        f"MSH|^~\\&|{ident}||VIGIL||{when}||ORU^R01^ORU_R01|{_escape(control_id)}|P|{version}"
+        f"MSH|^~\\&|{ident}||VIGIL||{first}||ORU^R01^ORU_R01|{_escape(control_id)}|P|{version}"
         f"|||NE|AL||UNICODE UTF-8|||{PROFILE}",
         "PID|1",
         f"PV1||I|{'^'.join(_escape(part) for part in bed)}" if bed else "PV1||I",
         f"OBR|1|{_escape(control_id)}^{ident}|{_escape(control_id)}^{ident}"
-        f"|182777000^monitoring of patient^SCT|||{when}",
+        f"|182777000^monitoring of patient^SCT|||{first}",
         f"OBX|1||{mdc.MDS_MONITOR[0]}^{mdc.MDS_MONITOR[1]}^MDC|1.0.0.0|||||||X"
-        f"|||{when}||||{eui}^EUI-64",
+        f"|||{first}||||{eui}^EUI-64",
     ]
-    groups: dict[tuple[int, str], list[str]] = {}
-    for vital in VITALS:
-        if vital in values:
-            groups.setdefault(mdc.VMD_FOR_VITAL[vital], []).append(vital)
     row = 1
-    for number, (vmd, vitals) in enumerate(groups.items(), start=1):
-        row += 1
-        segments.append(f"OBX|{row}||{vmd[0]}^{vmd[1]}^MDC|1.{number}.0.0|||||||X")
-        for metric_number, vital in enumerate(vitals, start=1):
+    for taken_at, values in rounds:
+        when = format_dtm(taken_at)
+        groups: dict[tuple[int, str], list[str]] = {}
+        for vital in VITALS:
+            if vital in values:
+                groups.setdefault(mdc.VMD_FOR_VITAL[vital], []).append(vital)
+        for number, (vmd, vitals) in enumerate(groups.items(), start=1):
             row += 1
-            metric = mdc.METRICS[mdc.CODE_FOR_VITAL[vital]]
-            unit_code, unit_name = (
-                mdc.RESP_UNIT if vital == "respiratory_rate" else mdc.WRITE_UNITS[metric.dimension]
-            )
-            segments.append(
-                f"OBX|{row}|NM|{metric.code}^{metric.name}^MDC|1.{number}.1.{metric_number}"
-                f"|{_format_value(vital, values[vital])}|{unit_code}^{unit_name}^MDC|||||R"
-                f"|||{when}||||{eui}^EUI-64"
-            )
+            segments.append(f"OBX|{row}||{vmd[0]}^{vmd[1]}^MDC|1.{number}.0.0|||||||X")
+            for metric_number, vital in enumerate(vitals, start=1):
+                row += 1
+                metric = mdc.METRICS[mdc.CODE_FOR_VITAL[vital]]
+                unit_code, unit_name = (
+                    mdc.RESP_UNIT
+                    if vital == "respiratory_rate"
+                    else mdc.WRITE_UNITS[metric.dimension]
+                )
+                segments.append(
+                    f"OBX|{row}|NM|{metric.code}^{metric.name}^MDC|1.{number}.1.{metric_number}"
+                    f"|{_format_value(vital, values[vital])}|{unit_code}^{unit_name}^MDC|||||R"
+                    f"|||{when}||||{eui}^EUI-64"
+                )
     return "\r".join(segments) + "\r"

@@ -44,6 +44,7 @@ NOTICES_KEPT = 20
 CLAIM_EVERY_S = 3.0
 IDLE_WRITE_S = 1.0  # a step with nothing in it is stored at most this often
 MLLP_TIMEOUT_S = 10.0  # the longest wait for a simulated monitor's ACK
+MLLP_ROUNDS = 120  # a simulated monitor's readings in one PCD-01 message at most
 
 
 @dataclass
@@ -233,11 +234,20 @@ class SimulationRunner:
         self._mllp = MllpClient(host, port, timeout=MLLP_TIMEOUT_S)
 
     async def _send_over_mllp(self, session_id: int, step: Step) -> Step:
-        """Send the step's monitor readings, each acknowledged (committed) before the next; the
-        step without them, for the rest to be stored as usual. Readings go first, so a blood
-        pressure taken before a phase change is stored before it (the pre-dose gate needs it).
-        Raises when the listener does not take them: the step is retried from what is stored,
-        with the same control ids, so nothing is stored twice."""
+        """Send the step's monitor readings as PCD-01 messages, each acknowledged (committed)
+        before the next; the step without them, for the rest to be stored as usual. Readings
+        go first, so a blood pressure taken before a phase change is stored before it (the
+        pre-dose gate needs it).
+
+        One message carries the step's readings, up to MLLP_ROUNDS of them, each at its own
+        time, as a monitor sends a backlog: one message a reading took a commit each, and the
+        history of a run started 20 minutes in (1,200 readings), or a run at 60x, then took
+        longer to send than to play. Raises when the listener does not take them: the step is
+        retried from what is stored. A message the listener stored before its step failed is
+        sent again under the same control id only if the retried step ends where it did (then
+        acknowledged and stored once); a retried step that runs further is a new message, and
+        that simulated session may chart those seconds twice. Only a failure of the step's own
+        write, just after the listener committed, leaves that window."""
         from backend.hl7 import pcd01
         from backend.hl7.client import SendError
 
@@ -253,17 +263,26 @@ class SimulationRunner:
         if bed is None:  # ended, or no longer this process's: record() says which
             return Step(rest, step.position_s, step.readings_sent)
         device = service.device_eui64(session_id)
-        for item in monitor:
-            values = {
-                k: float(v)
-                for k, v in item.values.items()
-                if isinstance(v, int | float) and not isinstance(v, bool)
-            }
-            text = pcd01.build_oru(
+        for start in range(0, len(monitor), MLLP_ROUNDS):
+            chunk = monitor[start : start + MLLP_ROUNDS]
+            rounds = [
+                (
+                    item.taken_at,
+                    {
+                        k: float(v)
+                        for k, v in item.values.items()
+                        if isinstance(v, int | float) and not isinstance(v, bool)
+                    },
+                )
+                for item in chunk
+            ]
+            rounds = [(at, values) for at, values in rounds if values]
+            if not rounds:
+                continue
+            text = pcd01.build_oru_series(
                 device=device,
-                values=values,
-                taken_at=item.taken_at,
-                control_id=service.control_id(session_id, item.index),
+                rounds=rounds,
+                control_id=service.control_id(session_id, chunk[0].index, chunk[-1].index),
                 sender=service.MLLP_SENDER,
                 bed=bed,
             )
@@ -271,10 +290,11 @@ class SimulationRunner:
             if ack.code in ("AR", "CR"):
                 raise SendError(f"the MLLP listener answered AR: {'; '.join(ack.errors)}")
             if not ack.accepted:
-                # As a monitor would show a dash: dropped, its index used up (service._reading).
+                # As a monitor would show a dash: dropped, their indexes used up.
                 log.warning(
-                    "simulated reading %s of session %s refused by the listener: %s",
-                    item.index,
+                    "simulated readings %s-%s of session %s refused by the listener: %s",
+                    chunk[0].index,
+                    chunk[-1].index,
                     session_id,
                     "; ".join(ack.errors),
                 )

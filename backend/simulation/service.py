@@ -506,10 +506,11 @@ def device_eui64(session_id: int) -> str:
     return f"02564947{session_id:08X}"
 
 
-def control_id(session_id: int, index: int) -> str:
-    """MSH-10 of a simulated reading's message: the same reading always gets the same one, so
-    a message sent again after a restart is a resend, acknowledged and stored once."""
-    return f"SIM{session_id}-{index}"
+def control_id(session_id: int, first: int, last: int) -> str:
+    """MSH-10 of the message carrying a simulation's readings `first` to `last` (their
+    indexes): the same readings always get the same one, so a message sent again after a
+    restart is a resend, acknowledged and stored once."""
+    return f"SIM{session_id}-{first}" if first == last else f"SIM{session_id}-{first}-{last}"
 
 
 def mllp_bed(db: Session, session_id: int, owner: str) -> tuple[str, str, str] | None:

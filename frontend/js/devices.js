@@ -23,9 +23,12 @@ const VITALS = [
 ];
 
 // Why rows were counted and not stored, as a nurse reads them (backend/devices/report.py Skip).
+// Device rows (the monitor's and its modules' own rows, which carry no value) are left out: they
+// are the message's structure, not something a nurse or IT need act on.
 const SKIP_WORDS = {
-  device_row: ["device row", "device rows"],
   invalid: ["invalid value", "invalid values"],
+  unused: ["value Vigil does not chart (e.g. mean pressure)", "values Vigil does not chart (e.g. mean pressure)"],
+  superseded: ["value replaced by a better source", "values replaced by a better source"],
   test: ["test row", "test rows"],
   unknown_code: ["unknown code", "unknown codes"],
   unknown_unit: ["unknown unit", "unknown units"],
@@ -40,7 +43,7 @@ export function canBind(role) {
 /** "3 test rows, 2 unknown codes" from {test: 3, unknown_code: 2}; "" when none. */
 export function skippedText(skipped) {
   return Object.entries(skipped || {})
-    .filter(([, n]) => n > 0)
+    .filter(([reason, n]) => n > 0 && reason !== "device_row")
     .map(([reason, n]) => {
       const [one, many] = SKIP_WORDS[reason] || [reason, reason];
       return `${n} ${n === 1 ? one : many}`;
@@ -70,8 +73,24 @@ function placeText(place) {
   return `${place.chair} · ${place.room} · ${place.site}`;
 }
 
+function feeding(place, where) {
+  return place.session_id
+    ? el("span", {
+        className: place.simulated ? "badge sim" : "device-feeding",
+        text: place.simulated ? "Drill running: feeds the drill" : `Feeds the session on ${where}`,
+      })
+    : el("span", { className: "device-idle", text: `No session open on ${where}` });
+}
+
 function chairLine(device) {
   const line = el("p", { className: "device-chair" });
+  if (!device.place && device.routed) {
+    // Not bound, but its gateway names a configured bed (PV1-3): that chair's session has it.
+    line.append(el("strong", { text: placeText(device.routed) }), " ");
+    line.append(el("span", { className: "device-routed", text: "by the bed its messages name (not bound)" }));
+    line.append(" ", feeding(device.routed, "that chair"));
+    return line;
+  }
   if (!device.place) {
     line.classList.add("unbound");
     const waiting = device.kept
@@ -81,13 +100,7 @@ function chairLine(device) {
     return line;
   }
   line.append(el("strong", { text: placeText(device.place) }));
-  const session = device.place.session_id
-    ? el("span", {
-        className: device.place.simulated ? "badge sim" : "device-feeding",
-        text: device.place.simulated ? "Drill running: feeds the drill" : "Feeds the session on this chair",
-      })
-    : el("span", { className: "device-idle", text: "No session open on this chair" });
-  line.append(" ", session);
+  line.append(" ", feeding(device.place, "this chair"));
   if (device.kept) {
     const kept = `${plural(device.kept, "earlier message", "earlier messages")} kept, not on a chart`;
     line.append(" ", el("span", { className: "device-kept", text: kept }));
@@ -201,11 +214,16 @@ function bindForm(device) {
 
 function deviceItem(device) {
   const name = device.label || "Device";
-  const item = el("li", { className: "device panel", attrs: { "data-eui64": device.eui64 } }, [
-    el("div", { className: "device-head" }, [
-      el("h2", { className: "device-name", text: name }),
-      el("span", { className: "device-eui", text: `EUI-64 ${device.eui64}` }),
-    ]),
+  // A monitor feeding a drill is a simulated one on this page too, marked as the ward marks it.
+  const simulated = Boolean((device.place || device.routed || {}).simulated);
+  const head = [el("h2", { className: "device-name", text: name })];
+  if (simulated) head.push(el("span", { className: "badge sim", text: "SIMULATED" }));
+  head.push(el("span", { className: "device-eui", text: `EUI-64 ${device.eui64}` }));
+  const item = el("li", {
+    className: "device panel",
+    attrs: { "data-eui64": device.eui64, "data-simulated": String(simulated) },
+  }, [
+    el("div", { className: "device-head" }, head),
     chairLine(device),
     valuesList(device),
     seenLine(device),

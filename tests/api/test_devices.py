@@ -180,7 +180,16 @@ def test_a_bed_naming_a_configured_chair_routes_a_device_bound_to_none(
     bed = f"{TEST_SITE.upper()}^{TEST_ROOM.lower()}^{name.lower()}"
     receipt = receive(database, report(eui, {"heart_rate": 64}, bed=bed))
     assert (receipt.session_id, receipt.stored) == (session["id"], 1)
-    assert listed(as_nurse, eui)["kept"] == 0
+    device = listed(as_nurse, eui)
+    assert device["kept"] == 0
+    # The page says where its bed sent it, though no one bound it.
+    assert device["place"] is None
+    assert device["routed"]["chair"] == name
+    assert (device["routed"]["session_id"], device["routed"]["simulated"]) == (session["id"], False)
+    # Bound elsewhere, the bed no longer places it.
+    _, other_chair = session_on_new_chair(as_nurse)
+    bound = bind(as_nurse, eui, other_chair)["device"]
+    assert (bound["place"]["chair_id"], bound["routed"]) == (other_chair, None)
 
 
 def test_a_bed_naming_a_chair_of_another_room_keeps_the_message(
@@ -212,6 +221,11 @@ def test_a_device_on_a_chair_holding_a_drill_feeds_the_drill_which_stays_simulat
     as_trainer: TestClient, as_nurse: TestClient, database: Database
 ) -> None:
     drill, chair_id = session_on_new_chair(as_trainer, simulated=True)
+    # A simulator's monitor routed by its bed is a drill's too.
+    routed = new_eui()
+    bed = f"{TEST_SITE}^{TEST_ROOM}^{drill['chair']}"
+    assert receive(database, report(routed, {"spo2": 96}, bed=bed)).session_id == drill["id"]
+    assert listed(as_nurse, routed)["routed"]["simulated"] is True
     eui = new_eui()
     introduce(database, eui)
     bind(as_nurse, eui, chair_id)

@@ -12,17 +12,25 @@ from playwright.sync_api import Page, expect
 
 from backend import flows
 from backend.core.database import Database
+from backend.core.roles import Role
 from backend.devices.report import DeviceObservation, DeviceReport, Skip
 from backend.sessions.models import InfusionSession
 from tests.browser.accessibility import axe_violations, describe
-from tests.browser.conftest import DESKTOP
+from tests.browser.conftest import DESKTOP, api_client
 from tests.conftest import LiveServer
-from tests.helpers import new_session
+from tests.helpers import TEST_ROOM, TEST_SITE, new_session
 
 pytestmark = pytest.mark.browser
 
 
-def send(database: Database, eui: str, spo2: int, at: datetime, skipped: dict[Skip, int]) -> None:
+def send(
+    database: Database,
+    eui: str,
+    spo2: int,
+    at: datetime,
+    skipped: dict[Skip, int],
+    bed: str | None = None,
+) -> None:
     """A monitor's message as the HL7 listener hands it on."""
     values = (("spo2", spo2, 150456, "MDC_PULS_OXIM_SAT_O2"), ("heart_rate", 76, 147842, "HR"))
     observations = tuple(
@@ -36,7 +44,7 @@ def send(database: Database, eui: str, spo2: int, at: datetime, skipped: dict[Sk
         at,
         eui,
         "Bedside monitor",
-        None,
+        bed,
         observations,
         skipped,
     )
@@ -56,7 +64,13 @@ def test_a_nurse_binds_a_waiting_monitor_and_its_readings_join_the_session(
     eui = uuid.uuid4().hex[:16].upper()
     for minutes in (6, 4, 2):
         at = datetime.now(UTC) - timedelta(minutes=minutes)
-        send(database, eui, 96, at, {Skip.TEST: 1, Skip.UNKNOWN_CODE: 2})
+        send(database, eui, 96, at, {Skip.TEST: 1, Skip.UNKNOWN_CODE: 2, Skip.DEVICE_ROW: 4})
+    # A simulator's monitor, bound to nothing, whose bed names a drill's chair.
+    drill_chair = f"0-drill-{uuid.uuid4().hex[:6]}"
+    with api_client(live_server.url, Role.TRAINER) as trainer:
+        new_session(trainer, chair=drill_chair, simulated=True)
+    sim_eui = uuid.uuid4().hex[:16].upper()
+    send(database, sim_eui, 95, datetime.now(UTC), {}, bed=f"{TEST_SITE}^{TEST_ROOM}^{drill_chair}")
 
     page = nurse_page
     page.set_viewport_size(DESKTOP)
@@ -67,6 +81,15 @@ def test_a_nurse_binds_a_waiting_monitor_and_its_readings_join_the_session(
         "Not stored as vitals: 3 test rows, 6 unknown codes."
     )
     expect(card.locator(".device-value", has_text="SpO₂")).to_contain_text("96 %")
+    expect(card.locator(".badge.sim")).to_have_count(0)
+    # The simulated monitor is marked so, and placed by its bed.
+    sim_card = page.locator(f'[data-eui64="{sim_eui}"]')
+    expect(sim_card).to_have_attribute("data-simulated", "true")
+    expect(sim_card.locator(".device-head .badge.sim")).to_have_text("SIMULATED")
+    expect(sim_card.locator(".device-chair")).to_contain_text(
+        f"{drill_chair} · {TEST_ROOM} · {TEST_SITE} by the bed its messages name (not bound)"
+    )
+    expect(sim_card.locator(".device-chair")).to_contain_text("Drill running: feeds the drill")
     violations = axe_violations(page)
     assert not violations, describe(violations)
 

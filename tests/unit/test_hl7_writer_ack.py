@@ -8,7 +8,7 @@ import hl7
 import pytest
 
 from backend.devices.report import Skip
-from backend.hl7.pcd01 import Problem, Rejected, ack, build_oru, decode, parse
+from backend.hl7.pcd01 import Problem, Rejected, ack, build_oru, build_oru_series, decode, parse
 
 ZONE = ZoneInfo("Australia/Sydney")  # far from UTC: a lost offset would show
 EUI = "0012345678ABCDEF"
@@ -260,3 +260,21 @@ def test_ack_survives_hostile_problem_texts_and_codes() -> None:
 def test_ack_lists_at_most_twenty_problems() -> None:
     problems = [Problem("OBX", n, 5, 102, "bad") for n in range(1, 100)]
     assert len(hl7.parse(ack(RECEIVED, "AE", problems)).segments("ERR")) == 20
+
+
+def test_several_rounds_in_one_message_come_back_each_at_its_own_time() -> None:
+    # A simulator at 60x plays a second every 17 ms: its rounds keep their milliseconds.
+    first = datetime(2026, 12, 7, 9, 15, 30, 120000, tzinfo=UTC)
+    rounds = [
+        (first + timedelta(milliseconds=17 * n), {"heart_rate": 70.0 + n, "spo2": 97.0})
+        for n in range(3)
+    ]
+    text = build_oru_series(device=EUI, rounds=rounds, control_id="c9")
+    report = parse(text, zone=ZONE)
+    got = sorted((o.taken_at, o.vital, o.value) for o in report.observations)
+    assert got == sorted(
+        (at.replace(microsecond=at.microsecond // 1000 * 1000), vital, value)
+        for at, values in rounds
+        for vital, value in values.items()
+    )
+    assert field(text, "OBR", 7) == "20261207091530.120+0000"
