@@ -23,10 +23,11 @@ $(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
 	@touch $(AXE)
 
 ## make run: set up, migrate the embedded SQLite database, serve on 127.0.0.1:8000 with a demo
-## ward; the first start ends with the administrator's password, shown once
+## ward whose simulated monitors send HL7 over MLLP (127.0.0.1:2575); the first start ends with
+## the administrator's password, shown once
 run: install
 	$(BIN)/vigil db upgrade
-	$(BIN)/vigil serve --setup --demo
+	VIGIL_SIMULATOR_MLLP=$${VIGIL_SIMULATOR_MLLP:-true} $(BIN)/vigil serve --setup --demo
 
 ## make test: on a clean Debian machine first installs what the suite needs (Chromium, npm,
 ## PostgreSQL) and starts a throwaway PostgreSQL server, stopped afterwards
