@@ -204,3 +204,65 @@ def new_token(admin: Client, role: str) -> dict[str, Any]:
 
 def sign_in_as(client: TestClient, username: str, password: str) -> httpx2.Response:
     return client.post("/api/auth/login", json={"username": username, "password": password})
+
+
+# NEWS2: pulse 95 → 1, RR 22 → 2, SpO2 95 → 1, air → 0, SBP 120 → 0, alert → 0, 38.2 °C → 1.
+FULL_SET = {
+    "heart_rate": 95,
+    "systolic": 120,
+    "diastolic": 78,
+    "spo2": 95,
+    "respiratory_rate": 22,
+    "temperature": 38.2,
+    "consciousness": "A",
+    "on_oxygen": False,
+    "sedation": 5,
+}
+ACTION = "Infusion paused; BP rechecked in 5 min"
+
+
+def record_reading(client: Client, session_id: int, **vitals: Any) -> dict[str, Any]:
+    response = client.post(f"/api/sessions/{session_id}/readings", json=vitals)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def walk_a_session(client: Client, name: str) -> dict[str, Any]:
+    """A real session taken through every phase, as the record's exports are tested on: a full
+    NEWS2 set at baseline, a partial set while infusing, a blood pressure surge acknowledged
+    with a note (ACTION), a fat-fingered heart rate marked entered in error, and the patient
+    seen alert before leaving. Its parts by name: session, patient, full, partial, surge,
+    wrong, seen, alarm."""
+    from tests.api.alert_support import acknowledged, the_alarm
+
+    patient = new_patient(client, name)
+    body = session_body(patient["id"], planned_dose_mg=35, weight_kg=70, planned_duration_min=40)
+    created = client.post("/api/sessions", json=body)
+    assert created.status_code == 201, created.text
+    sid: int = created.json()["id"]
+    full = record_reading(client, sid, **FULL_SET)
+    move(client, sid, "infusing")
+    partial = record_reading(client, sid, heart_rate=88, spo2=97)
+    surge = record_reading(client, sid, systolic=186, diastolic=96)
+    alarm = the_alarm(client, sid, "systolic.above")
+    acknowledged(client, alarm["id"], ACTION)
+    wrong = record_reading(client, sid, heart_rate=250)
+    marked = client.post(
+        f"/api/sessions/{sid}/readings/{wrong['id']}/entered-in-error",
+        json={"reason": "Probe artefact: 25 was meant"},
+    )
+    assert marked.status_code == 200, marked.text
+    move(client, sid, "recovery")
+    seen = record_reading(client, sid, consciousness="A", sedation=5)  # alert before leaving
+    session = move(client, sid, "discharged")
+    return {
+        "session": session,
+        "patient": patient,
+        "full": full,
+        "partial": partial,
+        "surge": surge,
+        "wrong": wrong,
+        "seen": seen,
+        "alarm": alarm,
+    }

@@ -22,10 +22,16 @@ from sqlalchemy import update
 from backend.core.database import Database
 from backend.core.roles import Role
 from backend.readings.models import Reading
-from tests.api.alert_support import acknowledged, the_alarm
-from tests.api.support import RoleClient, move, patient_id, session_body, simulated_session, unique
+from tests.api.support import (
+    ACTION,
+    RoleClient,
+    patient_id,
+    simulated_session,
+    unique,
+    walk_a_session,
+)
 from tests.conftest import ROLE_USERS
-from tests.helpers import Client, new_patient, new_session, post_reading
+from tests.helpers import Client, new_session, post_reading
 
 Json = dict[str, Any]
 
@@ -34,19 +40,6 @@ UCUM = "http://unitsofmeasure.org"
 MDC = "urn:iso:std:iso:11073:10101"
 HTEST = ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST")
 EUI64 = "0012A3FFFE4B5C6D"
-# NEWS2: pulse 95 → 1, RR 22 → 2, SpO2 95 → 1, air → 0, SBP 120 → 0, alert → 0, 38.2 °C → 1.
-FULL_SET = {
-    "heart_rate": 95,
-    "systolic": 120,
-    "diastolic": 78,
-    "spo2": 95,
-    "respiratory_rate": 22,
-    "temperature": 38.2,
-    "consciousness": "A",
-    "on_oxygen": False,
-    "sedation": 5,
-}
-ACTION = "Infusion paused; BP rechecked in 5 min"
 # What each FHIR R4 vital-signs profile fixes: its URL, the LOINC code it requires, the UCUM unit.
 PROFILES = {
     "8867-4": ("http://hl7.org/fhir/StructureDefinition/heartrate", "/min"),
@@ -177,39 +170,11 @@ def check_vital_signs(obs: Json, patient_url: str, encounter_url: str) -> None:
 
 @pytest.fixture
 def finished(as_nurse: TestClient, database: Database) -> Json:
-    """A real session taken through every phase: a full NEWS2 set at baseline, a monitor's
-    heart rate and SpO2, a blood pressure surge acknowledged with a note, a heart rate marked
-    entered in error, and the patient seen alert before leaving."""
-    patient = new_patient(as_nurse, unique("Ann O'Hara"))
-    created = as_nurse.post("/api/sessions", json=session_body(patient["id"]))
-    assert created.status_code == 201, created.text
-    sid: int = created.json()["id"]
-    full = record(as_nurse, sid, **FULL_SET)
-    move(as_nurse, sid, "infusing")
-    monitor = record(as_nurse, sid, heart_rate=88, spo2=97)
-    from_device(database, monitor["id"])
-    surge = record(as_nurse, sid, systolic=186, diastolic=96)
-    alarm = the_alarm(as_nurse, sid, "systolic.above")
-    acknowledged(as_nurse, alarm["id"], ACTION)
-    wrong = record(as_nurse, sid, heart_rate=250)
-    marked = as_nurse.post(
-        f"/api/sessions/{sid}/readings/{wrong['id']}/entered-in-error",
-        json={"reason": "Probe artefact: 25 was meant"},
-    )
-    assert marked.status_code == 200, marked.text
-    move(as_nurse, sid, "recovery")
-    seen = record(as_nurse, sid, consciousness="A", sedation=5)
-    session = move(as_nurse, sid, "discharged")
-    return {
-        "session": session,
-        "patient": patient,
-        "full": full,
-        "monitor": monitor,
-        "surge": surge,
-        "wrong": wrong,
-        "seen": seen,
-        "alarm": alarm,
-    }
+    """A real session taken through every phase (support.walk_a_session), its partial set
+    (heart rate and SpO2 while infusing) a monitor's."""
+    walked = walk_a_session(as_nurse, unique("Ann O'Hara"))
+    from_device(database, walked["partial"]["id"])
+    return {**walked, "monitor": walked["partial"]}
 
 
 def test_the_bundle_holds_patient_encounter_place_and_every_vital_as_the_profiles_ask(

@@ -18,8 +18,7 @@ from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.main import create_app
 from backend.users.auth import SESSION_COOKIE
-from tests.api.alert_support import acknowledged, the_alarm
-from tests.api.support import RoleClient, move, session_body, unique
+from tests.api.support import ACTION, RoleClient, session_body, unique, walk_a_session
 from tests.conftest import ROLE_USERS
 from tests.helpers import Client, new_patient
 
@@ -46,19 +45,6 @@ CSV_COLUMNS = [
     "entered_in_error_by",
     "entered_in_error_reason",
 ]
-# NEWS2: pulse 95 → 1, RR 22 → 2, SpO2 95 → 1, air → 0, SBP 120 → 0, alert → 0, 38.2 °C → 1.
-FULL_SET = {
-    "heart_rate": 95,
-    "systolic": 120,
-    "diastolic": 78,
-    "spo2": 95,
-    "respiratory_rate": 22,
-    "temperature": 38.2,
-    "consciousness": "A",
-    "on_oxygen": False,
-    "sedation": 5,
-}
-ACTION = "Infusion paused; BP rechecked in 5 min"
 
 
 class Row:
@@ -107,13 +93,6 @@ class Rows(HTMLParser):
         return [r for r in self.rows if cls in (r.attrs.get("class") or "").split()]
 
 
-def record_reading(client: Client, session_id: int, **vitals: Any) -> dict[str, Any]:
-    response = client.post(f"/api/sessions/{session_id}/readings", json=vitals)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def report(client: Client, session_id: int) -> str:
     response = client.get(f"/api/sessions/{session_id}/report")
     assert response.status_code == 200, response.text
@@ -138,39 +117,8 @@ def local_time(moment: str, zone: str = "UTC") -> str:
 
 @pytest.fixture
 def finished_session(as_nurse: TestClient) -> dict[str, Any]:
-    """A real session taken through every phase: a full NEWS2 set at baseline, a blood pressure
-    surge acknowledged with a note, a fat-fingered heart rate marked entered in error."""
-    name = unique("Ann O'Hara <b>")
-    patient = new_patient(as_nurse, name)
-    body = session_body(patient["id"], planned_dose_mg=35, weight_kg=70, planned_duration_min=40)
-    created = as_nurse.post("/api/sessions", json=body)
-    assert created.status_code == 201, created.text
-    sid: int = created.json()["id"]
-    full = record_reading(as_nurse, sid, **FULL_SET)
-    move(as_nurse, sid, "infusing")
-    partial = record_reading(as_nurse, sid, heart_rate=88, spo2=97)
-    surge = record_reading(as_nurse, sid, systolic=186, diastolic=96)
-    alarm = the_alarm(as_nurse, sid, "systolic.above")
-    acknowledged(as_nurse, alarm["id"], ACTION)
-    wrong = record_reading(as_nurse, sid, heart_rate=250)
-    marked = as_nurse.post(
-        f"/api/sessions/{sid}/readings/{wrong['id']}/entered-in-error",
-        json={"reason": "Probe artefact: 25 was meant"},
-    )
-    assert marked.status_code == 200, marked.text
-    move(as_nurse, sid, "recovery")
-    seen = record_reading(as_nurse, sid, consciousness="A", sedation=5)  # alert before leaving
-    session = move(as_nurse, sid, "discharged")
-    return {
-        "session": session,
-        "patient": patient,
-        "full": full,
-        "partial": partial,
-        "surge": surge,
-        "wrong": wrong,
-        "seen": seen,
-        "alarm": alarm,
-    }
+    """A real session taken through every phase (support.walk_a_session)."""
+    return walk_a_session(as_nurse, unique("Ann O'Hara <b>"))
 
 
 def test_the_report_holds_patient_dose_phases_alarms_news2_and_readings(
