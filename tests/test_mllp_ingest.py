@@ -63,6 +63,9 @@ def port(app: FastAPI) -> int:
     return port
 
 
+HOUR = timedelta(hours=1)
+
+
 def send(port: int, *messages: str | bytes) -> list[Ack]:
     """Send each message in turn on one connection; their ACKs."""
 
@@ -206,6 +209,13 @@ def test_refusals_say_whether_to_resend_and_what_is_at_fault(
         content.errors
     )
     assert garbage.code == "AE" and bad_bytes.code == "AE" and nul.code == "AE"
+    # A monitor whose clock runs an hour fast: refused at the row and field at fault (its first
+    # value: the 3rd OBX, after the monitor's and its virtual device's own rows).
+    ahead, _ = oru(chair, {"heart_rate": 70, "spo2": 97}, taken_at=datetime.now(UTC) + HOUR)
+    [fast] = send(port, ahead)
+    assert fast.code == "AE"
+    assert [line.split(";")[0] for line in fast.errors] == ["at OBX #3, field 14"], fast.errors
+    assert "in the future" in fast.errors[0] and "check the device clock" in fast.errors[0]
     # Nothing of those stored; the connection served all five, and serves a good one after.
     assert stored_readings(database, session_id) == []
     [ok] = send(port, good)

@@ -24,6 +24,7 @@ from backend.hl7 import pcd01
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = 207  # HL7 table 0357: application internal error
+DATA_TYPE_ERROR = 102  # HL7 table 0357: a field's value is not what it must be
 RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
 ATTEMPTS = 3
 HEADER_BYTES = 4096
@@ -107,7 +108,7 @@ class DeviceInbox:
                 return _encode(pcd01.ack(text, "AR", (_problem(busy.message),)))
             if isinstance(exc, InvalidInput | DomainError):
                 log.warning("MLLP message from %s answered AE: %s", peer, exc.message)
-                return _encode(pcd01.ack(text, "AE", (_problem(exc.message),)))
+                return _encode(pcd01.ack(text, "AE", (_located(text, exc),)))
             log.exception("MLLP message from %s: unexpected error; answered AE", peer)
             return _encode(pcd01.ack(text, "AE", (_problem("internal error"),)))
 
@@ -134,6 +135,20 @@ class DeviceInbox:
 
     def refuse(self, head: bytes, reason: str) -> bytes:
         return _encode(pcd01.ack(_header(head), "AR", (_problem(reason),)))
+
+
+def _located(text: str | None, exc: DomainError) -> pcd01.Problem:
+    """The flow's refusal as an ERR: at the segment and field it names (its `loc` is segment
+    name, position in the message, field: ("OBX", 7, 14) for a time in the future), so the
+    gateway's log says which row; against the header when it names none."""
+    loc = exc.loc if isinstance(exc, InvalidInput) else ()
+    if text is not None and len(loc) == 3:
+        name, position, field = loc
+        if isinstance(name, str) and isinstance(position, int) and isinstance(field, int):
+            occurrence = pcd01.occurrence_at(text, position)
+            if occurrence is not None:
+                return pcd01.Problem(name, occurrence, field, DATA_TYPE_ERROR, exc.message)
+    return _problem(exc.message)
 
 
 def _header(message: bytes) -> str:

@@ -340,6 +340,16 @@ def _segments(text: str, d: _Delimiters, control_id: str | None) -> list[_Segmen
     return segments
 
 
+def occurrence_at(text: str, position: int) -> int | None:
+    """Which occurrence of its name the segment at `position` is (both 1-based, as
+    `DeviceObservation.segment` counts and ERR-2 wants): the 3rd OBX is 3. None past the end."""
+    lines = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
+    segments = [line[:3] for line in lines if line.strip()]
+    if not 1 <= position <= len(segments):
+        return None
+    return segments[:position].count(segments[position - 1])
+
+
 class _Reader:
     def __init__(
         self, segments: list[_Segment], d: _Delimiters, zone: tzinfo, control_id: str | None
