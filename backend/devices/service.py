@@ -321,3 +321,16 @@ def sent_codes(db: Session, session_id: int) -> dict[tuple[str, str], tuple[int,
             reading = str(rules.reading_id(message.sender, message.control_id, obs.taken_at))
             codes[(reading, obs.vital)] = (obs.mdc_code, obs.mdc_name)
     return codes
+
+
+def labels_for_session(db: Session, session_id: int) -> dict[str, str]:
+    """EUI-64 -> what its messages say the device is, for the devices that fed the session."""
+    euis = (
+        select(DeviceMessage.device_eui)
+        .where(DeviceMessage.session_id == session_id, DeviceMessage.device_eui.is_not(None))
+        .distinct()
+    )
+    rows = db.execute(
+        select(Device.eui64, Device.label).where(Device.eui64.in_(euis), Device.label.is_not(None))
+    )
+    return {eui: label for eui, label in rows if label}

@@ -82,11 +82,15 @@ class Builder:
     """Builds the Bundle of one record; keeps the ids every resource refers to."""
 
     def __init__(
-        self, record: SessionRecord, sent: Mapping[tuple[str, str], tuple[int, str]]
+        self,
+        record: SessionRecord,
+        sent: Mapping[tuple[str, str], tuple[int, str]],
+        labels: Mapping[str, str],
     ) -> None:
         self.record = record
         # (reading id, vital) -> the MDC code its device sent it as; otherwise the vital's own.
         self.sent = sent
+        self.labels = labels  # EUI-64 -> what its messages say the device is (its model)
         self.patient_id = resource_id("patient", record.patient_id or record.patient_clinic_id)
         self.encounter_id = resource_id("session", record.id)
         self.entries: list[Json] = []
@@ -202,11 +206,15 @@ class Builder:
             if eui is None or eui in found:
                 continue
             found[eui] = resource_id("device", eui)
+            named: Json = {}
+            if eui in self.labels:
+                named["deviceName"] = [{"name": self.labels[eui], "type": "model-name"}]
             self.add(
                 {
                     "resourceType": "Device",
                     "id": found[eui],
                     "meta": self.meta(),
+                    **named,
                     "identifier": [
                         {
                             "type": concept(
@@ -472,7 +480,9 @@ def alarm_detail(alarm: AlarmRow) -> str:
 
 
 def session_bundle(
-    record: SessionRecord, sent: Mapping[tuple[str, str], tuple[int, str]] | None = None
+    record: SessionRecord,
+    sent: Mapping[tuple[str, str], tuple[int, str]] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Json:
     """The record as a FHIR R4 collection Bundle (JSON).
 
@@ -480,4 +490,4 @@ def session_bundle(
     second-by-second values (14,000 resources) that takes some 17 s against 1.3 s to build. The
     tests read every Bundle they export back with the R4B models instead (tests/api/test_fhir*.py).
     """
-    return Builder(record, sent or {}).bundle()
+    return Builder(record, sent or {}, labels or {}).bundle()

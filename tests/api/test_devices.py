@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import func, select
 
 from backend import flows
@@ -557,3 +558,7 @@ def test_the_fhir_export_carries_the_code_each_value_was_sent_as(
             sent[loinc[0]] = mdc
     assert sent["8867-4"] == ["149530"]  # heart rate, as the oximeter sent it
     assert sent["2708-6"] == ["150456"]
+    # The Device is named as its messages name it, and the Bundle reads as FHIR R4.
+    [device] = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Device"]
+    assert device["deviceName"] == [{"name": "IntelliVue MX450", "type": "model-name"}]
+    Bundle.model_validate(bundle)
