@@ -136,6 +136,7 @@ class ModeFigures:
     latency: dict[str, dict[str, float]]  # subscriber -> p50/p99/max ms, received
     integrity: dict[str, dict[str, int]]  # subscriber -> gaps, duplicates, out of order
     error_samples: list[str]
+    post_ms: dict[str, float]  # the POSTs' own round trips: p50, p99
 
 
 async def subscribe(server: Server, headers: dict[str, str], sub: Subscriber) -> None:
@@ -168,10 +169,11 @@ async def load(
     rate: float,
     seconds: float,
     connections: int,
-) -> tuple[dict[str, float], int, ErrorLog, float]:
+) -> tuple[dict[str, float], list[float], ErrorLog, float]:
     rng = random.Random(7)
     errors = ErrorLog()
     sent: dict[str, float] = {}
+    post_ms: list[float] = []
     for server, _ in subs:
         await ready(server, target.headers)
     tasks = [asyncio.create_task(subscribe(server, target.headers, sub)) for server, sub in subs]
@@ -185,8 +187,11 @@ async def load(
             path = READINGS_PATH.format(session_id=session_ids[index % len(session_ids)])
             body = reading_body(rng, reading_id)
             sent[str(reading_id)] = time.perf_counter()
-            if await post_one(client, path, body, errors) is None:
+            elapsed = await post_one(client, path, body, errors)
+            if elapsed is None:
                 sent.pop(str(reading_id), None)
+            else:
+                post_ms.append(elapsed)
 
     async with http_client(target, connections) as client:
         started = time.perf_counter()
@@ -206,7 +211,7 @@ async def load(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return sent, total, errors, elapsed
+    return sent, post_ms, errors, elapsed
 
 
 def run_mode(admin_url: str, mode: str, args: argparse.Namespace, workdir: Path) -> ModeFigures:
@@ -227,7 +232,7 @@ def run_mode(admin_url: str, mode: str, args: argparse.Namespace, workdir: Path)
                 stack.enter_context(running(server))
             target = Target(mode, servers[0], session_ids[0], headers)
             subs = [(servers[0], Subscriber("same")), (servers[1], Subscriber("other"))]
-            sent, _, errors, elapsed = asyncio.run(
+            sent, post_ms, errors, elapsed = asyncio.run(
                 load(target, session_ids, subs, args.rate, args.seconds, args.connections)
             )
     latency: dict[str, dict[str, float]] = {}
@@ -248,7 +253,10 @@ def run_mode(admin_url: str, mode: str, args: argparse.Namespace, workdir: Path)
             "duplicates": len(seen) - len(set(seen)),
             "out_of_order": sum(1 for a, b in itertools.pairwise(seen) if b <= a),
         }
-    return ModeFigures(mode, len(sent), errors.count, elapsed, latency, integrity, errors.samples)
+    posts = {"p50": round(percentile(post_ms, 50), 1), "p99": round(percentile(post_ms, 99), 1)}
+    return ModeFigures(
+        mode, len(sent), errors.count, elapsed, latency, integrity, errors.samples, posts
+    )
 
 
 # ---- the commit-cost measurement behind the NOTIFY design
@@ -361,20 +369,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16, help="HTTP connections to post on")
     parser.add_argument("--db-concurrency", type=int, default=8, help="VIGIL_DB_CONCURRENCY")
     parser.add_argument("--modes", default="poll,notify", help="comma-separated: poll, notify")
+    parser.add_argument("--rounds", type=int, default=1, help="times each mode is run")
     parser.add_argument("--commits", action="store_true", help="also measure commit cost")
     parser.add_argument("--commit-threads", type=int, default=8)
     parser.add_argument("--commit-transactions", type=int, default=200, help="per thread, round")
     parser.add_argument("--commit-rounds", type=int, default=3)
     args = parser.parse_args(argv)
     admin_url = os.environ.get("VIGIL_BENCH_POSTGRES_URL", DEFAULT_URL)
-    figures: dict[str, ModeFigures] = {}
+    figures: list[ModeFigures] = []
     with tempfile.TemporaryDirectory(prefix="vigil-cross-") as tmp:
-        for mode in args.modes.split(","):
+        # Rounds interleave the modes, so the machine's other work weighs on each alike.
+        for mode in [m for _ in range(args.rounds) for m in args.modes.split(",")]:
             print(
                 f"{mode}: 3 processes, {args.rate:g} readings/s for {args.seconds:g} s",
                 file=sys.stderr,
             )
-            figures[mode] = run_mode(admin_url, mode, args, Path(tmp))
+            figures.append(run_mode(admin_url, mode, args, Path(tmp)))
     load_avg = os.getloadavg()[0]
     print(
         f"\nCross-process stream: 3 `vigil serve` on one PostgreSQL, {args.rate:g} readings/s "
@@ -383,14 +393,17 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.cpu_count()} CPUs, load {load_avg:.1f} after"
     )
     print(
-        f"{'mode':<7} {'posted/s':>8} {'err':>4} {'subscriber':<10} {'received':>8} "
+        f"{'mode':<7} {'posted/s':>8} {'err':>4} {'POST p50/p99':>13} {'subscriber':<10} "
+        f"{'received':>8} "
         f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'gaps':>5} {'dups':>5} {'disorder':>8}"
     )
-    for mode, f in figures.items():
+    for f in figures:
+        mode = f.mode
         for name, lat in f.latency.items():
             integ = f.integrity[name]
             print(
-                f"{mode:<7} {f.posted / f.seconds:>8.0f} {f.post_errors:>4} {name:<10} "
+                f"{mode:<7} {f.posted / f.seconds:>8.0f} {f.post_errors:>4} "
+                f"{f.post_ms['p50']:>6}/{f.post_ms['p99']:<6} {name:<10} "
                 f"{lat['received']:>5.0f}/{f.posted:<3} {lat['p50_ms']:>7} {lat['p99_ms']:>8} "
                 f"{lat['max_ms']:>8} {integ['gaps']:>5} {integ['duplicates']:>5} "
                 f"{integ['out_of_order']:>8}"
