@@ -4,7 +4,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -54,6 +56,7 @@ from backend.simulation.runner import SimulationRunner
 from backend.sites.router import router as sites_router
 from backend.streaming.bus import EventBus
 from backend.streaming.events import Event
+from backend.streaming.notify import Listener, Notifier, libpq_url
 from backend.streaming.outbox import install_outbox, last_sequence, load_events
 from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
@@ -172,6 +175,26 @@ def _seed_limit_profiles(database: Database) -> None:
         pass  # another worker seeded them at the same moment
 
 
+def _cross_process(
+    database: Database, settings: Settings, bus: EventBus
+) -> tuple[Notifier | None, Listener | None]:
+    """On PostgreSQL, the NOTIFY sender and the LISTEN connection that wake other processes'
+    buses (streaming/notify.py); on SQLite, or with stream_notify off, neither: the poll alone."""
+    if database.dialect != "postgresql" or not settings.stream_notify:
+        return None, None
+    url = libpq_url(database.url)
+
+    def connect() -> "psycopg.Connection[Any]":
+        return psycopg.Connection.connect(url, autocommit=True)
+
+    async def connect_async() -> "psycopg.AsyncConnection[Any]":
+        return await psycopg.AsyncConnection.connect(url, autocommit=True)
+
+    retry = settings.stream_listen_retry_seconds
+    notifier = Notifier(connect, interval=settings.stream_notify_interval_seconds, retry_most=retry)
+    return notifier, Listener(connect_async, bus.wake, retry_most=retry)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -198,8 +221,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gap_wait=settings.stream_gap_wait_seconds,
             poll_interval=settings.stream_poll_seconds,
         )
-        install_outbox((database.read_sessions, database.write_sessions), bus.publish_threadsafe)
+        notifier, listener = _cross_process(database, settings, bus)
+        publish = bus.publish_threadsafe
+        if notifier is not None:
+
+            def publish(events: list[Event]) -> None:
+                bus.publish_threadsafe(events)
+                notifier.committed(events[-1].seq)
+
+        install_outbox(
+            (database.read_sessions, database.write_sessions),
+            publish,
+            reserve=bus.reserve_threadsafe,
+            release=bus.release_threadsafe,
+        )
         bus.start(_check_schema(database))
+        if notifier is not None and listener is not None:
+            notifier.start()
+            listener.start()
         _seed_limit_profiles(database)
         app.state.database = database
         app.state.bus = bus
@@ -241,6 +280,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await mllp.stop()
             stop_ticker.set()
             await ticker
+            if notifier is not None and listener is not None:
+                await listener.stop()
+                await asyncio.to_thread(notifier.stop)
             await bus.stop()
             database.dispose()
 

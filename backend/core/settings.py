@@ -199,6 +199,23 @@ class Settings(BaseSettings):
         description="IANA time zone (e.g. Europe/London) for clock times on records and in "
         "checklists; the server's own zone (TZ, else /etc/localtime) when not set, else UTC",
     )
+    # ---- issue 18 item 1: events across processes on PostgreSQL (backend/streaming/notify.py)
+    stream_notify: bool = Field(
+        default=True,
+        description="On PostgreSQL, wake the other processes' streams by LISTEN/NOTIFY after "
+        "each commit (off: they find new events by the poll alone)",
+    )
+    stream_notify_interval_seconds: float = Field(
+        default=0.005,
+        ge=0,
+        le=1,
+        description="At most one NOTIFY per this interval; it carries the latest seq",
+    )
+    stream_listen_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait between attempts to reconnect the stream's LISTEN connection",
+    )
 
     @field_validator("clinic_timezone")
     @classmethod

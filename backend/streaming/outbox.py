@@ -57,9 +57,23 @@ def to_event(row: StreamEvent) -> Event:
 
 
 def install_outbox(
-    factories: Iterable[sessionmaker[Session]], publish: Callable[[list[Event]], None]
+    factories: Iterable[sessionmaker[Session]],
+    publish: Callable[[list[Event]], None],
+    *,
+    reserve: Callable[[list[int]], None] | None = None,
+    release: Callable[[list[int]], None] | None = None,
 ) -> None:
-    """Wire every session from `factories` to number its events and publish them after commit."""
+    """Wire every session from `factories` to number its events and publish them after commit.
+
+    `reserve` hears a transaction's seqs just before it commits (while it still holds the
+    counter, so before any later seq can exist) and `release` hears them if it rolls back instead:
+    the bus then knows which holes in the sequence are its own commits on their way (bus.py).
+    """
+
+    def before_commit(db: Session) -> None:
+        rows = db.info.get(_PENDING)
+        if rows and reserve is not None:
+            reserve([row.seq for row in rows])
 
     def after_commit(db: Session) -> None:
         rows = db.info.pop(_PENDING, None)
@@ -67,9 +81,12 @@ def install_outbox(
             publish([to_event(row) for row in rows])
 
     def after_rollback(db: Session) -> None:
-        db.info.pop(_PENDING, None)
+        rows = db.info.pop(_PENDING, None)
+        if rows and release is not None:
+            release([row.seq for row in rows])
 
     for factory in factories:
+        event.listen(factory, "before_commit", before_commit)
         event.listen(factory, "after_commit", after_commit)
         event.listen(factory, "after_rollback", after_rollback)
 

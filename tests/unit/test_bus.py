@@ -1,6 +1,7 @@
 """The event bus: ordering, gap filling and dropping slow subscribers, without a server."""
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -45,6 +46,7 @@ async def test_events_published_out_of_order_are_delivered_in_sequence() -> None
     bus = EventBus(no_database, queue_size=10, gap_wait=5)
     bus.start(last_seq=0)
     sub = bus.subscribe(None)
+    bus.reserve_threadsafe([1, 2, 3])  # this process's own commits: worth the wait
     bus.accept([event(2), event(3)])
     assert drain(sub.queue) == []
     bus.accept([event(1)])
@@ -63,7 +65,7 @@ async def test_an_event_seen_twice_is_delivered_once() -> None:
     await bus.stop()
 
 
-async def test_a_gap_that_does_not_fill_itself_is_read_from_the_database() -> None:
+async def test_an_own_gap_that_does_not_fill_itself_is_read_from_the_database() -> None:
     reads: list[tuple[int, int]] = []
 
     def database(after: int, upto: int) -> list[Event]:
@@ -73,9 +75,10 @@ async def test_a_gap_that_does_not_fill_itself_is_read_from_the_database() -> No
     bus = EventBus(database, queue_size=10, gap_wait=0.01)
     bus.start(last_seq=4)
     sub = bus.subscribe(None)
+    bus.reserve_threadsafe([5, 6, 7, 8])  # committed here, but 5..7 never handed over
     bus.accept([event(8)])
     assert await received(sub.queue, 4) == [5, 6, 7, 8]
-    assert reads == [(4, 7)]
+    assert reads == [(4, 8)]
     await bus.stop()
 
 
@@ -131,5 +134,109 @@ async def test_events_committed_by_another_process_are_found_by_polling() -> Non
     )
     bus.start(last_seq=0)
     sub = bus.subscribe(None)
+    assert await received(sub.queue, 2) == [1, 2]
+    await bus.stop()
+
+
+def log_of(
+    committed: list[Event], reads: list[tuple[int, int]]
+) -> Callable[[int, int], list[Event]]:
+    """A database holding `committed`, noting each range read."""
+
+    def load(after: int, upto: int) -> list[Event]:
+        reads.append((after, upto))
+        return [e for e in committed if after < e.seq <= upto]
+
+    return load
+
+
+async def test_a_hole_another_process_left_is_read_at_once_not_waited_for() -> None:
+    # gap_wait and the poll are far longer than the test's patience: only an immediate read
+    # delivers this process's event 3 behind the other process's 1 and 2.
+    reads: list[tuple[int, int]] = []
+    bus = EventBus(log_of([event(1), event(2)], reads), queue_size=10, gap_wait=60)
+    bus.start(last_seq=0)
+    sub = bus.subscribe(None)
+    bus.reserve_threadsafe([3])
+    bus.accept([event(3)])
+    assert await received(sub.queue, 3) == [1, 2, 3]
+    assert reads == [(0, 3)]
+    await bus.stop()
+
+
+async def test_a_hole_of_own_commits_is_waited_for_without_reading_the_database() -> None:
+    bus = EventBus(no_database, queue_size=10, gap_wait=60)
+    bus.start(last_seq=0)
+    sub = bus.subscribe(None)
+    bus.reserve_threadsafe([1])
+    bus.reserve_threadsafe([2])
+    bus.accept([event(2)])
+    await asyncio.sleep(0.01)  # a read, had one been started, would have failed the test
+    assert drain(sub.queue) == []
+    bus.accept([event(1)])
+    assert drain(sub.queue) == [1, 2]
+    await bus.stop()
+
+
+async def test_a_rolled_back_reservation_no_longer_holds_the_stream_back() -> None:
+    # Our transaction took 1 and rolled back; another process took 1 again and committed it.
+    reads: list[tuple[int, int]] = []
+    bus = EventBus(log_of([event(1)], reads), queue_size=10, gap_wait=60)
+    bus.start(last_seq=0)
+    sub = bus.subscribe(None)
+    bus.reserve_threadsafe([1])
+    bus.release_threadsafe([1])
+    bus.reserve_threadsafe([2])
+    bus.accept([event(2)])
+    assert await received(sub.queue, 2) == [1, 2]
+    await bus.stop()
+
+
+async def test_a_wake_up_reads_up_to_the_announced_seq_at_once() -> None:
+    committed = [event(1), event(2, session_id=9), event(3)]
+    reads: list[tuple[int, int]] = []
+    bus = EventBus(log_of(committed, reads), queue_size=10, gap_wait=60, poll_interval=60)
+    bus.start(last_seq=0)
+    sub = bus.subscribe(None)
+    bus.wake(2)
+    assert await received(sub.queue, 2) == [1, 2]
+    bus.wake(1)  # an old announcement: nothing to read
+    bus.accept([event(3)])  # and an event read already is never delivered twice
+    bus.accept([event(2)])
+    bus.wake(3)
+    assert drain(sub.queue) == [3]
+    assert reads == [(0, 2)]
+    await bus.stop()
+
+
+async def test_a_wake_up_without_a_seq_reads_the_counter_and_catches_up() -> None:
+    committed = [event(seq) for seq in range(1, 6)]
+    bus = EventBus(
+        log_of(committed, []),
+        last_seq=lambda: 5,
+        queue_size=10,
+        gap_wait=60,
+        poll_interval=60,
+    )
+    bus.start(last_seq=2)
+    sub = bus.subscribe(None)
+    bus.wake_threadsafe(None)  # as a listener that has just reconnected
+    assert await received(sub.queue, 3) == [3, 4, 5]
+    await bus.stop()
+
+
+async def test_a_failed_read_is_tried_again_after_the_gap_wait() -> None:
+    committed = [event(1), event(2)]
+    failures = [RuntimeError("database away")]
+
+    def flaky(after: int, upto: int) -> list[Event]:
+        if failures:
+            raise failures.pop()
+        return [e for e in committed if after < e.seq <= upto]
+
+    bus = EventBus(flaky, queue_size=10, gap_wait=0.01, poll_interval=60)
+    bus.start(last_seq=0)
+    sub = bus.subscribe(None)
+    bus.wake(2)
     assert await received(sub.queue, 2) == [1, 2]
     await bus.stop()
