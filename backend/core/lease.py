@@ -17,7 +17,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import String, case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -29,6 +29,7 @@ from backend.core.database import Base, Database
 log = logging.getLogger(__name__)
 
 ALARM_CLOCK = "alarm-clock"
+NEVER_HELD = datetime(1970, 1, 1, tzinfo=UTC)  # a new lease's expiry: free to take at once
 
 
 class LeaseRow(Base):
@@ -59,7 +60,7 @@ def try_hold(db: Session, name: str, holder: str, now: datetime, ttl: timedelta)
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     db.execute(
         insert(LeaseRow)
-        .values(name=name, holder="", expires_at=now, taken_at=now, term=0)
+        .values(name=name, holder="", expires_at=NEVER_HELD, taken_at=NEVER_HELD, term=0)
         .on_conflict_do_nothing(index_elements=["name"])
     )
     taken = LeaseRow.holder != holder
