@@ -18,10 +18,14 @@ from backend.alerts.ticker import tick_as_holder
 from backend.core.database import Database
 from backend.core.lease import ALARM_CLOCK, Lease, holding, try_hold
 from backend.core.roles import Role
+from backend.simulation import runner
+from backend.simulation import service as simulation
+from backend.simulation.models import SimulationRun
 from backend.streaming.models import StreamEvent
 from tests.api.alert_support import acknowledged, alarm_session, bp, the_alarm
 from tests.api.support import parse_time
 from tests.api.test_alerts_timers import IDLE, own_database, running
+from tests.helpers import chair_named
 
 T0 = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
 TTL = 6.0
@@ -263,3 +267,35 @@ def test_two_processes_ticking_at_the_same_instant_escalate_once(tmp_path: Path)
         finally:
             for engine in engines:
                 engine.dispose()
+
+
+def test_a_simulation_run_whose_process_died_is_taken_over_within_ten_seconds(
+    tmp_path: Path,
+) -> None:
+    """The simulator's runs are singletons too, each under a lease of its own on its row."""
+    with own_database(tmp_path) as (settings, tokens):
+        with running(settings, tokens[Role.TRAINER], simulation_tick_seconds=IDLE) as trainer:
+            chair_named(trainer, "Sim L")
+            body = {"scenario": "routine_infusion", "chair": "Sim L", "seed": 4}
+            response = trainer.post("/api/simulations", json=body)
+            assert response.status_code == 201, response.text
+            sid = response.json()["session_id"]
+        database = Database(settings.database_url)
+        try:
+            with database.unit_of_work(write=True) as db:
+                # Its process was killed: it still holds the run, renewed last at T0.
+                run = db.get(SimulationRun, sid)
+                assert run is not None
+                run.owner, run.lease_until = "killed", T0 + simulation.LEASE
+            last_renewal_at = T0
+            with database.unit_of_work(write=True) as db:
+                early = simulation.claim(db, "survivor", last_renewal_at + simulation.LEASE, [])
+            assert early == []
+            # The survivor claims every CLAIM_EVERY_S: its first claim after the lease lapsed.
+            at = last_renewal_at + simulation.LEASE + timedelta(seconds=runner.CLAIM_EVERY_S)
+            with database.unit_of_work(write=True) as db:
+                taken = simulation.claim(db, "survivor", at, [])
+                assert [r.session_id for r in taken] == [sid]
+            assert (at - last_renewal_at).total_seconds() <= 10
+        finally:
+            database.dispose()
