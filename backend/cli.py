@@ -85,11 +85,20 @@ def _serve_workers(config: "uvicorn.Config", workers: int, banner: str) -> None:
     from uvicorn.supervisors import Multiprocess
 
     config.workers = workers
+    # uvicorn restarts a worker that has not answered its supervisor within this; its 5 s
+    # default killed workers still starting on a busy host (each imports the whole app).
+    config.timeout_worker_healthcheck = 30
 
     class Announcing(Multiprocess):
-        def init_processes(self) -> None:
-            super().init_processes()
-            if all(p.wait_until_ready(60, self.should_exit) for p in self.processes):
+        announced = False
+
+        def keep_subprocess_alive(self) -> None:
+            # Asked on the supervisor's own round (every 0.5 s), so Ctrl+C is heard meanwhile.
+            super().keep_subprocess_alive()
+            if self.announced or self.should_exit.is_set():
+                return
+            if all(p.is_ready(timeout=0.5) for p in self.processes):
+                self.announced = True
                 print(banner, flush=True)
 
     Announcing(config, sockets=[config.bind_socket()]).run()
