@@ -70,7 +70,38 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         ),
     )
     shown = socket.gethostname() if _unspecified(host) else host
-    _announcing_server(config, _ready_banner(f"http://{shown}:{port}", lines)).run()
+    banner = _ready_banner(f"http://{shown}:{port}", lines)
+    if args.workers == 1:
+        _announcing_server(config, banner).run()
+    else:
+        _serve_workers(config, args.workers, banner)
+
+
+def _serve_workers(config: "uvicorn.Config", workers: int, banner: str) -> None:
+    """`workers` processes of the app on one listening socket, as uvicorn runs them (a worker
+    that dies is started again). They share the database: one holds the alarm clock's lease
+    (README "Several processes and hosts"); the MLLP listener binds in whichever is first and
+    the others keep trying, so one takes the port over if that one dies."""
+    from uvicorn.supervisors import Multiprocess
+
+    config.workers = workers
+    # uvicorn restarts a worker that has not answered its supervisor within this; its 5 s
+    # default killed workers still starting on a busy host (each imports the whole app).
+    config.timeout_worker_healthcheck = 30
+
+    class Announcing(Multiprocess):
+        announced = False
+
+        def keep_subprocess_alive(self) -> None:
+            # Asked on the supervisor's own round (every 0.5 s), so Ctrl+C is heard meanwhile.
+            super().keep_subprocess_alive()
+            if self.announced or self.should_exit.is_set():
+                return
+            if all(p.is_ready(timeout=0.5) for p in self.processes):
+                self.announced = True
+                print(banner, flush=True)
+
+    Announcing(config, sockets=[config.bind_socket()]).run()
 
 
 def _announcing_server(config: "uvicorn.Config", banner: str) -> "uvicorn.Server":
@@ -328,6 +359,16 @@ def cmd_hl7_send(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit(1)
 
 
+def _positive_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"{count} is not between 1 and 64")
+    return count
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -354,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--demo", action="store_true", help="--setup, and the demo ward when the ward is empty"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive_count,
+        default=1,
+        help="processes serving on the one port, sharing the database (default 1)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -33,6 +33,7 @@ from backend.core.errors import (
     shown_error,
 )
 from backend.core.headers import SecurityHeaders
+from backend.core.lease import ALARM_CLOCK, Lease
 from backend.core.settings import Settings
 from backend.core.timeouts import BodyDeadline
 from backend.core.url_text import AddressText
@@ -258,6 +259,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.alert_tick_seconds,
                 settings.escalation_webhook_url,
                 stop_ticker,
+                # One process of several sharing the database runs the alarm clock.
+                lease=Lease(
+                    database, ALARM_CLOCK, settings.lease_seconds, settings.lease_renew_seconds
+                ),
             )
         )
         simulations = SimulationRunner(

@@ -3,6 +3,7 @@
 from backend.alerts.models import Alert, ConditionRecord, LimitChange, LimitProfile
 from backend.audit.models import AuditChainHead, AuditEvent
 from backend.core.database import Base
+from backend.core.lease import LeaseRow
 from backend.devices.models import Device, DeviceMessage
 from backend.patients.models import Patient
 from backend.readings.models import Reading
@@ -25,6 +26,7 @@ __all__ = [
     "Device",
     "DeviceMessage",
     "InfusionSession",
+    "LeaseRow",
     "LimitChange",
     "LimitProfile",
     "Patient",

@@ -1,11 +1,18 @@
 """The clock behind time-based alarm rules: delays, no data, overdue readings, reminders and
-escalation. One background task per process; the state it works on lives in the database, so a
-restart picks up where the last process stopped."""
+escalation. One background task per process; where several processes share the database only
+the holder of the alarm clock's lease ticks (core/lease.py). The state it works on lives in the
+database, so a restart, or another process taking the lease over, picks up where the last
+holder stopped: an escalation or reminder is recorded on its alarm (escalated_at, alerted_at) in
+the transaction that makes it, so the next holder neither repeats it nor misses one whose time
+came while nobody held the lease. Each session is ticked under its row lock, so even two
+processes ticking at once (clocks skewed past the lease's margin) change an alarm once.
+"""
 
 import asyncio
 import contextlib
 import json
 import logging
+import time
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime
@@ -13,6 +20,7 @@ from datetime import datetime
 from backend.alerts import clock
 from backend.alerts.schemas import AlertPublic
 from backend.core.database import Database, overload_of
+from backend.core.lease import Lease
 from backend.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -34,6 +42,14 @@ def run_tick(database: Database, now: datetime | None = None) -> list[AlertPubli
     with database.unit_of_work(write=True) as db:
         clock.close_ended(db, now)
     return escalated
+
+
+def tick_as_holder(database: Database, lease: Lease, now: datetime) -> list[AlertPublic] | None:
+    """One pass of the clock if this process holds (or can take) the lease; None if another
+    process holds it."""
+    if not lease.keep(now):
+        return None
+    return run_tick(database, now)
 
 
 def post_webhook(url: str, alert: AlertPublic) -> None:
@@ -58,18 +74,34 @@ async def run_ticker(
     webhook_url: str | None,
     stop: asyncio.Event,
     clock: Clock = utcnow,
+    lease: Lease | None = None,
 ) -> None:
-    """Tick every `interval` seconds, at the time `clock` reads, until `stop` is set. A tick in
-    progress finishes first: cancelling the task would leave its worker thread using a database
-    being closed."""
+    """Tick every `interval` seconds, at the time `clock` reads, until `stop` is set; with a
+    `lease`, only while this process holds it (asked at least every renewal interval, so the
+    lease never lapses between two slow ticks). A tick in progress finishes first: cancelling
+    the task would leave its worker thread using a database being closed."""
     deliveries: set[asyncio.Task[None]] = set()
+    wait = interval if lease is None else min(interval, lease.renew_s)
+    # time.monotonic(): the cadence, whatever `clock` reads; the first tick one interval in.
+    last_tick: float | None = time.monotonic()
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+            await asyncio.wait_for(stop.wait(), wait)
         if stop.is_set():
             break
+        now = clock()
+        due = last_tick is None or time.monotonic() - last_tick >= interval * 0.999
         try:
-            escalated = await asyncio.to_thread(run_tick, database, clock())
+            if lease is None:
+                escalated: list[AlertPublic] | None = (
+                    await asyncio.to_thread(run_tick, database, now) if due else []
+                )
+            elif due:
+                escalated = await asyncio.to_thread(tick_as_holder, database, lease, now)
+            else:
+                # Between ticks, only the lease is kept (renewed, or taken if it lapsed).
+                held = await asyncio.to_thread(lease.keep, now)
+                escalated = [] if held else None
         except Exception as exc:
             # A burst of readings can hold the database past the bounded wait: the clock's state
             # is in the database, so the next tick picks up exactly where this one stopped.
@@ -78,6 +110,11 @@ async def run_ticker(
             else:
                 log.exception("alarm timer tick failed; retrying on the next one")
             continue
+        if escalated is None:  # another process holds the alarm clock
+            last_tick = None  # on taking it over, tick at once: time may have passed unwatched
+            continue
+        if due:
+            last_tick = time.monotonic()
         for alert in escalated:
             log.warning("alarm escalated: session %s, %s", alert.session_id, alert.message)
             # A drill's unanswered alarm escalates on the screens, but never pages anyone.
@@ -89,3 +126,9 @@ async def run_ticker(
                 task.add_done_callback(deliveries.discard)
     for task in deliveries:
         task.cancel()
+    if lease is not None:
+        try:
+            # Handed over at once on a clean stop, not after the lease lapses.
+            await asyncio.to_thread(lease.release, clock())
+        except Exception:
+            log.warning("could not release the alarm clock's lease; it lapses", exc_info=True)

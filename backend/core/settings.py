@@ -239,3 +239,25 @@ class Settings(BaseSettings):
     @property
     def clinic_zone(self) -> ZoneInfo:
         return ZoneInfo(self.clinic_timezone)
+
+    # issue 18 item 2: several processes share one database; one of them runs each singleton
+    # (the alarm clock) under a lease in the database (core/lease.py, README "Several processes
+    # and hosts"). A dead holder's lease lapses after lease_seconds; the others try every
+    # lease_renew_seconds, so one takes over within their sum (8 s by default).
+    lease_seconds: float = Field(
+        default=6.0, gt=0, description="How long a singleton's lease lasts unless renewed"
+    )
+    lease_renew_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the holder renews its lease and the other processes try to take it",
+    )
+
+    @model_validator(mode="after")
+    def _lease_renewed_in_time(self) -> Self:
+        # Two renewals per term: one that meets a busy database does not lose the lease.
+        if self.lease_renew_seconds * 2 > self.lease_seconds:
+            raise ValueError(
+                "VIGIL_LEASE_RENEW_SECONDS must be at most half of VIGIL_LEASE_SECONDS"
+            )
+        return self

@@ -168,11 +168,24 @@ def header_deadline_protocol(header_timeout: float) -> type[asyncio.Protocol]:
         from uvicorn.protocols.http.h11_impl import H11Protocol
 
         base = H11Protocol
-    return type(
-        f"HeaderDeadline{base.__name__}",
-        (_HeaderDeadline, base),
-        {"header_timeout": header_timeout},
-    )
+    # Named by its timeout and kept on this module: `vigil serve --workers` hands the class to
+    # each worker process by name (pickled), and the worker makes it again from that name.
+    name = f"HeaderDeadline{base.__name__}_{round(header_timeout * 1000)}"
+    made = globals().get(name)
+    if made is None:
+        made = type(name, (_HeaderDeadline, base), {"header_timeout": header_timeout})
+        globals()[name] = made
+    return made
+
+
+def __getattr__(name: str) -> Any:
+    """A protocol class a worker process was handed by name (see header_deadline_protocol)."""
+    prefix, _, millis = name.rpartition("_")
+    if prefix.startswith("HeaderDeadline") and millis.isdigit():
+        made = header_deadline_protocol(int(millis) / 1000)
+        if made.__name__ == name:
+            return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def server_options(

@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 
 RUNNING, FINISHED, STOPPED = "running", "finished", "stopped"
 LOST = "lost"  # another process holds the run now
-LEASE = timedelta(seconds=15)
+# Renewed by every stored step and every claim (runner.CLAIM_EVERY_S): a run whose process died
+# is taken over within LEASE + CLAIM_EVERY_S (8 s), the cluster's bound for a singleton (issue 18).
+LEASE = timedelta(seconds=6)
 ENDED_PHASES = (Phase.DISCHARGED.value, Phase.STOPPED.value)
 _READING_IDS = uuid.UUID("6f1d3c52-3b0e-4c55-9a57-5e0c1f3a9b10")
 NO_SLACK = timedelta(0)
