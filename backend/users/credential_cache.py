@@ -2,11 +2,11 @@
 does not look its token up every second.
 
 Revoking a token, signing out, disabling or changing an account in this process clears it at
-once: every flush that changes an account, a browser sign-in (other than noting its use) or a
-token clears it, and so does the commit that follows (a look-up that read the old row between
-the two cannot store it: see `generation`). A change made by another process (another worker,
-the command line) is seen within `TTL_SECONDS`, as a token's expiry or a sign-in's idle limit
-is seen to the second (an entry never outlives them).
+once: every flush or UPDATE/DELETE statement that changes an account, a browser sign-in (other
+than noting its use) or a token clears it, and so does the commit that follows (a look-up that
+read the old row between the two cannot store it: see `generation`). A change made by another
+process (another worker, the command line) is seen within `TTL_SECONDS`; a token's expiry and a
+sign-in's idle limit are seen to the second (an entry never outlives them).
 """
 
 import hashlib
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from backend.users.models import ApiToken, BrowserLogin, User
 
@@ -95,6 +95,19 @@ def _changes_credentials(db: Session) -> bool:
 def _after_flush(db: Session, _context: Any) -> None:
     if _changes_credentials(db):
         db.info[_CHANGED] = True
+        CACHE.clear()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_change(state: ORMExecuteState) -> None:
+    """An UPDATE or DELETE statement on those tables (not through objects) counts as a change."""
+    mapper = state.bind_mapper
+    if (
+        (state.is_update or state.is_delete)
+        and mapper is not None
+        and mapper.class_ in _USE_COLUMNS
+    ):
+        state.session.info[_CHANGED] = True
         CACHE.clear()
 
 
