@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import flag_modified
 
 from backend.alerts import lifecycle
@@ -71,7 +71,10 @@ def load_context(
     }
     alerts = {
         row.condition: row
-        for row in db.scalars(open_alerts().where(Alert.session_id == session.id))
+        # The session is the one locked above: found in the identity map, not joined again.
+        for row in db.scalars(
+            open_alerts().where(Alert.session_id == session.id).options(lazyload(Alert.session))
+        )
     }
     return Context(db, session, limits, now, conditions, alerts, [], [])
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -182,7 +182,7 @@ def _store(
             }
         )
     values = [row for row in rows if row]
-    created = set(db.scalars(_insert_new(db, values)).all()) if values else set()
+    created = set(db.scalars(_insert_new(db), values).all()) if values else set()
     missing = [row["id"] for row in values if row["id"] not in created]
     stored = (
         {r.id: r for r in db.scalars(select(Reading).where(Reading.id.in_(missing)))}
@@ -210,13 +210,23 @@ def _store(
     return results
 
 
-def _insert_new(db: Session, values: list[dict[str, Any]]) -> Any:
+_TABLE = Reading.__table__
+assert isinstance(_TABLE, Table)
+# Built once per dialect, executed with a list of rows: SQLAlchemy compiles it once (its cache)
+# and sends the rows as one multi-row INSERT … RETURNING ("insertmanyvalues"), one statement.
+_INSERT_NEW = {
+    "postgresql": postgresql_insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+    .returning(_TABLE.c.id),
+    "sqlite": sqlite_insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+    .returning(_TABLE.c.id),
+}
+
+
+def _insert_new(db: Session) -> Any:
     """INSERT … ON CONFLICT (id) DO NOTHING RETURNING id, in the database's own dialect."""
-    if db.get_bind().dialect.name == "postgresql":
-        pg = postgresql_insert(Reading).values(values)
-        return pg.on_conflict_do_nothing(index_elements=[Reading.id]).returning(Reading.id)
-    lite = sqlite_insert(Reading).values(values)
-    return lite.on_conflict_do_nothing(index_elements=[Reading.id]).returning(Reading.id)
+    return _INSERT_NEW[db.get_bind().dialect.name]
 
 
 def _item_label(loc: Loc, index: int) -> str:
