@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from backend.core.database import Database
 from backend.core.settings import Settings
+from backend.users import credential_cache
 from tests.api.support import new_token
 from tests.conftest import shared_app
 from tests.helpers import new_session
@@ -43,9 +44,18 @@ def statements() -> Iterator[list[str]]:
 
 @pytest.fixture
 def app(settings: Settings, database: Database) -> FastAPI:
-    """The suite's app with its alarm clock slowed to once an hour: its ticks are statements of
-    their own, not the reading's, and would make the count depend on timing."""
-    return shared_app(settings.model_copy(update={"alert_tick_seconds": 3600.0}))
+    """The suite's app with its timers (alarm clock, simulator, the stream's poll) slowed to once
+    an hour: their ticks are statements of their own, not the reading's, and would make the
+    count depend on timing."""
+    slow = {"alert_tick_seconds": 3600.0, "simulation_tick_seconds": 3600.0}
+    return shared_app(settings.model_copy(update={**slow, "stream_poll_seconds": 3600.0}))
+
+
+@pytest.fixture(autouse=True)
+def still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The credential cache's clock stands still: on a busy machine a test can take longer than
+    the cache's few seconds, and a look-up per 5 s is not a cost per reading."""
+    monkeypatch.setattr(credential_cache.CACHE, "_clock", lambda: 0.0)
 
 
 def reading(n: int) -> dict[str, Any]:
@@ -77,3 +87,16 @@ def test_a_nurse_reading_costs_at_most_8_statements(as_nurse: TestClient) -> Non
             response = as_nurse.post(path, json=reading(n))
         assert response.status_code == 201, response.text
         assert len(seen) <= MOST_STATEMENTS_PER_READING, "\n".join(seen)
+
+
+def test_a_batch_costs_as_many_statements_as_one_reading(as_nurse: TestClient) -> None:
+    """Not a statement per reading: the readings go in one INSERT, their events in one, their
+    alarm state in one UPDATE."""
+    session_id = new_session(as_nurse)["id"]
+    path = f"/api/sessions/{session_id}/readings/batch"
+    assert as_nurse.post(path, json={"readings": [reading(0)]}).status_code == 201
+    with statements() as seen:
+        response = as_nurse.post(path, json={"readings": [reading(n) for n in range(1, 51)]})
+    assert response.status_code == 201, response.text
+    assert len(response.json()) == 50
+    assert len(seen) <= MOST_STATEMENTS_PER_READING, "\n".join(seen)
