@@ -31,7 +31,7 @@ from backend.readings.schemas import (
 )
 from backend.readings.service import Ingested
 from backend.readings.vitals import CONSCIOUSNESS_LEVELS, SEDATION_LEVELS, VITALS
-from backend.sessions.access import SeenSession, ViewedReadings, record_change
+from backend.sessions.access import SeenSession, TrainerGate, ViewedReadings, record_change
 from backend.users.auth import CurrentActor, PersonActor, RecorderActor
 
 router = APIRouter(tags=["readings"])
@@ -53,6 +53,7 @@ async def post_reading(
     body: ReadingIn,
     response: Response,
     actor: RecorderActor,
+    _: TrainerGate,
     database: DatabaseDep,
     settings: SettingsDep,
     _turn: Annotated[None, Depends(take_turn, scope="function")],
@@ -94,6 +95,7 @@ async def post_batch(
     session_id: RowId,
     body: ReadingBatchIn,
     actor: RecorderActor,
+    _: TrainerGate,
     database: DatabaseDep,
     settings: SettingsDep,
     _turn: Annotated[None, Depends(take_turn, scope="function")],
