@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 
 from backend.alerts.clock import close_ended
 from backend.alerts.evaluation import evaluate_readings, withdraw_reading
-from backend.alerts.limit_profiles import gate_for, profile_exists
+from backend.alerts.limit_profiles import (
+    ProfileVersion,
+    gate_for,
+    lock_with_limits_version,
+    profile_exists,
+)
 from backend.alerts.limits import Priority
 from backend.alerts.models import Alert
 from backend.alerts.queries import list_for_session
@@ -58,15 +63,26 @@ def record_readings(
 ) -> list[Ingested]:
     """Store readings (all or nothing; retries answered with what was stored) and check the
     new ones against the session's limits in the same transaction."""
+    locked: list[tuple[InfusionSession, ProfileVersion | None]] = []
+
+    def lock(db: Session, session_id: int) -> InfusionSession | None:
+        # One statement locks the session and reads its limit profile's version: the alarm
+        # check below neither locks nor reads the session again, and its limits come parsed.
+        session, version = lock_with_limits_version(db, session_id)
+        if session is not None:
+            locked.append((session, version))
+        return session
+
     results = readings.ingest(
-        db, session_id, items, actor, future_tolerance=future_tolerance, batch=batch
+        db, session_id, items, actor, future_tolerance=future_tolerance, batch=batch, lock=lock
     )
     created = [r.reading for r in results if r.created]
     if created:
-        session = db.get(InfusionSession, session_id)
-        assert session is not None  # ingest refused an unknown session
+        session, version = locked[-1]
         # The moment they arrived: alarm delays that run on the clock start from it.
-        evaluate_readings(db, session, created, created[0].received_at)
+        evaluate_readings(
+            db, session, created, created[0].received_at, locked=True, version=version
+        )
     return results
 
 

@@ -51,6 +51,8 @@ from backend.migrations import upgrade
 from backend.patients import service as patients
 from backend.patients.schemas import PatientCreate
 from backend.sessions.schemas import Drug, Route, SessionCreate
+from backend.sites import service as sites
+from backend.sites.schemas import ChairCreate, RoomCreate, SiteCreate
 from backend.users import service as users
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -336,11 +338,15 @@ def prepare_vigil(workdir: Path) -> tuple[str, str, int]:
             patient = patients.create_patient(
                 db, PatientCreate(clinic_id="BENCH-0001", display_name="Benchmark Patient")
             )
+            # A session needs a configured chair (since chairs are configured, not typed).
+            site = sites.create_site(db, SiteCreate(name="Benchmark clinic"))
+            room = sites.create_room(db, site.id, RoomCreate(name="Benchmark room"))
+            chair = sites.create_chair(db, ChairCreate(room_id=room.id, name="Benchmark chair"))
             session = flows.start_session(
                 db,
                 SessionCreate(
                     patient_id=patient.id,
-                    chair="Benchmark chair",
+                    chair_id=chair.id,
                     drug=Drug.KETAMINE,
                     route=Route.IV,
                 ),

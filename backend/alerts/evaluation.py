@@ -17,7 +17,7 @@ from backend.alerts.conditions import (
     observe,
 )
 from backend.alerts.lifecycle import AlarmKind, AlarmStatus, Change
-from backend.alerts.limit_profiles import MONITORED, baseline_pressure
+from backend.alerts.limit_profiles import MONITORED, ProfileVersion, baseline_pressure
 from backend.alerts.limits import Bound, Direction, Priority, VitalLimit
 from backend.alerts.models import Alert
 from backend.alerts.schemas import AlertPublic
@@ -41,13 +41,23 @@ from backend.sessions.phases import Phase
 
 
 def evaluate_readings(
-    db: Session, session: InfusionSession, readings: Sequence[Reading], now: datetime
+    db: Session,
+    session: InfusionSession,
+    readings: Sequence[Reading],
+    now: datetime,
+    *,
+    locked: bool = False,
+    version: ProfileVersion | None = None,
 ) -> None:
-    """Check newly stored readings of one session against its limits, in the same transaction."""
+    """Check newly stored readings of one session against its limits, in the same transaction.
+
+    `locked`: the caller row-locked the session in this transaction (so `session` is current);
+    `version`: of the session's limit profile, read with that lock."""
     if session.phase not in MONITORED or not readings:
         return
-    session = lock_session(db, session.id)
-    ctx = load_context(db, session, now)
+    if not locked:
+        session = lock_session(db, session.id)
+    ctx = load_context(db, session, now, version)
     # In the order they were measured: a backfilled batch replays its breach as it happened.
     for reading in sorted(readings, key=lambda r: r.taken_at):
         _evaluate_one(ctx, reading)

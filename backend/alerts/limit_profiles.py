@@ -6,7 +6,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.alerts.baseline import BloodPressure, gate_advice
@@ -186,7 +186,59 @@ def _readable(error: Any) -> str:
 
 def _base_limits(db: Session, session: InfusionSession) -> tuple[LimitProfile | None, LimitSet]:
     profile = _profile_of(db, session)
-    return profile, LIMITS.validate_python(profile.limits) if profile else clinic_defaults()
+    return profile, _parsed(profile) if profile else clinic_defaults()
+
+
+# A profile's limits as parsed, by (profile id, updated_at): every change stamps updated_at, so a
+# changed profile is a new key and is seen by the next reading, in any process. Parsing and
+# validating the JSON document was a third of the alarm check's cost per reading.
+ProfileVersion = tuple[int, datetime]
+_PARSED: dict[ProfileVersion, LimitSet] = {}
+_PARSED_MOST = 64  # profiles are few; a bound all the same, so edits cannot grow it for ever
+
+
+def _parsed(profile: LimitProfile) -> LimitSet:
+    key = (profile.id, profile.updated_at)
+    limits = _PARSED.get(key)
+    if limits is None:
+        limits = LIMITS.validate_python(profile.limits)
+        if len(_PARSED) >= _PARSED_MOST:
+            _PARSED.clear()
+        _PARSED[key] = limits
+    return limits
+
+
+def lock_with_limits_version(
+    db: Session, session_id: int
+) -> tuple[InfusionSession | None, ProfileVersion | None]:
+    """The session, row-locked, and the version of the limit profile it is on, in one statement:
+    the alarm check then needs no query for its limits while that version is parsed already."""
+    chosen = or_(
+        LimitProfile.id == InfusionSession.limit_profile_id,
+        and_(InfusionSession.limit_profile_id.is_(None), LimitProfile.is_default.is_(True)),
+    )
+    profile_id = select(LimitProfile.id).where(chosen).limit(1).scalar_subquery()
+    updated_at = select(LimitProfile.updated_at).where(chosen).limit(1).scalar_subquery()
+    row = db.execute(
+        select(InfusionSession, profile_id, updated_at)
+        .where(InfusionSession.id == session_id)
+        .with_for_update(of=InfusionSession)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return None, None
+    session, pid, at = row
+    return session, (pid, at) if pid is not None and at is not None else None
+
+
+def limits_in_force(
+    db: Session, session: InfusionSession, version: ProfileVersion | None
+) -> LimitSet:
+    """What `session_limits` returns last, from the parsed profile when `version` is parsed."""
+    base = _PARSED.get(version) if version is not None else None
+    if base is None:
+        base = _base_limits(db, session)[1]
+    return _layer(_layer(base, scale_patches(session)), session.limit_overrides or {})
 
 
 # NEWS2 SpO2 scale 2 is for a patient with a prescribed 88–92 % target (clinical.md section 6):

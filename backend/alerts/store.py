@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import flag_modified
 
 from backend.alerts import lifecycle
 from backend.alerts.conditions import ConditionState
 from backend.alerts.lifecycle import Alarm, AlarmKind, AlarmStatus, Change
-from backend.alerts.limit_profiles import session_limits
+from backend.alerts.limit_profiles import ProfileVersion, limits_in_force
 from backend.alerts.limits import AlertPhase, Bound, Direction, LimitSet, PhaseLimits, Priority
 from backend.alerts.models import Alert, ConditionRecord
 from backend.alerts.schemas import AlertPublic
@@ -57,8 +58,11 @@ class Context:
         return self.limits.for_phase(AlertPhase(self.session.phase))
 
 
-def load_context(db: Session, session: InfusionSession, now: datetime) -> Context:
-    _, _, limits = session_limits(db, session)
+def load_context(
+    db: Session, session: InfusionSession, now: datetime, version: ProfileVersion | None = None
+) -> Context:
+    """`version`: of the session's limit profile, when the caller read it with the lock."""
+    limits = limits_in_force(db, session, version)
     conditions = {
         row.condition: row
         for row in db.scalars(
@@ -67,7 +71,10 @@ def load_context(db: Session, session: InfusionSession, now: datetime) -> Contex
     }
     alerts = {
         row.condition: row
-        for row in db.scalars(open_alerts().where(Alert.session_id == session.id))
+        # The session is the one locked above: found in the identity map, not joined again.
+        for row in db.scalars(
+            open_alerts().where(Alert.session_id == session.id).options(lazyload(Alert.session))
+        )
     }
     return Context(db, session, limits, now, conditions, alerts, [], [])
 
@@ -110,7 +117,22 @@ def store_state(
         record.since_reading_id = None
     elif reading is not None and run_started:
         record.since_reading_id = reading.id
+    # Every column written, changed or not: the flush then sends one UPDATE for all of a
+    # reading's conditions (one executemany) instead of one per distinct set of changes.
+    for column in _STATE_COLUMNS:
+        flag_modified(record, column)
     return record
+
+
+_STATE_COLUMNS = (
+    "last_value",
+    "medium_since",
+    "high_since",
+    "present",
+    "last_taken_at",
+    "last_received_at",
+    "since_reading_id",
+)
 
 
 def to_alarm(row: Alert) -> Alarm:

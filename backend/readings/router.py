@@ -1,14 +1,19 @@
 """Reading endpoints: post one, post a batch, list a session's readings or their trend, the
 vitals catalogue."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from backend import flows
-from backend.core.dependencies import SessionDep, SettingsDep
+from backend.core.actor import Actor
+from backend.core.database import Database
+from backend.core.dependencies import DatabaseDep, SessionDep, SettingsDep, take_turn
 from backend.core.fields import Moment, RowId
+from backend.core.settings import Settings
 from backend.core.timeutil import utcnow
 from backend.readings import service
 from backend.readings.schemas import (
@@ -24,8 +29,9 @@ from backend.readings.schemas import (
     VitalsCatalogue,
     VitalSpecPublic,
 )
+from backend.readings.service import Ingested
 from backend.readings.vitals import CONSCIOUSNESS_LEVELS, SEDATION_LEVELS, VITALS
-from backend.sessions.access import SeenSession, ViewedReadings, record_change
+from backend.sessions.access import SeenSession, TrainerGate, ViewedReadings, record_change
 from backend.users.auth import CurrentActor, PersonActor, RecorderActor
 
 router = APIRouter(tags=["readings"])
@@ -42,25 +48,42 @@ router = APIRouter(tags=["readings"])
         }
     },
 )
-def post_reading(
+async def post_reading(
     session_id: RowId,
     body: ReadingIn,
     response: Response,
     actor: RecorderActor,
-    _: SeenSession,
-    db: SessionDep,
+    _: TrainerGate,
+    database: DatabaseDep,
     settings: SettingsDep,
+    _turn: Annotated[None, Depends(take_turn, scope="function")],
 ) -> ReadingPublic:
-    (result,) = flows.record_readings(
-        db,
-        session_id,
-        [body],
-        actor,
-        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
-    )
+    (result,) = await run_in_threadpool(_record, database, session_id, [body], actor, settings)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return ReadingPublic.model_validate(result.reading)
+
+
+def _record(
+    database: Database,
+    session_id: int,
+    items: Sequence[ReadingIn],
+    actor: Actor,
+    settings: Settings,
+    batch: bool = False,
+) -> list[Ingested]:
+    """The whole unit of work of a reading POST, in one worker thread (one hop from the event
+    loop, not one per dependency). Who may see the session is checked under its row lock, by
+    the ingest itself (trainers: simulated sessions only), before anything of it is read."""
+    with database.unit_of_work(write=True) as db:
+        return flows.record_readings(
+            db,
+            session_id,
+            items,
+            actor,
+            future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+            batch=batch,
+        )
 
 
 @router.post(
@@ -68,21 +91,17 @@ def post_reading(
     status_code=status.HTTP_201_CREATED,
     summary="Record several readings at once, all or nothing",
 )
-def post_batch(
+async def post_batch(
     session_id: RowId,
     body: ReadingBatchIn,
     actor: RecorderActor,
-    _: SeenSession,
-    db: SessionDep,
+    _: TrainerGate,
+    database: DatabaseDep,
     settings: SettingsDep,
+    _turn: Annotated[None, Depends(take_turn, scope="function")],
 ) -> list[ReadingPublic]:
-    results = flows.record_readings(
-        db,
-        session_id,
-        body.readings,
-        actor,
-        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
-        batch=True,
+    results = await run_in_threadpool(
+        _record, database, session_id, body.readings, actor, settings, True
     )
     return [ReadingPublic.model_validate(r.reading) for r in results]
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from backend.core.actor import Actor
@@ -54,20 +55,29 @@ def ingest(
     future_tolerance: timedelta,
     loc_prefix: tuple[str | int, ...] = ("body",),
     batch: bool = False,
+    lock: "sessions.Lock | None" = None,
 ) -> list[Ingested]:
-    """Store `items` for one session, all or nothing; retries return what was stored before."""
-    now = utcnow()
+    """Store `items` for one session, all or nothing; retries return what was stored before.
+
+    `lock` row-locks and returns the session (or None when there is none): backend/flows.py
+    gives one that also reads what the alarm check needs in the same statement."""
 
     def loc(index: int, *rest: str) -> tuple[str | int, ...]:
         return (*loc_prefix, "readings", index, *rest) if batch else (*loc_prefix, *rest)
 
-    # A gateway resending what was stored must hear "stored", even if the session has ended
-    # since: answering "refused" would make it think the reading was lost.
-    replay = _replay(db, session_id, items, loc)
-    if replay is not None:
-        return replay
-    session = sessions.open_session_for_writing(db, session_id, actor)
-    # Stamped again now that this session's readings are taken one at a time (its row lock):
+    # The session's row lock first: the readings of one session, and the alarms they raise, are
+    # decided one at a time, and a retry is judged against what is stored under that lock.
+    session = sessions.lock_for_readings(db, session_id, lock=lock)
+    # Trainers never see a real patient's session, not even as the answer to a retry.
+    sessions.check_may_work_on(actor, session.simulated)
+    if session.phase in sessions.ENDED_PHASES:
+        # A gateway resending what was stored must hear "stored", even if the session has
+        # ended since: answering "refused" would make it think the reading was lost.
+        replay = _replay(db, session_id, items, loc)
+        if replay is not None:
+            return replay
+        sessions.refuse_ended(session)
+    # Stamped now that this session's readings are taken one at a time (its row lock):
     # readings sent without a time of their own get times in the order they are stored, so
     # one that waited for the lock never looks measured before, and so late to, the alarm check.
     now = utcnow()
@@ -90,14 +100,7 @@ def ingest(
                 item.taken_at.isoformat(),
             )
 
-    try:
-        with db.begin_nested():
-            results = _store(db, session, items, actor, now, loc)
-    except IntegrityError:
-        # Another request stored the same id between our look-up and our insert: look again,
-        # now that its row is committed, and answer as for any retry.
-        with db.begin_nested():
-            results = _store(db, session, items, actor, now, loc)
+    results = _store(db, session, items, actor, now, loc)
     record_events(
         db,
         [
@@ -148,34 +151,82 @@ def _store(
     now: datetime,
     loc: Loc,
 ) -> list[Ingested]:
-    ids = [str(item.id) for item in items if item.id is not None]
-    stored = (
-        {r.id: r for r in db.scalars(select(Reading).where(Reading.id.in_(ids)))} if ids else {}
-    )
-    results: list[Ingested] = []
-    fresh: list[Reading] = []
+    """Insert the new readings in one statement; an id stored before is a retry, answered with
+    what was stored (and refused if its content differs).
+
+    ON CONFLICT DO NOTHING on the id makes the insert itself the idempotency check: no look-up
+    before it, and two requests racing with one id cannot both store it (the loser's row is
+    skipped and it reads the winner's, committed under the session lock it waited for)."""
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    repeated: list[tuple[int, str]] = []  # an id sent twice in one batch: the first one stands
     for index, item in enumerate(items):
         reading_id = str(item.id) if item.id is not None else str(uuid.uuid4())
-        existing = stored.get(reading_id)
-        if existing is not None:
-            _check_retry(existing, item, session.id, loc, index)
-            results.append(Ingested(existing, created=False))
+        if reading_id in seen:
+            repeated.append((index, reading_id))
+            rows.append({})
             continue
-        reading = Reading(
-            id=reading_id,
-            session_id=session.id,
-            taken_at=item.taken_at or now,
-            received_at=now,
-            source=(item.source or _default_source(actor)).value,
-            entered_by=actor.label,
-            **{name: getattr(item, name) for name in VITAL_FIELDS},
+        seen.add(reading_id)
+        rows.append(
+            {
+                "id": reading_id,
+                "session_id": session.id,
+                "taken_at": item.taken_at or now,
+                "received_at": now,
+                "source": (item.source or _default_source(actor)).value,
+                "entered_by": actor.label,
+                "entered_in_error_at": None,
+                "entered_in_error_by": None,
+                "entered_in_error_reason": None,
+                **{name: getattr(item, name) for name in VITAL_FIELDS},
+            }
         )
-        stored[reading_id] = reading
-        fresh.append(reading)
-        results.append(Ingested(reading, created=True))
-    db.add_all(fresh)
-    db.flush()
+    values = [row for row in rows if row]
+    created = set(db.scalars(_insert_new(db), values).all()) if values else set()
+    missing = [row["id"] for row in values if row["id"] not in created]
+    stored = (
+        {r.id: r for r in db.scalars(select(Reading).where(Reading.id.in_(missing)))}
+        if missing
+        else {}
+    )
+    results: list[Ingested] = []
+    fresh: dict[str, Reading] = {}
+    for index, (item, row) in enumerate(zip(items, rows, strict=True)):
+        if not row:
+            row_id = next(rid for i, rid in repeated if i == index)
+            first = fresh.get(row_id) or stored[row_id]
+            _check_retry(first, item, session.id, loc, index)
+            results.append(Ingested(first, created=False))
+            continue
+        if row["id"] in created:
+            # Built from what was inserted rather than read back: the row is exactly this.
+            reading = Reading(**row)
+            fresh[row["id"]] = reading
+            results.append(Ingested(reading, created=True))
+            continue
+        existing = stored[row["id"]]
+        _check_retry(existing, item, session.id, loc, index)
+        results.append(Ingested(existing, created=False))
     return results
+
+
+_TABLE = Reading.__table__
+assert isinstance(_TABLE, Table)
+# Built once per dialect, executed with a list of rows: SQLAlchemy compiles it once (its cache)
+# and sends the rows as one multi-row INSERT … RETURNING ("insertmanyvalues"), one statement.
+_INSERT_NEW = {
+    "postgresql": postgresql_insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+    .returning(_TABLE.c.id),
+    "sqlite": sqlite_insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+    .returning(_TABLE.c.id),
+}
+
+
+def _insert_new(db: Session) -> Any:
+    """INSERT … ON CONFLICT (id) DO NOTHING RETURNING id, in the database's own dialect."""
+    return _INSERT_NEW[db.get_bind().dialect.name]
 
 
 def _item_label(loc: Loc, index: int) -> str:

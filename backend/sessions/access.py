@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -103,6 +104,29 @@ def session_access(action: str | None = None, *, paged: bool = False) -> Callabl
         return ref
 
     return dependency
+
+
+async def refuse_trainers_on_real_sessions(
+    session_id: RowId,
+    actor: CurrentActor,
+    database: DatabaseDep,
+    _turn: Annotated[None, Depends(take_turn, scope="function")],
+) -> None:
+    """For a route whose own unit of work checks access again under the session's row lock (the
+    reading POSTs): a trainer is refused a real session before the body is even judged, as by
+    `SeenSession`, and every other role (who may see every session) costs no query here."""
+    if actor.role is not Role.TRAINER:
+        return
+    ref = await run_in_threadpool(_ref_apart, database, session_id)
+    check_may_see(actor, ref.simulated)
+
+
+def _ref_apart(database: Database, session_id: int) -> SessionRef:
+    with database.unit_of_work(write=False) as db:
+        return find_ref(db, session_id)
+
+
+TrainerGate = Annotated[None, Depends(refuse_trainers_on_real_sessions)]
 
 
 # A route on a session that it reads or changes, whose access needs no entry of its own (a

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -209,18 +209,37 @@ def list_sessions(
 
 def open_session_for_writing(db: Session, session_id: int, actor: Actor) -> InfusionSession:
     """The session a reading is for, refusing unknown and ended sessions with a reason."""
-    # Locked: the readings of one session, and the alarms they raise, are decided one at a time.
-    session = db.get(InfusionSession, session_id, with_for_update=True)
-    if session is None:
-        raise NotFound(f"no session with id {session_id}; readings need an existing session")
-    if session.phase in {p.value for p in ENDED}:
-        ended = session.ended_at.isoformat() if session.ended_at else "earlier"
-        raise Conflict(
-            f"session {session_id} has ended ({session.phase} at {ended}); "
-            "it no longer accepts readings"
-        )
+    session = lock_for_readings(db, session_id)
+    if session.phase in ENDED_PHASES:
+        refuse_ended(session)
     check_may_work_on(actor, session.simulated)
     return session
+
+
+ENDED_PHASES = frozenset(p.value for p in ENDED)
+# (unit of work, session id) -> that session, row-locked, or None when there is none
+Lock = Callable[[Session, int], InfusionSession | None]
+
+
+def _lock(db: Session, session_id: int) -> InfusionSession | None:
+    return db.get(InfusionSession, session_id, with_for_update=True)
+
+
+def lock_for_readings(db: Session, session_id: int, *, lock: Lock | None = None) -> InfusionSession:
+    """The session readings are for, row-locked: the readings of one session, and the alarms
+    they raise, are decided one at a time. Unknown sessions are refused with a reason."""
+    session = (lock or _lock)(db, session_id)
+    if session is None:
+        raise NotFound(f"no session with id {session_id}; readings need an existing session")
+    return session
+
+
+def refuse_ended(session: InfusionSession) -> NoReturn:
+    ended = session.ended_at.isoformat() if session.ended_at else "earlier"
+    raise Conflict(
+        f"session {session.id} has ended ({session.phase} at {ended}); "
+        "it no longer accepts readings"
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The event as it travels on the bus and over the wire."""
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,17 @@ class Event:
     session_id: int | None
     data: dict[str, Any]
     at: datetime
+    # The JSON text frame, made once by the first subscriber to send it: the same text then goes
+    # to every subscriber (500 ward screens cost one serialization, not 500).
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def wire_text(self) -> str:
+        text = self._text
+        if text is None:
+            text = json.dumps(self.to_wire())
+            # Frozen for everything a subscriber could see; this is a cache of what they see.
+            object.__setattr__(self, "_text", text)
+        return text
 
     def to_wire(self) -> dict[str, Any]:
         return {

@@ -161,8 +161,8 @@ def _simulated_only(send: "Send", kinds: SessionKinds) -> "Send":
     ward's stream carries every chair; a session's, every chair's alarms)."""
     simulated: dict[int, bool] = {}  # a session never changes kind: asked once per stream
 
-    async def send_simulated(message: dict[str, object]) -> None:
-        sid = message.get("session_id") if message.get("type") == "event" else None
+    async def send_simulated(message: "Message") -> None:
+        sid = message.session_id if isinstance(message, Event) else None
         if isinstance(sid, int):
             if sid not in simulated:
                 found = (await run_in_threadpool(kinds, [sid])).get(sid)
@@ -213,16 +213,19 @@ async def _serve(
         reader.cancel()
 
 
-Send = Callable[[dict[str, object]], Awaitable[None]]
+# An event (its text made once, shared by every subscriber) or a control message of this stream.
+Message = Event | dict[str, object]
+Send = Callable[[Message], Awaitable[None]]
 
 
 def _sender(ws: WebSocket, settings: Settings) -> Send:
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
+        text = message.wire_text() if isinstance(message, Event) else json.dumps(message)
         # A peer that stops reading fills the TCP window and would block this send forever.
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
         # arrives as the send completes, and the stream would then outlive its cancelled sign-in.
         async with asyncio.timeout(settings.stream_send_timeout_seconds):
-            await ws.send_text(json.dumps(message))
+            await ws.send_text(text)
 
     return send
 
@@ -260,7 +263,7 @@ async def _stream(
             await send({"type": "heartbeat", "cursor": str(last_sent)})
             continue
         if event.seq > last_sent:
-            await send(event.to_wire())
+            await send(event)
             last_sent = event.seq
 
 
@@ -273,7 +276,7 @@ async def _backfill(
     while last_sent < upto:
         events = await run_in_threadpool(_load, database, last_sent, upto, sub.session_id)
         for event in events:
-            await send(event.to_wire())
+            await send(event)
             last_sent = event.seq
         if len(events) < BACKFILL_CHUNK:
             break

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.requests import HTTPConnection
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from backend.core.roles import Role
 from backend.core.settings import Settings
 from backend.core.timeutil import utcnow
 from backend.users import service as users
+from backend.users.credential_cache import CACHE, TTL_SECONDS
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "vigil_session"
@@ -54,32 +56,66 @@ def resolve_caller(conn: HTTPConnection, database: Database, settings: Settings)
     write request holds SQLite's write lock from its first statement, so a nested write here
     would wait for itself.
     """
+    key = _cache_key(conn)
+    if key is None:
+        return None
+    cached = CACHE.get(key)
+    if isinstance(cached, Caller):
+        return cached
+    generation = CACHE.generation
     with database.unit_of_work(write=False) as db:
-        return _lookup_caller(conn, db, database, settings)
+        caller, valid_for = _lookup_caller(conn, db, database, settings)
+    if caller is not None:
+        CACHE.put(key, caller, generation, at_most=valid_for)
+    return caller
+
+
+def cached_caller(conn: HTTPConnection) -> Caller | None:
+    """The caller remembered for this request's credential, without touching the database."""
+    key = _cache_key(conn)
+    cached = CACHE.get(key) if key is not None else None
+    return cached if isinstance(cached, Caller) else None
+
+
+def _cache_key(conn: HTTPConnection) -> str | None:
+    scheme, _, credential = conn.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credential:
+        return CACHE.key("bearer", credential.strip())
+    secret = conn.cookies.get(SESSION_COOKIE)
+    return CACHE.key("cookie", secret) if secret else None
 
 
 def _lookup_caller(
     conn: HTTPConnection, db: Session, database: Database, settings: Settings
-) -> Caller | None:
+) -> tuple[Caller | None, float]:
+    """The caller, and for how many seconds that answer holds at most (a token's expiry, a
+    sign-in's idle limit)."""
     authorization = conn.headers.get("authorization", "")
     scheme, _, credential = authorization.partition(" ")
+    now = utcnow()
     if scheme.lower() == "bearer" and credential:
         token = users.find_token(db, credential.strip())
         if token is None:
-            return None
-        if token.last_used_at is None or utcnow() - token.last_used_at > users.TOUCH_INTERVAL:
+            return None, 0.0
+        if token.last_used_at is None or now - token.last_used_at > users.TOUCH_INTERVAL:
             _touch(database, users.touch_token, token.id)
-        return Caller(users.token_actor(token))
+        expires = token.expires_at
+        valid_for = (expires - now).total_seconds() if expires is not None else TTL_SECONDS
+        return Caller(users.token_actor(token)), valid_for
     secret = conn.cookies.get(SESSION_COOKIE)
     if not secret:
-        return None
-    found = users.find_login(db, secret, timedelta(minutes=settings.login_idle_minutes))
+        return None, 0.0
+    idle = timedelta(minutes=settings.login_idle_minutes)
+    found = users.find_login(db, secret, idle)
     if found is None:
-        return None
+        return None, 0.0
     login, user = found
-    if users.login_needs_touch(login, utcnow()):
+    if users.login_needs_touch(login, now):
         _touch(database, users.touch_login, login.id)
-    return Caller(users.user_actor(user), user.must_change_password)
+        valid_for = idle.total_seconds()
+    else:
+        valid_for = (login.last_seen_at + idle - now).total_seconds()
+    return Caller(users.user_actor(user), user.must_change_password), valid_for
 
 
 def _touch(database: Database, touch: Callable[[Session, int], None], row_id: int) -> None:
@@ -92,8 +128,11 @@ def _touch(database: Database, touch: Callable[[Session, int], None], row_id: in
         log.debug("skipped noting the use of a credential: the database is busy")
 
 
-def get_actor(request: Request, database: DatabaseDep, settings: SettingsDep) -> Actor:
-    caller = resolve_caller(request, database, settings)
+async def get_actor(request: Request, database: DatabaseDep, settings: SettingsDep) -> Actor:
+    # A credential seen in the last few seconds is answered on the event loop: no thread hop.
+    caller = cached_caller(request) or await run_in_threadpool(
+        resolve_caller, request, database, settings
+    )
     if caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
