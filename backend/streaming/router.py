@@ -105,6 +105,11 @@ async def stream(ws: WebSocket, session_id: RowId | None = None, after: str | No
         await ws.close(code=1008, reason="foreign origin")
         return
     actor = await run_in_threadpool(resolve_actor, ws, database, settings)
+    # Asked before the handshake is answered: with the database down or busy the handshake is a
+    # 503 with Retry-After (the client backs off), not a stream that accepts and then fails. The
+    # actor alone does not ask it: a credential seen in the last few seconds is answered from
+    # memory (users/credential_cache.py).
+    await run_in_threadpool(_last_sequence, database)
     await ws.accept()
     if actor is None:
         await ws.close(code=4401, reason="sign in first")

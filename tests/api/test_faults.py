@@ -202,6 +202,9 @@ def test_the_stream_handshake_is_answered_503_when_the_database_is_down(
     app: FastAPI, as_nurse: TestClient
 ) -> None:
     postgres = _is_postgres(app)
+    # The nurse's credential was just used, so it is answered from memory: the handshake must
+    # still find out that the database is down before it accepts.
+    assert as_nurse.get("/api/auth/me").status_code == 200
     with (
         failing(app, lambda: down(postgres)),
         pytest.raises(WebSocketDenialResponse) as refused,

@@ -28,27 +28,36 @@ MOST_STATEMENTS_PER_READING = 8
 
 
 @contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement any engine runs inside the block, in order."""
+def statements(client: TestClient) -> Iterator[list[str]]:
+    """Every SQL statement the client's app runs on its database inside the block, in order.
+    Its engine's only: in a whole run other servers of the package (a live server's alarm clock,
+    say) run statements of their own at the same time."""
+    engine: Engine = client.app.state.database.engine  # type: ignore[attr-defined]
     seen: list[str] = []
 
     def note(*args: Any) -> None:
         seen.append(" ".join(str(args[2]).split()))
 
-    event.listen(Engine, "before_cursor_execute", note)
+    event.listen(engine, "before_cursor_execute", note)
     try:
         yield seen
     finally:
-        event.remove(Engine, "before_cursor_execute", note)
+        event.remove(engine, "before_cursor_execute", note)
 
 
 @pytest.fixture
 def app(settings: Settings, database: Database) -> FastAPI:
-    """The suite's app with its timers (alarm clock, simulator, the stream's poll) slowed to once
-    an hour: their ticks are statements of their own, not the reading's, and would make the
-    count depend on timing."""
-    slow = {"alert_tick_seconds": 3600.0, "simulation_tick_seconds": 3600.0}
-    return shared_app(settings.model_copy(update={**slow, "stream_poll_seconds": 3600.0}))
+    """The suite's app with its timers (alarm clock and its lease, simulator, the stream's poll)
+    slowed to once an hour: their ticks are statements of their own, not the reading's, and
+    would make the count depend on timing."""
+    slow = {
+        "alert_tick_seconds": 3600.0,
+        "simulation_tick_seconds": 3600.0,
+        "stream_poll_seconds": 3600.0,
+        "lease_seconds": 7200.0,
+        "lease_renew_seconds": 3600.0,
+    }
+    return shared_app(settings.model_copy(update=slow))
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +81,7 @@ def test_a_token_reading_costs_at_most_8_statements(
     path = f"/api/sessions/{session_id}/readings"
     assert gateway.post(path, json=reading(0)).status_code == 201  # the first one may warm up
     for n in range(1, 4):
-        with statements() as seen:
+        with statements(gateway) as seen:
             response = gateway.post(path, json=reading(n))
         assert response.status_code == 201, response.text
         assert len(seen) <= MOST_STATEMENTS_PER_READING, "\n".join(seen)
@@ -83,7 +92,7 @@ def test_a_nurse_reading_costs_at_most_8_statements(as_nurse: TestClient) -> Non
     path = f"/api/sessions/{session_id}/readings"
     assert as_nurse.post(path, json=reading(0)).status_code == 201
     for n in range(1, 4):
-        with statements() as seen:
+        with statements(as_nurse) as seen:
             response = as_nurse.post(path, json=reading(n))
         assert response.status_code == 201, response.text
         assert len(seen) <= MOST_STATEMENTS_PER_READING, "\n".join(seen)
@@ -95,7 +104,7 @@ def test_a_batch_costs_as_many_statements_as_one_reading(as_nurse: TestClient) -
     session_id = new_session(as_nurse)["id"]
     path = f"/api/sessions/{session_id}/readings/batch"
     assert as_nurse.post(path, json={"readings": [reading(0)]}).status_code == 201
-    with statements() as seen:
+    with statements(as_nurse) as seen:
         response = as_nurse.post(path, json={"readings": [reading(n) for n in range(1, 51)]})
     assert response.status_code == 201, response.text
     assert len(response.json()) == 50
