@@ -72,7 +72,7 @@ def test_the_alarming_bp_on_the_session_page_shows_its_priority_colour_and_limit
     expect(value).to_contain_text("196/121")
     expect(value.locator(".v-limit")).to_contain_text("▲ >180")
     expect(value).to_have_css("background-color", RED)
-    assert RED != calm_colour
+    assert calm_colour != RED
     # In words too, for a screen reader: never colour alone.
     expect(value).to_contain_text("HIGH alarm: systolic above the limit 180")
     # The heart rate beside it is not alarming and stays plain.
