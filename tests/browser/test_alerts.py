@@ -13,6 +13,7 @@ from playwright.sync_api import FloatRect, Locator, Page, Route, expect
 
 from backend.core.roles import Role
 from tests.browser.conftest import sign_in, wait_until_live
+from tests.browser.dom import on_element
 from tests.conftest import ROLE_USERS, LiveServer
 from tests.helpers import new_session, post_reading
 
@@ -67,11 +68,12 @@ def alarm_of(page: Page, session_id: int) -> Locator:
 
 def flash_hz(box: Locator) -> float:
     """How often the box flashes, from its CSS animation (0 when it is steady)."""
-    style: dict[str, str] = box.evaluate(
+    style: dict[str, str] = on_element(
+        box,
         """(el) => {
             const s = getComputedStyle(el);
             return { name: s.animationName, duration: s.animationDuration };
-        }"""
+        }""",
     )
     if style["name"] == "none":
         return 0.0
@@ -309,14 +311,14 @@ def test_each_priority_has_its_colour_rate_and_words_and_reduced_motion_stops_fl
     assert 0.4 <= flash_hz(boxes[medium["id"]]) <= 0.8
     assert flash_hz(boxes[low["id"]]) == 0  # low: steady
     assert flash_hz(boxes[acked["id"]]) == 0  # acknowledged: steady, outlined
-    border = boxes[acked["id"]].evaluate("(el) => getComputedStyle(el).borderTopStyle")
+    border = on_element(boxes[acked["id"]], "(el) => getComputedStyle(el).borderTopStyle")
     assert border == "dashed"
     expect(nurse_page.locator("#ward-alarms")).to_contain_text("2 HIGH !!!, 1 MEDIUM !!, 1 LOW !")
 
     nurse_page.emulate_media(reduced_motion="reduce")
     assert flash_hz(boxes[high["id"]]) == 0
     assert flash_hz(boxes[medium["id"]]) == 0
-    fill = boxes[high["id"]].evaluate("(el) => getComputedStyle(el).backgroundImage")
+    fill = on_element(boxes[high["id"]], "(el) => getComputedStyle(el).backgroundImage")
     assert "gradient" in fill  # a hatched fill instead of flashing
     expect(boxes[high["id"]]).to_contain_text("HIGH ALARM")
 

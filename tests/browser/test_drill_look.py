@@ -13,6 +13,7 @@ from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import OpenSession
+from tests.browser.dom import on_element
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
@@ -29,7 +30,8 @@ def reading(client: httpx.Client, session_id: int, **vitals: Any) -> None:
 
 def look(box: Locator) -> dict[str, Any]:
     """What a box looks like from afar: its fill, pattern, frame and flashing."""
-    style: dict[str, Any] = box.evaluate(
+    style: dict[str, Any] = on_element(
+        box,
         """(el) => {
             const s = getComputedStyle(el);
             return {
@@ -39,7 +41,7 @@ def look(box: Locator) -> dict[str, Any]:
                 animation: s.animationName,
                 duration: s.animationDuration,
             };
-        }"""
+        }""",
     )
     return style
 
@@ -60,8 +62,10 @@ def expect_drill_unlike_real(drill: Locator, real: Locator) -> None:
     mark = drill.locator(".drill-mark")
     expect(mark).to_be_visible()
     expect(mark).to_have_text("DRILL")
-    size = mark.evaluate("(m) => parseFloat(getComputedStyle(m).fontSize)")
-    text = drill.locator(".alarm-text").evaluate("(t) => parseFloat(getComputedStyle(t).fontSize)")
+    size = on_element(mark, "(m) => parseFloat(getComputedStyle(m).fontSize)")
+    text = on_element(
+        drill.locator(".alarm-text"), "(t) => parseFloat(getComputedStyle(t).fontSize)"
+    )
     assert size >= 1.2 * text, (size, text)
     expect(drill.locator(".alarm-marker")).to_have_text("!!!")
     expect(drill).to_contain_text("SIMULATED HIGH ALARM")
@@ -111,8 +115,9 @@ def test_a_drill_differs_from_a_patients_alarm_on_ward_wall_and_strip(
     expect(drill_tile).to_be_visible()
     expect_drill_unlike_real(drill_tile, real_tile)
     # The tile's own frame: dashed violet, not the priority's red.
-    frame = page.locator(f".tile[data-session-id='{drill['id']}']").evaluate(
-        "(t) => [getComputedStyle(t).borderTopStyle, getComputedStyle(t).borderTopColor]"
+    frame = on_element(
+        page.locator(f".tile[data-session-id='{drill['id']}']"),
+        "(t) => [getComputedStyle(t).borderTopStyle, getComputedStyle(t).borderTopColor]",
     )
     assert frame[0] == "dashed" and frame[1] != "rgb(224, 0, 27)", frame
 

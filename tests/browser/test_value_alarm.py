@@ -11,6 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from backend.core.roles import Role
 from tests.browser.conftest import OpenSession, api_client
+from tests.browser.dom import on_element
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
@@ -28,15 +29,9 @@ RED = "rgb(224, 0, 27)"  # IEC high priority
 
 
 def background(value: Locator) -> str:
-    """The value's computed fill, read once it is settled. A live update can replace the element
-    between finding it and reading it, and a replaced (detached) element has no computed style
-    (''), so this retries until it reads a colour rather than judging a node already gone."""
-    for _ in range(50):
-        result: str = value.evaluate("(el) => getComputedStyle(el).backgroundColor")
-        if result:
-            return result
-        value.page.wait_for_timeout(100)
-    raise AssertionError("the value never had a computed background (always detached?)")
+    """The value's computed fill (of the element on screen, not one a live update replaced)."""
+    result: str = on_element(value, "(el) => getComputedStyle(el).backgroundColor")
+    return result
 
 
 def end_alarms(client: httpx.Client, session_id: int) -> None:

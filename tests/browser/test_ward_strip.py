@@ -13,6 +13,7 @@ from playwright.sync_api import Page, Route, ViewportSize, expect
 
 from backend.core.roles import Role
 from tests.browser.conftest import api_client, stop_every_active_session
+from tests.browser.dom import on_element
 from tests.conftest import LiveServer
 from tests.helpers import new_session, post_reading
 
@@ -121,7 +122,7 @@ def test_a_strip_entry_leads_to_its_tile_and_to_its_session(
     expect(entry).to_contain_text("Chair 14")
     expect(entry).to_contain_text("HIGH ALARM")
     tile = page.locator(f"#chair-tile-{far['id']}")
-    assert not tile.evaluate("(t) => t.getBoundingClientRect().top < innerHeight")
+    assert not on_element(tile, "(t) => t.getBoundingClientRect().top < innerHeight")
 
     # Pinned: still on screen with the page scrolled.
     page.mouse.wheel(0, 600)

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import APIResponse, Locator, Page, Route, expect
 
 from tests.browser.conftest import TIMEZONE
+from tests.browser.dom import on_element
 from tests.conftest import LiveServer
 from tests.helpers import mark_in_error, new_session, post_reading
 
@@ -169,8 +170,8 @@ def test_values_older_than_their_interval_look_stale_and_say_so(
         expect(row.locator(".badge.stale")).to_be_visible()
         expect(row.locator(".badge.stale")).to_have_text("Stale")
         expect(row.locator(".age")).to_have_text(age)
-        decoration = row.locator(".v-value").evaluate(
-            "(el) => getComputedStyle(el).textDecorationLine"
+        decoration = on_element(
+            row.locator(".v-value"), "(el) => getComputedStyle(el).textDecorationLine"
         )
         assert decoration == "line-through"
     pulse = vital(card, "heart_rate")
