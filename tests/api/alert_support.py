@@ -172,7 +172,14 @@ def after(instant: str, seconds: float) -> datetime:
     return parse_time(instant) + timedelta(seconds=seconds)
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 3.0, what: str = "it") -> T:
+# How long `wait_for` waits unless told: generous, because `make test` runs two suites on two
+# cores beside whatever else the machine does (CI failed waiting 3 s for a simulation's first
+# 600 readings, which take a fraction of a second alone). A passing test returns as soon as
+# the check holds, so the limit costs it nothing.
+WAIT_SECONDS = 20.0
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = WAIT_SECONDS, what: str = "it") -> T:
     """Poll `check` until it returns something truthy, and return that."""
     deadline = time.monotonic() + timeout
     while True:

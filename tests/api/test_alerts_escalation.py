@@ -120,10 +120,10 @@ def test_each_escalation_is_sent_to_the_paging_webhook(tmp_path: Path) -> None:
         ) as nurse:
             session = alarm_session(nurse, limit_profile_id=created.json()["id"])
             bp(nurse, session["id"], 190, diastolic=80)
-            wait_for(lambda: received, timeout=3, what="the first page")
+            wait_for(lambda: received, what="the first page")
             alarm = the_alarm(nurse, session["id"], "systolic.above")
             acknowledged(nurse, alarm["id"])  # answered, but it stays: reminded, unanswered
-            wait_for(lambda: len(received) >= 2, timeout=5, what="the second page")
+            wait_for(lambda: len(received) >= 2, what="the second page")
     first, second = received[:2]
     assert first["alert"]["id"] == second["alert"]["id"] == alarm["id"]
     assert (first["alert"]["escalations"], second["alert"]["escalations"]) == (1, 2)

@@ -387,7 +387,7 @@ def test_an_escalated_alarm_is_sent_to_the_webhook_once(tmp_path: Path) -> None:
             alarm_time.wait_ticks(3)
             assert received == []  # not escalated yet
             alarm_time.now = after(raised, ESCALATE_AFTER + 1)
-            wait_for(lambda: received, timeout=3, what="the webhook")
+            wait_for(lambda: received, what="the webhook")
             alarm_time.now = after(raised, ESCALATE_AFTER * 3)
             alarm_time.wait_ticks(5)
         (open_one,) = open_alarms_of(nurse, session["id"])
@@ -432,7 +432,7 @@ def test_a_slow_paging_gateway_does_not_stop_the_alarm_clock(tmp_path: Path) -> 
         raised = the_alarm(nurse, escalating["id"], "systolic.above")["raised_at"]
         alarm_time = ManualClock(after(raised, ESCALATE_AFTER + 1))
         with ticking(settings, alarm_time, url):
-            wait_for(lambda: got, timeout=3, what="the webhook")  # now it keeps us waiting
+            wait_for(lambda: got, what="the webhook")  # now it keeps us waiting
             other = alarm_session(nurse)
             set_limits(nurse, other["id"], {"baseline": {"heart_rate": HEART_RATE_DELAYED}})
             reading = record(nurse, other["id"], heart_rate=130)
