@@ -191,7 +191,8 @@ async def test_a_message_without_its_end_block_is_dropped_after_the_timeout(
         assert await closed_within(reader, 2)
         took = loop.time() - began
         await hang_up(writer)
-    assert FAST.message_timeout_s * 0.9 <= took < FAST.message_timeout_s + 0.5
+    # Not before its deadline; the upper bound leaves room for a loaded machine's scheduling.
+    assert FAST.message_timeout_s * 0.9 <= took < FAST.message_timeout_s + 1.2
     assert handler.seen == []
     assert "stalled mid-message" in caplog.text
 
@@ -218,7 +219,7 @@ async def test_a_trickling_sender_is_held_to_the_message_deadline(
                 break
         took = asyncio.get_running_loop().time() - began
         await hang_up(writer)
-    assert closed and took < FAST.message_timeout_s + 0.5
+    assert closed and took < FAST.message_timeout_s + 1.2
     assert "stalled mid-message" in caplog.text
 
 
