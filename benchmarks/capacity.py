@@ -9,7 +9,9 @@ It starts Vigil (`vigil serve`, benchmarks.ingest's Server) on a fresh database 
 temporary directory, or a new PostgreSQL database on the server VIGIL_BENCH_POSTGRES_URL names,
 dropped afterwards), with one session per monitor (each its own patient and chair). With
 `--processes N` (PostgreSQL only) it starts N `vigil serve` processes on that one database, as
-several workers or hosts behind a proxy would be, and the monitors are dealt out among them.
+several workers or hosts behind a proxy would be, and the monitors are dealt out among them
+(separate processes on ports of their own rather than `vigil serve --workers N`, so that each
+monitor's process is known and screens can listen on another process than the one posting).
 
 For each count in `--monitors`, one row:
 
@@ -30,7 +32,8 @@ For each count in `--monitors`, one row:
     from just before the POST is written to the socket until its `reading.created` event
     arrives at a screen (every stored reading at every screen; events still missing `GRACE`
     seconds after the last answer count as not received); the server processes' CPU over the
-    window per stored reading (`/proc/<pid>/stat`, all threads); and the load generator's own
+    window per stored reading (`/proc/<pid>/stat`, all threads of Vigil's processes; not
+    PostgreSQL's own backends, which share the machine); and the load generator's own
     CPU (monitors and screens), so one can see it was not the bottleneck. A row is "sustained"
     when at least 98 % of the readings offered were stored, none was refused or lost, every
     stored one reached every screen, and post-to-screen p99 is under 1 s.
