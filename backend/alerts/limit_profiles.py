@@ -6,7 +6,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.alerts.baseline import BloodPressure, gate_advice
@@ -208,23 +208,32 @@ def _parsed(profile: LimitProfile) -> LimitSet:
     return limits
 
 
-def lock_with_limits_version(
-    db: Session, session_id: int
-) -> tuple[InfusionSession | None, ProfileVersion | None]:
-    """The session, row-locked, and the version of the limit profile it is on, in one statement:
-    the alarm check then needs no query for its limits while that version is parsed already."""
+def _lock_with_version_statement() -> Select[InfusionSession, int | None, datetime | None]:
     chosen = or_(
         LimitProfile.id == InfusionSession.limit_profile_id,
         and_(InfusionSession.limit_profile_id.is_(None), LimitProfile.is_default.is_(True)),
     )
     profile_id = select(LimitProfile.id).where(chosen).limit(1).scalar_subquery()
     updated_at = select(LimitProfile.updated_at).where(chosen).limit(1).scalar_subquery()
-    row = db.execute(
+    return (
         select(InfusionSession, profile_id, updated_at)
-        .where(InfusionSession.id == session_id)
+        .where(InfusionSession.id == bindparam("session_id"))
         .with_for_update(of=InfusionSession)
         .execution_options(populate_existing=True)
-    ).first()
+    )
+
+
+# Built once: every reading runs it, and a statement object built anew per call costs
+# SQLAlchemy its cache key (a walk of the whole statement) each time; this one's is memoized.
+_LOCK_WITH_VERSION = _lock_with_version_statement()
+
+
+def lock_with_limits_version(
+    db: Session, session_id: int
+) -> tuple[InfusionSession | None, ProfileVersion | None]:
+    """The session, row-locked, and the version of the limit profile it is on, in one statement:
+    the alarm check then needs no query for its limits while that version is parsed already."""
+    row = db.execute(_LOCK_WITH_VERSION, {"session_id": session_id}).first()
     if row is None:
         return None, None
     session, pid, at = row
