@@ -63,6 +63,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         port=port,
         proxy_headers=True,
         log_level=args.log_level,
+        # No permessage-deflate on the live stream: every event is serialized once and the
+        # same bytes go to every screen (issue 18), but deflate compresses them again for each
+        # socket, about 1 ms of CPU per reading per screen (py-spy under benchmarks.capacity)
+        # to save a few hundred bytes on a clinic's LAN.
+        ws_per_message_deflate=False,
         **server_options(
             args.header_timeout or settings.header_timeout_seconds,
             settings.keep_alive_seconds,
