@@ -5,28 +5,46 @@ events only after the commit, so a browser never sees a reading that a rollback 
 """
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from backend.core.timeutil import utcnow
 from backend.streaming.events import WARD_WIDE_KINDS, Event
 from backend.streaming.models import StreamCounter, StreamEvent
 
-_PENDING = "vigil.pending_events"
+_PENDING = "vigil.pending_events"  # recorded, not yet numbered: (kind, session_id, data)
+_NUMBERED = "vigil.numbered_events"  # numbered as the transaction commits: StreamEvent rows
 COUNTER_ID = 1
 
+Recorded = tuple[str, int | None, dict[str, Any]]
 
-def record_events(db: Session, events: Sequence[tuple[str, int | None, dict[str, Any]]]) -> None:
-    """Add (kind, session_id, data) events to the transaction, numbered in commit order.
 
-    Taking the numbers row-locks the counter until this transaction ends, so callers record
-    their events last, just before the unit of work commits.
+def record_events(db: Session, events: Sequence[Recorded]) -> None:
+    """Add (kind, session_id, data) events to the transaction; they are numbered as it commits.
+
+    Numbering row-locks the counter until the transaction ends, and every writer in every
+    process needs that row: numbered where they were recorded, a reading's events held it
+    through the alarm check, the commit and, on a busy machine, however long its process waited
+    for the CPU, and three processes on one PostgreSQL took turns on it (benchmarks.capacity
+    saw 39 connections waiting on it at 300 monitors). Numbered in `before_commit`, the lock is
+    held only for the last flush and the commit, and seq order is still commit order.
     """
-    if not events:
-        return
+    if events:
+        db.info.setdefault(_PENDING, []).extend(events)
+
+
+def record_event(db: Session, kind: str, session_id: int | None, data: dict[str, Any]) -> None:
+    record_events(db, [(kind, session_id, data)])
+
+
+def _numbered(db: Session, events: Sequence[Recorded]) -> list[StreamEvent]:
+    """Number the transaction's events from the counter (row-locking it until the commit) and
+    add them; the commit's own flush writes them."""
     last = db.execute(
         update(StreamCounter)
         .where(StreamCounter.id == COUNTER_ID)
@@ -45,15 +63,21 @@ def record_events(db: Session, events: Sequence[tuple[str, int | None, dict[str,
         for offset, (kind, sid, data) in enumerate(events)
     ]
     db.add_all(rows)
-    db.info.setdefault(_PENDING, []).extend(rows)
-
-
-def record_event(db: Session, kind: str, session_id: int | None, data: dict[str, Any]) -> None:
-    record_events(db, [(kind, session_id, data)])
+    return rows
 
 
 def to_event(row: StreamEvent) -> Event:
     return Event(row.seq, row.kind, row.session_id, row.payload, row.created_at)
+
+
+@dataclass(frozen=True)
+class _Hooks:
+    publish: Callable[[list[Event]], None]
+    reserve: Callable[[list[int]], None] | None
+    release: Callable[[list[int]], None] | None
+
+
+_HOOKS = "vigil.outbox_hooks"
 
 
 def install_outbox(
@@ -63,32 +87,66 @@ def install_outbox(
     reserve: Callable[[list[int]], None] | None = None,
     release: Callable[[list[int]], None] | None = None,
 ) -> None:
-    """Wire every session from `factories` to number its events and publish them after commit.
+    """Have every session from `factories` publish its events once committed.
 
     `reserve` hears a transaction's seqs just before it commits (while it still holds the
     counter, so before any later seq can exist) and `release` hears them if it rolls back instead:
     the bus then knows which holes in the sequence are its own commits on their way (bus.py).
+    Events are numbered and stored on every session, these or not (the CLI's have no bus).
     """
-
-    def before_commit(db: Session) -> None:
-        rows = db.info.get(_PENDING)
-        if rows and reserve is not None:
-            reserve([row.seq for row in rows])
-
-    def after_commit(db: Session) -> None:
-        rows = db.info.pop(_PENDING, None)
-        if rows:
-            publish([to_event(row) for row in rows])
-
-    def after_rollback(db: Session) -> None:
-        rows = db.info.pop(_PENDING, None)
-        if rows and release is not None:
-            release([row.seq for row in rows])
-
+    hooks = _Hooks(publish, reserve, release)
     for factory in factories:
-        event.listen(factory, "before_commit", before_commit)
-        event.listen(factory, "after_commit", after_commit)
-        event.listen(factory, "after_rollback", after_rollback)
+        factory.kw.setdefault("info", {})[_HOOKS] = hooks
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(db: Session) -> None:
+    events = db.info.pop(_PENDING, None)
+    if not events:
+        return
+    rows = _numbered(db, events)
+    db.info.setdefault(_NUMBERED, []).extend(rows)
+    hooks: _Hooks | None = db.info.get(_HOOKS)
+    if hooks is not None and hooks.reserve is not None:
+        hooks.reserve([row.seq for row in rows])
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(db: Session) -> None:
+    rows = db.info.pop(_NUMBERED, None)
+    hooks: _Hooks | None = db.info.get(_HOOKS)
+    if rows and hooks is not None:
+        hooks.publish([to_event(row) for row in rows])
+
+
+# Each open savepoint -> how many events were pending when it began (weak: a savepoint
+# released or rolled back is forgotten with it).
+_MARKS: "WeakKeyDictionary[SessionTransaction, int]" = WeakKeyDictionary()
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _savepoint_began(db: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        _MARKS[transaction] = len(db.info.get(_PENDING, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(db: Session, previous: SessionTransaction) -> None:
+    """A savepoint rolled back drops only the events recorded inside it (a unique-key check in
+    a savepoint must not lose the reading's events recorded before it); the transaction rolled
+    back drops them all, and gives back the numbers it had taken."""
+    if previous.nested:
+        mark = _MARKS.pop(previous, None)
+        if mark is not None and _PENDING in db.info:
+            del db.info[_PENDING][mark:]
+        return
+    if previous.parent is not None:
+        return  # a subtransaction: the real rollback follows
+    db.info.pop(_PENDING, None)
+    rows = db.info.pop(_NUMBERED, None)
+    hooks: _Hooks | None = db.info.get(_HOOKS)
+    if rows and hooks is not None and hooks.release is not None:
+        hooks.release([row.seq for row in rows])
 
 
 _LAST_SEQUENCE = select(StreamCounter.last_seq).where(StreamCounter.id == COUNTER_ID)

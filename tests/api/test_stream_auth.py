@@ -181,11 +181,16 @@ def sole_admin(database: Database) -> Iterator[int]:
             )
         ]
         db.execute(update(User).where(User.id.in_(others)).values(is_active=False))
-        admin_id = admin.id
+        admin_id, name = admin.id, admin.display_name
     yield admin_id
     with database.unit_of_work(write=True) as db:
         db.execute(update(User).where(User.id.in_(others)).values(is_active=True))
-        db.execute(update(User).where(User.id == admin_id).values(is_active=True, role="admin"))
+        # Its name too: later tests of the package find test-admin as they left it.
+        db.execute(
+            update(User)
+            .where(User.id == admin_id)
+            .values(is_active=True, role="admin", display_name=name)
+        )
 
 
 def test_the_last_active_admin_cannot_be_disabled_or_demoted(
