@@ -4,6 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -59,6 +60,7 @@ from backend.streaming.bus import EventBus
 from backend.streaming.events import Event
 from backend.streaming.notify import Listener, Notifier, libpq_url
 from backend.streaming.outbox import install_outbox, last_sequence, load_events
+from backend.streaming.retention import STREAM_PRUNER, run_pruner
 from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
 from backend.users.throttle import LoginThrottle
@@ -67,6 +69,7 @@ from backend.views.chairs import router as chairs_view_router
 from backend.views.router import router as views_router
 
 log = logging.getLogger(__name__)
+PRUNE_BATCHES_PER_PASS = 100
 
 
 def _field(loc: tuple[object, ...] | list[object]) -> str:
@@ -265,6 +268,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
             )
         )
+        # Stream events beyond the resume window, pruned by one process of several (item 18.5).
+        prune_every = settings.stream_prune_seconds
+        pruner = asyncio.create_task(
+            run_pruner(
+                database,
+                window=timedelta(minutes=settings.stream_retention_minutes),
+                interval=prune_every,
+                batch=settings.stream_prune_batch,
+                max_batches=PRUNE_BATCHES_PER_PASS,
+                stop=stop_ticker,
+                # A lapsed pruner is taken over within a few passes: nothing waits on it.
+                lease=Lease(database, STREAM_PRUNER, 3 * prune_every, prune_every),
+            )
+        )
         simulations = SimulationRunner(
             database, settings.simulation_tick_seconds, settings.clinic_zone
         )
@@ -285,6 +302,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await mllp.stop()
             stop_ticker.set()
             await ticker
+            await pruner
             if notifier is not None and listener is not None:
                 await listener.stop()
                 await asyncio.to_thread(notifier.stop)

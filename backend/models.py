@@ -6,7 +6,7 @@ from backend.core.database import Base
 from backend.core.lease import LeaseRow
 from backend.devices.models import Device, DeviceMessage
 from backend.patients.models import Patient
-from backend.readings.models import Reading
+from backend.readings.models import Reading, latest_readings
 from backend.rems.models import RemsForm
 from backend.sessions.models import InfusionSession, PhaseChange
 from backend.simulation.models import SimulationRun
@@ -39,4 +39,5 @@ __all__ = [
     "StreamCounter",
     "StreamEvent",
     "User",
+    "latest_readings",
 ]

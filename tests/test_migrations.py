@@ -242,3 +242,94 @@ def test_alarms_stored_before_the_review_get_their_first_announcement_and_answer
         (raised, answered, None),
         (raised, None, None),
     ]
+
+
+def test_sessions_stored_before_the_latest_row_get_it_from_their_readings(
+    tmp_path: Path,
+) -> None:
+    """Migration 0020: each session with readings gets its latest row computed from them (a
+    struck-out reading and a backfilled older one left out as the triggers would), and the
+    triggers keep it from then on."""
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with empty_database(tmp_path) as url:
+        upgrade(url, "0019")
+        engine = create_engine(url)
+        meta = MetaData()
+        tables = {
+            name: Table(name, meta, autoload_with=engine)
+            for name in ("patients", "sites", "rooms", "chairs", "infusion_sessions", "readings")
+        }
+        place = {"active": True, "created_at": at}
+        try:
+            with engine.begin() as conn:
+
+                def add(table: str, **values: object) -> int:
+                    result = conn.execute(tables[table].insert().values(**values))
+                    key = result.inserted_primary_key
+                    assert key is not None
+                    return int(key[0])
+
+                patient = add(
+                    "patients",
+                    clinic_id="P1",
+                    clinic_key="p1",
+                    name_key="p 1",
+                    display_name="P 1",
+                    created_at=at,
+                )
+                site = add("sites", name="Main", name_key="main", **place)
+                room = add("rooms", site_id=site, name="A", name_key="a", **place)
+                chair = add("chairs", room_id=room, name="C1", name_key="c1", position=0, **place)
+                session = add(
+                    "infusion_sessions", **_session_row(patient, "C1", ended=True), chair_id=chair
+                )
+                quiet = add(
+                    "infusion_sessions", **_session_row(patient, "C1", ended=True), chair_id=chair
+                )
+
+                def reading(minute: int, source: str, **vitals: object) -> None:
+                    conn.execute(
+                        tables["readings"]
+                        .insert()
+                        .values(
+                            id=f"r{minute:02d}",
+                            session_id=session,
+                            taken_at=at + timedelta(minutes=minute),
+                            received_at=at + timedelta(minutes=minute, seconds=1),
+                            source=source,
+                            entered_by="test",
+                            **vitals,
+                        )
+                    )
+
+                reading(0, "device", heart_rate=70, spo2=97, systolic=120, diastolic=80)
+                reading(5, "device", heart_rate=75, spo2=96)
+                reading(7, "manual", heart_rate=140, entered_in_error_at=at)
+                reading(3, "manual", temperature=37.2)  # entered late: older than the newest
+            upgrade(url)
+            latest = Table("latest_readings", MetaData(), autoload_with=engine)
+            with engine.connect() as conn:
+                rows = {row.session_id: row for row in conn.execute(select(latest))}
+            with engine.begin() as conn:
+                reading(9, "device", respiratory_rate=14)  # the triggers' from now on
+            with engine.connect() as conn:
+                after = conn.execute(select(latest.c.respiratory_rate, latest.c.heart_rate)).one()
+        finally:
+            engine.dispose()
+
+    def utc(value: datetime | None) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=value.tzinfo or UTC)
+
+    assert set(rows) == {session}  # the session without readings has no row: nothing is latest
+    assert quiet not in rows
+    row = rows[session]
+    assert (row.heart_rate, utc(row.heart_rate_at), row.heart_rate_id) == (
+        75,
+        at + timedelta(minutes=5),
+        "r05",
+    )
+    assert (row.spo2, row.systolic, utc(row.systolic_at)) == (96, 120, at)
+    assert (row.temperature, row.temperature_source) == (37.2, "manual")
+    assert row.consciousness is None and row.consciousness_at is None
+    assert utc(row.feed_received_at) == at + timedelta(minutes=5, seconds=1)
+    assert tuple(after) == (14, 75)

@@ -3,7 +3,7 @@ reminders, escalation) and closing the alarms of sessions that ended."""
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.alerts import lifecycle
@@ -14,8 +14,6 @@ from backend.alerts.limits import Direction, PhaseLimits, Priority
 from backend.alerts.models import Alert, ConditionRecord
 from backend.alerts.schemas import AlertPublic
 from backend.alerts.store import (
-    CONTINUOUS_SOURCES,
-    MONITOR_VITALS,
     Context,
     apply,
     condition_state,
@@ -30,7 +28,7 @@ from backend.alerts.store import (
     vital_message,
 )
 from backend.core.timeutil import utcnow
-from backend.readings.models import Reading
+from backend.readings.service import feed_times
 from backend.sessions.models import InfusionSession
 from backend.sessions.phases import Phase
 from backend.streaming.outbox import record_events
@@ -126,26 +124,16 @@ def _tick_session(ctx: Context) -> None:
 
 
 def _last_bp_taken_at(ctx: Context) -> datetime | None:
-    return ctx.db.scalar(
-        select(func.max(Reading.taken_at)).where(
-            Reading.session_id == ctx.session.id,
-            Reading.systolic.is_not(None),
-            Reading.entered_in_error_at.is_(None),
-        )
-    )
+    # The session's latest row (readings' own): one look-up, whatever history is stored.
+    return feed_times(ctx.db, ctx.session.id).bp_taken_at
 
 
 def _check_feeds(ctx: Context, limits: PhaseLimits) -> None:
-    db, session_id = ctx.db, ctx.session.id
-    # Only a monitor's heart rate or SpO2 is a continuous feed: a device sending blood pressure
-    # every few minutes is an intermittent cuff, and the BP-overdue reminder covers it.
-    last_continuous = db.scalar(
-        select(func.max(Reading.received_at)).where(
-            Reading.session_id == session_id,
-            Reading.source.in_(CONTINUOUS_SOURCES),
-            or_(*(getattr(Reading, vital).is_not(None) for vital in MONITOR_VITALS)),
-        )
-    )
+    # Only a monitor's heart rate or SpO2 is a continuous feed (CONTINUOUS_SOURCES and
+    # MONITOR_VITALS, as the latest row's feed_received_at is kept): a device sending blood
+    # pressure every few minutes is an intermittent cuff, and the BP-overdue reminder covers it.
+    times = feed_times(ctx.db, ctx.session.id)
+    last_continuous = times.feed_received_at
     if last_continuous is not None and limits.no_data_after_s is not None:
         silent = (ctx.now - last_continuous).total_seconds()
         present = Priority.MEDIUM if silent > limits.no_data_after_s else None
@@ -159,7 +147,7 @@ def _check_feeds(ctx: Context, limits: PhaseLimits) -> None:
     # Blood pressure is due whatever else is connected: a monitor streaming heart rate and SpO2
     # (an oximeter) measures no blood pressure, so it never stands in for one.
     if limits.bp_due_every_s is not None:
-        last_bp = _last_bp_taken_at(ctx)
+        last_bp = times.bp_taken_at
         since = max(t for t in (last_bp, ctx.session.phase_changed_at) if t is not None)
         waited = (ctx.now - since).total_seconds()
         # A reminder, not a danger: low priority (one tone, cyan, steady).

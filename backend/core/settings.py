@@ -261,3 +261,24 @@ class Settings(BaseSettings):
                 "VIGIL_LEASE_RENEW_SECONDS must be at most half of VIGIL_LEASE_SECONDS"
             )
         return self
+
+    # issue 18 item 5: stored history never slows live work. Stream events are the live feed's
+    # resume log, not the record: kept this long, then pruned (streaming/retention.py) by one
+    # process at a time, in bounded batches. A browser reconnecting with an older cursor is
+    # told to reload (`reset`) instead of getting what it missed event by event.
+    stream_retention_minutes: float = Field(
+        default=60.0,
+        ge=1,
+        description="Stream events are kept this long for reconnecting browsers to resume from; "
+        "older ones are deleted (a cursor older than this gets 'reset': reload)",
+    )
+    stream_prune_seconds: float = Field(
+        default=60.0, gt=0, description="How often the oldest stream events are pruned"
+    )
+    stream_prune_batch: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Stream events deleted per transaction when pruning (a pass takes at most "
+        "100 such batches, then yields)",
+    )

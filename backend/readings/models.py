@@ -1,11 +1,13 @@
 """A reading: any non-empty subset of the vitals, taken at one moment, from one source."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy import Column, Float, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.core.database import Base
+from backend.core.database import Base, UTCDateTime
+from backend.readings.vitals import VITAL_FIELDS
 
 
 class Reading(Base):
@@ -33,3 +35,40 @@ class Reading(Base):
     entered_in_error_at: Mapped[datetime | None]
     entered_in_error_by: Mapped[str | None] = mapped_column(String(80))
     entered_in_error_reason: Mapped[str | None] = mapped_column(Text)
+
+
+def _latest_columns() -> list[Column[Any]]:
+    """Per vital: its newest value, when it was taken, its source and the reading it came from
+    (the id breaks a tie of taken_at as the readings' order does, and tells which vitals a
+    reading struck out was the latest of)."""
+    readings = Reading.__table__.c
+    columns: list[Column[Any]] = []
+    for name in VITAL_FIELDS:
+        columns += [
+            Column(name, readings[name].type),
+            Column(f"{name}_at", UTCDateTime()),
+            Column(f"{name}_source", String(16)),
+            Column(f"{name}_id", String(36)),
+        ]
+    return columns
+
+
+# Each session's latest values, one row, kept by database triggers on `readings` (migration
+# 0020): every insert, whatever path made it, and every reading marked entered in error update
+# it inside the statement that changed the readings, so it is never out of step with them and
+# costs ingest no statement of its own. The ward list, NEWS2 and the alarm clock read this row
+# instead of walking a session's history, so their cost does not grow with stored readings.
+latest_readings = Table(
+    "latest_readings",
+    Base.metadata,
+    Column(
+        "session_id",
+        ForeignKey("infusion_sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    *_latest_columns(),
+    # When the last reading of a continuous feed (a monitor's heart rate or SpO2) arrived,
+    # struck out or not: the device did send it. The no-data alarm is timed from it.
+    Column("feed_received_at", UTCDateTime()),
+)

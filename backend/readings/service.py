@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, func, select, tuple_
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from backend.core.actor import Actor
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.timeutil import as_utc, utcnow
-from backend.readings.models import Reading
+from backend.readings.models import Reading, latest_readings
 from backend.readings.schemas import ReadingIn, ReadingPublic, Source
 from backend.readings.trend import Sample, Trend, fold
 from backend.readings.vitals import VITAL_FIELDS
@@ -349,58 +349,45 @@ class Latest(NamedTuple):
 
 
 def latest_values(db: Session, session_ids: Sequence[int]) -> dict[int, dict[str, Latest]]:
-    """For each session, each vital's most recent value, when it was taken and its source."""
+    """For each session, each vital's most recent value, when it was taken and its source.
+
+    One indexed read of each session's latest row (kept by triggers: readings/models.py), so
+    its cost is the sessions asked for, whatever history they and others have stored. Read as
+    plain rows, never as mapped objects: an object kept from earlier in the transaction would
+    not show what a trigger changed since."""
     latest: dict[int, dict[str, Latest]] = {sid: {} for sid in session_ids}
     if not session_ids:
         return latest
-    if len(session_ids) == 1:
-        # One session (a page polling NEWS2, a tile refreshing): walk the (session, taken_at)
-        # index back from the newest reading per field instead of ranking the whole session.
-        (session_id,) = session_ids
+    columns = latest_readings.c
+    rows = db.execute(select(latest_readings).where(columns.session_id.in_(session_ids)))
+    for row in rows.mappings():
+        found = latest[row["session_id"]]
         for name in VITAL_FIELDS:
-            column = getattr(Reading, name)
-            row = db.execute(
-                select(column, Reading.taken_at, Reading.source)
-                .where(
-                    Reading.session_id == session_id,
-                    column.is_not(None),
-                    Reading.entered_in_error_at.is_(None),
-                )
-                .order_by(Reading.taken_at.desc(), Reading.id.desc())
-                .limit(1)
-            ).first()
-            if row is not None:
-                latest[session_id][name] = Latest(row[0], as_utc(row[1]), row[2])
-        return latest
-    for name in VITAL_FIELDS:
-        column = getattr(Reading, name)
-        ranked = (
-            select(
-                Reading.session_id,
-                column.label("value"),
-                Reading.taken_at,
-                Reading.source,
-                func.row_number()
-                .over(
-                    partition_by=Reading.session_id,
-                    order_by=(Reading.taken_at.desc(), Reading.id.desc()),
-                )
-                .label("rank"),
-            )
-            .where(
-                Reading.session_id.in_(session_ids),
-                column.is_not(None),
-                Reading.entered_in_error_at.is_(None),
-            )
-            .subquery()
-        )
-        for session_id, value, taken_at, source in db.execute(
-            select(ranked.c.session_id, ranked.c.value, ranked.c.taken_at, ranked.c.source).where(
-                ranked.c.rank == 1
-            )
-        ):
-            latest[session_id][name] = Latest(value, as_utc(taken_at), source)
+            value, taken_at = row[name], row[f"{name}_at"]
+            if value is not None and taken_at is not None:
+                found[name] = Latest(value, as_utc(taken_at), row[f"{name}_source"])
     return latest
+
+
+@dataclass(frozen=True)
+class FeedTimes:
+    """What the alarm clock times its no-data and BP-overdue checks from."""
+
+    feed_received_at: datetime | None  # the newest reading of a continuous feed arrived then
+    bp_taken_at: datetime | None  # the newest valid blood pressure was taken then
+
+
+def feed_times(db: Session, session_id: int) -> FeedTimes:
+    """A session's last continuous feed and last blood pressure: one look-up of its latest row."""
+    columns = latest_readings.c
+    row = db.execute(
+        select(columns.feed_received_at, columns.systolic_at).where(
+            columns.session_id == session_id
+        )
+    ).first()
+    if row is None:
+        return FeedTimes(None, None)
+    return FeedTimes(row[0], row[1])
 
 
 MAX_TREND_AGE = timedelta(hours=24)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from backend.core.timeutil import utcnow
-from backend.streaming.events import WARD_WIDE_KINDS, Event
+from backend.streaming.events import WARD_WIDE_KINDS, Event, stored_form, wire_form
 from backend.streaming.models import StreamCounter, StreamEvent
 
 _PENDING = "vigil.pending_events"  # recorded, not yet numbered: (kind, session_id, data)
@@ -57,7 +57,7 @@ def _numbered(db: Session, events: Sequence[Recorded]) -> list[StreamEvent]:
             seq=last - len(events) + 1 + offset,
             kind=kind,
             session_id=sid,
-            payload=data,
+            payload=stored_form(kind, data),
             created_at=now,
         )
         for offset, (kind, sid, data) in enumerate(events)
@@ -67,7 +67,9 @@ def _numbered(db: Session, events: Sequence[Recorded]) -> list[StreamEvent]:
 
 
 def to_event(row: StreamEvent) -> Event:
-    return Event(row.seq, row.kind, row.session_id, row.payload, row.created_at)
+    return Event(
+        row.seq, row.kind, row.session_id, wire_form(row.kind, row.payload), row.created_at
+    )
 
 
 @dataclass(frozen=True)

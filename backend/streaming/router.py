@@ -6,7 +6,8 @@ Protocol (server → client, JSON text frames):
   {"type": "ready", "cursor": "42", "heartbeat_seconds": 15}
                                          backfill done; everything after this arrives live
   {"type": "heartbeat", "cursor": "42"}  sent when idle, so a browser can tell a dead link
-  {"type": "reset", "cursor": "42"}      the given cursor is unknown here: reload, then go on
+  {"type": "reset", "cursor": "42"}      the given cursor is unknown here, or older than the
+                                         resume window (its events were pruned): reload, then go on
 With `session_id`, a client gets that session's events plus every alarm change on the ward.
 Trainers see simulated sessions only: a trainer's stream carries no event of a real session,
 and a trainer asking for a real session's stream is closed with 4403. A real session's stream
@@ -41,6 +42,7 @@ from backend.streaming.bus import EventBus, Subscription
 from backend.streaming.credentials import Credential, CredentialWatch, Watched
 from backend.streaming.events import Event
 from backend.streaming.outbox import last_sequence, load_events
+from backend.streaming.retention import servable_range
 from backend.users import service as users
 from backend.users.auth import SESSION_COOKIE, resolve_actor
 
@@ -66,9 +68,21 @@ def _last_sequence(database: Database) -> int:
         return last_sequence(db)
 
 
-def _load(database: Database, after: int, upto: int, session_id: int | None) -> list[Event]:
+def _servable(database: Database) -> tuple[int, int]:
     with database.unit_of_work(write=False) as db:
-        return load_events(db, after, upto, session_id, BACKFILL_CHUNK)
+        return servable_range(db)
+
+
+def _load(database: Database, after: int, upto: int, session_id: int | None) -> list[Event] | None:
+    """Committed events in (after, upto], or None when some were pruned before they were read.
+
+    The events first, then what is still stored: pruning deletes the oldest and nothing else, so
+    if the oldest stored event read afterwards is at most after + 1, none of them was missing
+    when they were read (on PostgreSQL each statement sees what committed before it)."""
+    with database.unit_of_work(write=False) as db:
+        events = load_events(db, after, upto, session_id, BACKFILL_CHUNK)
+        earliest, _ = servable_range(db)
+    return events if earliest <= after else None
 
 
 def credential_watch(app: FastAPI) -> CredentialWatch:
@@ -196,12 +210,15 @@ async def _serve(
     settings: Settings,
 ) -> tuple[int, str]:
     """Send until the stream must end; return the close code and reason to end it with."""
+    bus: EventBus = ws.app.state.bus
     ended = asyncio.ensure_future(watched.ended.wait())
     reader = asyncio.create_task(_read_until_closed(ws))
     try:
         # The sends themselves are raced with the credential watch, so a stream stuck in a
         # long backfill still ends as soon as its sign-in does.
-        stream = asyncio.ensure_future(_stream(send, sub, resume_after, database, settings))
+        stream = asyncio.ensure_future(
+            _stream(send, sub, resume_after, database, settings, lambda: bus.position)
+        )
         done, _ = await asyncio.wait({stream, ended, reader}, return_when=asyncio.FIRST_COMPLETED)
         if stream not in done:
             stream.cancel()
@@ -241,13 +258,17 @@ async def _stream(
     resume_after: int | None,
     database: Database,
     settings: Settings,
+    bus_position: Callable[[], int],
 ) -> tuple[int, str]:
     # The database may be ahead of this process's bus (another worker committed since its last
     # poll); "now" is the database's latest event, and anything older coming off the bus is skipped.
-    latest = await run_in_threadpool(_last_sequence, database)
+    earliest, latest = await run_in_threadpool(_servable, database)
     last_sent = max(sub.position, latest)
     if resume_after is not None:
-        if resume_after > latest:
+        # A cursor from the future (the database was replaced) or from before the resume window
+        # (its events were pruned, retention.py): what it missed cannot be sent, so the client
+        # is told to reload rather than given a stream with a silent hole in it.
+        if resume_after > latest or resume_after < earliest:
             await send({"type": "reset", "cursor": str(last_sent)})
         else:
             last_sent = await _backfill(send, sub, resume_after, latest, database)
@@ -265,6 +286,12 @@ async def _stream(
             async with asyncio.timeout(settings.stream_heartbeat_seconds):
                 event = await sub.queue.get()
         except TimeoutError:
+            if sub.queue.empty() and not sub.dropped.is_set():
+                # Nothing it wants is waiting (and the bus still queues for it): it has all it
+                # wants up to where the bus is, so the cursor moves on past other sessions'
+                # events. A quiet session's page keeps a cursor inside the resume window and
+                # reconnects without a needless reset.
+                last_sent = max(last_sent, bus_position())
             await send({"type": "heartbeat", "cursor": str(last_sent)})
             continue
         if event.seq > last_sent:
@@ -280,6 +307,10 @@ async def _backfill(
     last_sent = after
     while last_sent < upto:
         events = await run_in_threadpool(_load, database, last_sent, upto, sub.session_id)
+        if events is None:
+            # Pruned while being sent (a cursor at the very edge of the window): reload.
+            await send({"type": "reset", "cursor": str(upto)})
+            return upto
         for event in events:
             await send(event)
             last_sent = event.seq
