@@ -7,7 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from pydantic import TypeAdapter
-from sqlalchemy import MetaData, Table, create_engine, inspect, select
+from sqlalchemy import Connection, MetaData, Table, create_engine, inspect, select
 
 from backend.alerts.limits import Discharge
 from backend.migrations import downgrade, upgrade
@@ -91,6 +91,33 @@ def _session_row(patient_id: int, chair: str, ended: bool) -> dict[str, object]:
         "created_by": "test",
         "ended_at": at if ended else None,
     }
+
+
+def _insert(conn: Connection, table: Table, **values: object) -> int:
+    """Insert a row the way a migration's predecessor stored it; its primary key."""
+    key = conn.execute(table.insert().values(**values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _a_chair(conn: Connection, tables: dict[str, Table], at: datetime) -> tuple[int, int]:
+    """A patient and a configured chair (site Main, room A, chair C1), as of `at`."""
+    place = {"active": True, "created_at": at}
+    patient = _insert(
+        conn,
+        tables["patients"],
+        clinic_id="P1",
+        clinic_key="p1",
+        name_key="p 1",
+        display_name="P 1",
+        created_at=at,
+    )
+    site = _insert(conn, tables["sites"], name="Main", name_key="main", **place)
+    room = _insert(conn, tables["rooms"], site_id=site, name="A", name_key="a", **place)
+    chair = _insert(
+        conn, tables["chairs"], room_id=room, name="C1", name_key="c1", position=0, **place
+    )
+    return patient, chair
 
 
 def test_todays_chair_names_become_one_chair_each_whatever_their_spelling(
@@ -187,27 +214,13 @@ def test_alarms_stored_before_the_review_get_their_first_announcement_and_answer
             name: Table(name, meta, autoload_with=engine)
             for name in ("patients", "sites", "rooms", "chairs", "infusion_sessions", "alerts")
         }
-        place = {"active": True, "created_at": raised}
         try:
             with engine.begin() as conn:
 
                 def add(table: str, **values: object) -> int:
-                    result = conn.execute(tables[table].insert().values(**values))
-                    key = result.inserted_primary_key
-                    assert key is not None
-                    return int(key[0])
+                    return _insert(conn, tables[table], **values)
 
-                patient = add(
-                    "patients",
-                    clinic_id="P1",
-                    clinic_key="p1",
-                    name_key="p 1",
-                    display_name="P 1",
-                    created_at=raised,
-                )
-                site = add("sites", name="Main", name_key="main", **place)
-                room = add("rooms", site_id=site, name="A", name_key="a", **place)
-                chair = add("chairs", room_id=room, name="C1", name_key="c1", position=0, **place)
+                patient, chair = _a_chair(conn, tables, raised)
                 session = add(
                     "infusion_sessions", **_session_row(patient, "C1", ended=True), chair_id=chair
                 )
@@ -259,27 +272,13 @@ def test_sessions_stored_before_the_latest_row_get_it_from_their_readings(
             name: Table(name, meta, autoload_with=engine)
             for name in ("patients", "sites", "rooms", "chairs", "infusion_sessions", "readings")
         }
-        place = {"active": True, "created_at": at}
         try:
             with engine.begin() as conn:
 
                 def add(table: str, **values: object) -> int:
-                    result = conn.execute(tables[table].insert().values(**values))
-                    key = result.inserted_primary_key
-                    assert key is not None
-                    return int(key[0])
+                    return _insert(conn, tables[table], **values)
 
-                patient = add(
-                    "patients",
-                    clinic_id="P1",
-                    clinic_key="p1",
-                    name_key="p 1",
-                    display_name="P 1",
-                    created_at=at,
-                )
-                site = add("sites", name="Main", name_key="main", **place)
-                room = add("rooms", site_id=site, name="A", name_key="a", **place)
-                chair = add("chairs", room_id=room, name="C1", name_key="c1", position=0, **place)
+                patient, chair = _a_chair(conn, tables, at)
                 session = add(
                     "infusion_sessions", **_session_row(patient, "C1", ended=True), chair_id=chair
                 )
