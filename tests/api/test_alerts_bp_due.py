@@ -13,9 +13,9 @@ from tests.api.alert_support import (
     acknowledged,
     alarm_session,
     bp,
-    conditions_open,
     record,
     the_alarm,
+    tick_and_read,
 )
 from tests.api.support import move, parse_time
 from tests.helpers import readings_of
@@ -43,12 +43,14 @@ def test_an_oximeter_streaming_does_not_stand_in_for_a_blood_pressure(
     last_bp = parse_time(the_bp(as_nurse, session["id"])["taken_at"])
     # The oximeter keeps streaming (a reading arrives just before the clock looks)...
     record(as_nurse, session["id"], heart_rate=80, spo2=97, source="device")
-    _tick(database, session["id"], last_bp + timedelta(seconds=590))
-    assert "bp_overdue" not in conditions_open(as_nurse, session["id"])
+    assert (
+        tick_and_read(database, session["id"], last_bp + timedelta(seconds=590), "bp_overdue")
+        is None
+    )
 
     # ... and 10 min after the last blood pressure one is overdue all the same.
-    _tick(database, session["id"], last_bp + timedelta(seconds=605))
-    overdue = the_alarm(as_nurse, session["id"], "bp_overdue")
+    overdue = tick_and_read(database, session["id"], last_bp + timedelta(seconds=605), "bp_overdue")
+    assert overdue is not None
     assert (overdue["status"], overdue["kind"], overdue["priority"]) == (
         "active",
         "advisory",

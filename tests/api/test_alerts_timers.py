@@ -41,6 +41,7 @@ from tests.api.alert_support import (
     set_limits,
     the_alarm,
     tick,
+    tick_and_read,
     vital_limit,
     wait_for,
     ward_tile,
@@ -180,10 +181,10 @@ def test_a_silent_monitor_raises_a_technical_alarm_that_only_its_next_reading_cl
     move(as_nurse, session["id"], "infusing")
     last = record(as_nurse, session["id"], heart_rate=80, source="device")
 
-    tick(database, session["id"], after(last["received_at"], NO_DATA_AFTER - 1))
-    assert open_alarm(as_nurse, session["id"], "no_data")() is None
-    tick(database, session["id"], after(last["received_at"], NO_DATA_AFTER + 1))
-    alarm = open_alarm(as_nurse, session["id"], "no_data")()
+    at = after(last["received_at"], NO_DATA_AFTER - 1)
+    assert tick_and_read(database, session["id"], at, "no_data") is None
+    at = after(last["received_at"], NO_DATA_AFTER + 1)
+    alarm = tick_and_read(database, session["id"], at, "no_data")
     assert alarm is not None
     assert (alarm["kind"], alarm["priority"]) == ("technical", "medium")
     assert _seconds_between(last["received_at"], alarm["raised_at"]) > NO_DATA_AFTER
@@ -200,10 +201,10 @@ def test_a_manually_monitored_infusion_without_a_recent_bp_gets_an_overdue_advis
     session = alarm_session(as_nurse)
     dosing = move(as_nurse, session["id"], "infusing")  # its gate took a blood pressure
 
-    tick(database, session["id"], after(dosing["phase_changed_at"], BP_DUE_INFUSING - 5))
-    assert open_alarm(as_nurse, session["id"], "bp_overdue")() is None
-    tick(database, session["id"], after(dosing["phase_changed_at"], BP_DUE_INFUSING + 1))
-    alarm = open_alarm(as_nurse, session["id"], "bp_overdue")()
+    at = after(dosing["phase_changed_at"], BP_DUE_INFUSING - 5)
+    assert tick_and_read(database, session["id"], at, "bp_overdue") is None
+    at = after(dosing["phase_changed_at"], BP_DUE_INFUSING + 1)
+    alarm = tick_and_read(database, session["id"], at, "bp_overdue")
     assert alarm is not None
     assert (alarm["kind"], alarm["priority"]) == ("advisory", "low")  # a reminder, not a danger
 
@@ -218,8 +219,8 @@ def test_a_device_sending_only_blood_pressure_gets_the_bp_reminder_never_no_data
     session = alarm_session(as_nurse)
     move(as_nurse, session["id"], "infusing")
     cuff = record(as_nurse, session["id"], systolic=124, diastolic=80, source="device")
-    tick(database, session["id"], after(cuff["received_at"], BP_DUE_INFUSING + 1))
-    overdue = open_alarm(as_nurse, session["id"], "bp_overdue")()
+    at = after(cuff["received_at"], BP_DUE_INFUSING + 1)
+    overdue = tick_and_read(database, session["id"], at, "bp_overdue")
     assert overdue is not None and overdue["kind"] == "advisory"
     # Ten minutes without a "continuous" value, yet no no-data alarm: the cuff is not a feed.
     assert "no_data" not in {a["condition"] for a in alarms_of(as_nurse, session["id"])}
@@ -243,8 +244,7 @@ def test_a_monitor_feed_that_stops_is_no_data_even_while_its_cuff_keeps_measurin
         )
     cuff = record(as_nurse, session["id"], systolic=124, diastolic=80, source="device")
 
-    tick(database, session["id"], after(cuff["received_at"], 1))
-    alarm = open_alarm(as_nurse, session["id"], "no_data")()
+    alarm = tick_and_read(database, session["id"], after(cuff["received_at"], 1), "no_data")
     assert alarm is not None
     assert (alarm["kind"], alarm["priority"]) == ("technical", "medium")
     record(as_nurse, session["id"], spo2=97, source="device")  # the monitor is back
