@@ -7,7 +7,7 @@ sent late still shows how long a breach lasted, and a value measured before the 
 already seen is history, not the current value.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backend.alerts.limits import Bound, Direction, Priority, VitalLimit
@@ -53,6 +53,7 @@ def _evaluate(
     direction: Direction,
     value: float,
     at: datetime,
+    last_at: datetime | None,
 ) -> ConditionState:
     bound = limit.bound(direction)
     breached = bound.priority_of(value, direction)
@@ -64,7 +65,7 @@ def _evaluate(
         # of the first limit, until the value is clearly back in range.
         held = _loosest_priority(bound)
         present = held if present is None else max(present, held)
-    return ConditionState(value, medium_since, high_since, present)
+    return ConditionState(value, medium_since, high_since, present, last_at)
 
 
 def is_history(state: ConditionState, at: datetime) -> bool:
@@ -79,7 +80,7 @@ def observe(
     """A new value of this vital, measured at `at` (a late, older value changes nothing)."""
     if is_history(state, at):
         return state
-    return replace(_evaluate(state, limit, direction, value, at), last_at=at)
+    return _evaluate(state, limit, direction, value, at, at)
 
 
 def elapse(
@@ -91,8 +92,7 @@ def elapse(
         return state
     if state.last_at is not None:
         at = max(at, state.last_at)
-    updated = _evaluate(state, limit, direction, state.last_value, at)
-    return replace(updated, last_value=state.last_value, last_at=state.last_at)
+    return _evaluate(state, limit, direction, state.last_value, at, state.last_at)
 
 
 def measured_clock(

@@ -459,6 +459,8 @@ def _evaluate_one(ctx: Context, reading: Reading) -> None:
             # Timed by when the value was measured, not when it arrived (see conditions.py).
             state = observe(before, limit, direction, float(value), taken_at)
             record = store_state(ctx, condition, state, reading)
+            if state.present is None and condition not in ctx.alerts:
+                continue  # in range, no alarm open: nothing to raise or clear (most readings)
             message = vital_message(vital, direction, float(value), bound, state.present)
             apply(
                 ctx,

@@ -6,7 +6,7 @@ and the alarm it raised commit together and two readings of one session are neve
 once. Condition trackers are stored, so delays and timers carry on across a restart."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,29 @@ def is_monitor_feed(reading: Reading) -> bool:
     )
 
 
+@dataclass(slots=True)
+class Tracked:
+    """A condition tracker's state while one evaluation runs: a plain copy of its stored row.
+
+    A batch feeds each condition once a reading; written to the ORM row every time, SQLAlchemy's
+    attribute bookkeeping cost more than the alarm check itself. The rows are written once, by
+    `finish`, with what the last reading left."""
+
+    last_value: float | None = None
+    medium_since: datetime | None = None
+    high_since: datetime | None = None
+    present: int | None = None
+    last_taken_at: datetime | None = None
+    last_received_at: datetime | None = None
+    since_reading_id: str | None = None
+    # The state as `observe` left it, kept so the next reading needs no rebuilding of it.
+    state: ConditionState | None = None
+
+    @classmethod
+    def of(cls, record: ConditionRecord) -> "Tracked":
+        return cls(**{column: getattr(record, column) for column in _STATE_COLUMNS})
+
+
 @dataclass
 class Context:
     """One session's alarm state, loaded once per evaluation."""
@@ -48,10 +71,13 @@ class Context:
     session: InfusionSession
     limits: LimitSet
     now: datetime
-    conditions: dict[str, ConditionRecord]
+    conditions: dict[str, Tracked]
     alerts: dict[str, Alert]
     events: list[tuple[str, int | None, dict[str, Any]]]
     escalated: list[AlertPublic]
+    # The stored rows of `conditions`, and which of them `finish` must write.
+    records: dict[str, ConditionRecord] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
 
     @property
     def phase_limits(self) -> PhaseLimits:
@@ -63,12 +89,13 @@ def load_context(
 ) -> Context:
     """`version`: of the session's limit profile, when the caller read it with the lock."""
     limits = limits_in_force(db, session, version)
-    conditions = {
+    records = {
         row.condition: row
         for row in db.scalars(
             select(ConditionRecord).where(ConditionRecord.session_id == session.id)
         )
     }
+    conditions = {condition: Tracked.of(row) for condition, row in records.items()}
     alerts = {
         row.condition: row
         # The session is the one locked above: found in the identity map, not joined again.
@@ -76,16 +103,18 @@ def load_context(
             open_alerts().where(Alert.session_id == session.id).options(lazyload(Alert.session))
         )
     }
-    return Context(db, session, limits, now, conditions, alerts, [], [])
+    return Context(db, session, limits, now, conditions, alerts, [], [], records)
 
 
 def open_alerts() -> Any:
     return select(Alert).where(Alert.resolved_at.is_(None))
 
 
-def condition_state(record: ConditionRecord | None) -> ConditionState:
+def condition_state(record: Tracked | None) -> ConditionState:
     if record is None:
         return ConditionState()
+    if record.state is not None:
+        return record.state
     present = Priority(record.present) if record.present is not None else None
     return ConditionState(
         record.last_value, record.medium_since, record.high_since, present, record.last_taken_at
@@ -94,13 +123,14 @@ def condition_state(record: ConditionRecord | None) -> ConditionState:
 
 def store_state(
     ctx: Context, condition: str, state: ConditionState, reading: Reading | None = None
-) -> ConditionRecord:
-    """Store a condition's state; `reading` is the value it was just fed, if any."""
+) -> Tracked:
+    """Keep a condition's new state (stored by `finish`); `reading` is the value it was just fed,
+    if any."""
     record = ctx.conditions.get(condition)
     if record is None:
-        record = ConditionRecord(session_id=ctx.session.id, condition=condition)
-        ctx.db.add(record)
-        ctx.conditions[condition] = record
+        record = ctx.conditions[condition] = Tracked()
+    ctx.changed.add(condition)
+    record.state = state
     run_started = record.medium_since is None or record.since_reading_id is None
     record.last_value = state.last_value
     record.medium_since = state.medium_since
@@ -117,11 +147,25 @@ def store_state(
         record.since_reading_id = None
     elif reading is not None and run_started:
         record.since_reading_id = reading.id
-    # Every column written, changed or not: the flush then sends one UPDATE for all of a
-    # reading's conditions (one executemany) instead of one per distinct set of changes.
-    for column in _STATE_COLUMNS:
-        flag_modified(record, column)
     return record
+
+
+def _store_conditions(ctx: Context) -> None:
+    for condition in sorted(ctx.changed):
+        tracked = ctx.conditions[condition]
+        row = ctx.records.get(condition)
+        if row is None:
+            row = ctx.records[condition] = ConditionRecord(
+                session_id=ctx.session.id, condition=condition
+            )
+            ctx.db.add(row)
+        for column in _STATE_COLUMNS:
+            setattr(row, column, getattr(tracked, column))
+        # Every column written, changed or not: the flush then sends one UPDATE for all of the
+        # conditions (one executemany) instead of one per distinct set of changes.
+        for column in _STATE_COLUMNS:
+            flag_modified(row, column)
+    ctx.changed.clear()
 
 
 _STATE_COLUMNS = (
@@ -224,6 +268,8 @@ def apply(
     `onset`, when the measured values met the condition (see lifecycle.step); `limit`, the bound
     `value` crossed."""
     row = ctx.alerts.get(condition)
+    if row is None and present is None:
+        return  # no alarm open and none to raise (lifecycle.step would change nothing)
     alarm, changes = lifecycle.step(
         to_alarm(row) if row else None,
         present,
@@ -255,6 +301,8 @@ def vital_message(
 
 
 def finish(ctx: Context) -> None:
+    """Store the conditions' states and the stream events of one evaluation."""
+    _store_conditions(ctx)
     record_events(ctx.db, ctx.events)
     ctx.events.clear()
 

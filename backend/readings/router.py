@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from backend import flows
 from backend.core.actor import Actor
@@ -41,6 +42,7 @@ router = APIRouter(tags=["readings"])
     "/api/sessions/{session_id}/readings",
     status_code=status.HTTP_201_CREATED,
     summary="Record one reading",
+    response_model=ReadingPublic,
     responses={
         200: {
             "model": ReadingPublic,
@@ -51,17 +53,18 @@ router = APIRouter(tags=["readings"])
 async def post_reading(
     session_id: RowId,
     body: ReadingIn,
-    response: Response,
     actor: RecorderActor,
     _: TrainerGate,
     database: DatabaseDep,
     settings: SettingsDep,
     _turn: Annotated[None, Depends(take_turn, scope="function")],
-) -> ReadingPublic:
+) -> JSONResponse:
     (result,) = await run_in_threadpool(_record, database, session_id, [body], actor, settings)
-    if not result.created:
-        response.status_code = status.HTTP_200_OK
-    return ReadingPublic.model_validate(result.reading)
+    # The form its stream event was made of: not validated and serialized again.
+    return JSONResponse(
+        result.public_form(),
+        status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+    )
 
 
 def _record(
@@ -90,6 +93,7 @@ def _record(
     "/api/sessions/{session_id}/readings/batch",
     status_code=status.HTTP_201_CREATED,
     summary="Record several readings at once, all or nothing",
+    response_model=list[ReadingPublic],
 )
 async def post_batch(
     session_id: RowId,
@@ -99,11 +103,12 @@ async def post_batch(
     database: DatabaseDep,
     settings: SettingsDep,
     _turn: Annotated[None, Depends(take_turn, scope="function")],
-) -> list[ReadingPublic]:
+) -> JSONResponse:
     results = await run_in_threadpool(
         _record, database, session_id, body.readings, actor, settings, True
     )
-    return [ReadingPublic.model_validate(r.reading) for r in results]
+    # The forms the readings' stream events were made of: not validated and serialized again.
+    return JSONResponse([r.public_form() for r in results], status_code=status.HTTP_201_CREATED)
 
 
 @router.get(

@@ -116,7 +116,7 @@ def test_a_commit_that_fails_gives_its_numbers_back(database: Database, bus: Bus
 
     with pytest.raises(RuntimeError), database.unit_of_work(write=True) as db:
         record_event(db, "test.unlucky", None, {})
-        event.listen(db, "after_flush_postexec", refuse)
+        event.listen(db.connection(), "commit", refuse)
     assert len(bus.reserved) == 1
     assert bus.released == bus.reserved  # the bus stops waiting for that hole
     assert bus.published == []
