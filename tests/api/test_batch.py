@@ -1,7 +1,7 @@
 """Posting several readings at once: all stored, or none."""
 
 import uuid
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -111,3 +111,37 @@ def test_a_batch_for_an_ended_session_is_refused(as_nurse: TestClient, session_i
     response = post_batch(as_nurse, session_id, series(2))
     assert response.status_code == 409, response.text
     assert "ended" in message(response)
+
+
+def test_the_answer_is_the_stored_reading_as_every_later_read_gives_it(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    """A new reading's answer (and its stream event) is made from the row as inserted, not read
+    back and validated: it must be exactly what reading it back gives, field for field."""
+    items = [
+        # A whole-number temperature, a time with another offset, every vital, and a few alone.
+        {
+            "heart_rate": 71,
+            "systolic": 131,
+            "diastolic": 82,
+            "spo2": 97,
+            "respiratory_rate": 14,
+            "temperature": 37,
+            "consciousness": "V",
+            "sedation": 1,
+            "on_oxygen": True,
+            "taken_at": (now() - timedelta(minutes=3))
+            .astimezone(timezone(timedelta(hours=-5)))
+            .isoformat(),
+            "source": "device",
+        },
+        {"temperature": 36.55, "taken_at": minutes_ago(2)},
+        {"spo2": 91, "on_oxygen": False},
+    ]
+    answered = post_batch(as_nurse, session_id, items).json()
+    single = as_nurse.post(f"/api/sessions/{session_id}/readings", json={"heart_rate": 64})
+    assert single.status_code == 201, single.text
+    stored = {r["id"]: r for r in readings_of(as_nurse, session_id)}
+    for reading in [*answered, single.json()]:
+        assert reading == stored[reading["id"]]
+        assert list(reading) == list(stored[reading["id"]])
