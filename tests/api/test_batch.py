@@ -118,7 +118,7 @@ def test_the_answer_is_the_stored_reading_as_every_later_read_gives_it(
 ) -> None:
     """A new reading's answer (and its stream event) is made from the row as inserted, not read
     back and validated: it must be exactly what reading it back gives, field for field."""
-    items = [
+    items: list[dict[str, Any]] = [
         # A whole-number temperature, a time with another offset, every vital, and a few alone.
         {
             "heart_rate": 71,
