@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, lazyload
-from sqlalchemy.orm.attributes import flag_modified
 
 from backend.alerts import lifecycle
 from backend.alerts.conditions import ConditionState
@@ -59,8 +58,8 @@ class Tracked:
     state: ConditionState | None = None
 
     @classmethod
-    def of(cls, record: ConditionRecord) -> "Tracked":
-        return cls(**{column: getattr(record, column) for column in _STATE_COLUMNS})
+    def of(cls, row: Any) -> "Tracked":
+        return cls(*row[1:])
 
 
 @dataclass
@@ -75,8 +74,8 @@ class Context:
     alerts: dict[str, Alert]
     events: list[tuple[str, int | None, dict[str, Any]]]
     escalated: list[AlertPublic]
-    # The stored rows of `conditions`, and which of them `finish` must write.
-    records: dict[str, ConditionRecord] = field(default_factory=dict)
+    # Which of `conditions` are stored (else `finish` inserts them), and which it must write.
+    stored: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)
 
     @property
@@ -89,21 +88,16 @@ def load_context(
 ) -> Context:
     """`version`: of the session's limit profile, when the caller read it with the lock."""
     limits = limits_in_force(db, session, version)
-    records = {
-        row.condition: row
-        for row in db.scalars(
-            select(ConditionRecord).where(ConditionRecord.session_id == session.id)
-        )
+    # Plain rows, not ORM objects: read and written once per evaluation, by `finish`.
+    conditions = {
+        row[0]: Tracked.of(row) for row in db.execute(_CONDITIONS, {"session_id": session.id})
     }
-    conditions = {condition: Tracked.of(row) for condition, row in records.items()}
     alerts = {
         row.condition: row
         # The session is the one locked above: found in the identity map, not joined again.
-        for row in db.scalars(
-            open_alerts().where(Alert.session_id == session.id).options(lazyload(Alert.session))
-        )
+        for row in db.scalars(_OPEN_ALERTS, {"session_id": session.id})
     }
-    return Context(db, session, limits, now, conditions, alerts, [], [], records)
+    return Context(db, session, limits, now, conditions, alerts, [], [], set(conditions))
 
 
 def open_alerts() -> Any:
@@ -151,21 +145,34 @@ def store_state(
 
 
 def _store_conditions(ctx: Context) -> None:
-    for condition in sorted(ctx.changed):
-        tracked = ctx.conditions[condition]
-        row = ctx.records.get(condition)
-        if row is None:
-            row = ctx.records[condition] = ConditionRecord(
-                session_id=ctx.session.id, condition=condition
-            )
-            ctx.db.add(row)
-        for column in _STATE_COLUMNS:
-            setattr(row, column, getattr(tracked, column))
-        # Every column written, changed or not: the flush then sends one UPDATE for all of the
-        # conditions (one executemany) instead of one per distinct set of changes.
-        for column in _STATE_COLUMNS:
-            flag_modified(row, column)
+    if not ctx.changed:
+        return
+    rows = [
+        {
+            "key_session_id": ctx.session.id,
+            "key_condition": condition,
+            **{column: getattr(ctx.conditions[condition], column) for column in _STATE_COLUMNS},
+        }
+        for condition in sorted(ctx.changed)
+    ]
+    updates = [row for row in rows if row["key_condition"] in ctx.stored]
+    inserts = [
+        {"session_id": row["key_session_id"], "condition": row["key_condition"], **row}
+        for row in rows
+        if row["key_condition"] not in ctx.stored
+    ]
+    # One UPDATE for all of the conditions (an executemany); a condition seen the first time
+    # is inserted.
+    if updates:
+        ctx.db.execute(_UPDATE_CONDITION, updates)
+    if inserts:
+        ctx.db.execute(_INSERT_CONDITION, [_without_keys(row) for row in inserts])
+    ctx.stored |= ctx.changed
     ctx.changed.clear()
+
+
+def _without_keys(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if not k.startswith("key_")}
 
 
 _STATE_COLUMNS = (
@@ -176,6 +183,27 @@ _STATE_COLUMNS = (
     "last_taken_at",
     "last_received_at",
     "since_reading_id",
+)
+
+_CONDITIONS_TABLE = ConditionRecord.__table__
+assert isinstance(_CONDITIONS_TABLE, Table)
+_CONDITIONS = select(
+    _CONDITIONS_TABLE.c.condition, *(_CONDITIONS_TABLE.c[column] for column in _STATE_COLUMNS)
+).where(_CONDITIONS_TABLE.c.session_id == bindparam("session_id"))
+_UPDATE_CONDITION = (
+    update(_CONDITIONS_TABLE)
+    .where(
+        _CONDITIONS_TABLE.c.session_id == bindparam("key_session_id"),
+        _CONDITIONS_TABLE.c.condition == bindparam("key_condition"),
+    )
+    .values({column: bindparam(column) for column in _STATE_COLUMNS})
+)
+_INSERT_CONDITION = insert(_CONDITIONS_TABLE)
+# Built once: an evaluation runs for every reading.
+_OPEN_ALERTS = (
+    select(Alert)
+    .where(Alert.resolved_at.is_(None), Alert.session_id == bindparam("session_id"))
+    .options(lazyload(Alert.session))
 )
 
 

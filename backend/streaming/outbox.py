@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, event, insert, or_, select, update
+from sqlalchemy import Table, bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -46,12 +46,7 @@ def _numbered(db: Session, events: Sequence[Recorded]) -> list[Event]:
     """Number the transaction's events from the counter (row-locking it until the commit) and
     insert them, as one statement (a batch of 1,000 readings has 1,000 events: as ORM objects
     their bookkeeping cost more than the insert)."""
-    last = db.execute(
-        update(StreamCounter)
-        .where(StreamCounter.id == COUNTER_ID)
-        .values(last_seq=StreamCounter.last_seq + len(events))
-        .returning(StreamCounter.last_seq)
-    ).scalar_one()
+    last: int = db.execute(_TAKE_NUMBERS, {"count": len(events)}).scalar_one()
     now = utcnow()
     first = last - len(events) + 1
     # What the bus publishes once committed (as stored: `_after_commit` gives the wire form).
@@ -75,10 +70,19 @@ def _numbered(db: Session, events: Sequence[Recorded]) -> list[Event]:
     return numbered
 
 
-# The table's own insert (Core), not the entity's: the ORM's bulk path still walks each row.
+# The tables' own statements (Core), built once, not the entities': the ORM's bulk paths walk
+# each row and synchronize the session, for rows no session holds.
 _EVENTS_TABLE = StreamEvent.__table__
 assert isinstance(_EVENTS_TABLE, Table)
 _INSERT_EVENTS = insert(_EVENTS_TABLE)
+_COUNTER_TABLE = StreamCounter.__table__
+assert isinstance(_COUNTER_TABLE, Table)
+_TAKE_NUMBERS = (
+    update(_COUNTER_TABLE)
+    .where(_COUNTER_TABLE.c.id == COUNTER_ID)
+    .values(last_seq=_COUNTER_TABLE.c.last_seq + bindparam("count"))
+    .returning(_COUNTER_TABLE.c.last_seq)
+)
 
 
 def to_event(row: StreamEvent) -> Event:
