@@ -145,34 +145,23 @@ def store_state(
 
 
 def _store_conditions(ctx: Context) -> None:
-    if not ctx.changed:
-        return
-    rows = [
-        {
-            "key_session_id": ctx.session.id,
-            "key_condition": condition,
-            **{column: getattr(ctx.conditions[condition], column) for column in _STATE_COLUMNS},
-        }
-        for condition in sorted(ctx.changed)
-    ]
-    updates = [row for row in rows if row["key_condition"] in ctx.stored]
-    inserts = [
-        {"session_id": row["key_session_id"], "condition": row["key_condition"], **row}
-        for row in rows
-        if row["key_condition"] not in ctx.stored
-    ]
-    # One UPDATE for all of the conditions (an executemany); a condition seen the first time
-    # is inserted.
+    """Write the conditions this evaluation changed: one UPDATE for all of those stored before
+    (an executemany), one INSERT for any seen the first time."""
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    for condition in sorted(ctx.changed):
+        tracked = ctx.conditions[condition]
+        state = {column: getattr(tracked, column) for column in _STATE_COLUMNS}
+        if condition in ctx.stored:
+            updates.append({"key_session": ctx.session.id, "key_condition": condition, **state})
+        else:
+            inserts.append({"session_id": ctx.session.id, "condition": condition, **state})
     if updates:
         ctx.db.execute(_UPDATE_CONDITION, updates)
     if inserts:
-        ctx.db.execute(_INSERT_CONDITION, [_without_keys(row) for row in inserts])
+        ctx.db.execute(_INSERT_CONDITION, inserts)
     ctx.stored |= ctx.changed
     ctx.changed.clear()
-
-
-def _without_keys(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if not k.startswith("key_")}
 
 
 _STATE_COLUMNS = (
@@ -193,7 +182,7 @@ _CONDITIONS = select(
 _UPDATE_CONDITION = (
     update(_CONDITIONS_TABLE)
     .where(
-        _CONDITIONS_TABLE.c.session_id == bindparam("key_session_id"),
+        _CONDITIONS_TABLE.c.session_id == bindparam("key_session"),
         _CONDITIONS_TABLE.c.condition == bindparam("key_condition"),
     )
     .values({column: bindparam(column) for column in _STATE_COLUMNS})

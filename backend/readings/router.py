@@ -5,14 +5,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from backend import flows
 from backend.core.actor import Actor
 from backend.core.database import Database
-from backend.core.dependencies import DatabaseDep, SessionDep, SettingsDep, take_turn
+from backend.core.dependencies import SessionDep
 from backend.core.fields import Moment, RowId
 from backend.core.settings import Settings
 from backend.core.timeutil import utcnow
@@ -32,7 +32,7 @@ from backend.readings.schemas import (
 )
 from backend.readings.service import Ingested
 from backend.readings.vitals import CONSCIOUSNESS_LEVELS, SEDATION_LEVELS, VITALS
-from backend.sessions.access import SeenSession, TrainerGate, ViewedReadings, record_change
+from backend.sessions.access import ReadingRecorder, SeenSession, ViewedReadings, record_change
 from backend.users.auth import CurrentActor, PersonActor, RecorderActor
 
 router = APIRouter(tags=["readings"])
@@ -53,13 +53,11 @@ router = APIRouter(tags=["readings"])
 async def post_reading(
     session_id: RowId,
     body: ReadingIn,
-    actor: RecorderActor,
-    _: TrainerGate,
-    database: DatabaseDep,
-    settings: SettingsDep,
-    _turn: Annotated[None, Depends(take_turn, scope="function")],
+    let: ReadingRecorder,
 ) -> JSONResponse:
-    (result,) = await run_in_threadpool(_record, database, session_id, [body], actor, settings)
+    (result,) = await run_in_threadpool(
+        _record, let.database, session_id, [body], let.actor, let.settings
+    )
     # The form its stream event was made of: not validated and serialized again.
     return JSONResponse(
         result.public_form(),
@@ -98,14 +96,10 @@ def _record(
 async def post_batch(
     session_id: RowId,
     body: ReadingBatchIn,
-    actor: RecorderActor,
-    _: TrainerGate,
-    database: DatabaseDep,
-    settings: SettingsDep,
-    _turn: Annotated[None, Depends(take_turn, scope="function")],
+    let: ReadingRecorder,
 ) -> JSONResponse:
     results = await run_in_threadpool(
-        _record, database, session_id, body.readings, actor, settings, True
+        _record, let.database, session_id, body.readings, let.actor, let.settings, True
     )
     # The forms the readings' stream events were made of: not validated and serialized again.
     return JSONResponse([r.public_form() for r in results], status_code=status.HTTP_201_CREATED)

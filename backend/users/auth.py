@@ -2,7 +2,7 @@
 role checks routers depend on."""
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -173,21 +173,28 @@ async def require_person(actor: CurrentActor) -> Actor:
 PersonActor = Annotated[Actor, Depends(require_person)]
 
 
+def check_role(actor: Actor, roles: Collection[Role]) -> Actor:
+    """`actor`, if it has one of `roles` (admins always pass); else 403."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+    if actor.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {names}")
+    return actor
+
+
 def require_role(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency that lets only the given roles through (admins always pass)."""
-    allowed = frozenset(roles) | {Role.ADMIN}
 
     async def check(actor: CurrentActor) -> Actor:
-        if actor.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {names}")
-        return actor
+        return check_role(actor, roles)
 
     return check
 
 
 AdminActor = Annotated[Actor, Depends(require_role(Role.ADMIN))]
 NurseActor = Annotated[Actor, Depends(require_role(Role.NURSE))]
-RecorderActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.STAFF, Role.TRAINER))]
+# Who records readings.
+RECORDERS = (Role.NURSE, Role.STAFF, Role.TRAINER)
+RecorderActor = Annotated[Actor, Depends(require_role(*RECORDERS))]
 # Phases are a clinical decision: nurses (and trainers, on simulated sessions) move them.
 PhaseActor = Annotated[Actor, Depends(require_role(Role.NURSE, Role.TRAINER))]

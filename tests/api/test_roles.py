@@ -72,6 +72,33 @@ def test_a_trainer_cannot_record_a_reading_on_a_real_session(
     assert as_nurse.get(f"/api/sessions/{session['id']}/readings").json()["items"] == []
 
 
+def test_a_trainer_is_refused_a_real_sessions_readings_before_their_bodies_are_judged(
+    as_trainer: TestClient, as_nurse: TestClient
+) -> None:
+    """The refusal says why (not simulated), not what was wrong with the values: a trainer
+    learns nothing of a real session by probing it with bad readings."""
+    session_id = new_session(as_nurse)["id"]
+    one = as_trainer.post(f"/api/sessions/{session_id}/readings", json={"heart_rate": 9999})
+    batch = as_trainer.post(
+        f"/api/sessions/{session_id}/readings/batch", json={"readings": [{"spo2": -1}]}
+    )
+    for response in (one, batch):
+        assert response.status_code == 403, response.text
+        assert "simulated" in message(response)
+
+
+@pytest.mark.parametrize("path", ["/api/sessions/x/readings", "/api/sessions/0/readings/batch"])
+def test_no_caller_hears_401_before_a_malformed_session_id_is_judged(
+    client: TestClient, path: str
+) -> None:
+    assert client.post(path, json={"heart_rate": 70}).status_code == 401
+
+
+def test_a_malformed_session_id_is_refused_for_what_it_is(as_nurse: TestClient) -> None:
+    response = as_nurse.post("/api/sessions/x/readings", json={"heart_rate": 70})
+    assert error_at(response, "path", "session_id")
+
+
 def test_a_trainer_cannot_move_a_real_session_through_its_phases(
     as_trainer: TestClient, as_nurse: TestClient
 ) -> None:
