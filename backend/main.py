@@ -12,7 +12,6 @@ import psycopg
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
@@ -26,6 +25,7 @@ from backend.alerts.router import router as alerts_router
 from backend.alerts.ticker import run_ticker
 from backend.api_docs import mount_api_docs
 from backend.core.body_limit import BodyLimit
+from backend.core.compression import CompressReads
 from backend.core.database import Database, overload_of
 from backend.core.errors import (
     MAX_ERRORS,
@@ -338,7 +338,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # History pages are large and repetitive (a 4-hour session at 1 Hz is ~6 MB of JSON, mostly
     # nulls): compressed they shrink about tenfold. Small answers (a stored reading) are not
     # worth the CPU and stay as they are.
-    app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=5)
+    app.add_middleware(CompressReads, minimum_size=4096, compresslevel=5)
 
     for router in (
         # First: routing tries each router in turn (about 9 us each), and a reading POST, the

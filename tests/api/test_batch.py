@@ -145,3 +145,21 @@ def test_the_answer_is_the_stored_reading_as_every_later_read_gives_it(
     for reading in [*answered, single.json()]:
         assert reading == stored[reading["id"]]
         assert list(reading) == list(stored[reading["id"]])
+
+
+def test_a_batchs_answer_goes_uncompressed_while_reading_it_back_is_gzipped(
+    as_nurse: TestClient, session_id: int
+) -> None:
+    """Writes skip the gzip layer (core/compression.py): a monitor's answer is small, and the
+    layer's wrapping of every answer cost CPU on the request every monitor sends every second."""
+    gzip = {"Accept-Encoding": "gzip"}
+    written = as_nurse.post(
+        f"/api/sessions/{session_id}/readings/batch",
+        json={"readings": series(40)},
+        headers=gzip,
+    )
+    assert written.status_code == 201, written.text
+    assert len(written.content) > 4096  # over the size the reads are compressed from
+    assert "content-encoding" not in written.headers
+    read = as_nurse.get(f"/api/sessions/{session_id}/readings", headers=gzip)
+    assert read.headers.get("content-encoding") == "gzip"
