@@ -47,19 +47,38 @@ class Tracked:
     attribute bookkeeping cost more than the alarm check itself. The rows are written once, by
     `finish`, with what the last reading left."""
 
-    last_value: float | None = None
-    medium_since: datetime | None = None
-    high_since: datetime | None = None
-    present: int | None = None
-    last_taken_at: datetime | None = None
+    state: ConditionState = field(default_factory=ConditionState)
     last_received_at: datetime | None = None
     since_reading_id: str | None = None
-    # The state as `observe` left it, kept so the next reading needs no rebuilding of it.
-    state: ConditionState | None = None
 
     @classmethod
     def of(cls, row: Any) -> "Tracked":
-        return cls(*row[1:])
+        """From a stored row: (condition, *_STATE_COLUMNS)."""
+        _, value, medium_since, high_since, present, taken_at, received_at, since = row
+        priority = Priority(present) if present is not None else None
+        state = ConditionState(value, medium_since, high_since, priority, taken_at)
+        return cls(state, received_at, since)
+
+    @property
+    def last_value(self) -> float | None:
+        return self.state.last_value
+
+    @property
+    def last_taken_at(self) -> datetime | None:
+        return self.state.last_at
+
+    def columns(self) -> dict[str, Any]:
+        """Its stored row's state columns (_STATE_COLUMNS)."""
+        state = self.state
+        return {
+            "last_value": state.last_value,
+            "medium_since": state.medium_since,
+            "high_since": state.high_since,
+            "present": int(state.present) if state.present is not None else None,
+            "last_taken_at": state.last_at,
+            "last_received_at": self.last_received_at,
+            "since_reading_id": self.since_reading_id,
+        }
 
 
 @dataclass
@@ -105,14 +124,7 @@ def open_alerts() -> Any:
 
 
 def condition_state(record: Tracked | None) -> ConditionState:
-    if record is None:
-        return ConditionState()
-    if record.state is not None:
-        return record.state
-    present = Priority(record.present) if record.present is not None else None
-    return ConditionState(
-        record.last_value, record.medium_since, record.high_since, present, record.last_taken_at
-    )
+    return ConditionState() if record is None else record.state
 
 
 def store_state(
@@ -124,13 +136,8 @@ def store_state(
     if record is None:
         record = ctx.conditions[condition] = Tracked()
     ctx.changed.add(condition)
+    run_started = record.state.medium_since is None or record.since_reading_id is None
     record.state = state
-    run_started = record.medium_since is None or record.since_reading_id is None
-    record.last_value = state.last_value
-    record.medium_since = state.medium_since
-    record.high_since = state.high_since
-    record.present = int(state.present) if state.present is not None else None
-    record.last_taken_at = state.last_at
     if state.last_at is None:
         record.last_received_at = None
     elif reading is not None:
@@ -150,8 +157,7 @@ def _store_conditions(ctx: Context) -> None:
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
     for condition in sorted(ctx.changed):
-        tracked = ctx.conditions[condition]
-        state = {column: getattr(tracked, column) for column in _STATE_COLUMNS}
+        state = ctx.conditions[condition].columns()
         if condition in ctx.stored:
             updates.append({"key_session": ctx.session.id, "key_condition": condition, **state})
         else:

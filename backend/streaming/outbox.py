@@ -49,9 +49,9 @@ def _numbered(db: Session, events: Sequence[Recorded]) -> list[Event]:
     last: int = db.execute(_TAKE_NUMBERS, {"count": len(events)}).scalar_one()
     now = utcnow()
     first = last - len(events) + 1
-    # What the bus publishes once committed (as stored: `_after_commit` gives the wire form).
+    # Published once committed as recorded (the wire form); the log keeps the stored form.
     numbered = [
-        Event(first + offset, kind, sid, stored_form(kind, data), now)
+        Event(first + offset, kind, sid, data, now)
         for offset, (kind, sid, data) in enumerate(events)
     ]
     db.execute(
@@ -61,7 +61,7 @@ def _numbered(db: Session, events: Sequence[Recorded]) -> list[Event]:
                 "seq": e.seq,
                 "kind": e.kind,
                 "session_id": e.session_id,
-                "payload": e.data,
+                "payload": stored_form(e.kind, e.data),
                 "created_at": now,
             }
             for e in numbered
@@ -137,9 +137,7 @@ def _after_commit(db: Session) -> None:
     rows = db.info.pop(_NUMBERED, None)
     hooks: _Hooks | None = db.info.get(_HOOKS)
     if rows and hooks is not None:
-        hooks.publish(
-            [Event(e.seq, e.kind, e.session_id, wire_form(e.kind, e.data), e.at) for e in rows]
-        )
+        hooks.publish(rows)
 
 
 # Each open savepoint -> how many events were pending when it began (weak: a savepoint
