@@ -4,7 +4,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2 as httpx
@@ -24,6 +24,9 @@ TEST_SITE, TEST_ROOM = "Test clinic", "Test room"
 class _Server:
     admin_cookies: dict[str, str]
     room_id: int | None = None
+    site_id: int | None = None
+    spare_room_id: int | None = None  # where `chair_named(client)` finds or adds a free chair
+    spare_chairs: dict[str, int] = field(default_factory=dict)  # each one's room, by name
 
 
 # One admin sign-in per server (database) for the run: signing in costs a password hash.
@@ -43,6 +46,7 @@ def as_admin_of(client: Client) -> Iterator[Client]:
     admin: Client
     if isinstance(client, TestClient):
         admin = TestClient(client.app)
+        admin.portal = client.portal  # the app's own event loop, when `client` started it
     else:
         admin = httpx.Client(base_url=client.base_url, timeout=10)
     if key not in _servers:
@@ -65,11 +69,12 @@ def tests_room(client: Client) -> int:
     with as_admin_of(client) as admin:
         server = _servers[_server_key(client)]
         if server.room_id is None:
-            server.room_id = _make_test_room(admin)
+            server.site_id, server.room_id = _make_test_room(admin)
         return server.room_id
 
 
-def _make_test_room(admin: Client) -> int:
+def _make_test_room(admin: Client) -> tuple[int, int]:
+    """The ids of the tests' site and room, made if missing."""
     sites = admin.get("/api/sites").json()
     site = next((s for s in sites if name_key(s["name"]) == name_key(TEST_SITE)), None)
     if site is None:
@@ -81,28 +86,38 @@ def _make_test_room(admin: Client) -> int:
         made = admin.post(f"/api/sites/{site['id']}/rooms", json={"name": TEST_ROOM})
         assert made.status_code == 201, made.text
         room = made.json()
-    room_id: int = room["id"]
-    return room_id
+    return site["id"], room["id"]
 
 
 def chair_named(client: Client, name: str | None = None) -> int:
     """The id of the tests' room's chair called `name` (a new one by default), added through
     the admin API when the room has none by that name."""
     room_id = tests_room(client)
+    server = _servers[_server_key(client)]
     with as_admin_of(client) as admin:
         if name is None:
-            return _free_chair(admin, room_id)
-        return _configured(admin, room_id, name)
+            return _free_chair(admin, server)
+        return _configured(admin, server.spare_chairs.get(name, room_id), name)
 
 
 _MADE_CHAIR = re.compile(r"Chair [0-9a-f]{8}")
 
 
-def _free_chair(admin: Client, room_id: int) -> int:
+# Chairs a spare room holds before the helper opens another: a test run starts a thousand
+# sessions and leaves many open, and finding a free chair among all of them in one room made
+# every new session slower than the last (a quadratic run: 70 ms a session at first, 190 ms
+# after 600).
+SPARE_ROOM_CHAIRS = 20
+
+
+def _free_chair(admin: Client, server: _Server) -> int:
     """A chair this helper made that no open session holds, else a new one. A new chair for
     every session left the run's server with hundreds, and every page that lists chairs (the
-    sites page, the start dialog) slowed to many seconds a load."""
-    chairs = admin.get("/api/chairs", params={"room_id": room_id}).json()
+    sites page, the start dialog) slowed to many seconds a load. They are kept in spare rooms
+    of the tests' site, `SPARE_ROOM_CHAIRS` to a room."""
+    if server.spare_room_id is None:
+        server.spare_room_id = _new_spare_room(admin, server)
+    chairs = admin.get("/api/chairs", params={"room_id": server.spare_room_id}).json()
     for chair in chairs:
         if (
             _MADE_CHAIR.fullmatch(chair["name"])
@@ -111,7 +126,20 @@ def _free_chair(admin: Client, room_id: int) -> int:
         ):
             chair_id: int = chair["id"]
             return chair_id
-    return _add_chair(admin, room_id, f"Chair {uuid.uuid4().hex[:8]}")
+    if len(chairs) >= SPARE_ROOM_CHAIRS:
+        server.spare_room_id = _new_spare_room(admin, server)
+    name = f"Chair {uuid.uuid4().hex[:8]}"
+    server.spare_chairs[name] = server.spare_room_id
+    return _add_chair(admin, server.spare_room_id, name)
+
+
+def _new_spare_room(admin: Client, server: _Server) -> int:
+    """A new room in the tests' site for the helper's chairs."""
+    name = f"Spare room {uuid.uuid4().hex[:6]}"
+    made = admin.post(f"/api/sites/{server.site_id}/rooms", json={"name": name})
+    assert made.status_code == 201, made.text
+    room_id: int = made.json()["id"]
+    return room_id
 
 
 def _add_chair(admin: Client, room_id: int, name: str) -> int:

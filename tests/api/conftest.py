@@ -35,9 +35,9 @@ def shared_logins() -> dict[Role, str]:
 
 
 @pytest.fixture
-def new_client(app: FastAPI, client: TestClient) -> Iterator[ClientFactory]:
+def new_client(client: TestClient) -> Iterator[ClientFactory]:
     """Extra clients of the app that `client` started."""
-    factory = ClientFactory(app)
+    factory = ClientFactory(client)
     yield factory
     for extra in factory.made:
         extra.close()

@@ -17,16 +17,20 @@ from tests.helpers import Client, chair_named, new_patient, new_session
 
 
 class ClientFactory:
-    """Makes clients of an app that is already running, each with its own cookies."""
+    """Makes clients of an app that `running` started, each with its own cookies. They send
+    their requests to the app's own event loop, as a server would: a client of its own would
+    start a thread and an event loop for every request (about a millisecond each), and the
+    app's handlers would run apart from its bus and clocks."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self._app = app
+    def __init__(self, running: TestClient) -> None:
+        self._running = running
         self.made: list[TestClient] = []
 
     def __call__(
         self, *, headers: dict[str, str] | None = None, cookies: dict[str, str] | None = None
     ) -> TestClient:
-        extra = TestClient(self._app, headers=headers, cookies=cookies)
+        extra = TestClient(self._running.app, headers=headers, cookies=cookies)
+        extra.portal = self._running.portal
         self.made.append(extra)
         return extra
 

@@ -71,7 +71,8 @@ def test_the_record_answers_what_it_holds_and_says_from_where(as_nurse: TestClie
     assert body["status"] == "not_started" and body["version"] == 0
     record = {k: f["value"] for k, f in got.items() if f["source"] == "record"}
     assert record["patient_name"] == session.patient["display_name"]
-    assert record["setting"] == "Test clinic · Test room"
+    seat = as_nurse.get(f"/api/sessions/{session.id}").json()
+    assert record["setting"] == f"{seat['site']} · {seat['room']}"
     assert record["monitoring_clinician"] == "test-nurse"
     assert record["dose_mg"] == 56
     assert record["bp_before"] == {"systolic": 128, "diastolic": 82}
