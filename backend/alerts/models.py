@@ -4,7 +4,7 @@ condition trackers that let delays survive a restart."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.database import Base
@@ -115,3 +115,29 @@ class ConditionRecord(Base):
     last_received_at: Mapped[datetime | None]
     # The reading that began the current breach: the alarm its delay raises stands on it.
     since_reading_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class EscalationPage(Base):
+    """An escalation's page to the clinic's paging gateway: written in the transaction that
+    escalates the alarm, so a process that dies before sending it leaves it to the next holder
+    of the alarm clock, and sent until the gateway answers (alerts/paging.py)."""
+
+    __tablename__ = "escalation_pages"
+    __table_args__ = (
+        # One page per escalation of an alarm (its `escalations` count when it escalated).
+        UniqueConstraint("alert_id", "escalation", name="uq_escalation_pages_alert_id"),
+        # The pages still to send, soonest first, without walking those long sent.
+        Index("ix_escalation_pages_due", "sent_at", "failed_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    escalation: Mapped[int]
+    # The JSON body as it is POSTed: the alarm as it stood when it escalated.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(server_default=text("0"), default=0)
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]  # the gateway answered 2xx
+    failed_at: Mapped[datetime | None]  # given up on (paging.GIVE_UP_AFTER): logged as an error
+    last_error: Mapped[str | None] = mapped_column(String(300))

@@ -10,62 +10,64 @@ processes ticking at once (clocks skewed past the lease's margin) change an alar
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-import urllib.request
 from collections.abc import Callable
 from datetime import datetime
 
-from backend.alerts import clock
+from backend.alerts import clock, paging
 from backend.alerts.schemas import AlertPublic
 from backend.core.database import Database, overload_of
 from backend.core.lease import Lease
 from backend.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-WEBHOOK_TIMEOUT_SECONDS = 5
 # What the ticker reads the time from: the wall clock, or a test's clock that it moves on itself.
 Clock = Callable[[], datetime]
 
 
-def run_tick(database: Database, now: datetime | None = None) -> list[AlertPublic]:
+def run_tick(
+    database: Database, now: datetime | None = None, *, paging_on: bool = False
+) -> list[AlertPublic]:
     """One pass of the clock at `now` (the wall clock's time by default), one short transaction
-    per session (see clock.tick_session)."""
+    per session (see clock.tick_session); with `paging_on`, each escalation's page is written
+    in the transaction that makes it (alerts/paging.py)."""
     now = now or utcnow()
     with database.unit_of_work(write=False) as db:
         due = clock.sessions_time_can_change(db)
     escalated: list[AlertPublic] = []
     for session_id in due:
         with database.unit_of_work(write=True) as db:
-            escalated.extend(clock.tick_session(db, session_id, now))
+            now_escalated = clock.tick_session(db, session_id, now)
+            if paging_on:
+                paging.queue(db, now_escalated, now)
+        escalated.extend(now_escalated)
     with database.unit_of_work(write=True) as db:
         clock.close_ended(db, now)
     return escalated
 
 
-def tick_as_holder(database: Database, lease: Lease, now: datetime) -> list[AlertPublic] | None:
+def tick_as_holder(
+    database: Database, lease: Lease, now: datetime, *, paging_on: bool = False
+) -> list[AlertPublic] | None:
     """One pass of the clock if this process holds (or can take) the lease; None if another
     process holds it."""
     if not lease.keep(now):
         return None
-    return run_tick(database, now)
+    return run_tick(database, now, paging_on=paging_on)
 
 
-def post_webhook(url: str, alert: AlertPublic) -> None:
-    body = json.dumps({"event": "alert.escalated", "alert": alert.model_dump(mode="json")}).encode()
-    request = urllib.request.Request(  # noqa: S310 - the URL is the clinic's own configuration
-        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS):  # noqa: S310
-        pass
-
-
-async def _deliver(url: str, alert: AlertPublic) -> None:
+async def _send_pages(
+    database: Database, url: str, now: datetime, stopping: Callable[[], bool]
+) -> None:
     try:
-        await asyncio.to_thread(post_webhook, url, alert)
-    except Exception:
-        log.exception("could not deliver the escalation webhook for alert %s", alert.id)
+        await asyncio.to_thread(paging.send_due, database, url, now, stopping=stopping)
+    except Exception as exc:
+        # The pages wait in the database: the next pass sends them.
+        if overload_of(exc) is not None:
+            log.warning("escalation pages waited too long for the database; retrying")
+        else:
+            log.exception("could not send escalation pages; retrying on the next tick")
 
 
 async def run_ticker(
@@ -80,7 +82,8 @@ async def run_ticker(
     `lease`, only while this process holds it (asked at least every renewal interval, so the
     lease never lapses between two slow ticks). A tick in progress finishes first: cancelling
     the task would leave its worker thread using a database being closed."""
-    deliveries: set[asyncio.Task[None]] = set()
+    paging_on = bool(webhook_url)
+    sending: asyncio.Task[None] | None = None
     wait = interval if lease is None else min(interval, lease.renew_s)
     # time.monotonic(): the cadence, whatever `clock` reads; the first tick one interval in.
     last_tick: float | None = time.monotonic()
@@ -94,10 +97,14 @@ async def run_ticker(
         try:
             if lease is None:
                 escalated: list[AlertPublic] | None = (
-                    await asyncio.to_thread(run_tick, database, now) if due else []
+                    await asyncio.to_thread(run_tick, database, now, paging_on=paging_on)
+                    if due
+                    else []
                 )
             elif due:
-                escalated = await asyncio.to_thread(tick_as_holder, database, lease, now)
+                escalated = await asyncio.to_thread(
+                    tick_as_holder, database, lease, now, paging_on=paging_on
+                )
             else:
                 # Between ticks, only the lease is kept (renewed, or taken if it lapsed).
                 held = await asyncio.to_thread(lease.keep, now)
@@ -117,15 +124,15 @@ async def run_ticker(
             last_tick = time.monotonic()
         for alert in escalated:
             log.warning("alarm escalated: session %s, %s", alert.session_id, alert.message)
-            # A drill's unanswered alarm escalates on the screens, but never pages anyone.
-            if webhook_url and not alert.simulated:
-                # Sent beside the clock, never in its way: a slow paging gateway must not
-                # hold back every other timed rule.
-                task = asyncio.create_task(_deliver(webhook_url, alert))
-                deliveries.add(task)
-                task.add_done_callback(deliveries.discard)
-    for task in deliveries:
-        task.cancel()
+        # The holder sends the pages due (its own, and any a dead holder left), beside the
+        # clock and never in its way: a slow paging gateway must not hold back every other
+        # timed rule. One pass at a time.
+        if webhook_url and (sending is None or sending.done()):
+            sending = asyncio.create_task(_send_pages(database, webhook_url, now, stop.is_set))
+    if sending is not None:
+        # Not cancelled: its worker thread would go on using a database being closed. It stops
+        # between two pages; the one being sent is waited for (at most paging.TIMEOUT_SECONDS).
+        await sending
     if lease is not None:
         try:
             # Handed over at once on a clean stop, not after the lease lapses.

@@ -21,7 +21,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from backend.alerts.ticker import WEBHOOK_TIMEOUT_SECONDS, run_tick, run_ticker
+from backend.alerts.paging import TIMEOUT_SECONDS as WEBHOOK_TIMEOUT_SECONDS
+from backend.alerts.ticker import run_tick, run_ticker
 from backend.core.database import Database
 from backend.core.roles import Role
 from backend.core.settings import Settings
