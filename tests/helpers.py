@@ -90,8 +90,9 @@ def _make_test_room(admin: Client) -> tuple[int, int]:
 
 
 def chair_named(client: Client, name: str | None = None) -> int:
-    """The id of the tests' room's chair called `name` (a new one by default), added through
-    the admin API when the room has none by that name."""
+    """The id of the chair called `name`, in the tests' room (added through the admin API when
+    it has none by that name) or, for one this helper made, in its spare room; by default a
+    free chair of the helper's own (`_free_chair`)."""
     room_id = tests_room(client)
     server = _servers[_server_key(client)]
     with as_admin_of(client) as admin:
