@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -92,8 +92,13 @@ class Due:
     created_at: datetime
 
 
+Outcome = Literal["sent", "retrying", "given_up"]
+
+
 @dataclass(frozen=True)
 class Sent:
+    """How many pages of a pass had each outcome."""
+
     sent: int = 0
     retrying: int = 0
     given_up: int = 0
@@ -128,18 +133,19 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
 
 
-def record_attempt(db: Session, page: Due, now: datetime, error: str | None) -> str:
-    """Store one attempt's outcome; 'sent', 'retrying' or 'given up'."""
+def record_attempt(db: Session, page: Due, now: datetime, error: str | None) -> Outcome:
+    """Store one attempt's outcome and say which it was."""
     pending = (EscalationPage.id == page.id, EscalationPage.sent_at.is_(None))
     attempts = db.scalar(select(EscalationPage.attempts).where(*pending))
     if attempts is None:  # already recorded sent (an overlapping holder): nothing to change
         return "sent"
     attempts += 1
     changes: dict[str, Any] = {"attempts": attempts}
+    outcome: Outcome
     if error is None:
         outcome, changes["sent_at"] = "sent", now
     elif now - page.created_at >= GIVE_UP_AFTER:
-        outcome, changes["failed_at"], changes["last_error"] = "given up", now, error
+        outcome, changes["failed_at"], changes["last_error"] = "given_up", now, error
     else:
         outcome, changes["last_error"] = "retrying", error
         changes["next_attempt_at"] = now + retry_delay(attempts)
@@ -160,7 +166,7 @@ def send_due(
     between two pages once `stopping()` says so."""
     with database.unit_of_work(write=False) as db:
         pages = due(db, now)
-    counts = {"sent": 0, "retrying": 0, "given up": 0}
+    counts: dict[Outcome, int] = {"sent": 0, "retrying": 0, "given_up": 0}
     for page in pages:
         if stopping():
             break
@@ -174,11 +180,11 @@ def send_due(
         counts[outcome] += 1
         if outcome == "retrying":
             log.warning("escalation page %s not delivered (%s); trying again", page.key, error)
-        elif outcome == "given up":
+        elif outcome == "given_up":
             log.error(
                 "escalation page %s given up after %s undelivered: %s",
                 page.key,
                 GIVE_UP_AFTER,
                 error,
             )
-    return Sent(counts["sent"], counts["retrying"], counts["given up"])
+    return Sent(**counts)
