@@ -161,6 +161,8 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 def _layer(base: LimitSet, patches: Patches) -> LimitSet:
     """`base` with a session's patches applied, field by field."""
+    if not patches:
+        return base  # the common case, twice a reading: nothing to copy (a LimitSet is frozen)
     phases = dict(base.phases)
     for phase_name, vitals in patches.items():
         phase = AlertPhase(phase_name)

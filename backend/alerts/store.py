@@ -21,6 +21,7 @@ from backend.alerts.limits import AlertPhase, Bound, Direction, LimitSet, PhaseL
 from backend.alerts.models import Alert, ConditionRecord
 from backend.alerts.schemas import AlertPublic
 from backend.core.errors import NotFound
+from backend.core.fast_sql import Prepared
 from backend.readings.models import Reading
 from backend.readings.vitals import VITALS
 from backend.sessions.models import InfusionSession
@@ -109,7 +110,7 @@ def load_context(
     limits = limits_in_force(db, session, version)
     # Plain rows, not ORM objects: read and written once per evaluation, by `finish`.
     conditions = {
-        row[0]: Tracked.of(row) for row in db.execute(_CONDITIONS, {"session_id": session.id})
+        row[0]: Tracked.of(row) for row in _CONDITIONS.rows(db, {"session_id": session.id})
     }
     alerts = {
         row.condition: row
@@ -162,10 +163,8 @@ def _store_conditions(ctx: Context) -> None:
             updates.append({"key_session": ctx.session.id, "key_condition": condition, **state})
         else:
             inserts.append({"session_id": ctx.session.id, "condition": condition, **state})
-    if updates:
-        ctx.db.execute(_UPDATE_CONDITION, updates)
-    if inserts:
-        ctx.db.execute(_INSERT_CONDITION, inserts)
+    _UPDATE_CONDITION.many(ctx.db, updates)
+    _INSERT_CONDITION.many(ctx.db, inserts)
     ctx.stored |= ctx.changed
     ctx.changed.clear()
 
@@ -182,10 +181,13 @@ _STATE_COLUMNS = (
 
 _CONDITIONS_TABLE = ConditionRecord.__table__
 assert isinstance(_CONDITIONS_TABLE, Table)
-_CONDITIONS = select(
-    _CONDITIONS_TABLE.c.condition, *(_CONDITIONS_TABLE.c[column] for column in _STATE_COLUMNS)
-).where(_CONDITIONS_TABLE.c.session_id == bindparam("session_id"))
-_UPDATE_CONDITION = (
+# Compiled once (core/fast_sql.py): every reading runs the first two.
+_CONDITIONS = Prepared(
+    select(
+        _CONDITIONS_TABLE.c.condition, *(_CONDITIONS_TABLE.c[column] for column in _STATE_COLUMNS)
+    ).where(_CONDITIONS_TABLE.c.session_id == bindparam("session_id"))
+)
+_UPDATE_CONDITION = Prepared(
     update(_CONDITIONS_TABLE)
     .where(
         _CONDITIONS_TABLE.c.session_id == bindparam("key_session"),
@@ -193,7 +195,11 @@ _UPDATE_CONDITION = (
     )
     .values({column: bindparam(column) for column in _STATE_COLUMNS})
 )
-_INSERT_CONDITION = insert(_CONDITIONS_TABLE)
+_INSERT_CONDITION = Prepared(
+    insert(_CONDITIONS_TABLE).values(
+        {column: bindparam(column) for column in ("session_id", "condition", *_STATE_COLUMNS)}
+    )
+)
 # Built once: an evaluation runs for every reading.
 _OPEN_ALERTS = (
     select(Alert)

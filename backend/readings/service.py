@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Table, select, tuple_
+from sqlalchemy import Table, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from backend.core.actor import Actor
 from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.fast_sql import Prepared
 from backend.core.timeutil import as_utc, utcnow
 from backend.readings.models import Reading, latest_readings
 from backend.readings.schemas import ReadingIn, ReadingPublic, Source
@@ -185,7 +185,7 @@ def _store(
         )
     values = [row for row in rows if row]
     configure_mappers()  # _as_stored skips the constructor, which would have done it
-    created = set(db.scalars(_insert_new(db), values).all()) if values else set()
+    created = set(_INSERT_NEW.returned(db, values))
     missing = [row["id"] for row in values if row["id"] not in created]
     stored = (
         {r.id: r for r in db.scalars(select(Reading).where(Reading.id.in_(missing)))}
@@ -215,16 +215,14 @@ def _store(
 
 _TABLE = Reading.__table__
 assert isinstance(_TABLE, Table)
-# Built once per dialect, executed with a list of rows: SQLAlchemy compiles it once (its cache)
-# and sends the rows as one multi-row INSERT … RETURNING ("insertmanyvalues"), one statement.
-_INSERT_NEW = {
-    "postgresql": postgresql_insert(_TABLE)
+# Compiled once (core/fast_sql.py); a batch is one statement (SQLite) or one round trip
+# (PostgreSQL). Both dialects spell ON CONFLICT alike.
+_INSERT_NEW = Prepared(
+    postgresql_insert(_TABLE)
+    .values({column.name: bindparam(column.name) for column in _TABLE.columns})
     .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
-    .returning(_TABLE.c.id),
-    "sqlite": sqlite_insert(_TABLE)
-    .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
-    .returning(_TABLE.c.id),
-}
+    .returning(_TABLE.c.id)
+)
 
 
 _MANAGER = manager_of_class(Reading)
@@ -247,11 +245,6 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     validating it again (pydantic's own construct alone cost 10 us a reading): its times as
     pydantic writes them, everything else as it is."""
     return cast(dict[str, Any], to_jsonable_python({name: row[name] for name in _PUBLIC_FIELDS}))
-
-
-def _insert_new(db: Session) -> Any:
-    """INSERT … ON CONFLICT (id) DO NOTHING RETURNING id, in the database's own dialect."""
-    return _INSERT_NEW[db.get_bind().dialect.name]
 
 
 def _item_label(loc: Loc, index: int) -> str:

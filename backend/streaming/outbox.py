@@ -13,6 +13,7 @@ from sqlalchemy import Table, bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from backend.core.fast_sql import Prepared
 from backend.core.timeutil import utcnow
 from backend.streaming.events import WARD_WIDE_KINDS, Event, stored_form, wire_form
 from backend.streaming.models import StreamCounter, StreamEvent
@@ -46,7 +47,7 @@ def _numbered(db: Session, events: Sequence[Recorded]) -> list[Event]:
     """Number the transaction's events from the counter (row-locking it until the commit) and
     insert them, as one statement (a batch of 1,000 readings has 1,000 events: as ORM objects
     their bookkeeping cost more than the insert)."""
-    last: int = db.execute(_TAKE_NUMBERS, {"count": len(events)}).scalar_one()
+    ((last,),) = _TAKE_NUMBERS.rows(db, {"count": len(events)})
     now = utcnow()
     first = last - len(events) + 1
     # Published once committed as recorded (the wire form); the log keeps the stored form.
@@ -54,8 +55,8 @@ def _numbered(db: Session, events: Sequence[Recorded]) -> list[Event]:
         Event(first + offset, kind, sid, data, now)
         for offset, (kind, sid, data) in enumerate(events)
     ]
-    db.execute(
-        _INSERT_EVENTS,
+    _INSERT_EVENTS.many(
+        db,
         [
             {
                 "seq": e.seq,
@@ -70,14 +71,22 @@ def _numbered(db: Session, events: Sequence[Recorded]) -> list[Event]:
     return numbered
 
 
-# The tables' own statements (Core), built once, not the entities': the ORM's bulk paths walk
-# each row and synchronize the session, for rows no session holds.
+# The tables' own statements, compiled once (core/fast_sql.py), not the entities': the ORM's
+# bulk paths walk each row and synchronize the session, for rows no session holds; every
+# committing writer runs these two.
 _EVENTS_TABLE = StreamEvent.__table__
 assert isinstance(_EVENTS_TABLE, Table)
-_INSERT_EVENTS = insert(_EVENTS_TABLE)
+_INSERT_EVENTS = Prepared(
+    insert(_EVENTS_TABLE).values(
+        {
+            column: bindparam(column)
+            for column in ("seq", "kind", "session_id", "payload", "created_at")
+        }
+    )
+)
 _COUNTER_TABLE = StreamCounter.__table__
 assert isinstance(_COUNTER_TABLE, Table)
-_TAKE_NUMBERS = (
+_TAKE_NUMBERS = Prepared(
     update(_COUNTER_TABLE)
     .where(_COUNTER_TABLE.c.id == COUNTER_ID)
     .values(last_seq=_COUNTER_TABLE.c.last_seq + bindparam("count"))
