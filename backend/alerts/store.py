@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, exists, insert, literal, null, select, union_all, update
 from sqlalchemy.orm import Session, lazyload
 
 from backend.alerts import lifecycle
@@ -109,14 +109,19 @@ def load_context(
     """`version`: of the session's limit profile, when the caller read it with the lock."""
     limits = limits_in_force(db, session, version)
     # Plain rows, not ORM objects: read and written once per evaluation, by `finish`.
-    conditions = {
-        row[0]: Tracked.of(row) for row in _CONDITIONS.rows(db, {"session_id": session.id})
-    }
-    alerts = {
-        row.condition: row
-        # The session is the one locked above: found in the identity map, not joined again.
-        for row in db.scalars(_OPEN_ALERTS, {"session_id": session.id})
-    }
+    rows = _CONDITIONS.rows(db, {"session_id": session.id})
+    conditions = {row[0]: Tracked.of(row) for row in rows if row[0] != _ANY_OPEN}
+    # The open alarms as ORM rows (an evaluation may change them), read only when the statement
+    # above says there are any: most readings find none.
+    alerts = (
+        {
+            row.condition: row
+            # The session is the one locked above: found in the identity map, not joined again.
+            for row in db.scalars(_OPEN_ALERTS, {"session_id": session.id})
+        }
+        if len(conditions) < len(rows)
+        else {}
+    )
     return Context(db, session, limits, now, conditions, alerts, [], [], set(conditions))
 
 
@@ -181,11 +186,29 @@ _STATE_COLUMNS = (
 
 _CONDITIONS_TABLE = ConditionRecord.__table__
 assert isinstance(_CONDITIONS_TABLE, Table)
-# Compiled once (core/fast_sql.py): every reading runs the first two.
+# Compiled once (core/fast_sql.py): every reading runs the first two. The first reads the
+# session's condition trackers and, as one more row named `_ANY_OPEN`, whether any of its alarms
+# is open: in one statement, so under PostgreSQL's READ COMMITTED both are seen as of one moment,
+# after the session's lock was granted.
+_ANY_OPEN = "#open"  # no condition's name
+_ALERTS_TABLE = Alert.__table__
+assert isinstance(_ALERTS_TABLE, Table)
 _CONDITIONS = Prepared(
-    select(
-        _CONDITIONS_TABLE.c.condition, *(_CONDITIONS_TABLE.c[column] for column in _STATE_COLUMNS)
-    ).where(_CONDITIONS_TABLE.c.session_id == bindparam("session_id"))
+    union_all(
+        select(
+            _CONDITIONS_TABLE.c.condition,
+            *(_CONDITIONS_TABLE.c[column] for column in _STATE_COLUMNS),
+        ).where(_CONDITIONS_TABLE.c.session_id == bindparam("session_id")),
+        select(
+            literal(_ANY_OPEN, _CONDITIONS_TABLE.c.condition.type),
+            *(null().cast(_CONDITIONS_TABLE.c[column].type) for column in _STATE_COLUMNS),
+        ).where(
+            exists().where(
+                _ALERTS_TABLE.c.session_id == bindparam("session_id"),
+                _ALERTS_TABLE.c.resolved_at.is_(None),
+            )
+        ),
+    )
 )
 _UPDATE_CONDITION = Prepared(
     update(_CONDITIONS_TABLE)
