@@ -6,7 +6,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.alerts.baseline import BloodPressure, gate_advice
@@ -16,6 +16,7 @@ from backend.alerts.schemas import Overrides
 from backend.core.actor import Actor
 from backend.core.database import add_unique
 from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.fast_sql import Prepared, as_loaded, columns_of
 from backend.core.timeutil import utcnow
 from backend.patients.age import age_at
 from backend.patients.models import Patient
@@ -210,23 +211,21 @@ def _parsed(profile: LimitProfile) -> LimitSet:
     return limits
 
 
-def _lock_with_version_statement() -> Select[InfusionSession, int | None, datetime | None]:
+def _lock_with_version_statement() -> Prepared:
     chosen = or_(
         LimitProfile.id == InfusionSession.limit_profile_id,
         and_(InfusionSession.limit_profile_id.is_(None), LimitProfile.is_default.is_(True)),
     )
     profile_id = select(LimitProfile.id).where(chosen).limit(1).scalar_subquery()
     updated_at = select(LimitProfile.updated_at).where(chosen).limit(1).scalar_subquery()
-    return (
-        select(InfusionSession, profile_id, updated_at)
+    return Prepared(
+        select(*columns_of(InfusionSession), profile_id, updated_at)
         .where(InfusionSession.id == bindparam("session_id"))
         .with_for_update(of=InfusionSession)
-        .execution_options(populate_existing=True)
     )
 
 
-# Built once: every reading runs it, and a statement object built anew per call costs
-# SQLAlchemy its cache key (a walk of the whole statement) each time; this one's is memoized.
+# Compiled once (core/fast_sql.py): every reading runs it first.
 _LOCK_WITH_VERSION = _lock_with_version_statement()
 
 
@@ -235,10 +234,12 @@ def lock_with_limits_version(
 ) -> tuple[InfusionSession | None, ProfileVersion | None]:
     """The session, row-locked, and the version of the limit profile it is on, in one statement:
     the alarm check then needs no query for its limits while that version is parsed already."""
-    row = db.execute(_LOCK_WITH_VERSION, {"session_id": session_id}).first()
-    if row is None:
+    db.flush()  # what this unit of work has pending first, as a query's autoflush would
+    rows = _LOCK_WITH_VERSION.rows(db, {"session_id": session_id})
+    if not rows:
         return None, None
-    session, pid, at = row
+    *values, pid, at = rows[0]
+    session = as_loaded(db, InfusionSession, values)
     return session, (pid, at) if pid is not None and at is not None else None
 
 

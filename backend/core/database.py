@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from backend.core.errors import Conflict, Overloaded
+from backend.core.fast_sql import run_plain
 from backend.core.timeutil import as_utc
 
 NAMING_CONVENTION = {
@@ -110,15 +111,17 @@ def create_db_engine(url: str, *, wait: float = 10.0, pool_size: int = 16, **kwa
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        # Every transaction runs one: as a Prepared statement runs (core/fast_sql.py), not
+        # through SQLAlchemy's execution machinery, which cost several times SQLite's own work.
         if not _writes(conn):
-            conn.exec_driver_sql("BEGIN")
+            run_plain(conn, "BEGIN")
             return
         if not writer.acquire(timeout=conn.get_execution_options().get("vigil_wait", wait)):
             raise Overloaded(
                 f"the database stayed busy with other writes for over {wait:g} s; try again shortly"
             )
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            run_plain(conn, "BEGIN IMMEDIATE")
         except BaseException:
             writer.release()
             raise

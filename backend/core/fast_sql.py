@@ -16,11 +16,13 @@ into a 503 when the database is busy, full or gone.
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql.expression import Executable
 
 Processor = Callable[[Any], Any]
@@ -98,6 +100,11 @@ class Prepared:
         if compiled is None:
             compiled = self._compiled[dialect.name] = _compile(self._statement, dialect)
         return compiled
+
+
+def run_plain(conn: Connection, sql: str) -> None:
+    """A statement without parameters or rows (a BEGIN), run as a Prepared one is."""
+    _run(conn, _Compiled(sql, positional=True, binds=(), columns=()), (), many=False)
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
@@ -202,3 +209,33 @@ def _rows_of(compiled: _Compiled, count: int) -> _Compiled:
 
 def _flat(rows: list[Any]) -> tuple[Any, ...]:
     return tuple(value for row in rows for value in row)
+
+
+E = TypeVar("E")
+
+
+def columns_of(entity: type[Any]) -> list[Any]:
+    """An entity's mapped columns, in the order `as_loaded` takes their values."""
+    return [prop.columns[0] for prop in inspect(entity).column_attrs]
+
+
+def as_loaded(db: Session, entity: type[E], values: Sequence[Any]) -> E:
+    """The persistent `entity` of this session whose columns (`columns_of`) hold `values`, as if
+    a query had loaded it: the one already in the session refreshed (as populate_existing
+    would), or a new one attached without another statement. For a row a Prepared statement
+    read, when what follows needs the ORM object (its relationships, its changes flushed)."""
+    mapper = inspect(entity)
+    loaded = dict(zip((prop.key for prop in mapper.column_attrs), values, strict=True))
+    key = mapper.identity_key_from_primary_key(
+        tuple(loaded[mapper.get_property_by_column(column).key] for column in mapper.primary_key)
+    )
+    known = db.identity_map.get(key)
+    if known is not None:
+        for name, value in loaded.items():
+            set_committed_value(known, name, value)
+        return cast(E, known)
+    instance = mapper.class_manager.new_instance()
+    instance_state(instance).dict.update(loaded)
+    make_transient_to_detached(instance)  # its loaded state, its identity
+    db.add(instance)  # a detached instance joins as persistent: no INSERT, no SELECT
+    return cast(E, instance)
