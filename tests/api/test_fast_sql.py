@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Table, bindparam, event, insert, select
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from backend.alerts.limit_profiles import lock_with_limits_version
 from backend.core import fast_sql
 from backend.core.database import WROTE, Database
 from backend.core.fast_sql import Prepared
 from backend.readings import service as readings
 from backend.readings.models import Reading
+from backend.sessions.models import InfusionSession
 from tests.helpers import new_session
 
 TABLE = Reading.__table__
@@ -124,3 +126,30 @@ def test_a_drivers_error_is_sqlalchemys_and_rolls_the_work_back(
     with database.unit_of_work(write=False) as db:
         assert BY_ID.rows(db, {"id": first["id"]}) == []
         assert BY_ID.rows(db, {"id": second["id"]}) == []
+
+
+def test_the_locked_session_is_the_units_own_orm_row(
+    database: Database, as_nurse: TestClient
+) -> None:
+    """`as_loaded`: the row the lock read is the persistent object of this unit of work, as a
+    query would have given it: one the unit already held is refreshed with what the lock read;
+    a new one lazy-loads its relationships and flushes its changes."""
+    session_id = new_session(as_nurse)["id"]
+    with database.unit_of_work(write=True) as db:
+        held = db.get(InfusionSession, session_id)
+        assert held is not None and held.notes is None
+        db.commit()  # the session keeps `held` as it was loaded (SQLite: one writer at a time)
+        with database.unit_of_work(write=True) as other:
+            other.execute(
+                update(InfusionSession).where(InfusionSession.id == session_id).values(notes="x")
+            )
+        locked, version = lock_with_limits_version(db, session_id)
+        assert locked is held and held.notes == "x" and version is not None
+        assert held not in db.dirty
+    with database.unit_of_work(write=True) as db:
+        locked, _ = lock_with_limits_version(db, session_id)
+        assert locked is not None and locked in db and locked.chair_ref.name
+        locked.notes = "changed through the locked row"
+    with database.unit_of_work(write=False) as db:
+        assert db.get(InfusionSession, session_id).notes == "changed through the locked row"  # type: ignore[union-attr]
+        assert lock_with_limits_version(db, 10**9) == (None, None)
