@@ -108,7 +108,9 @@ def load_context(
 ) -> Context:
     """`version`: of the session's limit profile, when the caller read it with the lock."""
     limits = limits_in_force(db, session, version)
-    # Plain rows, not ORM objects: read and written once per evaluation, by `finish`.
+    # Plain rows, not ORM objects: read and written once per evaluation, by `finish`. Flushed
+    # first, as a query would autoflush: an alarm this unit of work has pending is open too.
+    db.flush()
     rows = _CONDITIONS.rows(db, {"session_id": session.id})
     conditions = {row[0]: Tracked.of(row) for row in rows if row[0] != _ANY_OPEN}
     # The open alarms as ORM rows (an evaluation may change them), read only when the statement
