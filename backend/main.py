@@ -5,7 +5,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -35,11 +35,14 @@ from backend.core.errors import (
     shown_error,
 )
 from backend.core.headers import SecurityHeaders
+from backend.core.housekeeping import BATCH_PAUSE_SECONDS as PAUSE
+from backend.core.housekeeping import PRUNER, Pruned, PrunePass, run_pruner
 from backend.core.lease import ALARM_CLOCK, Lease
 from backend.core.settings import Settings
 from backend.core.timeouts import BodyDeadline
 from backend.core.url_text import AddressText
 from backend.course.router import router as course_router
+from backend.devices import retention as device_retention
 from backend.devices.router import router as devices_router
 from backend.fhir.router import router as fhir_router
 from backend.frontend import mount_frontend
@@ -57,11 +60,11 @@ from backend.simulation import service as simulation_service
 from backend.simulation.router import router as simulation_router
 from backend.simulation.runner import SimulationRunner
 from backend.sites.router import router as sites_router
+from backend.streaming import retention as stream_retention
 from backend.streaming.bus import EventBus
 from backend.streaming.events import Event
 from backend.streaming.notify import Listener, Notifier, libpq_url
 from backend.streaming.outbox import install_outbox, last_sequence, load_events
-from backend.streaming.retention import STREAM_PRUNER, run_pruner
 from backend.streaming.router import router as stream_router
 from backend.users.router import auth_router, tokens_router, users_router
 from backend.users.throttle import LoginThrottle
@@ -269,18 +272,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
             )
         )
-        # Stream events beyond the resume window, pruned by one process of several (item 18.5).
+        # What is kept for a while only, pruned by one process of several (item 18.5): stream
+        # events beyond the resume window, device messages beyond their retention.
         prune_every = settings.stream_prune_seconds
+        batch, most = settings.stream_prune_batch, PRUNE_BATCHES_PER_PASS
+        stream_window = timedelta(minutes=settings.stream_retention_minutes)
+        message_window = timedelta(hours=settings.device_message_retention_hours)
+
+        def prune_stream(now: datetime) -> Pruned:
+            return stream_retention.prune(
+                database, now, stream_window, batch=batch, max_batches=most, pause=PAUSE
+            )
+
+        def prune_messages(now: datetime) -> Pruned:
+            return device_retention.prune(
+                database, now, message_window, batch=batch, max_batches=most, pause=PAUSE
+            )
+
         pruner = asyncio.create_task(
             run_pruner(
-                database,
-                window=timedelta(minutes=settings.stream_retention_minutes),
+                [
+                    PrunePass("stream events", prune_stream),
+                    PrunePass("device messages", prune_messages),
+                ],
                 interval=prune_every,
-                batch=settings.stream_prune_batch,
-                max_batches=PRUNE_BATCHES_PER_PASS,
                 stop=stop_ticker,
                 # A lapsed pruner is taken over within a few passes: nothing waits on it.
-                lease=Lease(database, STREAM_PRUNER, 3 * prune_every, prune_every),
+                lease=Lease(database, PRUNER, 3 * prune_every, prune_every),
             )
         )
         simulations = SimulationRunner(

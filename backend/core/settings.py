@@ -273,12 +273,25 @@ class Settings(BaseSettings):
         "older ones are deleted (a cursor older than this gets 'reset': reload)",
     )
     stream_prune_seconds: float = Field(
-        default=60.0, gt=0, description="How often the oldest stream events are pruned"
+        default=60.0,
+        gt=0,
+        description="How often what is past its retention is pruned (stream events, device "
+        "messages)",
     )
     stream_prune_batch: int = Field(
         default=1000,
         ge=1,
         le=100_000,
-        description="Stream events deleted per transaction when pruning (a pass takes at most "
-        "100 such batches, then yields)",
+        description="Rows deleted per transaction when pruning (a pass takes at most 100 such "
+        "batches of each kind, then yields)",
+    )
+    # A device message is the transport's log (its readings are stored as readings): kept for
+    # troubleshooting, for a resend to be recognised, and for a device not yet bound to a chair
+    # to be bound with its recent readings (devices/retention.py).
+    device_message_retention_hours: float = Field(
+        default=72.0,
+        ge=1,
+        description="Messages from monitors and gateways are kept this long, then deleted "
+        "(their readings stay in the record); a device's unbound readings older than this are "
+        "gone with them",
     )

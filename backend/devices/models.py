@@ -1,9 +1,9 @@
-"""Devices that send vitals (bedside monitors, gateways' channels) and every message they sent.
+"""Devices that send vitals (bedside monitors, gateways' channels) and the messages they sent.
 
 A device is known by its EUI-64. Its counters and last values are kept on its row, updated as
 each message is stored, so the Devices page reads one row per device and never scans messages.
 A message is kept whole (its observations as JSON) whether its readings went to a session or it
-waits for the device to be bound: nothing a device sent is dropped.
+waits for the device to be bound, for `device_message_retention_hours` (devices/retention.py).
 """
 
 from datetime import datetime

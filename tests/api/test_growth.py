@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from backend.core.database import Database
+from backend.core.housekeeping import PRUNER, Pruned, PrunePass, run_pruner
 from backend.core.lease import Lease, holding
 from backend.core.roles import Role
 from backend.main import create_app
@@ -32,13 +33,7 @@ from backend.streaming import outbox
 from backend.streaming.events import READING_FIELDS
 from backend.streaming.models import StreamEvent
 from backend.streaming.outbox import last_sequence, record_events
-from backend.streaming.retention import (
-    STREAM_PRUNER,
-    prune,
-    prune_batch,
-    run_pruner,
-    servable_range,
-)
+from backend.streaming.retention import prune, prune_batch, servable_range
 from backend.streaming.router import _load
 from backend.users import service as users
 from tests.api.support import iso, parse_time
@@ -504,9 +499,9 @@ class CountingLease(Lease):
 def test_only_the_process_holding_the_pruners_lease_prunes(fresh: Database, clock: Clock) -> None:
     seqs = events_at(fresh, clock, 0, 1, 2)
     now = T0 + timedelta(hours=3)
-    other = Lease(fresh, STREAM_PRUNER, 7200, 1, holder="another-process")
+    other = Lease(fresh, PRUNER, 7200, 1, holder="another-process")
     assert other.keep(now)
-    mine = CountingLease(fresh, STREAM_PRUNER, 3600, 1, holder="this-process")
+    mine = CountingLease(fresh, PRUNER, 3600, 1, holder="this-process")
 
     ticks = iter(now + timedelta(seconds=n) for n in range(1_000_000))  # a second a pass
 
@@ -519,12 +514,12 @@ def test_only_the_process_holding_the_pruners_lease_prunes(fresh: Database, cloc
                 stop.set()  # this pass is the last; the pruner then lets the lease go
             return next(ticks)
 
+        def prune_events(now: datetime) -> Pruned:
+            return prune(fresh, now, WINDOW, batch=2, max_batches=5)
+
         pruner = run_pruner(
-            fresh,
-            window=WINDOW,
+            [PrunePass("stream events", prune_events)],
             interval=0.005,
-            batch=2,
-            max_batches=5,
             stop=stop,
             lease=mine,
             clock=clock,
@@ -539,5 +534,5 @@ def test_only_the_process_holding_the_pruners_lease_prunes(fresh: Database, cloc
     other.release(now)
     asyncio.run(pruning_until(lambda: not stored_seqs(fresh)))
     with fresh.unit_of_work(write=False) as db:
-        held = holding(db, STREAM_PRUNER)
+        held = holding(db, PRUNER)
     assert held is None or held.holder == "this-process"
