@@ -31,6 +31,8 @@ from typing import Any
 
 import httpx2
 from playwright.sync_api import BrowserContext, Page, ViewportSize, sync_playwright
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend import flows
 from backend.core.database import Database
@@ -39,6 +41,9 @@ from backend.migrations import upgrade
 from backend.patients import service as patients
 from backend.patients.schemas import PatientCreate
 from backend.sessions.schemas import Drug, Route, SessionCreate
+from backend.sites import service as sites
+from backend.sites.models import Room
+from backend.sites.schemas import ChairCreate, RoomCreate, SiteCreate
 from backend.users import service as users
 from benchmarks.ingest import Server, running, server_env, vigil_command
 
@@ -53,6 +58,7 @@ VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 NURSE = "bench-nurse"
 PASSWORD = secrets.token_urlsafe(16)  # a throwaway database: any password will do
 BATCH = 1000  # the batch API's limit
+BENCH_ROOM = "Benchmark room"
 BP_EVERY_S = 300
 LOAD_TIMEOUT_MS = 120_000
 
@@ -164,7 +170,17 @@ def sign_in(context: BrowserContext, base_url: str) -> None:
         raise RuntimeError(f"sign-in failed: {login.status} {login.text()}")
 
 
+def configured_chair(db: Session, name: str) -> int:
+    """A chair called `name` in the benchmark's one room (sessions start on configured chairs)."""
+    room = db.scalar(select(Room).where(Room.name == BENCH_ROOM))
+    if room is None:
+        site = sites.create_site(db, SiteCreate(name="Benchmark clinic"))
+        room = sites.create_room(db, site.id, RoomCreate(name=BENCH_ROOM))
+    return sites.create_chair(db, ChairCreate(room_id=room.id, name=name)).id
+
+
 def new_session(url: str, name: str) -> int:
+    """A session on a new patient, on a new chair called `name`."""
     database = Database(url)
     try:
         with database.unit_of_work(write=True) as db:
@@ -175,7 +191,10 @@ def new_session(url: str, name: str) -> int:
             session = flows.start_session(
                 db,
                 SessionCreate(
-                    patient_id=patient.id, chair=name, drug=Drug.KETAMINE, route=Route.IV
+                    patient_id=patient.id,
+                    chair_id=configured_chair(db, name),
+                    drug=Drug.KETAMINE,
+                    route=Route.IV,
                 ),
                 users.token_actor(token),
             )

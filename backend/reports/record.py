@@ -268,8 +268,9 @@ def news2_series(record: SessionRecord) -> list[News2Point]:
 
 def news2_at_end(record: SessionRecord) -> News2:
     """NEWS2 as the session stood at its end (or now): with what is missing when incomplete."""
-    latest = _observations([r for r in record.valid_readings if r.taken_at <= record.end])
-    return score(latest, record.end, max_age=record.news2_max_age, scale=record.spo2_scale)
+    end = record.end  # once: it walks every reading of an open session (a loop here was O(n²))
+    latest = _observations([r for r in record.valid_readings if r.taken_at <= end])
+    return score(latest, end, max_age=record.news2_max_age, scale=record.spo2_scale)
 
 
 @dataclass(frozen=True)
