@@ -32,6 +32,7 @@ from backend.devices import retention
 from backend.devices.models import DeviceMessage
 from backend.devices.report import DeviceObservation, DeviceReport
 from backend.migrations import upgrade
+from benchmarks.cross_process import fresh_database
 
 VITALS = (
     ("heart_rate", 72.0, 147842, "MDC_ECG_HEART_RATE", "264864^MDC_DIM_BEAT_PER_MIN"),
@@ -62,16 +63,8 @@ def new_database(postgres: str | None, folder: Path) -> Iterator[str]:
     if postgres is None:
         yield f"sqlite:///{folder / f'{uuid.uuid4().hex[:8]}.db'}"
         return
-    name = f"vigil_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(postgres) as url:
+        yield url
 
 
 def fill(url: str, messages: int, start: datetime) -> None:
