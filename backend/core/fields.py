@@ -68,7 +68,11 @@ def unencodable(value: object) -> str | None:
     try:
         # One pass in C over a whole batch; the walk below only runs to name the culprit. json
         # writes NUL as the escape \\u0000, so its absence from the text rules NUL out.
-        dumped = json.dumps(value, ensure_ascii=False, default=str)
+        # Anything JSON has no form for is left out (`_opaque`): a body parsed from JSON holds
+        # none, and a model or dataclass inside a list (a response's items) had its own fields
+        # checked when it was made. Written with str() instead, every response item was
+        # formatted whole only to be searched (a fifth of a 20,000-reading page's time).
+        dumped = json.dumps(value, ensure_ascii=False, default=_opaque)
         dumped.encode("utf-8")
     except UnicodeEncodeError:
         return _search(value, 0)
@@ -90,6 +94,10 @@ def text_error(bad: str) -> tuple[str, str, dict[str, str]]:
         "contains {found}, an unpaired surrogate: not valid Unicode text",
         {"found": ascii(next(c for c in bad if 0xD800 <= ord(c) <= 0xDFFF))},
     )
+
+
+def _opaque(value: object) -> None:
+    return None
 
 
 def _bad_text(value: str) -> str | None:

@@ -53,6 +53,19 @@ def test_unencodable_finds_a_lone_surrogate_anywhere_in_a_body() -> None:
     assert unencodable({"a": ["ok", "é", "😀"], "b": 1.5}) is None
 
 
+class Formatted:
+    """What a response's list holds: made (and its text checked) already; never to be formatted."""
+
+    def __str__(self) -> str:
+        raise AssertionError("formatted only to be searched")
+
+
+def test_unencodable_leaves_what_json_cannot_hold_unformatted() -> None:
+    # A response model's items (3 ms for 14,400 readings, against 227 when each was str()-ed).
+    assert unencodable([Formatted(), {"at": datetime.now(UTC)}]) is None
+    assert unencodable([Formatted(), "a\x00b"]) == "a\x00b"
+
+
 @pytest.mark.parametrize(
     ("value", "problem"), [(True, "not true"), (False, "not false"), ("84", "text")]
 )
