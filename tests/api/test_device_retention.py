@@ -7,12 +7,14 @@ Pruning runs against the API tests' database with a cutoff just past this test's
 it also removes older messages earlier tests left, which they no longer need. Times are passed
 in (the clock is the caller's), except in the one test of the running app's wiring."""
 
-import time
+import logging
+import threading
 import uuid
 from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
+from backend.core import housekeeping
 from backend.core.database import Database
 from backend.core.settings import Settings
 from backend.devices import retention
@@ -114,6 +116,20 @@ def test_a_pass_is_bounded_and_the_next_goes_on_where_it_stopped(database: Datab
     assert (rest.deleted, rest.done) == (1, True)
 
 
+class PassDone(logging.Handler):
+    """Told, by the pruner's log, when a pass of `what` has deleted something: the test waits on
+    that rather than polling the database."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(logging.INFO)
+        self.what = what
+        self.done = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().endswith(self.what):
+            self.done.set()
+
+
 def test_the_running_app_prunes_device_messages_past_their_retention(
     settings: Settings, database: Database
 ) -> None:
@@ -123,9 +139,16 @@ def test_the_running_app_prunes_device_messages_past_their_retention(
     recent = report(new_eui(), {"spo2": 96})
     receive(database, recent)
     quick = settings.model_copy(update={"stream_prune_seconds": 0.05})
-    with TestClient(shared_app(quick)):
-        deadline = time.monotonic() + 10
-        while stored(database, old) and time.monotonic() < deadline:
-            time.sleep(0.02)
+    pruned = PassDone("device messages")
+    logger = logging.getLogger(housekeeping.__name__)
+    level = logger.level
+    logger.addHandler(pruned)
+    logger.setLevel(logging.INFO)
+    try:
+        with TestClient(shared_app(quick)):
+            assert pruned.done.wait(10), "the running app pruned no device messages"
+    finally:
+        logger.removeHandler(pruned)
+        logger.setLevel(level)
     assert not stored(database, old)
     assert stored(database, recent)
