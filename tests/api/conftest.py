@@ -6,18 +6,51 @@ signs out, or otherwise ends a sign-in, must use a sign-in of its own (`nurse`, 
 """
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from backend import flows
+from backend.alerts.limit_profiles import MONITORED
+from backend.core.actor import Actor
+from backend.core.database import Database
 from backend.core.roles import Role
+from backend.core.settings import Settings
+from backend.sessions.models import InfusionSession
+from backend.sessions.schemas import PhaseChangeIn
 from backend.users.auth import SESSION_COOKIE
 from tests.api import support
 from tests.api.support import ClientFactory, RoleClient
 from tests.conftest import server_fixtures, sign_in
 
 database_url, settings, database, live_server = server_fixtures("api-db")
+
+
+TIDY_UP = Actor(kind="user", id=0, name="test-tidy-up", role=Role.ADMIN)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def earlier_modules_sessions_stopped(settings: Settings, database: Database) -> None:
+    """Each test file starts with no session of an earlier one still monitored. Left open (483
+    by the end of a run), every app and server the tests start ticked its alarm clock over each
+    of them every second: the SQLite run's tests outside the browser took 291 s of CPU with
+    them, 247 without. They are stopped as anyone's would be (recorded, alarms closed)."""
+    with database.unit_of_work(write=True) as db:
+        monitored = db.scalars(
+            select(InfusionSession.id).where(InfusionSession.phase.in_(MONITORED))
+        ).all()
+        for session_id in monitored:
+            flows.change_phase(
+                db,
+                session_id,
+                PhaseChangeIn(phase="stopped", note="test tidy-up"),
+                TIDY_UP,
+                future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+                tz=settings.clinic_zone,
+            )
 
 
 @pytest.fixture(autouse=True)

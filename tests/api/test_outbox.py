@@ -17,7 +17,7 @@ from tests.conftest import migrated_database
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
+def own_database(tmp_path: Path) -> Iterator[Database]:
     with migrated_database(tmp_path) as url:
         db = Database(url)
         yield db
@@ -32,10 +32,10 @@ class Bus:
 
 
 @pytest.fixture
-def bus(database: Database) -> Bus:
+def bus(own_database: Database) -> Bus:
     bus = Bus()
     install_outbox(
-        (database.read_sessions, database.write_sessions),
+        (own_database.read_sessions, own_database.write_sessions),
         bus.published.extend,
         reserve=bus.reserved.extend,
         release=bus.released.extend,
@@ -43,13 +43,13 @@ def bus(database: Database) -> Bus:
     return bus
 
 
-def stored(database: Database) -> list[tuple[int, str]]:
-    with database.unit_of_work(write=False) as db:
+def stored(own_database: Database) -> list[tuple[int, str]]:
+    with own_database.unit_of_work(write=False) as db:
         return [(row.seq, row.kind) for row in db.scalars(select(StreamEvent).order_by("seq"))]
 
 
-def test_events_are_numbered_as_the_transaction_commits(database: Database, bus: Bus) -> None:
-    with database.unit_of_work(write=False) as db:
+def test_events_are_numbered_as_the_transaction_commits(own_database: Database, bus: Bus) -> None:
+    with own_database.unit_of_work(write=False) as db:
         start = last_sequence(db)
     counter_updates: list[str] = []
 
@@ -57,9 +57,9 @@ def test_events_are_numbered_as_the_transaction_commits(database: Database, bus:
         if "stream_counter" in statement and statement.lstrip().upper().startswith("UPDATE"):
             counter_updates.append(statement)
 
-    event.listen(database.engine, "before_cursor_execute", watch)
+    event.listen(own_database.engine, "before_cursor_execute", watch)
     try:
-        with database.unit_of_work(write=True) as db:
+        with own_database.unit_of_work(write=True) as db:
             record_event(db, "test.first", None, {"n": 1})
             record_event(db, "test.second", 7, {"n": 2})
             db.flush()
@@ -68,9 +68,9 @@ def test_events_are_numbered_as_the_transaction_commits(database: Database, bus:
             assert last_sequence(db) == start
             assert bus.reserved == []
     finally:
-        event.remove(database.engine, "before_cursor_execute", watch)
+        event.remove(own_database.engine, "before_cursor_execute", watch)
     assert len(counter_updates) == 1  # both numbered by one statement, at the commit
-    assert stored(database) == [(start + 1, "test.first"), (start + 2, "test.second")]
+    assert stored(own_database) == [(start + 1, "test.first"), (start + 2, "test.second")]
     assert bus.reserved == [start + 1, start + 2]
     assert [(e.seq, e.kind, e.session_id, e.data) for e in bus.published] == [
         (start + 1, "test.first", None, {"n": 1}),
@@ -79,9 +79,9 @@ def test_events_are_numbered_as_the_transaction_commits(database: Database, bus:
 
 
 def test_a_savepoint_rolled_back_drops_only_the_events_recorded_inside_it(
-    database: Database, bus: Bus
+    own_database: Database, bus: Bus
 ) -> None:
-    with database.unit_of_work(write=True) as db:
+    with own_database.unit_of_work(write=True) as db:
         record_event(db, "test.before", None, {})
         with pytest.raises(RuntimeError), db.begin_nested():
             record_event(db, "test.inside", None, {})
@@ -89,43 +89,43 @@ def test_a_savepoint_rolled_back_drops_only_the_events_recorded_inside_it(
         with db.begin_nested():
             record_event(db, "test.kept-savepoint", None, {})
         record_event(db, "test.after", None, {})
-    kinds = [kind for _, kind in stored(database)]
+    kinds = [kind for _, kind in stored(own_database)]
     assert kinds == ["test.before", "test.kept-savepoint", "test.after"]
     assert [e.kind for e in bus.published] == kinds
 
 
 def test_a_transaction_rolled_back_stores_publishes_and_numbers_nothing(
-    database: Database, bus: Bus
+    own_database: Database, bus: Bus
 ) -> None:
-    with database.unit_of_work(write=False) as db:
+    with own_database.unit_of_work(write=False) as db:
         start = last_sequence(db)
-    with pytest.raises(RuntimeError), database.unit_of_work(write=True) as db:
+    with pytest.raises(RuntimeError), own_database.unit_of_work(write=True) as db:
         record_event(db, "test.lost", None, {})
         raise RuntimeError("the request failed")
-    with database.unit_of_work(write=True) as db:
+    with own_database.unit_of_work(write=True) as db:
         record_event(db, "test.next", None, {})
     # The failed one took no number: the next event follows on, with no hole to wait out.
-    assert stored(database) == [(start + 1, "test.next")]
+    assert stored(own_database) == [(start + 1, "test.next")]
     assert [e.kind for e in bus.published] == ["test.next"]
     assert bus.released == []
 
 
-def test_a_commit_that_fails_gives_its_numbers_back(database: Database, bus: Bus) -> None:
+def test_a_commit_that_fails_gives_its_numbers_back(own_database: Database, bus: Bus) -> None:
     def refuse(*_: object) -> None:
         raise RuntimeError("the database went away at the commit")
 
-    with pytest.raises(RuntimeError), database.unit_of_work(write=True) as db:
+    with pytest.raises(RuntimeError), own_database.unit_of_work(write=True) as db:
         record_event(db, "test.unlucky", None, {})
         event.listen(db.connection(), "commit", refuse)
     assert len(bus.reserved) == 1
     assert bus.released == bus.reserved  # the bus stops waiting for that hole
     assert bus.published == []
-    assert stored(database) == []
+    assert stored(own_database) == []
 
 
-def test_a_session_without_a_bus_still_stores_its_events(database: Database) -> None:
+def test_a_session_without_a_bus_still_stores_its_events(own_database: Database) -> None:
     """The CLI's sessions (`vigil setup --demo`) have no bus: their events are the log the
     servers' streams read."""
-    with database.unit_of_work(write=True) as db:
+    with own_database.unit_of_work(write=True) as db:
         record_event(db, "test.from-the-cli", None, {"n": 3})
-    assert [kind for _, kind in stored(database)] == ["test.from-the-cli"]
+    assert [kind for _, kind in stored(own_database)] == ["test.from-the-cli"]
