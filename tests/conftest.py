@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpcore2 as httpcore
 import pytest
@@ -264,13 +264,16 @@ def serving(settings: Settings) -> Iterator[LiveServer]:
     server.stop()
 
 
-def server_fixtures(folder: str) -> tuple[Any, Any, Any, Any]:
+def server_fixtures(
+    folder: str, server_scope: Literal["package", "module"] = "package"
+) -> tuple[Any, Any, Any, Any]:
     """`database_url`, `settings`, `database` and `live_server` for the tests of the package
     whose conftest takes them: a database of their own (a copy of the run's migrated template,
     in `folder`) with one account per role, served on a loopback port when a test asks for
-    `live_server`, and all of it gone when the package's tests are done. A server left running
-    went on ticking its alarm clock over every session its tests had left open: a third of
-    the browser tests' CPU went on the API tests' hundreds."""
+    `live_server` (for the package, or for each test file that asks: `server_scope`), and all
+    of it gone when the package's tests are done. A server left running went on ticking its
+    alarm clock over every session its tests had left open: a third of the browser tests' CPU
+    went on the API tests' hundreds."""
 
     @pytest.fixture(scope="package")
     def database_url(
@@ -288,7 +291,7 @@ def server_fixtures(folder: str) -> tuple[Any, Any, Any, Any]:
         with with_role_users(settings) as db:
             yield db
 
-    @pytest.fixture(scope="package")
+    @pytest.fixture(scope=server_scope)
     def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
         with serving(settings) as server:
             yield server

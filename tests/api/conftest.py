@@ -26,7 +26,10 @@ from tests.api import support
 from tests.api.support import ClientFactory, RoleClient
 from tests.conftest import server_fixtures, sign_in
 
-database_url, settings, database, live_server = server_fixtures("api-db")
+# A server for each test file that asks for one, not for the rest of the package: its alarm
+# clock, ticking on the wall clock, would tick the sessions of later files whose tests move the
+# clock themselves (an alarm they raised a minute ahead was cleared by a tick at "now").
+database_url, settings, database, live_server = server_fixtures("api-db", server_scope="module")
 
 
 TIDY_UP = Actor(kind="user", id=0, name="test-tidy-up", role=Role.ADMIN)
