@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
@@ -149,10 +150,13 @@ async def stream(ws: WebSocket, session_id: RowId | None = None, after: str | No
     watched = watch.watch(_credential(ws, actor))
     sub = bus.subscribe(session_id)
     try:
-        send = _sender(ws, settings)
+        sending = Sending()
+        send = _sender(ws, sending)
         if actor.role is Role.TRAINER:
             send = _simulated_only(send, kinds)
-        code, reason = await _serve(ws, send, sub, watched, resume_after, database, settings)
+        code, reason = await _serve(
+            ws, send, sending, sub, watched, resume_after, database, settings
+        )
     except WebSocketDisconnect:
         return
     finally:
@@ -203,6 +207,7 @@ async def _close(ws: WebSocket, code: int, reason: str, settings: Settings) -> N
 async def _serve(
     ws: WebSocket,
     send: "Send",
+    sending: "Sending",
     sub: Subscription,
     watched: Watched,
     resume_after: int | None,
@@ -213,19 +218,24 @@ async def _serve(
     bus: EventBus = ws.app.state.bus
     ended = asyncio.ensure_future(watched.ended.wait())
     reader = asyncio.create_task(_read_until_closed(ws))
+    stalled = asyncio.create_task(_stall_watch(sending, settings.stream_send_timeout_seconds))
     try:
         # The sends themselves are raced with the credential watch, so a stream stuck in a
         # long backfill still ends as soon as its sign-in does.
         stream = asyncio.ensure_future(
             _stream(send, sub, resume_after, database, settings, lambda: bus.position)
         )
-        done, _ = await asyncio.wait({stream, ended, reader}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {stream, ended, reader, stalled}, return_when=asyncio.FIRST_COMPLETED
+        )
         if stream not in done:
             stream.cancel()
             # No send of it may interleave with the close.
             await asyncio.wait({stream}, timeout=settings.stream_send_timeout_seconds)
             if ended in done:
                 return SIGNED_OUT
+            if stalled in done:
+                return STALLED
             raise WebSocketDisconnect()
         return stream.result()
     except (TimeoutError, RuntimeError):
@@ -233,6 +243,7 @@ async def _serve(
     finally:
         ended.cancel()
         reader.cancel()
+        stalled.cancel()
 
 
 # An event (its text made once, shared by every subscriber) or a control message of this stream.
@@ -240,16 +251,40 @@ Message = Event | dict[str, object]
 Send = Callable[[Message], Awaitable[None]]
 
 
-def _sender(ws: WebSocket, settings: Settings) -> Send:
+@dataclass
+class Sending:
+    """When the send in progress began (the event loop's clock), or None between sends."""
+
+    since: float | None = None
+
+
+def _sender(ws: WebSocket, sending: Sending) -> Send:
+    loop = asyncio.get_running_loop()
+
     async def send(message: Message) -> None:
         text = message.wire_text() if isinstance(message, Event) else json.dumps(message)
-        # A peer that stops reading fills the TCP window and would block this send forever.
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
-        # arrives as the send completes, and the stream would then outlive its cancelled sign-in.
-        async with asyncio.timeout(settings.stream_send_timeout_seconds):
+        # A peer that stops reading fills the TCP window and would block this send forever:
+        # `_stall_watch` ends the stream when a send has waited too long. Not a timeout around
+        # each send: with 500 screens, arming and cancelling one timer per message per screen
+        # was a fifth of the fan-out's CPU (py-spy under benchmarks/fanout.py).
+        sending.since = loop.time()
+        try:
             await ws.send_text(text)
+        finally:
+            sending.since = None
 
     return send
+
+
+async def _stall_watch(sending: Sending, limit_s: float) -> None:
+    """Return once a send of this stream has waited `limit_s` seconds for the peer: one timer a
+    stream, due when the send in progress would run out (or `limit_s` from now, between sends)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        since, now = sending.since, loop.time()
+        if since is not None and now - since >= limit_s:
+            return
+        await asyncio.sleep(limit_s if since is None else since + limit_s - now)
 
 
 async def _stream(
